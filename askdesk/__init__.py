@@ -1,0 +1,1 @@
+"""The shell: CLI, settings and the wiring that builds engines and stores from settings."""

@@ -1,0 +1,1 @@
+"""The shared answer core: Question/Answer types, AnswerEngine and evaluation."""

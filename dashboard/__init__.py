@@ -1,0 +1,1 @@
+"""Dashboard: accuracy and tone over time, and the reindex-vs-retrain decision."""

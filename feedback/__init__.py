@@ -1,0 +1,1 @@
+"""Feedback store: interactions, votes and index runs in SQL (SQLite by default)."""

@@ -1,0 +1,1 @@
+"""Style model: fine-tuning a small generative model on the team's voice, and the tone score."""
