@@ -1,0 +1,341 @@
+"""The feedback store: the one way the rest of askdesk reads and writes interactions and votes.
+
+Callers get plain dicts back, never ORM objects, so nothing outside this package depends on
+SQLAlchemy sessions being open. Each method is one short transaction; on SQLite that
+transaction holds the write lock (BEGIN IMMEDIATE), which is what lets several bot processes
+share one file without "database is locked" errors.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Engine, exc, func, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from feedback.db import StoreError, make_engine, user_facing_errors
+from feedback.migrate import upgrade
+from feedback.models import (
+    INDEX_RUN_STATUSES,
+    VOTE_REASONS,
+    VOTE_VALUES,
+    Base,
+    IndexRun,
+    Interaction,
+    Vote,
+    utcnow,
+)
+
+_UPSERT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def _as_dict(row: Base) -> dict[str, Any]:
+    return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs}
+
+
+def _check_vote(value: int, reason: str | None) -> None:
+    if isinstance(value, bool) or value not in VOTE_VALUES:
+        raise ValueError(f"vote value must be +1 or -1, got {value!r}")
+    if reason is not None and reason not in VOTE_REASONS:
+        allowed = ", ".join(VOTE_REASONS)
+        raise ValueError(f"vote reason must be one of {allowed} or None, got {reason!r}")
+
+
+class FeedbackStore:
+    """Interactions, votes and index runs in one SQL database, given by its URL.
+
+    Opening is lazy: the engine is built and the schema migrated to head on first use, so
+    constructing a store (e.g. for ``askdesk --help``) costs nothing. Safe to share between
+    threads, and between processes pointed at the same database.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._open_lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._open_lock:
+                if self._engine is None:
+                    self._engine = self._open()
+        return self._engine
+
+    def _open(self) -> Engine:
+        engine = make_engine(self.url)
+        try:
+            with user_facing_errors(self.url, opening=True):
+                upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return engine
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        engine = self.engine
+        with (
+            user_facing_errors(self.url),
+            Session(engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    def close(self) -> None:
+        """Release pooled connections; the store reopens itself if used again."""
+        with self._open_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- interactions ---------------------------------------------------------------------
+
+    def record_interaction(
+        self,
+        *,
+        platform: str,
+        question: str,
+        answer: str,
+        channel: str | None = None,
+        thread: str | None = None,
+        asker_hash: str | None = None,
+        sources: Sequence[Mapping[str, Any]] = (),
+        confidence: float = 0.0,
+        unanswered: bool = False,
+        latency_ms: float = 0.0,
+        timings: Mapping[str, Any] | None = None,
+        versions: Mapping[str, Any] | None = None,
+        style_model_version: str | None = None,
+        style_used: bool = False,
+        tone_score: float | None = None,
+        escalated: bool = False,
+        error: str | None = None,
+        created_at: datetime | None = None,
+    ) -> int:
+        """Store one answered (or failed) question; ``asker_hash`` must already be hashed."""
+        row = Interaction(
+            created_at=created_at or utcnow(),
+            platform=platform,
+            channel=channel,
+            thread=thread,
+            asker_hash=asker_hash,
+            question=question,
+            answer=answer,
+            sources=[dict(source) for source in sources],
+            confidence=float(confidence),
+            unanswered=unanswered,
+            latency_ms=float(latency_ms),
+            timings=dict(timings or {}),
+            versions=dict(versions or {}),
+            style_model_version=style_model_version,
+            style_used=style_used,
+            tone_score=None if tone_score is None else float(tone_score),
+            escalated=escalated,
+            error=error,
+        )
+        with self._transaction() as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def get_interaction(self, interaction_id: int) -> dict[str, Any] | None:
+        with self._transaction() as session:
+            row = session.get(Interaction, interaction_id)
+            return None if row is None else _as_dict(row)
+
+    def recent_interactions(
+        self, limit: int = 50, platform: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first."""
+        query = select(Interaction).order_by(Interaction.created_at.desc(), Interaction.id.desc())
+        if platform is not None:
+            query = query.where(Interaction.platform == platform)
+        with self._transaction() as session:
+            return [_as_dict(row) for row in session.scalars(query.limit(limit))]
+
+    def mark_escalated(self, interaction_id: int) -> None:
+        """Flag that a human was asked to take over; unknown ids raise ValueError."""
+        statement = (
+            update(Interaction).where(Interaction.id == interaction_id).values(escalated=True)
+        )
+        with self._transaction() as session:
+            if session.execute(statement).rowcount == 0:
+                raise ValueError(f"no interaction {interaction_id}")
+
+    # -- votes ----------------------------------------------------------------------------
+
+    def record_vote(
+        self,
+        interaction_id: int,
+        voter_hash: str,
+        value: int,
+        reason: str | None = None,
+        comment: str | None = None,
+        source: str = "button",
+    ) -> dict[str, Any]:
+        """Record or replace this voter's vote on the interaction and return the stored vote.
+
+        One vote per (interaction, voter): a click on the other button, or the same click
+        arriving twice from a retried webhook, updates the row instead of adding one. The
+        upsert is a single statement, so concurrent duplicates cannot collide.
+        """
+        _check_vote(value, reason)
+        now = utcnow()
+        with self._transaction() as session:
+            dialect = session.get_bind().dialect.name
+            if dialect not in _UPSERT_INSERTS:
+                raise StoreError(f"votes need SQLite or PostgreSQL, not {dialect}")
+            exists = session.scalar(select(Interaction.id).where(Interaction.id == interaction_id))
+            if exists is None:
+                raise ValueError(f"no interaction {interaction_id}")
+            insert = _UPSERT_INSERTS[dialect](Vote).values(
+                interaction_id=interaction_id,
+                voter_hash=voter_hash,
+                value=value,
+                reason=reason,
+                comment=comment,
+                source=source,
+                created_at=now,
+                updated_at=now,
+            )
+            upsert = insert.on_conflict_do_update(
+                index_elements=[Vote.interaction_id, Vote.voter_hash],
+                set_={
+                    "value": insert.excluded.value,
+                    "reason": insert.excluded.reason,
+                    "comment": insert.excluded.comment,
+                    "source": insert.excluded.source,
+                    "updated_at": insert.excluded.updated_at,
+                },
+            )
+            try:
+                session.execute(upsert)
+            except exc.IntegrityError as error:  # deleted meanwhile (PostgreSQL only)
+                raise ValueError(f"no interaction {interaction_id}") from error
+            vote = session.scalars(
+                select(Vote).where(
+                    Vote.interaction_id == interaction_id, Vote.voter_hash == voter_hash
+                )
+            ).one()
+            return _as_dict(vote)
+
+    def votes_for(self, interaction_id: int) -> list[dict[str, Any]]:
+        """Oldest first."""
+        query = (
+            select(Vote)
+            .where(Vote.interaction_id == interaction_id)
+            .order_by(Vote.created_at, Vote.id)
+        )
+        with self._transaction() as session:
+            return [_as_dict(row) for row in session.scalars(query)]
+
+    # -- index runs -----------------------------------------------------------------------
+
+    def record_index_run(
+        self,
+        *,
+        docs_root: str,
+        status: str,
+        embed_model: str,
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+        docs_added: int = 0,
+        docs_changed: int = 0,
+        docs_removed: int = 0,
+        docs_unchanged: int = 0,
+        chunks_added: int = 0,
+        chunks_removed: int = 0,
+        chunks_unchanged: int = 0,
+        chunks_embedded: int = 0,
+        skipped: Sequence[Mapping[str, Any]] = (),
+        duration_s: float = 0.0,
+        table_version: int | None = None,
+        error: str | None = None,
+    ) -> int:
+        """Store a finished ingestion pass; times default to "just finished, took duration_s"."""
+        if status not in INDEX_RUN_STATUSES:
+            raise ValueError(
+                f"index run status must be one of {', '.join(INDEX_RUN_STATUSES)}, got {status!r}"
+            )
+        finished_at = finished_at or utcnow()
+        started_at = started_at or finished_at - timedelta(seconds=duration_s)
+        row = IndexRun(
+            started_at=started_at,
+            finished_at=finished_at,
+            status=status,
+            docs_root=docs_root,
+            docs_added=docs_added,
+            docs_changed=docs_changed,
+            docs_removed=docs_removed,
+            docs_unchanged=docs_unchanged,
+            chunks_added=chunks_added,
+            chunks_removed=chunks_removed,
+            chunks_unchanged=chunks_unchanged,
+            chunks_embedded=chunks_embedded,
+            skipped=[dict(item) for item in skipped],
+            duration_s=float(duration_s),
+            table_version=table_version,
+            embed_model=embed_model,
+            error=error,
+        )
+        with self._transaction() as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def last_index_run(
+        self, docs_root: str | None = None, status: str | None = None
+    ) -> dict[str, Any] | None:
+        """The most recently finished run, optionally for one docs root and/or one status."""
+        query = (
+            select(IndexRun)
+            .where(IndexRun.finished_at.is_not(None))
+            .order_by(IndexRun.finished_at.desc(), IndexRun.id.desc())
+            .limit(1)
+        )
+        if docs_root is not None:
+            query = query.where(IndexRun.docs_root == docs_root)
+        if status is not None:
+            query = query.where(IndexRun.status == status)
+        with self._transaction() as session:
+            row = session.scalars(query).first()
+            return None if row is None else _as_dict(row)
+
+    def index_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Newest first."""
+        query = (
+            select(IndexRun).order_by(IndexRun.started_at.desc(), IndexRun.id.desc()).limit(limit)
+        )
+        with self._transaction() as session:
+            return [_as_dict(row) for row in session.scalars(query)]
+
+    # -- overview -------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        with self._transaction() as session:
+            return {
+                name: session.scalar(select(func.count()).select_from(model)) or 0
+                for name, model in (
+                    ("interactions", Interaction),
+                    ("votes", Vote),
+                    ("index_runs", IndexRun),
+                )
+            }

@@ -1,0 +1,370 @@
+"""The feedback store against real SQLite files: schema, round trips, upserts, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from feedback.db import StoreError, make_engine
+from feedback.hashing import hash_user
+from feedback.migrate import alembic_config, current_revision, head_revision, upgrade
+from feedback.models import VOTE_REASONS, Base
+from feedback.store import FeedbackStore
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    with FeedbackStore(sqlite_url(tmp_path / "data" / "feedback.db")) as opened:
+        yield opened
+
+
+def ask(store: FeedbackStore, question: str = "How do I reset my password?", **fields: Any) -> int:
+    defaults: dict[str, Any] = {"platform": "slack", "question": question, "answer": "See docs."}
+    return store.record_interaction(**(defaults | fields))
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+def test_migration_creates_the_tables_and_matches_the_models(tmp_path: Path) -> None:
+    engine = make_engine(sqlite_url(tmp_path / "new" / "f.db"))
+    try:
+        assert current_revision(engine) is None
+        upgrade(engine)
+        upgrade(engine)  # idempotent
+        assert current_revision(engine) == head_revision() == "0001"
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            assert {"interaction", "vote", "index_run", "alembic_version"} <= tables
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    engine = make_engine(sqlite_url(tmp_path / "f.db"))
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "base")
+        with engine.connect() as connection:
+            assert set(inspect(connection).get_table_names()) == {"alembic_version"}
+        upgrade(engine)
+        assert current_revision(engine) == "0001"
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: FeedbackStore, tmp_path: Path) -> None:
+    interaction_id = ask(store)
+    store.record_vote(interaction_id, "voter", 1)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    with store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM interaction WHERE id = :id"), {"id": interaction_id})
+    assert store.votes_for(interaction_id) == []  # ON DELETE CASCADE
+    assert (tmp_path / "data" / "feedback.db").is_file()  # parent folder was created
+
+
+# -- interactions ------------------------------------------------------------------------
+
+
+def test_interaction_round_trip_keeps_json_and_unicode(store: FeedbackStore) -> None:
+    sources = [
+        {
+            "path": "guides/réinitialiser.md",
+            "title": "Mot de passe 🔑",
+            "heading": "Étapes",
+            "score": 0.82,
+            "url": "https://docs.example.com/reset",
+        },
+        {"path": "faq.md", "title": "FAQ", "heading": None, "score": 0.4},
+    ]
+    interaction_id = ask(
+        store,
+        question="Comment réinitialiser mon mot de passe ? 日本語",
+        answer="Cliquez sur « Oublié » ✓",
+        channel="C42",
+        thread="1700000000.0001",
+        asker_hash=hash_user("salt", "slack", "U1"),
+        sources=sources,
+        confidence=0.82,
+        latency_ms=123.5,
+        timings={"search_ms": 40.0, "compose_ms": 80.5},
+        versions={"index_version": 7, "embed_model": "all-MiniLM-L6-v2", "style_model": None},
+        style_model_version="style-3",
+        style_used=True,
+        tone_score=0.9,
+    )
+    row = store.get_interaction(interaction_id)
+    assert row is not None
+    assert row["question"] == "Comment réinitialiser mon mot de passe ? 日本語"
+    assert row["answer"] == "Cliquez sur « Oublié » ✓"
+    assert row["sources"] == sources
+    assert row["timings"] == {"search_ms": 40.0, "compose_ms": 80.5}
+    assert row["versions"]["index_version"] == 7
+    assert (row["channel"], row["thread"], row["style_used"]) == ("C42", "1700000000.0001", True)
+    assert (row["unanswered"], row["escalated"], row["error"]) == (False, False, None)
+    assert row["created_at"].tzinfo is not None
+    assert abs(row["created_at"] - datetime.now(UTC)) < timedelta(minutes=1)
+    assert store.get_interaction(interaction_id + 1) is None
+
+
+def test_datetimes_are_stored_as_utc(store: FeedbackStore) -> None:
+    paris_noon = datetime(2024, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    interaction_id = ask(store, created_at=paris_noon, sources=[{"path": Path("a.md")}])
+    row = store.get_interaction(interaction_id)
+    assert row is not None
+    assert row["created_at"] == paris_noon
+    assert row["created_at"].utcoffset() == timedelta(0)
+    assert row["sources"] == [{"path": "a.md"}]  # Path objects are stored as plain strings
+
+
+def test_recent_interactions_escalation_and_counts(store: FeedbackStore) -> None:
+    first = ask(store, "one", platform="slack")
+    second = ask(store, "two", platform="discord", unanswered=True)
+    third = ask(store, "three", platform="slack")
+    assert [row["id"] for row in store.recent_interactions()] == [third, second, first]
+    assert [row["id"] for row in store.recent_interactions(platform="slack")] == [third, first]
+    assert len(store.recent_interactions(limit=1)) == 1
+    store.mark_escalated(second)
+    assert store.get_interaction(second)["escalated"] is True  # type: ignore[index]
+    with pytest.raises(ValueError, match="no interaction 999"):
+        store.mark_escalated(999)
+    store.record_vote(first, "v", 1)
+    assert store.counts() == {"interactions": 3, "votes": 1, "index_runs": 0}
+
+
+# -- votes -------------------------------------------------------------------------------
+
+
+def test_same_vote_twice_keeps_one_row(store: FeedbackStore) -> None:
+    interaction_id = ask(store)
+    first = store.record_vote(interaction_id, "voter", 1)
+    again = store.record_vote(interaction_id, "voter", 1)
+    assert len(store.votes_for(interaction_id)) == 1
+    assert again["id"] == first["id"]
+    assert again["created_at"] == first["created_at"]
+    assert again["updated_at"] >= first["updated_at"]
+
+
+def test_changed_vote_wins_and_keeps_the_reason(store: FeedbackStore) -> None:
+    interaction_id = ask(store)
+    store.record_vote(interaction_id, "alice", 1, source="reaction")
+    store.record_vote(interaction_id, "bob", 1)
+    changed = store.record_vote(
+        interaction_id, "alice", -1, reason="wrong_facts", comment="v2 moved this page"
+    )
+    assert (changed["value"], changed["reason"], changed["comment"]) == (
+        -1,
+        "wrong_facts",
+        "v2 moved this page",
+    )
+    assert changed["updated_at"] > changed["created_at"]
+    votes = {vote["voter_hash"]: vote for vote in store.votes_for(interaction_id)}
+    assert set(votes) == {"alice", "bob"}
+    assert votes["alice"]["value"] == -1
+    assert votes["bob"]["value"] == 1
+    back = store.record_vote(interaction_id, "alice", 1)
+    assert (back["value"], back["reason"], back["comment"]) == (1, None, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason", "message"),
+    [
+        (0, None, "must be \\+1 or -1"),
+        (2, None, "must be \\+1 or -1"),
+        (True, None, "must be \\+1 or -1"),
+        (-1, "too_long", "reason must be one of wrong_facts"),
+    ],
+)
+def test_invalid_votes_raise_value_error(
+    store: FeedbackStore, value: int, reason: str | None, message: str
+) -> None:
+    interaction_id = ask(store)
+    with pytest.raises(ValueError, match=message):
+        store.record_vote(interaction_id, "voter", value, reason=reason)
+    assert store.votes_for(interaction_id) == []
+
+
+def test_vote_on_unknown_interaction_raises_value_error(store: FeedbackStore) -> None:
+    with pytest.raises(ValueError, match=r"^no interaction 41$"):
+        store.record_vote(41, "voter", -1, reason="other")
+    assert store.counts()["votes"] == 0
+
+
+def test_every_vote_reason_is_accepted(store: FeedbackStore) -> None:
+    interaction_id = ask(store)
+    for reason in VOTE_REASONS:
+        assert store.record_vote(interaction_id, reason, -1, reason=reason)["reason"] == reason
+
+
+def test_concurrent_votes_from_threads(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "threads.db")
+    stores = [FeedbackStore(url), FeedbackStore(url)]  # two engines: two connection pools
+    ids = [ask(stores[0], f"q{n}") for n in range(3)]
+    errors: list[str] = []
+
+    def vote(worker: int) -> None:
+        try:
+            for step in range(25):
+                target = ids[step % len(ids)]
+                value = 1 if (worker + step) % 2 else -1
+                reason = None if value == 1 else "not_in_docs"
+                stores[worker % 2].record_vote(target, f"voter{step % 10}", value, reason=reason)
+                stores[worker % 2].votes_for(target)
+        except Exception as error:  # collected so the main thread can report them
+            errors.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=vote, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        expected = {(ids[step % 3], f"voter{step % 10}") for step in range(25)}
+        assert stores[0].counts()["votes"] == len(expected)
+        assert sum(len(stores[1].votes_for(target)) for target in ids) == len(expected)
+    finally:
+        for opened in stores:
+            opened.close()
+
+
+VOTERS_PER_PROCESS = 10
+
+
+def _process_worker(url: str, worker: int, barrier: Any, results: Any) -> None:
+    """Opens (and so migrates) a fresh database at the same moment as its siblings, then votes
+    on every sibling's interaction with voter names the siblings use too."""
+    try:
+        with FeedbackStore(url) as store:
+            barrier.wait(timeout=60)
+            ask(store, f"from process {worker}")
+            barrier.wait(timeout=60)
+            ids = [row["id"] for row in store.recent_interactions()]
+            for voter in range(VOTERS_PER_PROCESS):
+                for interaction_id in ids:
+                    value = 1 if (voter + worker) % 2 else -1
+                    store.record_vote(interaction_id, f"voter{voter}", value, source="cli")
+        results.put((worker, None))
+    except Exception as error:
+        results.put((worker, f"{type(error).__name__}: {str(error).splitlines()[0]}"))
+
+
+def test_concurrent_start_and_votes_from_processes(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "procs" / "shared.db")
+    context = mp.get_context("spawn")
+    workers = 3
+    barrier = context.Barrier(workers)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_process_worker, args=(url, worker, barrier, results))
+        for worker in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = dict(results.get(timeout=60) for _ in processes)
+    for process in processes:
+        process.join(timeout=30)
+    assert outcomes == dict.fromkeys(range(workers))
+    assert [process.exitcode for process in processes] == [0] * workers
+    with FeedbackStore(url) as store:
+        assert store.counts() == {
+            "interactions": workers,
+            "votes": workers * VOTERS_PER_PROCESS,
+            "index_runs": 0,
+        }
+        assert current_revision(store.engine) == "0001"
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [os.urandom(8192), b"these are my notes, not a database\n" * 50],
+    ids=["random-bytes", "text"],
+)
+def test_corrupted_file_gives_one_line_store_error_and_is_left_alone(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "feedback.db"
+    path.write_bytes(content)
+    store = FeedbackStore(sqlite_url(path))
+    with pytest.raises(StoreError) as caught:
+        store.record_interaction(platform="cli", question="q", answer="a")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path} is not a SQLite database")
+    assert "ASKDESK_DATABASE_URL" in message
+    store.close()
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedback.db"]
+
+
+# -- index runs --------------------------------------------------------------------------
+
+
+def test_last_index_run_is_the_latest_finished(store: FeedbackStore) -> None:
+    assert store.last_index_run() is None
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def run(root: str, hours: int, status: str = "ok", **fields: Any) -> int:
+        return store.record_index_run(
+            docs_root=root,
+            status=status,
+            embed_model="all-MiniLM-L6-v2",
+            finished_at=base + timedelta(hours=hours),
+            duration_s=30.0,
+            **fields,
+        )
+
+    late_docs = run("/docs", 5, docs_added=3, skipped=[{"path": "x.bin", "reason": "binary"}])
+    early = run("/docs", 1)
+    failed = run("/docs", 7, status="failed", error="disk full")
+    wiki = run("/wiki", 3)
+    assert store.last_index_run()["id"] == failed  # type: ignore[index]
+    assert store.last_index_run("/wiki")["id"] == wiki  # type: ignore[index]
+    latest_ok = store.last_index_run("/docs", status="ok")
+    assert latest_ok is not None
+    assert latest_ok["id"] == late_docs
+    assert latest_ok["skipped"] == [{"path": "x.bin", "reason": "binary"}]
+    assert latest_ok["started_at"] == base + timedelta(hours=5, seconds=-30)
+    assert store.last_index_run("/elsewhere") is None
+    assert [r["id"] for r in store.index_runs()] == [failed, late_docs, wiki, early]
+    assert len(store.index_runs(limit=2)) == 2
+    with pytest.raises(ValueError, match="status must be one of"):
+        store.record_index_run(docs_root="/docs", status="done", embed_model="m")
+
+
+# -- hashing -----------------------------------------------------------------------------
+
+
+def test_hash_user_is_deterministic_salted_and_opaque() -> None:
+    digest = hash_user("s3cret", "slack", "U024BE7LH")
+    assert digest == hash_user("s3cret", "slack", "U024BE7LH")
+    assert len(digest) == 32
+    assert int(digest, 16) >= 0  # hex
+    assert "U024BE7LH" not in digest
+    assert "u024be7lh" not in digest
+    assert digest != hash_user("other salt", "slack", "U024BE7LH")
+    assert digest != hash_user("s3cret", "discord", "U024BE7LH")
+    assert digest != hash_user("s3cret", "slack", "U024BE7LI")
+    with pytest.raises(ValueError, match="salt"):
+        hash_user("", "slack", "U024BE7LH")
