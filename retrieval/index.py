@@ -1,0 +1,268 @@
+"""The LanceDB table of chunks: schema, atomic per-batch writes, and lookups for the ingester.
+
+One table holds vector, text and metadata, so a hybrid search never joins across stores.
+Every write is a `merge_insert` scoped to the documents of one batch: the batch replaces
+those documents' chunks in a single commit, so a run killed half-way leaves each document
+either wholly old or wholly new, never duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import lancedb
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+TABLE = "chunks"
+_IN_BATCH = 500  # ids per `IN (...)` filter: keeps the filter string a reasonable size
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be opened or used as is; the message says what the user can do."""
+
+
+def sql_str(value: str) -> str:
+    """Quote a string for a LanceDB (DataFusion SQL) filter."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def in_filter(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(sql_str(v) for v in values)})"
+
+
+def prefix_filter(prefixes: Sequence[str]) -> str | None:
+    """`doc_id` starts with any of the prefixes; LIKE wildcards in a prefix are escaped."""
+    clauses = []
+    for p in prefixes:
+        p = p.strip().lstrip("./")
+        if not p:
+            return None  # an empty prefix means everything
+        esc = p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(f"doc_id LIKE {sql_str(esc + '%')} ESCAPE '\\'")
+    return "(" + " OR ".join(clauses) + ")" if clauses else None
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """A chunk as stored: the chunk's fields plus its document's hash and its vector."""
+
+    chunk_id: str
+    doc_id: str
+    doc_hash: str
+    ordinal: int
+    title: str
+    heading: str
+    text: str
+    content_hash: str
+    format: str
+    vector: np.ndarray
+
+
+def _schema(dim: int, embed_model: str) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("chunk_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("doc_hash", pa.string()),
+            ("ordinal", pa.int32()),
+            ("title", pa.string()),
+            ("heading", pa.string()),
+            ("text", pa.string()),
+            ("content_hash", pa.string()),
+            ("format", pa.string()),
+            ("vector", pa.list_(pa.float32(), dim)),
+        ],
+        metadata={"embed_model": embed_model},
+    )
+
+
+class ChunkIndex:
+    """A handle on the chunks table in one LanceDB database (a folder or an object-store URI)."""
+
+    def __init__(self, uri: str | Path) -> None:
+        self.uri = str(uri)
+        self._db: lancedb.DBConnection | None = None
+        self._table: lancedb.table.Table | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+    @property
+    def db(self) -> lancedb.DBConnection:
+        if self._db is None:
+            import lancedb
+
+            try:
+                if "://" not in self.uri:
+                    Path(self.uri).mkdir(parents=True, exist_ok=True)
+                self._db = lancedb.connect(self.uri)
+            except Exception as exc:
+                raise IndexUnavailable(f"cannot open the index at {self.uri}: {_first_line(exc)}") from exc
+        return self._db
+
+    def exists(self) -> bool:
+        if self._table is not None:
+            return True
+        if "://" not in self.uri and not (Path(self.uri) / f"{TABLE}.lance").exists():
+            return False
+        try:
+            self._table = self.db.open_table(TABLE)
+        except Exception as exc:
+            if "://" not in self.uri and (Path(self.uri) / f"{TABLE}.lance").exists():
+                raise IndexUnavailable(
+                    f"the index at {self.uri} is unreadable ({_first_line(exc)}); move the folder "
+                    "aside and run `askdesk index` again to rebuild it"
+                ) from exc
+            return False
+        return True
+
+    @property
+    def table(self) -> lancedb.table.Table:
+        if not self.exists():
+            raise IndexUnavailable(f"no index at {self.uri} yet: run `askdesk index DOCS_FOLDER` first")
+        assert self._table is not None
+        return self._table
+
+    def create(self, dim: int, embed_model: str) -> None:
+        self._table = self.db.create_table(TABLE, schema=_schema(dim, embed_model), mode="create")
+
+    def drop(self) -> None:
+        if self.exists():
+            self.db.drop_table(TABLE)
+        self._table = None
+
+    @property
+    def embed_model(self) -> str | None:
+        meta = self.table.schema.metadata or {}
+        raw = meta.get(b"embed_model")
+        return raw.decode() if raw else None
+
+    @property
+    def version(self) -> int:
+        return int(self.table.version) if self.exists() else 0
+
+    def count(self) -> int:
+        return self.table.count_rows() if self.exists() else 0
+
+    def refresh(self) -> None:
+        """See writes made by other processes (a long-running bot after `askdesk index`)."""
+        if self._table is not None:
+            self._table.checkout_latest()
+
+    # -- reading for the ingester ----------------------------------------------------------
+    def _scan(self, where: str | None, columns: list[str]) -> pa.Table:
+        q = self.table.search().select(columns).limit(None)
+        if where:
+            q = q.where(where)
+        return q.to_arrow()
+
+    def doc_states(self) -> dict[str, str]:
+        """doc_id → doc_hash for every indexed document."""
+        if not self.exists() or self.count() == 0:
+            return {}
+        t = self._scan(None, ["doc_id", "doc_hash"])
+        return dict(zip(t.column("doc_id").to_pylist(), t.column("doc_hash").to_pylist(), strict=True))
+
+    def doc_chunk_counts(self) -> dict[str, int]:
+        if not self.exists() or self.count() == 0:
+            return {}
+        counts: dict[str, int] = {}
+        for d in self._scan(None, ["doc_id"]).column("doc_id").to_pylist():
+            counts[d] = counts.get(d, 0) + 1
+        return counts
+
+    def vectors_for(self, content_hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by content hash: the cache that makes unchanged chunks free."""
+        wanted = sorted(set(content_hashes))
+        found: dict[str, np.ndarray] = {}
+        if not wanted or not self.exists() or self.count() == 0:
+            return found
+        for start in range(0, len(wanted), _IN_BATCH):
+            part = wanted[start : start + _IN_BATCH]
+            t = self._scan(in_filter("content_hash", part), ["content_hash", "vector"])
+            hashes = t.column("content_hash").to_pylist()
+            vecs = np.asarray(t.column("vector").to_pylist(), dtype=np.float32)
+            for h, v in zip(hashes, vecs, strict=True):
+                found.setdefault(h, v)
+        return found
+
+    # -- writing ---------------------------------------------------------------------------
+    def replace_documents(self, doc_ids: Sequence[str], rows: Sequence[ChunkRow]) -> None:
+        """Make `rows` the complete set of chunks of `doc_ids`, in one commit."""
+        if not doc_ids:
+            return
+        data = _to_arrow(rows, self.table.schema)
+        (
+            self.table.merge_insert("chunk_id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .when_not_matched_by_source_delete(in_filter("doc_id", doc_ids))
+            .execute(data)
+        )
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        for start in range(0, len(doc_ids), _IN_BATCH):
+            self.table.delete(in_filter("doc_id", doc_ids[start : start + _IN_BATCH]))
+
+    def ensure_text_index(self) -> None:
+        """Build the full-text index once, then fold new rows into it incrementally."""
+        from lancedb.index import FTS
+
+        names = {i.name for i in self.table.list_indices()}
+        if "text_idx" not in names:
+            self.table.create_index("text", config=FTS(with_position=False), replace=True)
+
+    def compact(self, keep_versions_for: timedelta = timedelta(days=7)) -> None:
+        """Merge small fragments and index new rows; keep a week of versions for rollback."""
+        try:
+            self.table.optimize(cleanup_older_than=keep_versions_for)
+        except Exception as exc:  # optimisation is an optimisation: never fail a run on it
+            log.warning("optimize failed", extra={"error": _first_line(exc)})
+
+    # -- reading for search ----------------------------------------------------------------
+    def vector_search(
+        self, vector: np.ndarray, limit: int, where: str | None = None
+    ) -> list[dict[str, Any]]:
+        q = self.table.search(vector, query_type="vector").distance_type("cosine").limit(limit)
+        if where:
+            q = q.where(where, prefilter=True)
+        return q.select(_RESULT_COLUMNS).to_list()
+
+    def text_search(self, text: str, limit: int, where: str | None = None) -> list[dict[str, Any]]:
+        q = self.table.search(text, query_type="fts").limit(limit)
+        if where:
+            q = q.where(where, prefilter=True)
+        return q.select([*_RESULT_COLUMNS, "_score"]).to_list()
+
+
+_RESULT_COLUMNS = ["chunk_id", "doc_id", "ordinal", "title", "heading", "text", "vector"]
+
+
+def _to_arrow(rows: Sequence[ChunkRow], schema: pa.Schema) -> pa.Table:
+    import pyarrow as pa
+
+    dim = schema.field("vector").type.list_size
+    vectors = np.asarray([r.vector for r in rows], dtype=np.float32).reshape(len(rows), dim)
+    cols: dict[str, Any] = {
+        name: [getattr(r, name) for r in rows]
+        for name in schema.names
+        if name != "vector"
+    }
+    arrays = [pa.array(cols[f.name], type=f.type) for f in schema if f.name != "vector"]
+    arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -1,0 +1,187 @@
+"""Hybrid search over the chunks table: vector and full-text candidates fused by weighted RRF.
+
+Fusion happens here rather than inside LanceDB so the weights, the candidate depth and the
+document-level aggregation are ours to choose by measurement (see BENCHMARKS.md): a naive
+equal-weight fusion can rank below vector-only on question→answer retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from retrieval.embedding import Embedder
+from retrieval.index import ChunkIndex, prefix_filter
+
+Mode = Literal["hybrid", "vector", "fts"]
+MODES: tuple[str, ...] = ("hybrid", "vector", "fts")
+_WORD = re.compile(r"[\w][\w.+#-]*[\w+#]|\w", re.UNICODE)
+
+
+@dataclass
+class SearchHit:
+    """One ranked chunk with the evidence behind its rank."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    heading: str
+    text: str
+    ordinal: int
+    score: float = 0.0
+    similarity: float = 0.0
+    vector_rank: int | None = None
+    text_rank: int | None = None
+    rerank_score: float | None = None
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """How candidates from the two retrievers become one ranking.
+
+    Defaults chosen on the Debian sqlite3/git FAQ benchmark (bench/retrieval_quality.py).
+    `doc_weight` > 0 adds a document-level term: a chunk gains from other candidate chunks of
+    its own page, which helps when one page answers the question across several chunks.
+    """
+
+    mode: Mode = "hybrid"
+    vector_weight: float = 1.0
+    text_weight: float = 0.5
+    rrf_k: int = 60
+    candidates: int = 40
+    doc_weight: float = 0.0
+
+
+class Reranker(Protocol):
+    def score(self, query: str, texts: Sequence[str]) -> Sequence[float]: ...
+
+
+class CrossEncoderReranker:
+    """Optional cross-encoder rerank; only for users who have such a model (none is packaged)."""
+
+    def __init__(self, model: str, top_n: int = 20) -> None:
+        self.model_name = model
+        self.top_n = top_n
+        self._model: Any = None
+
+    def score(self, query: str, texts: Sequence[str]) -> Sequence[float]:
+        if self._model is None:
+            from sentence_transformers import CrossEncoder
+
+            self._model = CrossEncoder(self.model_name, device="cpu")
+        return [float(s) for s in self._model.predict([(query, t) for t in texts])]
+
+
+def fts_query(text: str, max_terms: int = 32) -> str:
+    """Words only: the full-text parser must never see operators or stray punctuation."""
+    return " ".join(_WORD.findall(text)[:max_terms])
+
+
+class Searcher:
+    def __init__(
+        self,
+        index: ChunkIndex,
+        embedder: Embedder,
+        fusion: FusionConfig | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.fusion = fusion or FusionConfig()
+        self.reranker = reranker
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        path_prefixes: Sequence[str] | None = None,
+        mode: Mode | None = None,
+    ) -> SearchResult:
+        cfg = replace(self.fusion, mode=mode) if mode else self.fusion
+        where = prefix_filter(path_prefixes) if path_prefixes else None
+        timings: dict[str, float] = {}
+        depth = max(cfg.candidates, k)
+
+        t = time.perf_counter()
+        qvec = self.embedder.encode_query(query)
+        timings["embed_ms"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        cands: dict[str, SearchHit] = {}
+        vectors: dict[str, np.ndarray] = {}
+        if cfg.mode in ("hybrid", "vector"):
+            for rank, row in enumerate(self.index.vector_search(qvec, depth, where), 1):
+                hit = self._hit(cands, vectors, row)
+                hit.vector_rank = rank
+        words = fts_query(query)
+        if cfg.mode in ("hybrid", "fts") and words:
+            for rank, row in enumerate(self.index.text_search(words, depth, where), 1):
+                hit = self._hit(cands, vectors, row)
+                hit.text_rank = rank
+        timings["search_ms"] = (time.perf_counter() - t) * 1000
+
+        hits = list(cands.values())
+        if hits:
+            sims = np.stack([vectors[h.chunk_id] for h in hits]) @ qvec
+            for h, s in zip(hits, sims, strict=True):
+                h.similarity = float(s)
+        _fuse(hits, cfg)
+        hits.sort(key=lambda h: (-h.score, h.doc_id, h.ordinal))
+
+        if self.reranker is not None and hits:
+            t = time.perf_counter()
+            top_n = max(k, getattr(self.reranker, "top_n", 20))
+            head = hits[:top_n]
+            for h, s in zip(head, self.reranker.score(query, [h.text for h in head]), strict=True):
+                h.rerank_score = s
+            head.sort(key=lambda h: -(h.rerank_score or 0.0))
+            hits = head + hits[top_n:]
+            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        return SearchResult(hits[:k], timings)
+
+    @staticmethod
+    def _hit(
+        cands: dict[str, SearchHit], vectors: dict[str, np.ndarray], row: dict[str, Any]
+    ) -> SearchHit:
+        cid = row["chunk_id"]
+        if cid not in cands:
+            cands[cid] = SearchHit(
+                chunk_id=cid,
+                doc_id=row["doc_id"],
+                title=row["title"],
+                heading=row["heading"],
+                text=row["text"],
+                ordinal=int(row["ordinal"]),
+            )
+            vectors[cid] = np.asarray(row["vector"], dtype=np.float32)
+        return cands[cid]
+
+
+def _fuse(hits: list[SearchHit], cfg: FusionConfig) -> None:
+    """Weighted reciprocal-rank fusion, plus an optional page-level term."""
+    for h in hits:
+        s = 0.0
+        if h.vector_rank is not None and cfg.mode != "fts":
+            s += cfg.vector_weight / (cfg.rrf_k + h.vector_rank)
+        if h.text_rank is not None and cfg.mode != "vector":
+            s += cfg.text_weight / (cfg.rrf_k + h.text_rank)
+        h.score = s
+    if cfg.doc_weight > 0:
+        per_doc: dict[str, list[float]] = {}
+        for h in hits:
+            per_doc.setdefault(h.doc_id, []).append(h.score)
+        for h in hits:
+            others = sum(per_doc[h.doc_id]) - h.score
+            h.score += cfg.doc_weight * others
