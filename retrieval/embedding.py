@@ -93,9 +93,7 @@ class Embedder:
         source = resolve_model(self.model_name)
         local = Path(source).expanduser()
         try:
-            return SentenceTransformer(
-                str(local) if local.exists() else source, device=self.device
-            )
+            return SentenceTransformer(str(local) if local.exists() else source, device=self.device)
         except Exception as exc:  # the library raises many types; the user needs one line
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EmbeddingError(

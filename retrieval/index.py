@@ -107,7 +107,9 @@ class ChunkIndex:
                     Path(self.uri).mkdir(parents=True, exist_ok=True)
                 self._db = lancedb.connect(self.uri)
             except Exception as exc:
-                raise IndexUnavailable(f"cannot open the index at {self.uri}: {_first_line(exc)}") from exc
+                raise IndexUnavailable(
+                    f"cannot open the index at {self.uri}: {_first_line(exc)}"
+                ) from exc
         return self._db
 
     def exists(self) -> bool:
@@ -129,7 +131,9 @@ class ChunkIndex:
     @property
     def table(self) -> lancedb.table.Table:
         if not self.exists():
-            raise IndexUnavailable(f"no index at {self.uri} yet: run `askdesk index DOCS_FOLDER` first")
+            raise IndexUnavailable(
+                f"no index at {self.uri} yet: run `askdesk index DOCS_FOLDER` first"
+            )
         assert self._table is not None
         return self._table
 
@@ -171,7 +175,9 @@ class ChunkIndex:
         if not self.exists() or self.count() == 0:
             return {}
         t = self._scan(None, ["doc_id", "doc_hash"])
-        return dict(zip(t.column("doc_id").to_pylist(), t.column("doc_hash").to_pylist(), strict=True))
+        return dict(
+            zip(t.column("doc_id").to_pylist(), t.column("doc_hash").to_pylist(), strict=True)
+        )
 
     def doc_chunk_counts(self) -> dict[str, int]:
         if not self.exists() or self.count() == 0:
@@ -236,7 +242,7 @@ class ChunkIndex:
         q = self.table.search(vector, query_type="vector").distance_type("cosine").limit(limit)
         if where:
             q = q.where(where, prefilter=True)
-        return q.select(_RESULT_COLUMNS).to_list()
+        return q.select([*_RESULT_COLUMNS, "_distance"]).to_list()
 
     def text_search(self, text: str, limit: int, where: str | None = None) -> list[dict[str, Any]]:
         q = self.table.search(text, query_type="fts").limit(limit)
@@ -254,9 +260,7 @@ def _to_arrow(rows: Sequence[ChunkRow], schema: pa.Schema) -> pa.Table:
     dim = schema.field("vector").type.list_size
     vectors = np.asarray([r.vector for r in rows], dtype=np.float32).reshape(len(rows), dim)
     cols: dict[str, Any] = {
-        name: [getattr(r, name) for r in rows]
-        for name in schema.names
-        if name != "vector"
+        name: [getattr(r, name) for r in rows] for name in schema.names if name != "vector"
     }
     arrays = [pa.array(cols[f.name], type=f.type) for f in schema if f.name != "vector"]
     arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim))

@@ -109,6 +109,7 @@ class Searcher:
         path_prefixes: Sequence[str] | None = None,
         mode: Mode | None = None,
     ) -> SearchResult:
+        _ = self.index.table  # fail fast, before loading the model, when there is no index
         cfg = replace(self.fusion, mode=mode) if mode else self.fusion
         where = prefix_filter(path_prefixes) if path_prefixes else None
         timings: dict[str, float] = {}

@@ -1,0 +1,3 @@
+from askdesk.cli import main
+
+main()

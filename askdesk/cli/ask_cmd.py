@@ -1,0 +1,45 @@
+"""`askdesk ask`: one question, a grounded answer with numbered sources."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+
+from askdesk.cli.context import State
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask)
+
+
+def ask(
+    ctx: typer.Context,
+    question: Annotated[
+        list[str] | None, typer.Argument(help="The question ('-' reads stdin).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable answer.")] = False,
+    path: Annotated[
+        list[str] | None, typer.Option("--path", help="Only search documents under this prefix.")
+    ] = None,
+    record: Annotated[bool, typer.Option(help="Store the interaction (platform cli).")] = True,
+) -> None:
+    """Ask a question; the answer quotes the docs and cites them as [1], [2]…"""
+    text = " ".join(question or [])
+    if text.strip() == "-":
+        text = sys.stdin.read()
+    state: State = ctx.obj
+    engine = state.app().engine(record=record)
+    from core.types import Question
+
+    answer = engine.answer(
+        Question(text, platform="cli", asker_id=getpass.getuser(), path_prefixes=tuple(path or ()))
+    )
+    from askdesk.cli.render import print_answer, print_json
+
+    if as_json:
+        print_json(answer.as_dict())
+    else:
+        print_answer(answer)

@@ -1,0 +1,97 @@
+"""`askdesk status`: how big the index is, when it last ran, and what changed on disk since."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from askdesk.cli.context import State
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)
+
+
+def status(
+    ctx: typer.Context,
+    docs: Annotated[
+        Path | None, typer.Argument(help="Docs folder (default: the last indexed).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Index size, the last index run, and documents added/changed/removed on disk since."""
+    state: State = ctx.obj
+    app = state.app()
+    from retrieval.ingest import diff_folder
+
+    info: dict[str, Any] = {
+        "data_dir": str(app.settings.data_dir),
+        "lancedb": app.settings.lancedb_location,
+        "database": _safe_url(app.settings.database_location),
+        "indexed": app.index.exists(),
+    }
+    if app.index.exists():
+        counts = app.index.doc_chunk_counts()
+        info.update(
+            documents=len(counts),
+            chunks=sum(counts.values()),
+            table_version=app.index.version,
+            embed_model=app.index.embed_model,
+        )
+    last = app.store.last_index_run()
+    info["last_run"] = last
+    folder = app.docs_dir(docs)
+    if folder is not None and folder.is_dir() and app.index.exists():
+        diff = diff_folder(folder, app.index)
+        info["docs_root"] = str(folder)
+        info["changed_since_last_run"] = {
+            "added": [f.doc_id for f in diff.added],
+            "changed": [f.doc_id for f in diff.changed],
+            "removed": diff.removed,
+        }
+    elif folder is not None and not folder.is_dir():
+        info["docs_root"] = str(folder)
+        info["docs_root_missing"] = True
+    info["interactions"] = app.store.counts()
+
+    from askdesk.cli.render import console, print_json
+
+    if as_json:
+        print_json(info)
+        return
+    if not info["indexed"]:
+        console.print("No index yet: run [bold]askdesk index ./docs[/bold].")
+    else:
+        console.print(
+            f"Index: {info['documents']} documents, {info['chunks']} chunks, "
+            f"table version {info['table_version']} ({info['embed_model']}) at {info['lancedb']}"
+        )
+    if last:
+        console.print(
+            f"Last run: {last['finished_at']:%Y-%m-%d %H:%M} UTC, {last['status']}, "
+            f"{last['duration_s']:.1f}s on {last['docs_root']}"
+        )
+    changes = info.get("changed_since_last_run")
+    if changes is not None:
+        n = sum(len(v) for v in changes.values())
+        if n == 0:
+            console.print("Docs on disk: up to date.")
+        else:
+            console.print(f"Docs on disk: {n} change(s) not indexed yet — run askdesk index")
+            for kind, paths in changes.items():
+                for p in paths[:10]:
+                    console.print(f"  {kind:<8} {p}", markup=False)
+    if info.get("docs_root_missing"):
+        console.print(f"[yellow]Docs folder {info['docs_root']} is missing.[/yellow]")
+    c = info["interactions"]
+    console.print(
+        f"Store: {c['interactions']} interactions, {c['votes']} votes, {c['index_runs']} index runs"
+    )
+
+
+def _safe_url(url: str) -> str:
+    from askdesk.logs import redact
+
+    return redact(url)

@@ -1,0 +1,58 @@
+"""`askdesk vote`: rate an answer from the terminal, like 👍/👎 in chat."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+
+from askdesk.cli.context import State, UserError
+
+_VALUES = {"up": 1, "down": -1, "+1": 1, "-1": -1, "yes": 1, "no": -1}
+_REASONS = {
+    "facts": "wrong_facts",
+    "missing": "not_in_docs",
+    "tone": "tone_format",
+    "other": "other",
+    "wrong_facts": "wrong_facts",
+    "not_in_docs": "not_in_docs",
+    "tone_format": "tone_format",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("vote")(vote)
+
+
+def vote(
+    ctx: typer.Context,
+    interaction: Annotated[int, typer.Argument(help="The #id printed under an answer.")],
+    value: Annotated[str, typer.Argument(help="up or down")],
+    reason: Annotated[
+        str | None, typer.Option(help="For down: facts, missing, tone or other.")
+    ] = None,
+    comment: Annotated[str | None, typer.Option(help="Free text.")] = None,
+) -> None:
+    """Vote on an answer; voting again replaces your earlier vote."""
+    if value.lower() not in _VALUES:
+        raise UserError("vote up or down, e.g. askdesk vote 12 down --reason facts")
+    if reason is not None and reason.lower() not in _REASONS:
+        raise UserError("--reason must be facts, missing, tone or other")
+    state: State = ctx.obj
+    app = state.app()
+    from feedback.hashing import hash_user
+
+    voter = hash_user(app.settings.salt(), "cli", getpass.getuser())
+    try:
+        app.store.record_vote(
+            interaction,
+            voter,
+            _VALUES[value.lower()],
+            reason=_REASONS[reason.lower()] if reason else None,
+            comment=comment,
+            source="cli",
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    typer.echo(f"Thanks — recorded your {value.lower()} vote on #{interaction}.")

@@ -1,0 +1,113 @@
+"""One settings object for every command and bot: env vars `ASKDESK_*`, then `askdesk.toml`.
+
+Precedence, highest first: constructor arguments (CLI flags), environment variables, a
+`.env` file, the TOML file (`./askdesk.toml`, or the path in `ASKDESK_CONFIG`), defaults.
+Everything lives under one data dir by default; the LanceDB URI and the database URL can
+point elsewhere (object storage, PostgreSQL) to scale out.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("ASKDESK_CONFIG", "askdesk.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASKDESK_",
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        Path(".askdesk"), description="Holds the LanceDB folder and SQLite file."
+    )
+    docs_dir: Path | None = Field(None, description="Default docs folder for `index` and `status`.")
+    lancedb_uri: str | None = Field(None, description="Default: DATA_DIR/lancedb.")
+    database_url: str | None = Field(None, description="Default: sqlite:///DATA_DIR/askdesk.db.")
+
+    embed_model: str = "all-MiniLM-L6-v2"
+    embed_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 4)))
+    embed_batch_size: int = 32
+    reranker_model: str | None = None
+
+    search_mode: Literal["hybrid", "vector", "fts"] = "hybrid"
+    vector_weight: float = 1.0
+    text_weight: float = 0.5
+    rrf_k: int = 60
+    search_candidates: int = 40
+    doc_weight: float = 0.0
+
+    top_k: int = Field(5, ge=1, le=50)
+    min_confidence: float = Field(0.35, ge=0.0, le=1.0)
+    max_question_chars: int = 4000
+    answer_max_words: int = 110
+    docs_url_template: str | None = Field(
+        None, description="e.g. https://docs.example.com/{path} — makes sources links."
+    )
+
+    asker_salt: SecretStr | None = Field(
+        None, description="Secret for hashing user ids; generated into the data dir if unset."
+    )
+    log_level: str = "INFO"
+
+    @field_validator("docs_url_template")
+    @classmethod
+    def _has_path(cls, v: str | None) -> str | None:
+        if v and "{path}" not in v:
+            raise ValueError("docs_url_template must contain {path}")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return init_settings, env_settings, dotenv_settings, toml, file_secret_settings
+
+    # -- derived locations -----------------------------------------------------------------
+    @property
+    def lancedb_location(self) -> str:
+        return self.lancedb_uri or str(self.data_dir / "lancedb")
+
+    @property
+    def database_location(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'askdesk.db'}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "askdesk.log"
+
+    def salt(self) -> str:
+        """The hashing secret: from settings, else one generated once and kept in the data dir."""
+        if self.asker_salt is not None and self.asker_salt.get_secret_value():
+            return self.asker_salt.get_secret_value()
+        path = self.data_dir / "salt"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value)
+        return value

@@ -1,0 +1,208 @@
+"""AnswerEngine: one question in, one grounded, cited answer out — for every front end.
+
+The stages are explicit and timed (validate → search → compose → style → record) so the
+answer carries its own latency breakdown and the versions of everything that produced it,
+which is what the dashboard later needs to tell a stale index from a drifting style model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from core.hookspecs import Composer, NoRewrite, Recorder, Rewriter
+from core.types import Answer, Question, Source
+from feedback.hashing import hash_user
+from retrieval.search import Searcher, SearchHit
+
+log = logging.getLogger(__name__)
+
+EMPTY_REPLY = (
+    "Ask me a question about the docs, for example: “How do I rotate my API key?” "
+    "I answer from the indexed documentation and cite the pages I used."
+)
+NOT_FOUND = "I couldn't find this in the docs, so I won't guess."
+NOT_FOUND_WITH_SOURCES = NOT_FOUND + " These pages came closest:"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    k: int = 5  # chunks handed to the composer
+    retrieve_k: int = 10  # ranked documents kept for evaluation (hit@k, nDCG@10)
+    min_confidence: float = 0.35
+    max_question_chars: int = 4000
+    style_by_default: bool = False
+
+
+class AnswerEngine:
+    def __init__(
+        self,
+        searcher: Searcher,
+        composer: Composer,
+        *,
+        config: EngineConfig | None = None,
+        rewriter: Rewriter | None = None,
+        recorder: Recorder | None = None,
+        asker_salt: str = "",
+    ) -> None:
+        self.searcher = searcher
+        self.composer = composer
+        self.config = config or EngineConfig()
+        self.rewriter = rewriter or NoRewrite()
+        self.recorder = recorder
+        self.asker_salt = asker_salt
+
+    def versions(self) -> dict[str, Any]:
+        index = self.searcher.index
+        return {
+            "index_version": index.version if index.exists() else None,
+            "embed_model": self.searcher.embedder.model_name,
+            "composer": self.composer.version,
+            "fusion": self.searcher.fusion.mode,
+            "style_model": self.rewriter.version,
+        }
+
+    def answer(self, question: Question) -> Answer:
+        t0 = time.perf_counter()
+        text = " ".join(question.text.split())
+        if not text:
+            answer = Answer(EMPTY_REPLY, [], 0.0, True, question="")
+            answer.versions = self.versions()
+            answer.timings_ms["total_ms"] = (time.perf_counter() - t0) * 1000
+            return answer  # nothing was asked: nothing to record
+
+        notice = None
+        if len(text) > self.config.max_question_chars:
+            notice = (
+                f"Your message is long ({len(text):,} characters); I searched with its first "
+                f"{self.config.max_question_chars:,}. Ask one question at a time for a better "
+                "answer."
+            )
+            text = text[: self.config.max_question_chars]
+
+        result = self.searcher.search(
+            self._query(text, question),
+            max(self.config.k, self.config.retrieve_k),
+            path_prefixes=question.path_prefixes or None,
+        )
+        hits = result.hits
+        timings = dict(result.timings_ms)
+        confidence = round(max((h.similarity for h in hits[:3]), default=0.0), 4)
+
+        t = time.perf_counter()
+        unanswered = confidence < self.config.min_confidence
+        if unanswered:
+            draft, sources = self._not_found(hits)
+        else:
+            draft, sources = self.composer.compose(
+                Question(text, question.platform), hits[: self.config.k]
+            )
+            if not draft:
+                unanswered = True
+                draft, sources = self._not_found(hits)
+        timings["compose_ms"] = (time.perf_counter() - t) * 1000
+
+        answer = Answer(
+            text=draft,
+            sources=sources,
+            confidence=confidence,
+            unanswered=unanswered,
+            question=question.text,
+            retrieved=_ranked_docs(hits),
+            notice=notice,
+            draft=draft,
+            versions=self.versions(),
+        )
+        if not unanswered and self._style_wanted(question):
+            self._restyle(answer, question, timings)
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        answer.timings_ms = {k: round(v, 2) for k, v in timings.items()}
+        if self.recorder is not None:
+            self._record(answer, question)
+        return answer
+
+    # -- stages ------------------------------------------------------------------------------
+    @staticmethod
+    def _query(text: str, question: Question) -> str:
+        """A follow-up like "and on Windows?" needs the thread's earlier question to retrieve."""
+        if question.history:
+            return f"{question.history[-1].question} {text}"
+        return text
+
+    def _not_found(self, hits: list[SearchHit]) -> tuple[str, list[Source]]:
+        closest: list[Source] = []
+        seen: set[str] = set()
+        for h in hits:
+            if h.doc_id in seen:
+                continue
+            seen.add(h.doc_id)
+            closest.append(self.composer.source_for(len(closest) + 1, h))
+            if len(closest) == 3:
+                break
+        return (NOT_FOUND_WITH_SOURCES if closest else NOT_FOUND), closest
+
+    def _style_wanted(self, question: Question) -> bool:
+        wanted = self.config.style_by_default if question.style is None else question.style
+        return bool(wanted) and self.rewriter.version is not None
+
+    def _restyle(self, answer: Answer, question: Question, timings: dict[str, float]) -> None:
+        """Apply the style hook; on any failure the grounded draft stands, with the reason."""
+        t = time.perf_counter()
+        try:
+            styled, note = self.rewriter.rewrite(answer.text, question)
+        except Exception as exc:
+            styled, note = None, f"style model failed: {type(exc).__name__}"
+            log.warning("style rewrite failed", extra={"error": type(exc).__name__})
+        timings["style_ms"] = (time.perf_counter() - t) * 1000
+        answer.style_note = note
+        if styled:
+            answer.text = styled
+            answer.style_used = True
+
+    def _record(self, answer: Answer, question: Question) -> None:
+        asker = (
+            hash_user(self.asker_salt, question.platform, question.asker_id)
+            if question.asker_id
+            else None
+        )
+        t = time.perf_counter()
+        try:
+            answer.interaction_id = self.recorder.record_interaction(  # type: ignore[union-attr]
+                platform=question.platform,
+                channel=question.channel,
+                thread=question.thread,
+                asker_hash=asker,
+                question=question.text,
+                answer=answer.text,
+                sources=[
+                    {
+                        "n": s.n,
+                        "path": s.path,
+                        "title": s.title,
+                        "heading": s.heading,
+                        "score": s.score,
+                        "url": s.url,
+                    }
+                    for s in answer.sources
+                ],
+                confidence=answer.confidence,
+                unanswered=answer.unanswered,
+                latency_ms=answer.timings_ms.get("total_ms", 0.0),
+                timings=answer.timings_ms,
+                versions=answer.versions,
+                style_model_version=self.rewriter.version if answer.style_used else None,
+                style_used=answer.style_used,
+            )
+        except Exception as exc:  # the asker still gets the answer; the loss is logged
+            log.error("could not record interaction", extra={"error": str(exc)[:200]})
+        answer.timings_ms["record_ms"] = round((time.perf_counter() - t) * 1000, 2)
+
+
+def _ranked_docs(hits: list[SearchHit]) -> list[str]:
+    seen: list[str] = []
+    for h in hits:
+        if h.doc_id not in seen:
+            seen.append(h.doc_id)
+    return seen

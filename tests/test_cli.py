@@ -1,0 +1,180 @@
+"""The CLI as a user runs it: in-process for speed, and as real processes for exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from askdesk.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("ASKDESK_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, list(args), catch_exceptions=True)
+    return result
+
+
+def test_index_ask_search_status_eval_vote(env, tiny_docs):
+    r = invoke("index", str(tiny_docs), "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["docs_added"] == 3 and report["status"] == "ok"
+
+    r = invoke("ask", "--json", "How", "do", "I", "rotate", "an", "API", "key?")
+    assert r.exit_code == 0, r.output
+    ans = json.loads(r.stdout)
+    assert ans["sources"][0]["path"] == "keys.md" and not ans["unanswered"]
+    assert {"text", "sources", "confidence", "timings_ms", "versions"} <= set(ans)
+    assert {"path", "title", "heading", "score"} <= set(ans["sources"][0])
+    iid = ans["interaction_id"]
+    assert isinstance(iid, int)
+
+    r = invoke("ask", "How do I rotate an API key?")
+    assert r.exit_code == 0 and "[1]" in r.stdout and "Sources" in r.stdout
+
+    r = invoke("search", "retry backoff", "--k", "2", "--json")
+    hits = json.loads(r.stdout)["hits"]
+    assert len(hits) == 2 and hits[0]["doc_id"] == "guides/retries.txt"
+
+    r = invoke("vote", str(iid), "down", "--reason", "facts", "--comment", "old")
+    assert r.exit_code == 0 and "recorded" in r.stdout
+    r = invoke("vote", str(iid), "sideways")
+    assert r.exit_code != 0
+
+    (tiny_docs / "keys.md").write_text("# Keys\n\nChanged content about key rotation.\n")
+    r = invoke("status", "--json")
+    st = json.loads(r.stdout)
+    assert st["documents"] == 3 and st["changed_since_last_run"]["changed"] == ["keys.md"]
+    assert st["last_run"]["status"] == "ok" and st["interactions"]["votes"] == 1
+
+    golden = env / "golden.jsonl"
+    golden.write_text(
+        json.dumps(
+            {
+                "question": "how much is the team plan?",
+                "answer": "49 dollars per month",
+                "sources": ["billing/plans.md"],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {"question": "When are failed deliveries retried?", "sources": ["retries.txt"]}
+        )
+        + "\n"
+    )
+    r = invoke("eval", str(golden), "--json")
+    assert r.exit_code == 0, r.output
+    ev = json.loads(r.stdout)
+    assert ev["summary"]["hit@1"] == 1.0 and len(ev["questions"]) == 2
+    for key in (
+        "hit@1",
+        "hit@3",
+        "hit@5",
+        "mrr",
+        "ndcg@10",
+        "answer_f1",
+        "unanswered_rate",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ):
+        assert key in ev["summary"]
+
+
+def test_index_reuses_the_last_folder_and_reports_no_changes(env, tiny_docs):
+    assert invoke("index", str(tiny_docs)).exit_code == 0
+    r = invoke("index", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["docs_unchanged"] == 3
+
+
+def test_help_lists_every_command(env):
+    r = invoke("--help")
+    for cmd in ("index", "ask", "search", "eval", "status", "demo", "vote"):
+        assert cmd in r.stdout
+
+
+def _cli(*args: str, cwd: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "askdesk", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_help_is_instant_and_imports_nothing_heavy(tmp_path):
+    code = (
+        "import sys, askdesk.cli; heavy = {'torch', 'lancedb', 'sentence_transformers', "
+        "'sqlalchemy', 'pyarrow'} & set(sys.modules); print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    t = time.perf_counter()
+    r = _cli("--help", cwd=tmp_path)
+    assert r.returncode == 0 and "index" in r.stdout
+    assert time.perf_counter() - t < 5  # generous: a cold start on a loaded CI machine
+
+
+@pytest.mark.parametrize(
+    ("args", "setup", "message"),
+    [
+        (["index", "missing-folder"], None, "docs folder not found"),
+        (["index"], None, "which folder?"),
+        (["ask", "hello"], None, "no index"),
+        (["eval", "nope.jsonl"], None, "golden file not found"),
+        (["status"], "corrupt_db", "not a SQLite database"),
+        (["status"], "data_dir_is_file", "not a folder"),
+        (["search", "x", "--mode", "magic"], None, "--mode must be one of"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(tmp_path, args, setup, message):
+    data = tmp_path / "data"
+    if setup == "corrupt_db":
+        data.mkdir()
+        (data / "askdesk.db").write_bytes(b"this is not a database" * 100)
+    if setup == "data_dir_is_file":
+        data.write_text("oops")
+    before = (data / "askdesk.db").read_bytes() if setup == "corrupt_db" else None
+    r = _cli(*args, cwd=tmp_path, ASKDESK_DATA_DIR=str(data))
+    assert r.returncode == 2, r.stderr
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    if before is not None:
+        assert (data / "askdesk.db").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_without_a_terminal(tmp_path):
+    r = _cli("demo", cwd=tmp_path, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Index done" in r.stdout
+    assert "How do I rotate my API key?" in r.stdout and "[1]" in r.stdout
+    assert "couldn't find this in the docs" in r.stdout  # the off-topic sample question
+    assert (tmp_path / ".askdesk" / "demo" / "lancedb").is_dir()
+    assert (tmp_path / ".askdesk" / "demo" / "askdesk.db").is_file()
+    again = _cli("demo", "--no-interactive", cwd=tmp_path, timeout=900)
+    assert again.returncode == 0 and "0 added, 0 changed" in again.stdout
