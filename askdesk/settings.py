@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     doc_weight: float = 0.0
 
     top_k: int = Field(5, ge=1, le=50)
-    min_confidence: float = Field(0.35, ge=0.0, le=1.0)
+    min_confidence: float = Field(0.25, ge=0.0, le=1.0)
     max_question_chars: int = 4000
     answer_max_words: int = 110
     docs_url_template: str | None = Field(

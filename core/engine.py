@@ -8,6 +8,7 @@ which is what the dashboard later needs to tell a stale index from a drifting st
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,14 @@ EMPTY_REPLY = (
     "I answer from the indexed documentation and cite the pages I used."
 )
 NOT_FOUND = "I couldn't find this in the docs, so I won't guess."
+GREETING_REPLY = "Hi! Ask me anything about the docs and I'll answer with the pages I used."
+THANKS_REPLY = (
+    "You're welcome! Rate the answer with 👍/👎 so the team knows how the docs are doing."
+)
+_GREETING = re.compile(
+    r"^(hi|hello|hey|hiya|yo|good (morning|afternoon|evening))\b[\s!.,]*(there)?[\s!.]*$", re.I
+)
+_THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b[\s\w!.,]{0,20}$", re.I)
 NOT_FOUND_WITH_SOURCES = NOT_FOUND + " These pages came closest:"
 
 
@@ -31,7 +40,7 @@ NOT_FOUND_WITH_SOURCES = NOT_FOUND + " These pages came closest:"
 class EngineConfig:
     k: int = 5  # chunks handed to the composer
     retrieve_k: int = 10  # ranked documents kept for evaluation (hit@k, nDCG@10)
-    min_confidence: float = 0.35
+    min_confidence: float = 0.25  # top cosine; off-topic questions score < 0.21 on the sample
     max_question_chars: int = 4000
     style_by_default: bool = False
 
@@ -64,14 +73,20 @@ class AnswerEngine:
             "style_model": self.rewriter.version,
         }
 
+    def warm_up(self) -> None:
+        """Open the index and load the model now, so the first answer's timings are honest."""
+        _ = self.searcher.index.table
+        _ = self.searcher.embedder.model
+
     def answer(self, question: Question) -> Answer:
         t0 = time.perf_counter()
         text = " ".join(question.text.split())
-        if not text:
-            answer = Answer(EMPTY_REPLY, [], 0.0, True, question="")
+        canned = _small_talk(text)
+        if canned is not None:
+            answer = Answer(canned, [], 0.0, True, question=question.text)
             answer.versions = self.versions()
             answer.timings_ms["total_ms"] = (time.perf_counter() - t0) * 1000
-            return answer  # nothing was asked: nothing to record
+            return answer  # nothing was asked of the docs: nothing to record
 
         notice = None
         if len(text) > self.config.max_question_chars:
@@ -198,6 +213,17 @@ class AnswerEngine:
         except Exception as exc:  # the asker still gets the answer; the loss is logged
             log.error("could not record interaction", extra={"error": str(exc)[:200]})
         answer.timings_ms["record_ms"] = round((time.perf_counter() - t) * 1000, 2)
+
+
+def _small_talk(text: str) -> str | None:
+    """Replies for an empty message, a greeting or thanks: searching the docs would be absurd."""
+    if not text:
+        return EMPTY_REPLY
+    if _GREETING.match(text):
+        return GREETING_REPLY
+    if _THANKS.match(text):
+        return THANKS_REPLY
+    return None
 
 
 def _ranked_docs(hits: list[SearchHit]) -> list[str]:

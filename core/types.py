@@ -66,5 +66,6 @@ class Answer:
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d = {"answer": d.pop("text"), **d}
         d["sources"] = [asdict(s) for s in self.sources]
         return d

@@ -42,7 +42,7 @@ def test_index_ask_search_status_eval_vote(env, tiny_docs):
     assert r.exit_code == 0, r.output
     ans = json.loads(r.stdout)
     assert ans["sources"][0]["path"] == "keys.md" and not ans["unanswered"]
-    assert {"text", "sources", "confidence", "timings_ms", "versions"} <= set(ans)
+    assert {"answer", "sources", "confidence", "timings_ms", "versions"} <= set(ans)
     assert {"path", "title", "heading", "score"} <= set(ans["sources"][0])
     iid = ans["interaction_id"]
     assert isinstance(iid, int)
@@ -178,3 +178,12 @@ def test_demo_runs_end_to_end_without_a_terminal(tmp_path):
     assert (tmp_path / ".askdesk" / "demo" / "askdesk.db").is_file()
     again = _cli("demo", "--no-interactive", cwd=tmp_path, timeout=900)
     assert again.returncode == 0 and "0 added, 0 changed" in again.stdout
+
+
+def test_a_second_index_run_waits_its_turn(env, tiny_docs):
+    from askdesk.locking import Busy, exclusive
+
+    with exclusive(env / "data" / "index.lock", "index run"):
+        r = invoke("index", str(tiny_docs))
+    assert isinstance(r.exception, Busy) and "another index run is running" in str(r.exception)
+    assert invoke("index", str(tiny_docs)).exit_code == 0

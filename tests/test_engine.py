@@ -7,7 +7,7 @@ import re
 import pytest
 
 from core.compose import ExtractiveComposer
-from core.engine import EMPTY_REPLY, AnswerEngine, EngineConfig
+from core.engine import EMPTY_REPLY, GREETING_REPLY, THANKS_REPLY, AnswerEngine, EngineConfig
 from core.types import Question, Turn
 from feedback.store import FeedbackStore
 
@@ -68,8 +68,17 @@ def test_code_blocks_are_quoted_whole(engine):
     assert ans.text.count("```") % 2 == 0
 
 
-def test_off_topic_question_is_declined_honestly(engine, store):
-    ans = engine.answer(Question("What's the weather like in Paris tomorrow?"))
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What's the weather like in Paris tomorrow?",
+        "how do I bake sourdough bread",
+        "who won the world cup in 2018",
+        "can I pay with bitcoin?",
+    ],
+)
+def test_off_topic_question_is_declined_honestly(engine, store, text):
+    ans = engine.answer(Question(text))
     assert ans.unanswered
     assert ans.text.startswith("I couldn't find this in the docs")
     assert 1 <= len(ans.sources) <= 3  # the closest pages, for the asker to check
@@ -81,6 +90,15 @@ def test_empty_question_gets_a_helpful_reply_and_is_not_recorded(engine, store):
     ans = engine.answer(Question("   \n "))
     assert ans.text == EMPTY_REPLY and ans.unanswered and ans.interaction_id is None
     assert store.counts()["interactions"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [("hello!", GREETING_REPLY), ("Hi there", GREETING_REPLY), ("thanks a lot!", THANKS_REPLY)],
+)
+def test_greetings_and_thanks_get_a_friendly_reply_not_a_search(engine, text, reply):
+    ans = engine.answer(Question(text))
+    assert ans.text == reply and not ans.sources and ans.interaction_id is None
 
 
 def test_huge_question_is_truncated_for_search_but_stored_whole(engine, store):
@@ -117,10 +135,11 @@ def test_path_prefixes_scope_retrieval(engine):
 
 def test_follow_up_uses_the_thread_context(engine):
     first = "How do I rotate my API key?"
-    ans = engine.answer(
-        Question("and how long does the old one keep working?", history=(Turn(first, "…"),))
-    )
-    assert ans.retrieved[0] == "security/api-keys.md"
+    follow_up = "and how long does the old one keep working?"
+    alone = engine.answer(Question(follow_up))
+    ans = engine.answer(Question(follow_up, history=(Turn(first, "…"),)))
+    assert {"security/api-keys.md", "faq.md"} & set(ans.retrieved[:2])
+    assert "grace" in ans.text.lower() and ans.text != alone.text
 
 
 class _Broken:
@@ -177,4 +196,4 @@ def test_source_urls_follow_the_template(sample_searcher):
         sample_searcher, ExtractiveComposer(url_template="https://docs.example.com/{path}")
     )
     ans = eng.answer(Question("How do I rotate my API key?"))
-    assert ans.sources[0].url == "https://docs.example.com/security/api-keys.md"
+    assert ans.sources[0].url == f"https://docs.example.com/{ans.sources[0].path}"

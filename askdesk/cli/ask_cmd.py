@@ -32,6 +32,8 @@ def ask(
         text = sys.stdin.read()
     state: State = ctx.obj
     engine = state.app().engine(record=record)
+    if text.strip():
+        engine.warm_up()
     from core.types import Question
 
     answer = engine.answer(

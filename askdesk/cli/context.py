@@ -51,6 +51,7 @@ class State:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from askdesk.locking import Busy
     from askdesk.wiring import DataDirError
     from core.evaluation import GoldenError
     from feedback.db import StoreError
@@ -59,6 +60,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     return (
         UserError,
+        Busy,
         DataDirError,
         GoldenError,
         StoreError,

@@ -15,7 +15,7 @@ from askdesk.cli.context import State
 DEMO_QUESTIONS = (
     "How do I rotate my API key?",
     "what happens when my webhook endpoint is down?",
-    "Can Tidewire send SMS messages?",
+    "Can I pay with bitcoin?",
 )
 
 
@@ -52,6 +52,7 @@ def demo(
     )
     print_index_report(run_index(app, docs))
     engine = app.engine()
+    engine.warm_up()
     user = getpass.getuser()
     for q in DEMO_QUESTIONS:
         console.rule(f"[bold]Q: {q}[/bold]", align="left")

@@ -49,10 +49,14 @@ def run_index(
 ) -> IndexReport:
     """Run the ingester and always record the run, also when it fails or is interrupted."""
     from askdesk.cli.render import IndexProgress
+    from askdesk.locking import exclusive
 
     ingester = app.ingester()
     try:
-        with IndexProgress(show_progress and sys.stderr.isatty()) as progress:
+        with (
+            exclusive(app.settings.data_dir / "index.lock", "index run"),
+            IndexProgress(show_progress and sys.stderr.isatty()) as progress,
+        ):
             report = ingester.run(folder, rebuild=rebuild, progress=progress)
     except BaseException:
         if ingester.last_report is not None:
