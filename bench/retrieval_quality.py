@@ -160,8 +160,7 @@ def sweep(
         "best_single_mode": best_single,
         "best_hybrid": best,
         "hybrid_ranking": ranked,
-        "best_hybrid_minus_best_single": table[best]["objective"]
-        - table[best_single]["objective"],
+        "best_hybrid_minus_best_single": table[best]["objective"] - table[best_single]["objective"],
         "hybrids_at_least_best_single": sum(
             1 for c in hybrids if table[c]["objective"] >= table[best_single]["objective"] - 1e-9
         ),

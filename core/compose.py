@@ -115,7 +115,7 @@ class ExtractiveComposer:
         if start > 0 and units[start - 1].kind == "heading":
             start -= 1  # the sub-heading names what the quote is about
         picked = [units[start]]
-        words = units[start].words if units[start].kind != "code" else 0
+        words = _cost(units[start])
         in_list = units[start].text.rstrip().endswith(":")
         for i in range(start + 1, len(units)):
             u = units[i]
@@ -133,9 +133,10 @@ class ExtractiveComposer:
                 if u.kind == "sentence" and in_list:
                     in_list = False
                 limit = self.max_words
-                if words >= self.min_words and scores[i] <= 0 and i > anchor:
-                    break
-            cost = 0 if u.kind == "code" else u.words
+                new_paragraph = u.para != units[i - 1].para
+                if scores[i] <= 0 and i > anchor and (words >= self.min_words or new_paragraph):
+                    break  # enough said, or an unrelated paragraph starts
+            cost = _cost(u)
             if u.kind == "code" and u.text.count("\n") > 40:
                 break
             if words + cost > limit:
@@ -198,6 +199,11 @@ class ExtractiveComposer:
         if best is None:
             return None
         return best.hit, [best.unit]
+
+
+def _cost(u: Unit) -> int:
+    """Words a unit adds to the answer's budget; a code line reads like a few words."""
+    return 4 * (u.text.count("\n") - 1) if u.kind == "code" else u.words
 
 
 def _needs_previous(unit: Unit, prev: Unit) -> bool:

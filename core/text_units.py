@@ -227,6 +227,8 @@ def split_units(text: str) -> list[Unit]:
             para += 1
         elif not line.strip():
             flush()
+            if units and units[-1].para == para:
+                para += 1  # a blank line after a list or table ends its paragraph too
         elif _HEADING.match(line.strip()):
             flush()
             units.append(Unit(_HEADING.match(line.strip()).group(1), "heading", para))  # type: ignore[union-attr]

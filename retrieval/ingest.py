@@ -237,10 +237,7 @@ class Ingester:
 
     def _load(self, src: SourceFile, root: Path, report: IndexReport) -> list[Chunk] | None:
         try:
-            size_mb = src.path.stat().st_size / 1e6
-            if size_mb > self.max_file_mb:
-                raise LoadError(f"too large ({size_mb:.0f} MB > {self.max_file_mb:.0f} MB limit)")
-            doc = load_document(src.path, root)
+            doc = load_document(src.path, root, max_bytes=int(self.max_file_mb * 1_000_000))
             chunks = chunk_document(doc)
             if not chunks:
                 raise LoadError("no text content")

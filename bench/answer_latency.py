@@ -1,0 +1,282 @@
+"""Answer latency of the whole engine against a bare embed + LanceDB vector search.
+
+Index (bench/_data/latency/index.lancedb, rebuilt each run): the 33 sample docs ingested for
+real, plus ~20k filler chunks written through `ChunkIndex.replace_documents` (real schema, real
+FTS index, compacted like the ingester does). Filler text recombines 8–14 sentences drawn
+from a pool of real git-doc/sqlite3-doc sentences; embedding 20k chunks is ~40 min on this
+CPU, so instead each pool sentence is embedded once (cached) and a filler chunk's vector is
+the normalised sum of the vectors of two of its own sentences: vectors live in the model's
+space and stay related to the chunk's text, so vector and full-text candidates look real.
+
+Questions: the sample golden set and both Debian FAQ sets (82), each asked as written, in a
+casual lower-case form and wrapped in chat pleasantries (246 questions), for `--passes`
+passes. Engine and baseline alternate per question (which goes first alternates too).
+
+    python bench/answer_latency.py [--json] [--filler 20000] [--passes 2]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import shutil
+import time
+from typing import Any
+
+import numpy as np
+from _common import THREADS, embedder, emit, log, parser, pct, progress_printer
+from _corpus import DATA, EVAL, SAMPLE_GOLDEN, kb_corpus, sample_corpus
+
+from core.compose import ExtractiveComposer
+from core.engine import AnswerEngine
+from core.types import Question
+from retrieval.chunking import chunk_document
+from retrieval.documents import stable_hash
+from retrieval.embedding import Embedder
+from retrieval.index import ChunkIndex, ChunkRow
+from retrieval.ingest import Ingester, scan_folder
+from retrieval.loaders import load_document
+from retrieval.search import Searcher, fts_query
+
+GOAL_RATIO = 1.5
+GOAL_P50_MS = 80.0
+POOL = 4000
+WARMUP = 20
+SEED = 7
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+# -- filler -----------------------------------------------------------------------------------
+def sentence_pool() -> tuple[list[str], list[tuple[str, str]]]:
+    """Real prose sentences (8–40 words) and (title, heading) pairs from both Debian manuals."""
+    sentences: set[str] = set()
+    labels: list[tuple[str, str]] = []
+    for name in ("git", "sqlite3"):
+        root = kb_corpus(name)
+        files, _ = scan_folder(root)
+        for f in files:
+            for c in chunk_document(load_document(f.path, root)):
+                labels.append((c.title, c.heading))
+                for s in _SPLIT.split(" ".join(c.text.split())):
+                    if 8 <= len(s.split()) <= 40 and "```" not in s:
+                        sentences.add(s)
+    rng = random.Random(SEED)
+    return rng.sample(sorted(sentences), min(POOL, len(sentences))), labels
+
+
+def pool_vectors(emb: Embedder, pool: list[str]) -> np.ndarray:
+    key = hashlib.sha256("\n".join(pool).encode()).hexdigest()[:16]
+    cache = DATA / "latency" / f"pool-{key}.npy"
+    if cache.exists():
+        return np.load(cache)
+    log(f"embedding {len(pool)} pool sentences once (cached in {cache.name})")
+    t = time.perf_counter()
+    vecs = emb.encode(pool)
+    log(f"pool embedded in {time.perf_counter() - t:.0f}s")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, vecs)
+    return vecs
+
+
+def add_filler(index: ChunkIndex, emb: Embedder, n: int, per_doc: int = 10) -> dict[str, Any]:
+    pool, labels = sentence_pool()
+    vecs = pool_vectors(emb, pool)
+    rng = random.Random(SEED)
+    rows: list[ChunkRow] = []
+    doc_ids: list[str] = []
+    t = time.perf_counter()
+    written = 0
+    for i in range(n):
+        doc = f"filler/{i // per_doc:05d}.txt"
+        if i % per_doc == 0:
+            doc_ids.append(doc)
+            title = labels[rng.randrange(len(labels))][0]
+        heading = labels[rng.randrange(len(labels))][1]
+        picks = rng.sample(range(len(pool)), rng.randint(8, 14))
+        text = " ".join(pool[j] for j in picks)
+        v = vecs[picks[0]] + vecs[picks[1]]
+        chash = stable_hash(f"{title} > {heading}\n{text}", length=32)
+        rows.append(
+            ChunkRow(
+                chunk_id=stable_hash(doc, chash, "0"),
+                doc_id=doc,
+                doc_hash="filler:" + stable_hash(doc),
+                ordinal=i % per_doc,
+                title=title,
+                heading=heading,
+                text=text,
+                content_hash=chash,
+                format="txt",
+                vector=(v / np.linalg.norm(v)).astype(np.float32),
+            )
+        )
+        if (len(doc_ids) == 200 and (i + 1) % per_doc == 0) or i == n - 1:
+            index.replace_documents(doc_ids, rows)
+            written += len(rows)
+            rows, doc_ids = [], []
+            log(f"filler: {written}/{n} rows written")
+    index.ensure_text_index()
+    index.compact()
+    return {
+        "filler_chunks": n,
+        "pool_sentences": len(pool),
+        "write_s": round(time.perf_counter() - t, 1),
+    }
+
+
+# -- questions --------------------------------------------------------------------------------
+def questions() -> list[str]:
+    base: list[str] = []
+    for path in (SAMPLE_GOLDEN, EVAL / "sqlite3_faq.jsonl", EVAL / "git_faq.jsonl"):
+        base += [json.loads(x)["question"] for x in path.read_text().splitlines() if x.strip()]
+    casual = [re.sub(r"[?`.!]+", "", q).lower().strip() for q in base]
+    chatty = [f"hi all, quick one: {q} thanks in advance!" for q in base]
+    return base + casual + chatty
+
+
+# -- timing -----------------------------------------------------------------------------------
+def ms(t: float) -> float:
+    return (time.perf_counter() - t) * 1000
+
+
+def main() -> None:
+    p = parser(__doc__ or "")
+    p.add_argument("--filler", type=int, default=20000)
+    p.add_argument("--passes", type=int, default=2)
+    args = p.parse_args()
+
+    emb = embedder(Embedder)
+    folder = DATA / "latency" / "index.lancedb"
+    shutil.rmtree(folder, ignore_errors=True)
+    index = ChunkIndex(folder)
+    log("ingesting the sample docs")
+    Ingester(index, emb).run(sample_corpus(), progress=progress_printer("sample", 30.0))
+    real = index.count()
+    build = add_filler(index, emb, args.filler)
+    build.update(real_chunks=real, total_chunks=index.count())
+    probe = index.text_search("filler", 1)  # FTS must still answer after the filler writes
+    log(f"index: {build}; fts probe rows {len(probe)}")
+
+    engine = AnswerEngine(Searcher(index, emb), ExtractiveComposer())
+    qs = questions()
+
+    def ask_engine(q: str) -> tuple[float, dict[str, float], bool]:
+        t = time.perf_counter()
+        a = engine.answer(Question(q, platform="bench"))
+        return ms(t), a.timings_ms, a.unanswered
+
+    def ask_bare(q: str) -> tuple[float, float, float]:
+        t = time.perf_counter()
+        vec = emb.encode_query(q)
+        t_embed = ms(t)
+        t2 = time.perf_counter()
+        index.vector_search(vec, 10)
+        return ms(t), t_embed, ms(t2)
+
+    log(f"warm-up: {WARMUP} questions through each path")
+    for q in qs[:WARMUP]:
+        ask_engine(q)
+        ask_bare(q)
+
+    eng: list[float] = []
+    bare: list[float] = []
+    parts: dict[str, list[float]] = {
+        k: [] for k in ("embed_ms", "search_ms", "compose_ms", "untimed_ms", "total_ms")
+    }
+    bare_parts: dict[str, list[float]] = {"embed_ms": [], "vector_search_ms": []}
+    unanswered = 0
+    n = 0
+    for pas in range(args.passes):
+        for i, q in enumerate(qs):
+            first_engine = (i + pas) % 2 == 0
+            for which in ("engine", "bare") if first_engine else ("bare", "engine"):
+                if which == "engine":
+                    wall, tm, un = ask_engine(q)
+                    eng.append(wall)
+                    unanswered += un
+                    for k in ("embed_ms", "search_ms", "compose_ms", "total_ms"):
+                        parts[k].append(tm.get(k, 0.0))
+                    parts["untimed_ms"].append(
+                        tm["total_ms"] - tm["embed_ms"] - tm["search_ms"] - tm["compose_ms"]
+                    )
+                else:
+                    wall, e, s = ask_bare(q)
+                    bare.append(wall)
+                    bare_parts["embed_ms"].append(e)
+                    bare_parts["vector_search_ms"].append(s)
+            n += 1
+            if n % 100 == 0:
+                log(f"{n}/{len(qs) * args.passes} questions")
+
+    # where the engine's search time goes: each retriever alone at the engine's depth
+    depth = engine.searcher.fusion.candidates
+    diag: dict[str, list[float]] = {
+        "vector_search@depth": [],
+        "text_search@depth": [],
+        "vector_search@10": [],
+        "engine.versions()": [],
+    }
+    for q in qs[:100]:
+        vec = emb.encode_query(q)
+        t = time.perf_counter()
+        index.vector_search(vec, depth)
+        diag["vector_search@depth"].append(ms(t))
+        t = time.perf_counter()
+        index.vector_search(vec, 10)
+        diag["vector_search@10"].append(ms(t))
+        t = time.perf_counter()
+        index.text_search(fts_query(q), depth)
+        diag["text_search@depth"].append(ms(t))
+        t = time.perf_counter()
+        engine.versions()
+        diag["engine.versions()"].append(ms(t))
+
+    e50, b50 = pct(eng)["p50"], pct(bare)["p50"]
+    e95, b95 = pct(eng)["p95"], pct(bare)["p95"]
+    figures: dict[str, Any] = {
+        "threads": THREADS,
+        "index": build,
+        "questions": len(qs),
+        "samples_per_path": len(eng),
+        "engine_unanswered_rate": round(unanswered / len(eng), 3),
+        "engine_ms": pct(eng),
+        "baseline_ms": pct(bare),
+        "ratio_p50": round(e50 / b50, 3),
+        "ratio_p95": round(e95 / b95, 3),
+        "engine_breakdown_ms": {k: pct(v) for k, v in parts.items()},
+        "baseline_breakdown_ms": {k: pct(v) for k, v in bare_parts.items()},
+        "diagnostics_ms": {f"{k}".replace("depth", str(depth)): pct(v) for k, v in diag.items()},
+        "goal": {"ratio_p50_max": GOAL_RATIO, "p50_max_ms": GOAL_P50_MS},
+        "goal_met": {"ratio": e50 / b50 <= GOAL_RATIO, "p50": e50 <= GOAL_P50_MS},
+    }
+
+    def text() -> str:
+        lines = [
+            f"index: {build['real_chunks']} real + {build['filler_chunks']} filler = "
+            f"{build['total_chunks']} chunks; {len(qs)} questions × {args.passes} passes; "
+            f"threads={THREADS}",
+            f"engine   p50 {e50:.1f} ms  p95 {e95:.1f} ms",
+            f"baseline p50 {b50:.1f} ms  p95 {b95:.1f} ms",
+            f"ratio p50 {e50 / b50:.2f}×  p95 {e95 / b95:.2f}×  (goal ≤ {GOAL_RATIO}× and p50 ≤ "
+            f"{GOAL_P50_MS:.0f} ms: {figures['goal_met']})",
+            f"engine unanswered rate {figures['engine_unanswered_rate']}",
+            "engine breakdown (p50/p95 ms): "
+            + ", ".join(
+                f"{k} {v['p50']}/{v['p95']}" for k, v in figures["engine_breakdown_ms"].items()
+            ),
+            "baseline breakdown (p50/p95 ms): "
+            + ", ".join(
+                f"{k} {v['p50']}/{v['p95']}" for k, v in figures["baseline_breakdown_ms"].items()
+            ),
+            "diagnostics (p50/p95 ms): "
+            + ", ".join(f"{k} {v['p50']}/{v['p95']}" for k, v in figures["diagnostics_ms"].items()),
+        ]
+        return "\n".join(lines)
+
+    emit(figures, args.json, text)
+
+
+if __name__ == "__main__":
+    main()
