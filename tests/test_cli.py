@@ -187,3 +187,12 @@ def test_a_second_index_run_waits_its_turn(env, tiny_docs):
         r = invoke("index", str(tiny_docs))
     assert isinstance(r.exception, Busy) and "another index run is running" in str(r.exception)
     assert invoke("index", str(tiny_docs)).exit_code == 0
+
+
+def test_a_broken_config_file_is_named(env):
+    (env / "askdesk.toml").write_text("top_k = = 3\n")
+    r = invoke("status")
+    assert "askdesk.toml is not valid TOML" in str(r.exception)
+    (env / "askdesk.toml").write_text("top_k = 0\n")
+    r = invoke("status")
+    assert "invalid setting top_k" in str(r.exception)

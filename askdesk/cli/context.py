@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +29,15 @@ class State:
             from pydantic import ValidationError
 
             from askdesk.logs import setup_logging
-            from askdesk.settings import Settings
+            from askdesk.settings import Settings, config_file
             from askdesk.wiring import App
 
             if self.data_dir is not None:
                 overrides["data_dir"] = self.data_dir
             try:
                 settings = Settings(**overrides)
+            except tomllib.TOMLDecodeError as exc:
+                raise UserError(f"{config_file()} is not valid TOML: {exc}") from exc
             except ValidationError as exc:
                 err = exc.errors()[0]
                 where = ".".join(str(p) for p in err["loc"]) or "settings"
