@@ -101,8 +101,13 @@ class Interaction(Base):
     tone_score: Mapped[float | None] = mapped_column(Float)
     escalated: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)
+    answer_ref: Mapped[str | None] = mapped_column(String(128))  # the chat message of the answer
 
-    __table_args__ = (Index("ix_interaction_platform_channel", "platform", "channel"),)
+    __table_args__ = (
+        Index("ix_interaction_platform_channel", "platform", "channel"),
+        Index("ix_interaction_answer_ref", "platform", "answer_ref"),
+        Index("ix_interaction_thread", "platform", "channel", "thread"),
+    )
 
 
 class Vote(Base):

@@ -180,6 +180,45 @@ class FeedbackStore:
             if session.execute(statement).rowcount == 0:
                 raise ValueError(f"no interaction {interaction_id}")
 
+    def set_answer_ref(self, interaction_id: int, answer_ref: str) -> None:
+        """Remember which chat message carried the answer (for reactions on it)."""
+        statement = (
+            update(Interaction)
+            .where(Interaction.id == interaction_id)
+            .values(answer_ref=answer_ref)
+        )
+        with self._transaction() as session:
+            if session.execute(statement).rowcount == 0:
+                raise ValueError(f"no interaction {interaction_id}")
+
+    def interaction_by_answer_ref(self, platform: str, answer_ref: str) -> dict[str, Any] | None:
+        query = (
+            select(Interaction)
+            .where(Interaction.platform == platform, Interaction.answer_ref == answer_ref)
+            .order_by(Interaction.id.desc())
+            .limit(1)
+        )
+        with self._transaction() as session:
+            row = session.scalars(query).first()
+            return None if row is None else _as_dict(row)
+
+    def thread_interactions(
+        self, platform: str, channel: str | None, thread: str, limit: int = 3
+    ) -> list[dict[str, Any]]:
+        """The thread's latest answered questions, oldest first (context for a follow-up)."""
+        query = (
+            select(Interaction)
+            .where(
+                Interaction.platform == platform,
+                Interaction.channel == channel,
+                Interaction.thread == thread,
+            )
+            .order_by(Interaction.id.desc())
+            .limit(limit)
+        )
+        with self._transaction() as session:
+            return [_as_dict(row) for row in reversed(list(session.scalars(query)))]
+
     # -- votes ----------------------------------------------------------------------------
 
     def record_vote(

@@ -46,7 +46,7 @@ def test_migration_creates_the_tables_and_matches_the_models(tmp_path: Path) -> 
         assert current_revision(engine) is None
         upgrade(engine)
         upgrade(engine)  # idempotent
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
             assert {"interaction", "vote", "index_run", "alembic_version"} <= tables
@@ -64,7 +64,7 @@ def test_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
         with engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) == {"alembic_version"}
         upgrade(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
 
@@ -290,7 +290,7 @@ def test_concurrent_start_and_votes_from_processes(tmp_path: Path) -> None:
             "votes": workers * VOTERS_PER_PROCESS,
             "index_runs": 0,
         }
-        assert current_revision(store.engine) == "0001"
+        assert current_revision(store.engine) == head_revision()
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -368,3 +368,39 @@ def test_hash_user_is_deterministic_salted_and_opaque() -> None:
     assert digest != hash_user("s3cret", "slack", "U024BE7LI")
     with pytest.raises(ValueError, match="salt"):
         hash_user("", "slack", "U024BE7LH")
+
+
+def test_upgrade_from_0001_keeps_existing_rows(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "old.db")
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO interaction (created_at, platform, question, answer, sources, "
+                "confidence, unanswered, latency_ms, timings, versions, style_used, escalated) "
+                "VALUES ('2026-01-01 00:00:00', 'slack', 'q', 'a', '[]', 0.5, 0, 1.0, '{}', "
+                "'{}', 0, 0)"
+            )
+    finally:
+        engine.dispose()
+    with FeedbackStore(url) as store:
+        assert current_revision(store.engine) == head_revision()
+        (row,) = store.recent_interactions()
+        store.set_answer_ref(row["id"], "1700000000.000100")
+        assert store.interaction_by_answer_ref("slack", "1700000000.000100")["question"] == "q"
+        assert store.interaction_by_answer_ref("discord", "1700000000.000100") is None
+
+
+def test_thread_interactions_are_the_latest_oldest_first(store: FeedbackStore) -> None:
+    ids = [
+        store.record_interaction(
+            platform="slack", channel="C1", thread="T1", question=f"q{i}", answer=f"a{i}"
+        )
+        for i in range(5)
+    ]
+    store.record_interaction(platform="slack", channel="C1", thread="T2", question="x", answer="y")
+    rows = store.thread_interactions("slack", "C1", "T1", limit=3)
+    assert [r["id"] for r in rows] == ids[2:]
+    with pytest.raises(ValueError, match="no interaction"):
+        store.set_answer_ref(999_999, "ref")
