@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,9 +26,23 @@ def config_file() -> Path:
     return Path(os.environ.get("ASKDESK_CONFIG", "askdesk.toml"))
 
 
+class ChannelSettings(BaseModel):
+    """A `[channels.<id>]` table: how the bot behaves in one Slack or Discord channel."""
+
+    paths: list[str] = Field(default_factory=list, description="Only search these path prefixes.")
+    respond_to: Literal["mentions", "all"] = "mentions"
+    escalate_to: list[str] | None = Field(None, description="Overrides the global escalate_to.")
+
+
+def _env(*names: str) -> AliasChoices:
+    """Accept the platform's conventional variable (SLACK_BOT_TOKEN) and the ASKDESK_ one."""
+    return AliasChoices(*names, *(f"ASKDESK_{n}" for n in names))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASKDESK_",
+        populate_by_name=True,
         env_file=".env",
         extra="ignore",
         validate_default=True,
@@ -65,6 +79,21 @@ class Settings(BaseSettings):
         None, description="Secret for hashing user ids; generated into the data dir if unset."
     )
     log_level: str = "INFO"
+
+    # -- chat --------------------------------------------------------------------------------
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    escalate_to: list[str] = Field(
+        default_factory=list, description="Slack user/group or Discord user/role ids to tag."
+    )
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: str | None = Field(
+        None, validation_alias=_env("SLACK_API_URL"), description="Web API base URL override."
+    )
+    discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
 
     @field_validator("docs_url_template")
     @classmethod

@@ -11,7 +11,9 @@ from functools import cached_property
 from pathlib import Path
 
 from askdesk.settings import Settings
+from bots.common import ChannelConfig, ChannelDirectory
 from core.compose import ExtractiveComposer
+from core.desk import SupportDesk
 from core.engine import AnswerEngine, EngineConfig
 from feedback.store import FeedbackStore
 from retrieval.embedding import Embedder
@@ -76,6 +78,27 @@ class App:
             config=config,
             recorder=self.store if record else None,
             asker_salt=s.salt() if record else "",
+        )
+
+    def desk(self) -> SupportDesk:
+        """What the chat adapters talk to: answering, votes, escalations, thread context."""
+        return SupportDesk(self.engine(), self.store, self.settings.salt())
+
+    def channels(self) -> ChannelDirectory:
+        s = self.settings
+        default = ChannelConfig(escalate_to=tuple(s.escalate_to))
+        return ChannelDirectory(
+            default,
+            {
+                cid: ChannelConfig(
+                    paths=tuple(c.paths),
+                    respond_to=c.respond_to,
+                    escalate_to=tuple(
+                        c.escalate_to if c.escalate_to is not None else s.escalate_to
+                    ),
+                )
+                for cid, c in s.channels.items()
+            },
         )
 
     def ingester(self) -> Ingester:

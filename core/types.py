@@ -63,6 +63,7 @@ class Answer:
     style_used: bool = False
     style_note: str | None = None
     interaction_id: int | None = None
+    error: str | None = None  # set when answering failed and `text` is an apology
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)

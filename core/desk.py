@@ -1,0 +1,121 @@
+"""SupportDesk: the one object a chat adapter talks to (the slack-bolt `App.dispatch` idea).
+
+An adapter turns a platform event into a `Question` and calls `ask`; it turns a click or a
+reaction into `vote` or `escalate`. Everything else — thread context for follow-ups, hashing
+user ids, recording, and turning a crash into an apology — happens here, once, for every
+platform, so the adapters stay thin translations.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from core.engine import AnswerEngine
+from core.types import Answer, Question, Turn
+from feedback.hashing import hash_user
+from feedback.store import FeedbackStore
+
+log = logging.getLogger(__name__)
+
+APOLOGY = (
+    "Sorry — something went wrong while I was looking that up, and I can't answer right now. "
+    "The team has been notified (reference #{ref})."
+)
+
+
+class SupportDesk:
+    def __init__(
+        self,
+        engine: AnswerEngine,
+        store: FeedbackStore,
+        salt: str,
+        *,
+        history_turns: int = 2,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.salt = salt
+        self.history_turns = history_turns
+
+    def user_hash(self, platform: str, user_id: str) -> str:
+        return hash_user(self.salt, platform, user_id)
+
+    # -- answering ---------------------------------------------------------------------------
+    def ask(self, question: Question) -> Answer:
+        """Answer, with the thread's earlier turns as context; never raises."""
+        try:
+            if question.thread and not question.history:
+                question = replace(question, history=self._history(question))
+            return self.engine.answer(question)
+        except Exception as exc:
+            return self._apology(question, exc)
+
+    def _history(self, question: Question) -> tuple[Turn, ...]:
+        rows = self.store.thread_interactions(
+            question.platform, question.channel, question.thread or "", self.history_turns
+        )
+        return tuple(Turn(r["question"], r["answer"]) for r in rows if not r["unanswered"])
+
+    def _apology(self, question: Question, exc: Exception) -> Answer:
+        ref: Any = "?"
+        try:
+            ref = self.store.record_interaction(
+                platform=question.platform,
+                channel=question.channel,
+                thread=question.thread,
+                asker_hash=self.user_hash(question.platform, question.asker_id)
+                if question.asker_id
+                else None,
+                question=question.text,
+                answer="",
+                unanswered=True,
+                error=f"{type(exc).__name__}: {str(exc)[:500]}",
+            )
+        except Exception:  # the store may be what failed; the apology still goes out
+            log.exception("could not record the failed question")
+        log.error(
+            "answering failed",
+            exc_info=exc,
+            extra={"interaction_id": ref, "platform": question.platform},
+        )
+        answer = Answer(APOLOGY.format(ref=ref), [], 0.0, True, question=question.text)
+        answer.interaction_id = ref if isinstance(ref, int) else None
+        answer.error = type(exc).__name__
+        return answer
+
+    # -- after the answer --------------------------------------------------------------------
+    def link_answer(self, interaction_id: int, message_ref: str) -> None:
+        """Remember which chat message carries the answer, so reactions on it count."""
+        self.store.set_answer_ref(interaction_id, message_ref)
+
+    def interaction_for_message(self, platform: str, message_ref: str) -> int | None:
+        row = self.store.interaction_by_answer_ref(platform, message_ref)
+        return None if row is None else int(row["id"])
+
+    def vote(
+        self,
+        interaction_id: int,
+        platform: str,
+        user_id: str,
+        value: int,
+        *,
+        reason: str | None = None,
+        comment: str | None = None,
+        source: str = "button",
+    ) -> dict[str, Any]:
+        """One vote per user and answer; voting again (or a retried delivery) replaces it."""
+        return self.store.record_vote(
+            interaction_id,
+            self.user_hash(platform, user_id),
+            value,
+            reason=reason,
+            comment=comment,
+            source=source,
+        )
+
+    def escalate(self, interaction_id: int) -> dict[str, Any] | None:
+        """Mark the interaction escalated and return it (question and answer for the handoff)."""
+        self.store.mark_escalated(interaction_id)
+        return self.store.get_interaction(interaction_id)

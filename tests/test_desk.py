@@ -1,0 +1,73 @@
+"""SupportDesk: thread context, votes with hashed users, escalation, crash → apology."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.compose import ExtractiveComposer
+from core.desk import SupportDesk
+from core.engine import AnswerEngine
+from core.types import Question
+from feedback.store import FeedbackStore
+
+
+@pytest.fixture
+def desk(tmp_path, sample_searcher) -> SupportDesk:
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'a.db'}")
+    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="salt")
+    return SupportDesk(engine, store, "salt")
+
+
+def test_follow_up_in_a_thread_gets_the_earlier_turn(desk):
+    first = desk.ask(
+        Question(
+            "How do I rotate my API key?",
+            platform="slack",
+            channel="C1",
+            thread="111.1",
+            asker_id="U1",
+        )
+    )
+    desk.link_answer(first.interaction_id, "111.2")
+    follow = desk.ask(
+        Question(
+            "how long does the old one keep working?",
+            platform="slack",
+            channel="C1",
+            thread="111.1",
+            asker_id="U1",
+        )
+    )
+    assert "grace" in follow.text.lower()
+    assert desk.interaction_for_message("slack", "111.2") == first.interaction_id
+    assert desk.interaction_for_message("discord", "111.2") is None
+
+
+def test_votes_are_hashed_and_last_one_wins(desk):
+    a = desk.ask(Question("How do I rotate my API key?", platform="discord", asker_id="42"))
+    desk.vote(a.interaction_id, "discord", "42", 1)
+    desk.vote(a.interaction_id, "discord", "42", -1, reason="tone_format", comment="too long")
+    desk.vote(a.interaction_id, "discord", "42", -1, reason="tone_format", comment="too long")
+    (vote,) = desk.store.votes_for(a.interaction_id)
+    assert vote["value"] == -1 and vote["reason"] == "tone_format"
+    assert vote["voter_hash"] == desk.user_hash("discord", "42") != "42"
+
+
+def test_escalation_marks_the_interaction(desk):
+    a = desk.ask(Question("How do I rotate my API key?", platform="slack", asker_id="U1"))
+    row = desk.escalate(a.interaction_id)
+    assert row["escalated"] is True and row["question"] == "How do I rotate my API key?"
+
+
+class _Exploding:
+    def __getattr__(self, name):
+        raise RuntimeError("index on fire")
+
+
+def test_a_crash_becomes_an_apology_with_a_reference(desk, caplog):
+    desk.engine.searcher = _Exploding()
+    ans = desk.ask(Question("How do I rotate my API key?", platform="slack", asker_id="U1"))
+    assert ans.text.startswith("Sorry") and f"#{ans.interaction_id}" in ans.text
+    row = desk.store.get_interaction(ans.interaction_id)
+    assert row["error"].startswith("RuntimeError") and row["unanswered"] is True
+    assert any(getattr(r, "interaction_id", None) == ans.interaction_id for r in caplog.records)
