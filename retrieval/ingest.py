@@ -189,10 +189,10 @@ class Ingester:
 
         added_ids = {f.doc_id for f in diff.added}
         total_chunks = sum(len(c) for _, c in loaded)
-        progress("embed", 0, total_chunks)
+        counter = _EmbedProgress(progress, total_chunks)
         done = 0
         for batch in _batches(loaded, self.batch_chunks):
-            rows, embedded, known_before = self._rows(batch)
+            rows, embedded, known_before = self._rows(batch, counter.advance)
             self.index.replace_documents([s.doc_id for s, _ in batch], rows)
             # from the first batch on, so that an interrupted run still has full-text search
             self.index.ensure_text_index()
@@ -208,7 +208,7 @@ class Ingester:
                 report.chunks_removed += max(counts.get(src.doc_id, 0) - kept, 0)
             report.chunks_embedded += embedded
             done += len(rows)
-            progress("embed", done, total_chunks)
+            counter.set(done)
 
         if diff.removed:
             self.index.delete_documents(diff.removed)
@@ -253,7 +253,9 @@ class Ingester:
         return None
 
     def _rows(
-        self, batch: list[tuple[SourceFile, list[Chunk]]]
+        self,
+        batch: list[tuple[SourceFile, list[Chunk]]],
+        on_embedded: Callable[[int], None] | None = None,
     ) -> tuple[list[ChunkRow], int, set[str]]:
         """Rows for a batch, the number of texts embedded, and the hashes already stored."""
         chunks = [(src, c) for src, cs in batch for c in cs]
@@ -266,7 +268,7 @@ class Ingester:
         if need:
             texts = list(need.values())
             order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-            vectors = self.embedder.encode([texts[i] for i in order])
+            vectors = self.embedder.encode([texts[i] for i in order], on_batch=on_embedded)
             hashes = list(need)
             for pos, i in enumerate(order):
                 known[hashes[i]] = vectors[pos]
@@ -286,6 +288,23 @@ class Ingester:
             for src, c in chunks
         ]
         return rows, len(need), known_before
+
+
+class _EmbedProgress:
+    """Advances the "embed" stage as each encode sub-batch finishes, not only per write."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+        progress("embed", 0, total)
+
+    def advance(self, n: int) -> None:
+        self.set(self.done + n)
+
+    def set(self, done: int) -> None:
+        self.done = min(done, self.total)
+        self.progress("embed", self.done, self.total)
 
 
 def _batches(

@@ -41,7 +41,7 @@ def evaluate(
     items = load_golden(golden)
     state: State = ctx.obj
     engine = state.app().engine(record=False)
-    with IndexProgress(sys.stderr.isatty()) as progress:
+    with IndexProgress(sys.stderr.isatty(), quiet=as_json) as progress:
         report = run(engine, items, progress=lambda done, total: progress("eval", done, total))
     if as_json:
         print_json(report.as_dict())

@@ -55,7 +55,7 @@ def run_index(
     try:
         with (
             exclusive(app.settings.data_dir / "index.lock", "index run"),
-            IndexProgress(show_progress and sys.stderr.isatty()) as progress,
+            IndexProgress(sys.stderr.isatty(), quiet=not show_progress) as progress,
         ):
             report = ingester.run(folder, rebuild=rebuild, progress=progress)
     except BaseException:

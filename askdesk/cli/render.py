@@ -86,9 +86,15 @@ def print_index_report(report: IndexReport) -> None:
 
 
 class IndexProgress:
-    """A progress bar per ingest stage, fed by the ingester's progress callback."""
+    """A progress bar per ingest stage, fed by the ingester's progress callback.
 
-    def __init__(self, enabled: bool) -> None:
+    Without a terminal (CI logs, cron) a bar would be noise, so long stages report plain lines
+    at every 10% instead; `quiet` silences both (for --json output).
+    """
+
+    def __init__(self, enabled: bool, *, quiet: bool = False) -> None:
+        self.lines = not enabled and not quiet
+        self._last: dict[str, int] = {}
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -108,6 +114,11 @@ class IndexProgress:
         self.progress.__exit__(*exc)  # type: ignore[arg-type]
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.lines and total >= 50:
+            step = done * 10 // total
+            if step > self._last.get(stage, -1):
+                self._last[stage] = step
+                err_console.print(f"{_STAGES.get(stage, stage)}: {done}/{total}", highlight=False)
         if stage not in self.tasks:
             self.tasks[stage] = self.progress.add_task(_STAGES.get(stage, stage), total=total)
         self.progress.update(self.tasks[stage], completed=done, total=total)
