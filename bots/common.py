@@ -87,7 +87,8 @@ def split_text(text: str, limit: int) -> list[str]:
     if current.strip():
         pieces.append(current)
     out = _balance_fences([p.strip("\n") for p in pieces if p.strip()])
-    assert all(len(p) <= full for p in out)
+    if any(len(p) > full for p in out):  # cannot happen with the margin; never send too much
+        out = [q for p in out for q in (p[i : i + full] for i in range(0, len(p), full))]
     return out
 
 
@@ -99,6 +100,7 @@ def _balance_fences(pieces: list[str]) -> list[str]:
         carry = ""
         if p.count("```") % 2 == 1:
             lang = re.findall(r"```(\w*)", p)[-1]
+            lang = lang if len(lang) <= 15 else ""  # keeps the reopened fence inside the margin
             p += "\n```"
             carry = f"```{lang}\n"
         out.append(p)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, exc, func, inspect, select, update
+from sqlalchemy import Engine, case, exc, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,10 @@ _UPSERT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 def _as_dict(row: Base) -> dict[str, Any]:
     return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs}
+
+
+def _keep_if_same(old: Any, new: Any, same: Any) -> Any:
+    return case((same, func.coalesce(new, old)), else_=new)
 
 
 def _check_vote(value: int, reason: str | None) -> None:
@@ -255,12 +259,15 @@ class FeedbackStore:
                 created_at=now,
                 updated_at=now,
             )
+            same = Vote.value == insert.excluded.value
             upsert = insert.on_conflict_do_update(
                 index_elements=[Vote.interaction_id, Vote.voter_hash],
                 set_={
                     "value": insert.excluded.value,
-                    "reason": insert.excluded.reason,
-                    "comment": insert.excluded.comment,
+                    # the same verdict again without a reason/comment (a reaction after the
+                    # 👎-and-why flow) keeps what the voter said; a changed verdict resets it
+                    "reason": _keep_if_same(Vote.reason, insert.excluded.reason, same),
+                    "comment": _keep_if_same(Vote.comment, insert.excluded.comment, same),
                     "source": insert.excluded.source,
                     "updated_at": insert.excluded.updated_at,
                 },

@@ -40,3 +40,9 @@ def test_unknown_channels_get_the_defaults():
     )
     assert d.get("C1").paths == ("api/",) and d.get("C9").escalate_to == ("S1",)
     assert d.get(None).respond_to == "mentions"
+
+
+def test_a_long_language_tag_never_breaks_the_limit():
+    code = "```" + "x" * 40 + "\n" + "\n".join(f"line {i}" for i in range(400)) + "\n```"
+    pieces = split_text(code, 2000)
+    assert all(len(p) <= 2000 for p in pieces) and all(p.count("```") % 2 == 0 for p in pieces)

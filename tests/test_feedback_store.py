@@ -404,3 +404,12 @@ def test_thread_interactions_are_the_latest_oldest_first(store: FeedbackStore) -
     assert [r["id"] for r in rows] == ids[2:]
     with pytest.raises(ValueError, match="no interaction"):
         store.set_answer_ref(999_999, "ref")
+
+
+def test_same_verdict_again_keeps_the_reason_and_comment(store: FeedbackStore) -> None:
+    interaction_id = ask(store)
+    store.record_vote(interaction_id, "v", -1, reason="wrong_facts", comment="price is old")
+    again = store.record_vote(interaction_id, "v", -1, source="reaction")
+    assert again["reason"] == "wrong_facts" and again["comment"] == "price is old"
+    changed = store.record_vote(interaction_id, "v", 1)
+    assert changed["reason"] is None and changed["comment"] is None

@@ -74,6 +74,8 @@ def test_vote_upsert_is_last_wins_and_safe_under_concurrency(pg_store):
     pg_store.record_vote(iid, "user0", -1, reason="tone_format", comment="too chatty")
     v0 = next(v for v in pg_store.votes_for(iid) if v["voter_hash"] == "user0")
     assert v0["value"] == -1 and v0["reason"] == "tone_format"
+    kept = pg_store.record_vote(iid, "user0", -1, source="reaction")
+    assert kept["reason"] == "tone_format" and kept["comment"] == "too chatty"
 
 
 def test_index_runs_on_postgres(pg_store):

@@ -15,9 +15,11 @@ import typer
 from askdesk.cli import (
     ask_cmd,
     demo_cmd,
+    discord_cmd,
     eval_cmd,
     index_cmd,
     search_cmd,
+    slack_cmd,
     status_cmd,
     vote_cmd,
 )
@@ -47,7 +49,17 @@ def _root(
     ctx.obj = State(data_dir=data_dir, verbose=verbose)
 
 
-for module in (index_cmd, ask_cmd, search_cmd, eval_cmd, status_cmd, vote_cmd, demo_cmd):
+for module in (
+    index_cmd,
+    ask_cmd,
+    search_cmd,
+    eval_cmd,
+    status_cmd,
+    vote_cmd,
+    demo_cmd,
+    slack_cmd,
+    discord_cmd,
+):
     module.register(app)
 
 

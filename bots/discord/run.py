@@ -1,0 +1,98 @@
+"""Start the bot and turn the ways that fails into one line a user can act on.
+
+A wrong token, a missing Message Content intent or an unreachable Discord surface from
+discord.py as exceptions deep in its connection loop; `serve` maps each to a `StartupError`
+naming the fix, so the CLI prints one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import discord
+
+from bots.common import ChannelDirectory
+from bots.discord.bot import AskdeskBot, build_bot
+from core.desk import SupportDesk
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN = (
+    "DISCORD_BOT_TOKEN is not set: copy the token from the Developer Portal "
+    "(your application → Bot → Reset Token) into that environment variable"
+)
+BAD_TOKEN = (
+    "Discord rejected the bot token: copy a fresh one from the Developer Portal "
+    "(your application → Bot → Reset Token) into DISCORD_BOT_TOKEN"
+)
+NO_INTENT = (
+    "Discord refused the Message Content intent: enable it in the Developer Portal "
+    "(your application → Bot → Privileged Gateway Intents → Message Content Intent), then restart"
+)
+
+
+class StartupError(Exception):
+    """The bot could not start; the message says what to change (and never holds the token)."""
+
+
+async def serve(bot: AskdeskBot, token: str, *, warm_up: Callable[[], Any] | None = None) -> None:
+    """Log in, warm up the answer core, then stay connected until closed or cancelled.
+
+    The token is checked first (a fast HTTP call) so a typo fails in a second, before the
+    model loads; warm-up runs before the gateway connects, so the first question is not slow.
+    """
+    token = (token or "").strip()
+    if not token:
+        raise StartupError(NO_TOKEN)
+    quiet_library_debug()
+    try:
+        async with bot:
+            await bot.login(token)
+            if warm_up is not None:
+                await asyncio.to_thread(warm_up)
+            await bot.connect(reconnect=True)
+    except discord.LoginFailure:
+        raise StartupError(BAD_TOKEN) from None
+    except discord.PrivilegedIntentsRequired:
+        raise StartupError(NO_INTENT) from None
+    except (aiohttp.ClientConnectionError, discord.GatewayNotFound) as exc:
+        raise StartupError(f"cannot reach Discord ({type(exc).__name__})") from None
+    except discord.HTTPException as exc:
+        raise StartupError(f"Discord answered {exc.status} while starting: {exc.text}") from None
+
+
+def run(
+    token: str,
+    desk: SupportDesk,
+    channels: ChannelDirectory,
+    *,
+    warm_up: Callable[[], Any] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Run until Ctrl-C or SIGTERM (both close the gateway connection cleanly)."""
+    bot = build_bot(desk, channels, announce=announce)
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        await serve(bot, token, warm_up=warm_up)
+
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(main())
+
+
+def quiet_library_debug() -> None:
+    """discord.py's debug logs carry interaction tokens (in webhook URLs) and every gateway
+    event with message text; neither belongs in askdesk's log, whatever its level."""
+    for name in ("discord.http", "discord.gateway", "discord.webhook", "discord.client"):
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)

@@ -1,0 +1,150 @@
+"""Answering in the background: 👀 on the question, SupportDesk.ask, the threaded reply, link.
+
+Slack wants an ack within 3 seconds and Bolt's own listener pool also acks button clicks, so
+answers (and every Web API call they make, 429 waits included) run on a separate pool: a
+burst of questions can never delay a click's ack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bots.common import ChannelDirectory
+from bots.slack.blocks import answer_messages, escape
+from bots.slack.dedupe import SeenKeys
+from core.desk import SupportDesk
+from core.types import Answer, Question
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+WORKING = "eyes"  # 👀 while the answer is being looked up
+
+
+def message_ref(channel: str, ts: str) -> str:
+    """What `link_answer` stores: a Slack `ts` is unique only within its channel."""
+    return f"{channel}:{ts}"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question as Slack delivered it, already stripped of the bot's mention."""
+
+    text: str
+    user: str
+    channel: str
+    ts: str  # the question's own message (where 👀 goes)
+    thread: str  # the thread root: reply there, and the Question.thread for follow-ups
+
+
+@dataclass(frozen=True)
+class SlashAsk:
+    """`/ask`: there is no message yet, so the question is posted first and answered below."""
+
+    text: str
+    user: str
+    channel: str
+    respond: Callable[..., object] | None = None  # response_url, for "I can't post here"
+
+
+class Answerer:
+    def __init__(
+        self,
+        desk: SupportDesk,
+        channels: ChannelDirectory,
+        client: WebClient,
+        executor: Executor,
+        seen: SeenKeys,
+    ) -> None:
+        self.desk = desk
+        self.channels = channels
+        self.client = client
+        self.executor = executor
+        self.seen = seen
+
+    # -- entry points (called from Bolt listeners; must return quickly) -----------------------
+    def take(self, ask: Ask) -> bool:
+        """Queue an answer unless this message is already being answered (retry, or both
+        `app_mention` and `message` for one post). Returns whether it was queued."""
+        if not self.seen.claim(f"msg:{message_ref(ask.channel, ask.ts)}"):
+            return False
+        self.executor.submit(self._guard, self._answer, ask)
+        return True
+
+    def take_slash(self, ask: SlashAsk) -> None:
+        self.executor.submit(self._guard, self._answer_slash, ask)
+
+    # -- background work ----------------------------------------------------------------------
+    def _guard(self, work: Callable[..., None], ask: Ask | SlashAsk) -> None:
+        try:
+            work(ask)
+        except Exception:  # a worker thread must never die silently
+            log.exception("answering failed", extra={"channel": ask.channel})
+
+    def _answer(self, ask: Ask, *, broadcast: bool = False) -> None:
+        self._react("reactions_add", ask.channel, ask.ts)
+        try:
+            answer = self.desk.ask(self._question(ask))
+            self.post(ask.channel, ask.thread, answer, broadcast=broadcast)
+        finally:
+            self._react("reactions_remove", ask.channel, ask.ts)
+
+    def _answer_slash(self, ask: SlashAsk) -> None:
+        try:
+            root = self.client.chat_postMessage(
+                channel=ask.channel,
+                text=f"<@{ask.user}> asked: {escape(ask.text)}",
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            log.warning("could not post /ask", extra={"error": exc.response.get("error")})
+            if ask.respond is not None:
+                ask.respond(
+                    text="I can't post in this channel. Invite me (`/invite @askdesk`) or "
+                    "send me a direct message.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            return
+        ts = root["ts"]
+        self._answer(Ask(ask.text, ask.user, ask.channel, ts, ts), broadcast=True)
+
+    def _question(self, ask: Ask) -> Question:
+        return Question(
+            ask.text,
+            platform=PLATFORM,
+            channel=ask.channel,
+            thread=ask.thread,
+            asker_id=ask.user,
+            path_prefixes=self.channels.get(ask.channel).paths,
+        )
+
+    def post(self, channel: str, thread: str, answer: Answer, *, broadcast: bool = False) -> str:
+        """Post the answer's messages in the thread; link the one with the buttons for votes."""
+        ts = ""
+        for i, message in enumerate(answer_messages(answer)):
+            ts = self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread,
+                text=message.text,
+                blocks=message.blocks,
+                reply_broadcast=broadcast and i == 0,
+                unfurl_links=False,
+                unfurl_media=False,
+            )["ts"]
+        if answer.interaction_id is not None and not answer.error and ts:
+            self.desk.link_answer(answer.interaction_id, message_ref(channel, ts))
+        return ts
+
+    def _react(self, method: str, channel: str, ts: str) -> None:
+        """👀 is a courtesy: a missing scope or a race with the user never blocks the answer."""
+        try:
+            getattr(self.client, method)(channel=channel, timestamp=ts, name=WORKING)
+        except Exception as exc:
+            log.debug("reaction failed", extra={"method": method, "error": str(exc)[:200]})

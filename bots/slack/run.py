@@ -1,0 +1,105 @@
+"""Running the bot: Socket Mode (an outbound WebSocket, no public URL) or HTTP mode.
+
+HTTP mode serves one URL, `/slack/events`, for events, interactivity and the slash command
+(Slack signs each request; Bolt checks the signature and the 5-minute window). It is Bolt's
+WSGI adapter on a threading `wsgiref` server, so the tests run exactly this code on port 0;
+behind a production WSGI server, mount `wsgi_app(app)` instead. `GET /healthz` answers 200
+for load balancers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a slow client never holds up shutdown
+    allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections in a burst of events, and the
+    # sender's SYN retry then costs a whole second of Slack's 3.
+    request_queue_size = 128
+
+
+class _LoggingHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # access log at debug, not stderr
+        log.debug("http %s", format % args)
+
+
+def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApplication:
+    slack = SlackRequestHandler(app, path)
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("content-type", "text/plain")])
+            return [b"ok"]
+        return slack(environ, start_response)
+
+    return application
+
+
+def serve_http(
+    app: App, host: str = "0.0.0.0", port: int = 3000, path: str = EVENTS_PATH
+) -> WSGIServer:
+    """Bind the HTTP-mode server (port 0 picks a free one); call `serve_forever` on it."""
+    return make_server(
+        host,
+        port,
+        wsgi_app(app, path),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_LoggingHandler,
+    )
+
+
+def run_http(server: WSGIServer) -> None:
+    """Serve a bound `serve_http` server until interrupted."""
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+
+
+class _FirstConnectError(logging.Filter):
+    """The SDK logs a failed first connect and raises; the caller reports the raise once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to retrieve WSS URL")
+
+
+def connect_socket_mode(app: App, app_token: str) -> SocketModeHandler:
+    """Open the Socket Mode connection (`apps.connections.open` with the xapp- token) and
+    return the handler, which keeps receiving (and reconnecting) on its own threads until
+    `close()`. A rejected token raises `SlackApiError`."""
+    socket_log = logging.getLogger("bots.slack.socket_mode")
+    handler = SocketModeHandler(app, app_token=app_token, logger=socket_log)
+    quiet = _FirstConnectError()
+    socket_log.addFilter(quiet)
+    try:
+        handler.connect()
+    finally:
+        socket_log.removeFilter(quiet)
+    return handler
+
+
+def run_socket_mode(handler: SocketModeHandler) -> None:
+    """Block until interrupted, then close (SocketModeHandler.start, split in two so the
+    connection is known to work before the model loads)."""
+    try:
+        threading.Event().wait()
+    finally:
+        handler.close()
