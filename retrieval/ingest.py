@@ -27,7 +27,7 @@ from retrieval.loaders import SUPPORTED_SUFFIXES, load_document
 log = logging.getLogger(__name__)
 
 # Bump when loading or chunking changes output, so every document is re-chunked once.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as work advances; stages "scan", "embed", "write"."""

@@ -102,7 +102,7 @@ def test_markdown_title_headings_lists_and_code(tmp_path: Path) -> None:
     sections = by_path(doc)
     assert list(sections) == [(), ("Setup",), ("Setup", "Advanced"), ("Troubleshooting",)]
     intro = sections[()]
-    assert intro == "Welcome to the router guide. Use askdesk reset to start."
+    assert intro == "Welcome to the router guide. Use `askdesk reset` to start."
     setup = sections[("Setup",)]
     assert "- power cable\n- network cable\n  - the blue one" in setup
     assert "1. Open the app.\n2. Tap Add device." in setup
@@ -185,7 +185,7 @@ def test_rst_title_sections_code_and_quiet_errors(tmp_path: Path, capfd) -> None
     assert doc.title == "Billing Manual"
     sections = by_path(doc)
     assert list(sections) == [(), ("Invoices",), ("Invoices", "Refunds")]
-    assert sections[()] == "Intro with the plans page and inline code and a link."
+    assert sections[()] == "Intro with the plans page and `inline` code and a link."
     invoices = sections[("Invoices",)]
     assert "Note: Invoices are emailed monthly." in invoices
     assert "```python\ndef total(items):\n    return sum(items)\n```" in invoices
@@ -441,3 +441,18 @@ def test_supported_suffixes() -> None:
     assert {".md", ".markdown", ".rst", ".txt", ".text", ".html", ".htm", ".pdf"} == set(
         SUPPORTED_SUFFIXES
     )
+
+
+def test_inline_code_keeps_its_backticks_in_every_format(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# A\n\nRun `tw keys list` now.\n")
+    (tmp_path / "b.rst").write_text("B\n=\n\nRun ``tw keys list`` now.\n")
+    (tmp_path / "c.html").write_text(
+        "<html><body><main><h1>C</h1><p>Run <code>tw keys list</code> now.</p>"
+        "<pre><code>tw keys rotate</code></pre></main></body></html>"
+    )
+    for name in ("a.md", "b.rst", "c.html"):
+        doc = load_document(tmp_path / name, tmp_path)
+        text = "\n".join(s.text for s in doc.sections)
+        assert "Run `tw keys list` now." in text, (name, text)
+    html = "\n".join(s.text for s in load_document(tmp_path / "c.html", tmp_path).sections)
+    assert "```\ntw keys rotate\n```" in html

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from retrieval.loaders._outline import Outline, clean_inline, fence, one_line
+from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, PageElement, Tag
@@ -52,14 +52,18 @@ def _raw_inline(node: Tag) -> str:
     from bs4 import Tag
 
     parts: list[str] = []
-    for desc in node.descendants:
-        if isinstance(desc, Tag):
-            if desc.name == "br":
+    for child in node.children:
+        if isinstance(child, Tag):
+            if child.name == "br":
                 parts.append("\n")
-            elif desc.name in _PARAGRAPHS or desc.name in _CONTAINERS:
-                parts.append(" ")
-        elif _is_text(desc):
-            parts.append(_collapse(str(desc)))
+            elif child.name == "code":
+                parts.append(code_span(child.get_text()))
+            else:
+                if child.name in _PARAGRAPHS or child.name in _CONTAINERS:
+                    parts.append(" ")
+                parts.append(_raw_inline(child))
+        elif _is_text(child):
+            parts.append(_collapse(str(child)))
     return "".join(parts)
 
 

@@ -11,7 +11,7 @@ import re
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
-from retrieval.loaders._outline import Outline, clean_inline, fence, one_line
+from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -88,8 +88,10 @@ def _html_text(html: str) -> str:
 def _inline(token: Token) -> str:
     parts: list[str] = []
     for child in token.children or []:
-        if child.type in {"text", "code_inline"}:
+        if child.type == "text":
             parts.append(child.content)
+        elif child.type == "code_inline":
+            parts.append(code_span(child.content))
         elif child.type == "softbreak":
             parts.append(" ")
         elif child.type == "hardbreak":

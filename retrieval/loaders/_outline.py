@@ -24,6 +24,17 @@ def clean_inline(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def code_span(code: str) -> str:
+    """Inline code keeps its backticks: chat renders it as code, and the style guard can
+    protect it exactly."""
+    code = " ".join(code.split())
+    if not code:
+        return ""
+    ticks = "``" if "`" in code else "`"
+    pad = " " if code.startswith("`") or code.endswith("`") else ""
+    return f"{ticks}{pad}{code}{pad}{ticks}"
+
+
 def one_line(text: str) -> str:
     """Headings and list items must stay on one line or the list/heading shape breaks."""
     return " ".join(text.split())

@@ -12,7 +12,7 @@ import io
 import re
 from typing import TYPE_CHECKING, Any
 
-from retrieval.loaders._outline import Outline, clean_inline, fence, one_line
+from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
 
 if TYPE_CHECKING:
     from docutils import nodes
@@ -68,6 +68,8 @@ class _Walker:
                 parts.append(_problematic_text(child.astext()))
             elif isinstance(child, n.system_message | n.footnote_reference | n.target):
                 continue
+            elif isinstance(child, n.literal):
+                parts.append(code_span(child.astext()))
             elif isinstance(child, n.Element):
                 parts.append(self.inline(child))
         return clean_inline("".join(parts).replace("\n", " "))
