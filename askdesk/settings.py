@@ -62,8 +62,8 @@ class Settings(BaseSettings):
 
     search_mode: Literal["hybrid", "vector", "fts"] = "hybrid"
     vector_weight: float = 1.0
-    text_weight: float = 0.5
-    rrf_k: int = 60
+    text_weight: float = 1.0
+    rrf_k: int = 10
     search_candidates: int = 40
     doc_weight: float = 0.0
 

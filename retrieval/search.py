@@ -57,8 +57,8 @@ class FusionConfig:
 
     mode: Mode = "hybrid"
     vector_weight: float = 1.0
-    text_weight: float = 0.5
-    rrf_k: int = 60
+    text_weight: float = 1.0
+    rrf_k: int = 10
     candidates: int = 40
     doc_weight: float = 0.0
 
