@@ -80,6 +80,24 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
+    # -- style model -------------------------------------------------------------------------
+    style_enabled: bool = Field(
+        False, description="Rewrite answers in the brand voice by default (`ask --style`)."
+    )
+    style_model: str | None = Field(
+        None,
+        description="Style model version under DATA_DIR/style, or a folder; overrides the "
+        "version chosen with `askdesk style use`.",
+    )
+    style_base_model: str = Field(
+        "smollm2-135m-instruct",
+        description="Model to fine-tune: the packaged SmolLM2-135M-Instruct, or a folder/name.",
+    )
+    style_time_budget_s: float = Field(
+        8.0, gt=0, description="Rewrites slower than this fall back to the draft."
+    )
+    style_threads: int | None = Field(None, description="torch threads for the style model.")
+
     # -- chat --------------------------------------------------------------------------------
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     escalate_to: list[str] = Field(

@@ -6,9 +6,11 @@ down, so each layer stays usable and testable without the shell.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from askdesk.settings import Settings
 from bots.common import ChannelConfig, ChannelDirectory
@@ -20,6 +22,12 @@ from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
 from retrieval.search import CrossEncoderReranker, FusionConfig, Searcher
+
+if TYPE_CHECKING:
+    from styling.rewrite import StyleRewriter
+    from styling.tone import BoundToneScorer
+
+log = logging.getLogger(__name__)
 
 
 class DataDirError(Exception):
@@ -70,15 +78,94 @@ class App:
             max_words=s.answer_max_words, url_template=s.docs_url_template
         )
         config = EngineConfig(
-            k=s.top_k, min_confidence=s.min_confidence, max_question_chars=s.max_question_chars
+            k=s.top_k,
+            min_confidence=s.min_confidence,
+            max_question_chars=s.max_question_chars,
+            style_by_default=s.style_enabled,
         )
         return AnswerEngine(
             self.searcher,
             composer,
             config=config,
+            rewriter=self.style_rewriter(),
             recorder=self.store if record else None,
+            tone=self.tone_scorer(),
             asker_salt=s.salt() if record else "",
         )
+
+    # -- style model -----------------------------------------------------------------------
+    @property
+    def style_root(self) -> Path:
+        """DATA_DIR/style: one folder per trained version, and the `active` pointer file."""
+        return self.settings.data_dir / "style"
+
+    @property
+    def base_model_cache(self) -> Path:
+        """Where the packaged SmolLM2 GGUF is converted to safetensors, once."""
+        return self.settings.data_dir / "models" / "smollm2-135m-instruct"
+
+    def active_style_version(self) -> str | None:
+        """The `style_model` setting, else the version chosen with `askdesk style use`."""
+        if self.settings.style_model:
+            return self.settings.style_model
+        pointer = self.style_root / "active"
+        return (pointer.read_text().strip() or None) if pointer.is_file() else None
+
+    def style_folder(self, version: str | None = None) -> Path | None:
+        """The folder of `version` (a version name or a path), default the active one."""
+        version = version or self.active_style_version()
+        if not version:
+            return None
+        given = Path(version).expanduser()
+        folder = given if given.is_dir() else self.style_root / version
+        return folder if folder.is_dir() else None
+
+    def style_rewriter(self, version: str | None = None) -> StyleRewriter | None:
+        """The rewriter for the active (or given) version; None when no style model is set
+        up. Building it is cheap: the model loads on the first rewrite."""
+        folder = self.style_folder(version)
+        if folder is None:
+            if version or self.active_style_version():
+                log.warning("style model not found", extra={"version": version or ""})
+            return None
+        from styling.rewrite import StyleRewriter
+
+        s = self.settings
+        return StyleRewriter(folder, time_budget_s=s.style_time_budget_s, threads=s.style_threads)
+
+    def tone_folder(self) -> Path | None:
+        """Where the tone scorer lives: next to the active style model version if it has one
+        (DATA_DIR/style/<version>/tone/), else DATA_DIR/style/tone/; None if neither exists."""
+        style = self.settings.data_dir / "style"
+        active = self.active_style_version()
+        candidates = []
+        if active:
+            given = Path(str(active)).expanduser()
+            candidates += [given / "tone", style / str(active) / "tone"]
+        candidates.append(style / "tone")
+        return next((c for c in candidates if c.is_dir()), None)
+
+    def tone_scorer(self) -> BoundToneScorer | None:
+        """The tone hook for the engine, bound to this App's embedder, or None (answers are
+        then recorded without a tone score). A broken scorer is logged, never fatal."""
+        folder = self.tone_folder()
+        if folder is None:
+            return None
+        from styling.tone import ToneScorer, ToneScorerError
+
+        try:
+            scorer = ToneScorer.load(folder)
+        except ToneScorerError as exc:
+            log.warning("tone scorer not loaded", extra={"error": str(exc)[:200]})
+            return None
+        trained_with = scorer.meta.get("embedder")
+        if trained_with and trained_with != self.settings.embed_model:
+            log.warning(
+                "tone scorer skipped: trained with another embedding model",
+                extra={"scorer_embedder": trained_with, "embed_model": self.settings.embed_model},
+            )
+            return None
+        return scorer.bind(self.embedder.encode)
 
     def desk(self) -> SupportDesk:
         """What the chat adapters talk to: answering, votes, escalations, thread context."""

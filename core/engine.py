@@ -1,6 +1,6 @@
 """AnswerEngine: one question in, one grounded, cited answer out — for every front end.
 
-The stages are explicit and timed (validate → search → compose → style → record) so the
+The stages are explicit and timed (validate → search → compose → style → tone → record) so the
 answer carries its own latency breakdown and the versions of everything that produced it,
 which is what the dashboard later needs to tell a stale index from a drifting style model.
 """
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from core.hookspecs import Composer, NoRewrite, Recorder, Rewriter
+from core.hookspecs import Composer, NoRewrite, Recorder, Rewriter, Tone
 from core.types import Answer, Question, Source
 from feedback.hashing import hash_user
 from retrieval.search import Searcher, SearchHit
@@ -54,6 +54,7 @@ class AnswerEngine:
         config: EngineConfig | None = None,
         rewriter: Rewriter | None = None,
         recorder: Recorder | None = None,
+        tone: Tone | None = None,
         asker_salt: str = "",
     ) -> None:
         self.searcher = searcher
@@ -61,6 +62,7 @@ class AnswerEngine:
         self.config = config or EngineConfig()
         self.rewriter = rewriter or NoRewrite()
         self.recorder = recorder
+        self.tone = tone
         self.asker_salt = asker_salt
 
     def versions(self) -> dict[str, Any]:
@@ -71,12 +73,19 @@ class AnswerEngine:
             "composer": self.composer.version,
             "fusion": self.searcher.fusion.mode,
             "style_model": self.rewriter.version,
+            "tone_scorer": getattr(self.tone, "version", None) if self.tone else None,
         }
 
     def warm_up(self) -> None:
         """Open the index and load the model now, so the first answer's timings are honest."""
         _ = self.searcher.index.table
         _ = self.searcher.embedder.model
+        load = getattr(self.rewriter, "load", None)  # a style model loads lazily otherwise
+        if self.config.style_by_default and callable(load):
+            try:
+                load()
+            except Exception as exc:  # the rewrite then fails per answer, draft kept
+                log.warning("style model not loaded", extra={"error": type(exc).__name__})
 
     def answer(self, question: Question) -> Answer:
         t0 = time.perf_counter()
@@ -132,6 +141,8 @@ class AnswerEngine:
         )
         if not unanswered and self._style_wanted(question):
             self._restyle(answer, question, timings)
+        if not unanswered and self.tone is not None:
+            self._score_tone(answer, timings)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         answer.timings_ms = {k: round(v, 2) for k, v in timings.items()}
         if self.recorder is not None:
@@ -176,6 +187,18 @@ class AnswerEngine:
             answer.text = styled
             answer.style_used = True
 
+    def _score_tone(self, answer: Answer, timings: dict[str, float]) -> None:
+        """Score the text the asker gets; a failing scorer costs the score, never the answer."""
+        t = time.perf_counter()
+        try:
+            score = float(self.tone.score(answer.text))  # type: ignore[union-attr]
+            answer.tone_score = round(score, 4) if 0.0 <= score <= 1.0 else None
+            if answer.tone_score is None:
+                log.warning("tone score out of range", extra={"score": score})
+        except Exception as exc:
+            log.warning("tone scoring failed", extra={"error": type(exc).__name__})
+        timings["tone_ms"] = (time.perf_counter() - t) * 1000
+
     def _record(self, answer: Answer, question: Question) -> None:
         asker = (
             hash_user(self.asker_salt, question.platform, question.asker_id)
@@ -209,6 +232,8 @@ class AnswerEngine:
                 versions=answer.versions,
                 style_model_version=self.rewriter.version if answer.style_used else None,
                 style_used=answer.style_used,
+                style_note=answer.style_note,
+                tone_score=answer.tone_score,
             )
         except Exception as exc:  # the asker still gets the answer; the loss is logged
             log.error("could not record interaction", extra={"error": str(exc)[:200]})

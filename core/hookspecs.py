@@ -41,6 +41,16 @@ class Rewriter(Protocol):
     def rewrite(self, draft: str, question: Question) -> tuple[str | None, str | None]: ...
 
 
+class Tone(Protocol):
+    """Scores how close an answer is to the team's voice, in [0, 1] (0.5: undecided).
+
+    Recorded with every answer so the dashboard can track the voice over time. Scoring one
+    text must be cheap (one sentence embedding + a linear model); the core survives errors.
+    """
+
+    def score(self, text: str) -> float: ...
+
+
 class Recorder(Protocol):
     """Stores an answered question; returns the interaction id."""
 

@@ -62,6 +62,7 @@ class Answer:
     draft: str | None = None  # the grounded text before any style rewrite
     style_used: bool = False
     style_note: str | None = None
+    tone_score: float | None = None  # closeness to the team's voice, 0..1 (None: not scored)
     interaction_id: int | None = None
     error: str | None = None  # set when answering failed and `text` is an apology
 

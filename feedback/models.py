@@ -98,6 +98,7 @@ class Interaction(Base):
     versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     style_model_version: Mapped[str | None] = mapped_column(String(128))
     style_used: Mapped[bool] = mapped_column(default=False)
+    style_note: Mapped[str | None] = mapped_column(String(256))  # why rewritten / not (0003)
     tone_score: Mapped[float | None] = mapped_column(Float)
     escalated: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)
@@ -155,3 +156,24 @@ class IndexRun(Base):
     table_version: Mapped[int | None] = mapped_column()
     embed_model: Mapped[str] = mapped_column(String(256))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class TrainRun(Base):
+    """One style model training run (`askdesk style train`); `report` is its report.json."""
+
+    __tablename__ = "train_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    version: Mapped[str] = mapped_column(String(128), unique=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    base_model: Mapped[str] = mapped_column(String(1024))
+    data_hash: Mapped[str] = mapped_column(String(64))
+    train_examples: Mapped[int] = mapped_column()
+    eval_examples: Mapped[int] = mapped_column()
+    steps: Mapped[int] = mapped_column()
+    train_loss: Mapped[float | None] = mapped_column(Float)
+    eval_loss: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[float] = mapped_column(Float)
+    folder: Mapped[str] = mapped_column(String(1024))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

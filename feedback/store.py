@@ -28,6 +28,7 @@ from feedback.models import (
     Base,
     IndexRun,
     Interaction,
+    TrainRun,
     Vote,
     utcnow,
 )
@@ -129,6 +130,7 @@ class FeedbackStore:
         versions: Mapping[str, Any] | None = None,
         style_model_version: str | None = None,
         style_used: bool = False,
+        style_note: str | None = None,
         tone_score: float | None = None,
         escalated: bool = False,
         error: str | None = None,
@@ -151,6 +153,7 @@ class FeedbackStore:
             versions=dict(versions or {}),
             style_model_version=style_model_version,
             style_used=style_used,
+            style_note=None if style_note is None else style_note[:256],
             tone_score=None if tone_score is None else float(tone_score),
             escalated=escalated,
             error=error,
@@ -372,6 +375,39 @@ class FeedbackStore:
         )
         with self._transaction() as session:
             return [_as_dict(row) for row in session.scalars(query)]
+
+    # -- style model training runs ---------------------------------------------------------
+
+    def record_train_run(self, report: Mapping[str, Any], folder: str) -> int:
+        """Store a finished `style train` run from its report.json (see styling.training)."""
+        row = TrainRun(
+            version=str(report["version"]),
+            mode=str(report.get("mode", "lora")),
+            base_model=str(report.get("base_model", "")),
+            data_hash=str(report.get("data_hash", "")),
+            train_examples=int(report.get("train_examples", 0)),
+            eval_examples=int(report.get("eval_examples", 0)),
+            steps=int(report.get("steps", 0)),
+            train_loss=report.get("train_loss"),
+            eval_loss=report.get("eval_loss"),
+            duration_s=float(report.get("duration_s", 0.0)),
+            folder=folder,
+            report={k: v for k, v in report.items() if k != "losses"},
+        )
+        with self._transaction() as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def train_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Newest first."""
+        query = select(TrainRun).order_by(TrainRun.created_at.desc(), TrainRun.id.desc())
+        with self._transaction() as session:
+            return [_as_dict(row) for row in session.scalars(query.limit(limit))]
+
+    def last_train_run(self) -> dict[str, Any] | None:
+        runs = self.train_runs(limit=1)
+        return runs[0] if runs else None
 
     # -- overview -------------------------------------------------------------------------
 

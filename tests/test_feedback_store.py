@@ -46,10 +46,10 @@ def test_migration_creates_the_tables_and_matches_the_models(tmp_path: Path) -> 
         assert current_revision(engine) is None
         upgrade(engine)
         upgrade(engine)  # idempotent
-        assert current_revision(engine) == head_revision() == "0002"
+        assert current_revision(engine) == head_revision() == "0003"
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
-            assert {"interaction", "vote", "index_run", "alembic_version"} <= tables
+            assert {"interaction", "vote", "index_run", "train_run", "alembic_version"} <= tables
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     finally:
         engine.dispose()

@@ -21,6 +21,7 @@ from askdesk.cli import (
     search_cmd,
     slack_cmd,
     status_cmd,
+    style_cmd,
     vote_cmd,
 )
 from askdesk.cli.context import State, fail_cleanly
@@ -59,6 +60,7 @@ for module in (
     demo_cmd,
     slack_cmd,
     discord_cmd,
+    style_cmd,
 ):
     module.register(app)
 

@@ -25,6 +25,13 @@ def ask(
         list[str] | None, typer.Option("--path", help="Only search documents under this prefix.")
     ] = None,
     record: Annotated[bool, typer.Option(help="Store the interaction (platform cli).")] = True,
+    style: Annotated[
+        bool | None,
+        typer.Option(
+            "--style/--no-style",
+            help="Rewrite in the brand voice (default: the style_enabled setting).",
+        ),
+    ] = None,
 ) -> None:
     """Ask a question; the answer quotes the docs and cites them as [1], [2]…"""
     text = " ".join(question or [])
@@ -37,7 +44,13 @@ def ask(
     from core.types import Question
 
     answer = engine.answer(
-        Question(text, platform="cli", asker_id=getpass.getuser(), path_prefixes=tuple(path or ()))
+        Question(
+            text,
+            platform="cli",
+            asker_id=getpass.getuser(),
+            path_prefixes=tuple(path or ()),
+            style=style,
+        )
     )
     from askdesk.cli.render import print_answer, print_json
 

