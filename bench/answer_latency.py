@@ -156,8 +156,10 @@ def main() -> None:
     real = index.count()
     build = add_filler(index, emb, args.filler)
     build.update(real_chunks=real, total_chunks=index.count())
-    probe = index.text_search("filler", 1)  # FTS must still answer after the filler writes
-    log(f"index: {build}; fts probe rows {len(probe)}")
+    stats = index.table.index_stats("text_idx")  # the FTS index must cover the filler rows
+    build["fts_indexed_rows"] = stats.num_indexed_rows if stats else 0
+    build["fts_unindexed_rows"] = stats.num_unindexed_rows if stats else 0
+    log(f"index: {build}")
 
     engine = AnswerEngine(Searcher(index, emb), ExtractiveComposer())
     qs = questions()
@@ -210,19 +212,32 @@ def main() -> None:
             if n % 100 == 0:
                 log(f"{n}/{len(qs) * args.passes} questions")
 
-    # where the engine's search time goes: each retriever alone at the engine's depth
+    # where the engine's time goes: each retriever alone at the engine's depth, the vector
+    # search without fetching the stored vectors, and query embedding on 1 vs 2 torch threads
+    import torch
+
     depth = engine.searcher.fusion.candidates
+    cols = ["chunk_id", "doc_id", "ordinal", "title", "heading", "text", "_distance"]
     diag: dict[str, list[float]] = {
         "vector_search@depth": [],
+        "vector_search@depth_no_vector_column": [],
         "text_search@depth": [],
         "vector_search@10": [],
         "engine.versions()": [],
+        "encode_query_threads=2": [],
+        "encode_query_threads=1": [],
     }
+    log("diagnostics on 100 questions")
     for q in qs[:100]:
         vec = emb.encode_query(q)
         t = time.perf_counter()
         index.vector_search(vec, depth)
         diag["vector_search@depth"].append(ms(t))
+        t = time.perf_counter()
+        index.table.search(vec, query_type="vector").distance_type("cosine").limit(depth).select(
+            cols
+        ).to_list()
+        diag["vector_search@depth_no_vector_column"].append(ms(t))
         t = time.perf_counter()
         index.vector_search(vec, 10)
         diag["vector_search@10"].append(ms(t))
@@ -232,6 +247,18 @@ def main() -> None:
         t = time.perf_counter()
         engine.versions()
         diag["engine.versions()"].append(ms(t))
+
+    # query embedding on 1 vs 2 torch threads: blocks of 25 questions, alternating, the first
+    # call after each switch dropped (set_num_threads resizes the thread pool)
+    for block in range(8):
+        threads = 2 if block % 2 == 0 else 1
+        torch.set_num_threads(threads)
+        for j, q in enumerate(qs[block * 25 : block * 25 + 26]):
+            t = time.perf_counter()
+            emb.encode_query(q)
+            if j:
+                diag[f"encode_query_threads={threads}"].append(ms(t))
+    torch.set_num_threads(THREADS)
 
     e50, b50 = pct(eng)["p50"], pct(bare)["p50"]
     e95, b95 = pct(eng)["p95"], pct(bare)["p95"]
