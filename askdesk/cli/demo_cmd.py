@@ -14,7 +14,7 @@ from askdesk.cli.context import State
 
 DEMO_QUESTIONS = (
     "How do I rotate my API key?",
-    "what happens when my webhook endpoint is down?",
+    "My webhook endpoint was down for an hour. Will I lose events?",
     "Can I pay with bitcoin?",
 )
 

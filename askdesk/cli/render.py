@@ -41,6 +41,8 @@ def print_answer(answer: Answer) -> None:
         for s in answer.sources:
             link = f"  {s.url}" if s.url else ""
             console.print(f"  [{s.n}] {s.label}{link}", markup=False)
+    if not answer.sources and answer.interaction_id is None:
+        return  # small talk or an empty question: no search happened, nothing to rate
     meta = f"confidence {answer.confidence:.2f} · {answer.timings_ms.get('total_ms', 0):.0f} ms"
     if answer.interaction_id is not None:
         meta += (
