@@ -25,6 +25,17 @@ def embedder():
     return e
 
 
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A clean working folder for CLI runs: no ASKDESK_* leaking in, data under tmp_path."""
+    for key in list(os.environ):
+        if key.startswith("ASKDESK_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
 def write(root: Path, rel: str, text: str) -> Path:
     p = root / rel
     p.parent.mkdir(parents=True, exist_ok=True)

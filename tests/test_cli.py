@@ -17,16 +17,6 @@ from askdesk.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("ASKDESK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
-
-
 def invoke(*args: str):
     result = runner.invoke(app, list(args), catch_exceptions=True)
     return result

@@ -9,7 +9,6 @@ bench/style_model.py measures quality with the real model.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -233,16 +232,6 @@ def test_engine_keeps_the_draft_and_records_why(sample_searcher, tmp_path, train
 
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("ASKDESK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
 
 
 def test_style_check_accepts_the_sample(env):
