@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

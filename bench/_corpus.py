@@ -56,11 +56,14 @@ def _find_doc_dir(root: Path, kb: KB) -> Path | None:
 def _fetch(kb: KB) -> None:
     KB_LOCAL.mkdir(parents=True, exist_ok=True)
     print(f"[corpus] fetching {kb.package} into {KB_LOCAL}", file=sys.stderr, flush=True)
-    subprocess.run(["apt-get", "download", kb.package], cwd=KB_LOCAL, check=True)
+    # apt's output goes to stderr so a `--json` run keeps stdout clean
+    subprocess.run(["apt-get", "download", kb.package], cwd=KB_LOCAL, check=True, stdout=sys.stderr)
     debs = sorted(KB_LOCAL.glob(f"{kb.package}_*.deb"))
     if not debs:
         raise RuntimeError(f"apt-get download produced no {kb.package} .deb")
-    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(KB_LOCAL / kb.name)], check=True)
+    subprocess.run(
+        ["dpkg-deb", "-x", str(debs[-1]), str(KB_LOCAL / kb.name)], check=True, stdout=sys.stderr
+    )
 
 
 def doc_dir(name: str) -> Path:

@@ -3,7 +3,7 @@
 Index (bench/_data/latency/index.lancedb, rebuilt each run): the 33 sample docs ingested for
 real, plus ~20k filler chunks written through `ChunkIndex.replace_documents` (real schema, real
 FTS index, compacted like the ingester does). Filler text recombines 8–14 sentences drawn
-from a pool of real git-doc/sqlite3-doc sentences; embedding 20k chunks is ~40 min on this
+from a pool of real git-doc/sqlite3-doc sentences; embedding 20k chunks is ~30 min on this
 CPU, so instead each pool sentence is embedded once (cached) and a filler chunk's vector is
 the normalised sum of the vectors of two of its own sentences: vectors live in the model's
 space and stay related to the chunk's text, so vector and full-text candidates look real.
@@ -11,6 +11,7 @@ space and stay related to the chunk's text, so vector and full-text candidates l
 Questions: the sample golden set and both Debian FAQ sets (82), each asked as written, in a
 casual lower-case form and wrapped in chat pleasantries (246 questions), for `--passes`
 passes. Engine and baseline alternate per question (which goes first alternates too).
+Diagnostics afterwards time each retriever alone and query embedding on 1 vs 2 threads.
 
     python bench/answer_latency.py [--json] [--filler 20000] [--passes 2]
 """
@@ -23,6 +24,7 @@ import random
 import re
 import shutil
 import time
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -265,6 +267,7 @@ def main() -> None:
     figures: dict[str, Any] = {
         "threads": THREADS,
         "index": build,
+        "fusion": asdict(engine.searcher.fusion),
         "questions": len(qs),
         "samples_per_path": len(eng),
         "engine_unanswered_rate": round(unanswered / len(eng), 3),

@@ -65,7 +65,8 @@ def load_golden(path: Path) -> list[GoldenItem]:
 
 
 def _matches(doc: str, refs: Iterable[str]) -> bool:
-    return any(doc == r or doc.endswith("/" + r.lstrip("/")) or doc.endswith(r) for r in refs)
+    # on a path boundary: "faq.html" matches "kb/faq.html" but not "gitfaq.html"
+    return any(doc == r or doc.endswith("/" + r.lstrip("/")) for r in refs)
 
 
 def hit_rank(ranked: list[str], refs: tuple[str, ...]) -> int | None:

@@ -17,6 +17,7 @@ def test_hit_rank_matches_reference_by_path_suffix():
     assert hit_rank(ranked, ("faq.html",)) == 2
     assert hit_rank(ranked, ("b.md",)) == 3
     assert hit_rank(ranked, ("c.md",)) is None
+    assert hit_rank(["kb/gitfaq.html"], ("faq.html",)) is None  # a path boundary, not a suffix
 
 
 def test_ndcg_rewards_early_hits():
