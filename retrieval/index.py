@@ -242,7 +242,8 @@ class ChunkIndex:
         q = self.table.search(vector, query_type="vector").distance_type("cosine").limit(limit)
         if where:
             q = q.where(where, prefilter=True)
-        return q.select([*_RESULT_COLUMNS, "_distance"]).to_list()
+        # no vector column: LanceDB's cosine distance already gives the similarity
+        return q.select([*_TEXT_COLUMNS, "_distance"]).to_list()
 
     def text_search(self, text: str, limit: int, where: str | None = None) -> list[dict[str, Any]]:
         q = self.table.search(text, query_type="fts").limit(limit)
@@ -251,7 +252,8 @@ class ChunkIndex:
         return q.select([*_RESULT_COLUMNS, "_score"]).to_list()
 
 
-_RESULT_COLUMNS = ["chunk_id", "doc_id", "ordinal", "title", "heading", "text", "vector"]
+_TEXT_COLUMNS = ["chunk_id", "doc_id", "ordinal", "title", "heading", "text"]
+_RESULT_COLUMNS = [*_TEXT_COLUMNS, "vector"]
 
 
 def _to_arrow(rows: Sequence[ChunkRow], schema: pa.Schema) -> pa.Table:

@@ -126,6 +126,7 @@ class Searcher:
             for rank, row in enumerate(self.index.vector_search(qvec, depth, where), 1):
                 hit = self._hit(cands, vectors, row)
                 hit.vector_rank = rank
+                hit.similarity = 1.0 - float(row["_distance"])  # cosine distance → similarity
         words = fts_query(query)
         if cfg.mode in ("hybrid", "fts") and words:
             for rank, row in enumerate(self.index.text_search(words, depth, where), 1):
@@ -134,10 +135,11 @@ class Searcher:
         timings["search_ms"] = (time.perf_counter() - t) * 1000
 
         hits = list(cands.values())
-        if hits:
-            sims = np.stack([vectors[h.chunk_id] for h in hits]) @ qvec
-            for h, s in zip(hits, sims, strict=True):
-                h.similarity = float(s)
+        text_only = [h for h in hits if h.vector_rank is None]  # no distance from LanceDB
+        if text_only:
+            sims = np.stack([vectors[h.chunk_id] for h in text_only]) @ qvec
+            for h, sim in zip(text_only, sims, strict=True):
+                h.similarity = float(sim)
         _fuse(hits, cfg)
         hits.sort(key=lambda h: (-h.score, h.doc_id, h.ordinal))
 
@@ -166,7 +168,8 @@ class Searcher:
                 text=row["text"],
                 ordinal=int(row["ordinal"]),
             )
-            vectors[cid] = np.asarray(row["vector"], dtype=np.float32)
+            if "vector" in row:  # only full-text rows carry it: they have no distance
+                vectors[cid] = np.asarray(row["vector"], dtype=np.float32)
         return cands[cid]
 
 

@@ -80,3 +80,13 @@ def test_optional_reranker_reorders_the_head(searcher):
     hits = rr.search("keys plans retries", 5).hits
     assert [len(h.text) for h in hits] == sorted(len(h.text) for h in hits)
     assert all(h.rerank_score is not None for h in hits)
+
+
+def test_similarity_is_the_same_from_either_retriever(searcher):
+    q = "retry backoff schedule for failed deliveries"
+    by_vector = {h.chunk_id: h.similarity for h in searcher.search(q, 10, mode="vector").hits}
+    by_text = {h.chunk_id: h.similarity for h in searcher.search(q, 10, mode="fts").hits}
+    shared = set(by_vector) & set(by_text)
+    assert shared
+    for cid in shared:
+        assert abs(by_vector[cid] - by_text[cid]) < 1e-4
