@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import os
+import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -21,6 +23,14 @@ DEMO_QUESTIONS = (
 
 def sample_dir() -> Path:
     return Path(str(resources.files("askdesk") / "sample"))
+
+
+def _command() -> str:
+    """How to call askdesk from here: `make demo` runs it from .venv, which may not be on PATH."""
+    if shutil.which("askdesk"):
+        return "askdesk"
+    launched = Path(sys.argv[0])
+    return os.path.relpath(launched) if launched.name == "askdesk" else "askdesk"
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +69,7 @@ def demo(
         print_answer(engine.answer(Question(q, platform="cli", channel="demo", asker_id=user)))
     if not (interactive and sys.stdin.isatty()):
         console.print(
-            "\nTry your own: askdesk --data-dir "
+            f"\nTry your own: {_command()} --data-dir "
             f'{app.settings.data_dir} ask "how do I invite a teammate?"'
         )
         return
