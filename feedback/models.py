@@ -177,3 +177,104 @@ class TrainRun(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     folder: Mapped[str] = mapped_column(String(1024))
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+JOB_KINDS: tuple[str, ...] = ("reindex", "retrain", "purge", "eval")
+JOB_STATUSES: tuple[str, ...] = ("running", "ok", "failed")
+
+
+class EvalRun(Base):
+    """One `askdesk eval` over a golden set; the reindex rule compares the last two.
+
+    `metrics` holds the aggregate figures (hit_at_k, mrr, answer_f1, groundedness, tone,
+    latency_p50_ms, latency_p95_ms, unanswered_rate, ...) so new metrics need no migration;
+    the versions say which index and style model were measured.
+    """
+
+    __tablename__ = "eval_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    golden_path: Mapped[str] = mapped_column(String(1024))
+    golden_hash: Mapped[str] = mapped_column(String(64))
+    questions: Mapped[int] = mapped_column()
+    k: Mapped[int] = mapped_column()
+    index_version: Mapped[str | None] = mapped_column(String(128))
+    style_model_version: Mapped[str | None] = mapped_column(String(128))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    label: Mapped[str | None] = mapped_column(String(64))  # e.g. "demo"
+
+
+class EvalResult(Base):
+    """One golden question's outcome in an EvalRun: what the dashboard's worst-questions
+    table lists."""
+
+    __tablename__ = "eval_result"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eval_run_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_run.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column()
+    question: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    hit_rank: Mapped[int | None] = mapped_column()
+    answer_f1: Mapped[float | None] = mapped_column(Float)
+    groundedness: Mapped[float | None] = mapped_column(Float)
+    tone_score: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    unanswered: Mapped[bool] = mapped_column(default=False)
+
+
+class CuratedExample(Base):
+    """An answer a team member approved (👍 or edited) as a style training example.
+
+    The retrain rule counts those not yet used by a TrainRun (`used_in` is the version that
+    consumed it). Deleting the interaction keeps the example: it is the team's text now.
+    """
+
+    __tablename__ = "curated_example"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interaction.id", ondelete="SET NULL"), unique=True
+    )
+    input: Mapped[str] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16))  # "thumbs_up" | "edited"
+    curated_by: Mapped[str | None] = mapped_column(String(128))
+    used_in: Mapped[str | None] = mapped_column(String(128))
+
+
+class PrivacyAction(Base):
+    """An audit line for purge / forget / export: what, how many rows, when — never whose."""
+
+    __tablename__ = "privacy_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(16))  # "purge" | "forget" | "export"
+    rows: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"interaction": 3, ...}
+    detail: Mapped[str | None] = mapped_column(String(256))  # e.g. "older than 30 days"
+    actor: Mapped[str | None] = mapped_column(String(128))
+
+
+class JobRun(Base):
+    """A background job (reindex, retrain, ...) started from the dashboard or a schedule:
+    who started it, its progress and outcome, so every process can show it."""
+
+    __tablename__ = "job_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    started_by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
