@@ -233,6 +233,7 @@ class AnswerEngine:
                 style_model_version=self.rewriter.version if answer.style_used else None,
                 style_used=answer.style_used,
                 style_note=answer.style_note,
+                draft=answer.draft if answer.style_used else None,
                 tone_score=answer.tone_score,
             )
         except Exception as exc:  # the asker still gets the answer; the loss is logged

@@ -103,6 +103,9 @@ class Interaction(Base):
     escalated: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)
     answer_ref: Mapped[str | None] = mapped_column(String(128))  # the chat message of the answer
+    # the grounded draft when the style model rewrote it (0004): curating an answer as a
+    # style example needs the (draft, styled answer) pair
+    draft: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_interaction_platform_channel", "platform", "channel"),

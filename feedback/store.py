@@ -135,6 +135,7 @@ class FeedbackStore:
         escalated: bool = False,
         error: str | None = None,
         created_at: datetime | None = None,
+        draft: str | None = None,
     ) -> int:
         """Store one answered (or failed) question; ``asker_hash`` must already be hashed."""
         row = Interaction(
@@ -157,6 +158,7 @@ class FeedbackStore:
             tone_score=None if tone_score is None else float(tone_score),
             escalated=escalated,
             error=error,
+            draft=draft if draft != answer else None,
         )
         with self._transaction() as session:
             session.add(row)

@@ -4,6 +4,7 @@
   metric needs no migration) and one row per golden question, for trends and worst questions.
 - `curated_example`: answers approved in the dashboard as style training examples.
 - `privacy_action`: purge / forget / export with row counts, never the personal data.
+- `interaction.draft`: the grounded draft behind a styled answer (for curated examples).
 - `job_run`: reindex / retrain jobs started from the dashboard or a schedule, with progress.
 
 Written by hand and frozen, like 0001: its own column types, no model imports.
@@ -114,11 +115,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_job_run"),
     )
     op.create_index("ix_job_run_started_at", "job_run", ["started_at"])
+    with op.batch_alter_table("interaction") as batch:
+        batch.add_column(sa.Column("draft", sa.Text(), nullable=True))
     # the dashboard's time series and the retention purge both scan interactions by date
     # within a platform/channel, and votes by interaction: the existing indexes serve them
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("interaction") as batch:
+        batch.drop_column("draft")
     for table in ("job_run", "privacy_action", "curated_example"):
         op.drop_index(
             f"ix_{table}_{'started_at' if table == 'job_run' else 'created_at'}", table_name=table
