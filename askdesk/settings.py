@@ -98,6 +98,50 @@ class Settings(BaseSettings):
     )
     style_threads: int | None = Field(None, description="torch threads for the style model.")
 
+    # -- dashboard -----------------------------------------------------------------------------
+    dashboard_host: str = Field(
+        "127.0.0.1", description="Any other address requires dashboard_password."
+    )
+    dashboard_port: int = Field(8050, ge=0, le=65535)
+    dashboard_user: str = "admin"
+    dashboard_password: SecretStr | None = Field(
+        None, description="HTTP basic auth password; required to bind beyond loopback."
+    )
+
+    # -- upkeep: scheduled reindex and retention ---------------------------------------------
+    reindex_every_minutes: float | None = Field(
+        None, gt=0, description="Incremental reindex on a schedule in long-running processes."
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Delete interactions and votes older than this (daily and by "
+        "`askdesk privacy purge`).",
+    )
+
+    # -- the reindex / retrain rules (see DESIGN.md) ------------------------------------------
+    rules_window_days: int = Field(7, ge=1, description="Recent answers the rules look at.")
+    rules_min_answers: int = Field(
+        20, ge=1, description="Fewer answers in the window: the rules say 'not enough data'."
+    )
+    facts_downvote_max: float = Field(
+        0.10, ge=0, le=1, description="Share of answers 👎 'wrong facts' or 'not in docs'."
+    )
+    unanswered_max: float = Field(0.20, ge=0, le=1, description="Share of questions unanswered.")
+    unanswered_rise_max: float = Field(
+        0.05, ge=0, le=1, description="Rise of the unanswered share over the previous window."
+    )
+    eval_drop_max: float = Field(
+        0.05, ge=0, le=1, description="Drop of eval hit rate or answer F1 against the last run."
+    )
+    tone_target: float = Field(0.8, ge=0, le=1, description="Mean tone score of recent answers.")
+    tone_downvote_max: float = Field(
+        0.05, ge=0, le=1, description="Share of answers 👎 'tone/format'."
+    )
+    retrain_min_examples: int = Field(
+        20, ge=1, description="New approved examples since the last training run."
+    )
+
     # -- chat --------------------------------------------------------------------------------
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     escalate_to: list[str] = Field(
