@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, case, exc, func, inspect, select, update
+from sqlalchemy import Engine, case, delete, exc, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,8 +26,12 @@ from feedback.models import (
     VOTE_REASONS,
     VOTE_VALUES,
     Base,
+    CuratedExample,
+    EvalResult,
+    EvalRun,
     IndexRun,
     Interaction,
+    PrivacyAction,
     TrainRun,
     Vote,
     utcnow,
@@ -38,6 +42,19 @@ _UPSERT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 def _as_dict(row: Base) -> dict[str, Any]:
     return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs}
+
+
+def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+def _columns(model: type[Base], given: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The given keys as model columns; an unknown key is a caller's typo, not data to drop."""
+    allowed = {attr.key for attr in inspect(model).column_attrs} - {"id", "eval_run_id"}
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise ValueError(f"unknown {what} field(s): {', '.join(unknown)}")
+    return dict(given)
 
 
 def _keep_if_same(old: Any, new: Any, same: Any) -> Any:
@@ -410,6 +427,188 @@ class FeedbackStore:
     def last_train_run(self) -> dict[str, Any] | None:
         runs = self.train_runs(limit=1)
         return runs[0] if runs else None
+
+    # -- evaluation runs -------------------------------------------------------------------
+
+    def record_eval_run(self, run: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> int:
+        """Store one `askdesk eval` and its per-question rows together, so a run is never
+        half there for the dashboard's trend and worst-questions views."""
+        row = EvalRun(**_columns(EvalRun, run, "eval run"))
+        with self._transaction() as session:
+            session.add(row)
+            session.flush()
+            session.add_all(
+                EvalResult(eval_run_id=row.id, **_columns(EvalResult, result, "eval result"))
+                for result in results
+            )
+            return row.id
+
+    def eval_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest first, without their per-question results."""
+        query = select(EvalRun).order_by(EvalRun.created_at.desc(), EvalRun.id.desc())
+        with self._transaction() as session:
+            return [_as_dict(row) for row in session.scalars(query.limit(limit))]
+
+    def eval_results(self, eval_run_id: int) -> list[dict[str, Any]]:
+        """In golden-file order."""
+        query = (
+            select(EvalResult)
+            .where(EvalResult.eval_run_id == eval_run_id)
+            .order_by(EvalResult.position, EvalResult.id)
+        )
+        with self._transaction() as session:
+            return [_as_dict(row) for row in session.scalars(query)]
+
+    # -- privacy ----------------------------------------------------------------------------
+    # Votes and curated examples are deleted or detached explicitly rather than left to the
+    # foreign keys: SQLite enforces them only when the connection enabled them, and a database
+    # opened by another tool may not have.
+
+    def purge_older_than(
+        self, days: int, *, now: datetime | None = None, actor: str | None = None
+    ) -> dict[str, int]:
+        """Delete interactions older than `days` and every vote on them (retention).
+
+        Curated examples of purged interactions stay, detached: they are the team's text now.
+        An interaction exactly `days` old is kept.
+        """
+        if days < 1:
+            raise ValueError(f"days must be at least 1, got {days}")
+        cutoff = (now or utcnow()) - timedelta(days=days)
+        old = select(Interaction.id).where(Interaction.created_at < cutoff)
+        with self._transaction() as session:
+            votes = session.execute(delete(Vote).where(Vote.interaction_id.in_(old))).rowcount
+            session.execute(
+                update(CuratedExample)
+                .where(CuratedExample.interaction_id.in_(old))
+                .values(interaction_id=None)
+            )
+            interactions = session.execute(
+                delete(Interaction).where(Interaction.created_at < cutoff)
+            ).rowcount
+            rows = {"interaction": interactions, "vote": votes}
+            session.add(
+                PrivacyAction(
+                    action="purge", rows=rows, detail=f"older than {days} days", actor=actor
+                )
+            )
+            return rows
+
+    def forget_asker(self, asker_hash: str, *, actor: str | None = None) -> dict[str, int]:
+        """Erase one person: what they asked (with every vote on it and any example curated
+        from it) and every vote they cast on other people's answers."""
+        theirs = select(Interaction.id).where(Interaction.asker_hash == asker_hash)
+        with self._transaction() as session:
+            votes = session.execute(
+                delete(Vote).where(
+                    or_(Vote.interaction_id.in_(theirs), Vote.voter_hash == asker_hash)
+                )
+            ).rowcount
+            examples = session.execute(
+                delete(CuratedExample).where(CuratedExample.interaction_id.in_(theirs))
+            ).rowcount
+            interactions = session.execute(
+                delete(Interaction).where(Interaction.asker_hash == asker_hash)
+            ).rowcount
+            rows = {"interaction": interactions, "vote": votes, "curated_example": examples}
+            session.add(PrivacyAction(action="forget", rows=rows, actor=actor))
+            return rows
+
+    def export_asker(self, asker_hash: str, *, actor: str | None = None) -> dict[str, Any]:
+        """Everything stored about one person, as JSON-ready dicts (a data access request):
+        the questions they asked and the votes they cast; not other people's votes."""
+        asked = (
+            select(Interaction)
+            .where(Interaction.asker_hash == asker_hash)
+            .order_by(Interaction.created_at, Interaction.id)
+        )
+        cast = select(Vote).where(Vote.voter_hash == asker_hash).order_by(Vote.created_at, Vote.id)
+        with self._transaction() as session:
+            interactions = [_json_ready(_as_dict(row)) for row in session.scalars(asked)]
+            votes = [_json_ready(_as_dict(row)) for row in session.scalars(cast)]
+            rows = {"interaction": len(interactions), "vote": len(votes)}
+            session.add(PrivacyAction(action="export", rows=rows, actor=actor))
+            return {"interactions": interactions, "votes": votes}
+
+    def privacy_actions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest first."""
+        query = select(PrivacyAction).order_by(
+            PrivacyAction.created_at.desc(), PrivacyAction.id.desc()
+        )
+        with self._transaction() as session:
+            return [_as_dict(row) for row in session.scalars(query.limit(limit))]
+
+    # -- curated style examples -------------------------------------------------------------
+
+    def curate(
+        self, interaction_id: int, *, output: str | None = None, curated_by: str | None = None
+    ) -> int:
+        """Keep an answer as a style training example: (grounded draft → approved answer).
+
+        With `output` the team corrected the answer ("edited"), else the answer stands as
+        given ("thumbs_up"). One example per interaction: curating again updates it, and a
+        changed text counts as unused again so the retrain rule sees it.
+        """
+        with self._transaction() as session:
+            source = session.get(Interaction, interaction_id)
+            if source is None:
+                raise ValueError(f"no interaction {interaction_id}")
+            text_in = source.draft or source.answer
+            text_out = output if output is not None else source.answer
+            if not text_out.strip():
+                raise ValueError(f"interaction {interaction_id} has no answer to curate")
+            origin = "edited" if output is not None else "thumbs_up"
+            example = session.scalars(
+                select(CuratedExample).where(CuratedExample.interaction_id == interaction_id)
+            ).first()
+            if example is None:
+                example = CuratedExample(interaction_id=interaction_id, used_in=None)
+                session.add(example)
+            elif (example.input, example.output) != (text_in, text_out):
+                example.used_in = None
+            example.input, example.output = text_in, text_out
+            example.origin, example.curated_by = origin, curated_by
+            session.flush()
+            return example.id
+
+    def curated_examples(self, unused_only: bool = False) -> list[dict[str, Any]]:
+        """Oldest first; `unused_only`: not yet consumed by a training run."""
+        query = select(CuratedExample).order_by(CuratedExample.id)
+        if unused_only:
+            query = query.where(CuratedExample.used_in.is_(None))
+        with self._transaction() as session:
+            return [_as_dict(row) for row in session.scalars(query)]
+
+    def mark_examples_used(self, ids: Sequence[int], version: str) -> None:
+        """Record which style model version trained on these examples."""
+        if not ids:
+            return
+        statement = (
+            update(CuratedExample).where(CuratedExample.id.in_(list(ids))).values(used_in=version)
+        )
+        with self._transaction() as session:
+            session.execute(statement)
+
+    def downvoted_with_comment(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Interactions with a 👎 that says what was wrong, newest first, one row each with
+        the latest such vote's `comment` (taken as the corrected answer) and `reason`."""
+        query = (
+            select(Interaction, Vote)
+            .join(Vote, Vote.interaction_id == Interaction.id)
+            .where(Vote.value == -1, Vote.comment.is_not(None), func.trim(Vote.comment) != "")
+            .order_by(Vote.updated_at.desc(), Vote.id.desc())
+        )
+        out: dict[int, dict[str, Any]] = {}
+        with self._transaction() as session:
+            for interaction, vote in session.execute(query):
+                if interaction.id in out:
+                    continue
+                row = _as_dict(interaction)
+                row.update(comment=vote.comment.strip(), reason=vote.reason)
+                out[interaction.id] = row
+                if len(out) >= limit:
+                    break
+        return list(out.values())
 
     # -- overview -------------------------------------------------------------------------
 
