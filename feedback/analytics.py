@@ -1,0 +1,569 @@
+"""Read-only aggregations over the feedback store for the dashboard.
+
+Every figure is computed by the database (GROUP BY, window functions, JSON table functions) so
+a dashboard callback stays well under two seconds on 100k interactions; Python only merges a
+handful of per-day rows. Votes are attributed to the day their interaction was asked, so a
+day's 👎 share is always over that day's answers. Results are plain lists and dicts with ISO
+date strings, ready for JSON and Dash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vote
+
+if TYPE_CHECKING:
+    from dashboard.decision import History
+
+FACT_REASONS: tuple[str, ...] = ("wrong_facts", "not_in_docs")
+TONE_REASONS: tuple[str, ...] = ("tone_format",)
+DEMO_SOURCE = "demo"
+"""`Vote.source` of simulated votes (the demo): counted like the rest, labelled by the UI."""
+
+EVIDENCE_MAX = 200
+"""Interaction ids kept per rule as evidence (newest first); counts are never capped."""
+
+_ID_CHUNK = 500  # stay far below SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the dashboard's filter bar selects; `end` is inclusive, empty tuples mean all."""
+
+    start: date | None = None
+    end: date | None = None
+    platforms: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, UTC)
+
+
+def _conditions(f: Filters) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if f.start is not None:
+        conds.append(Interaction.created_at >= _midnight(f.start))
+    if f.end is not None:
+        conds.append(Interaction.created_at < _midnight(f.end + timedelta(days=1)))
+    if f.platforms:
+        conds.append(Interaction.platform.in_(f.platforms))
+    if f.channels:
+        conds.append(Interaction.channel.in_(f.channels))
+    return conds
+
+
+def _window(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    return [Interaction.created_at >= start, Interaction.created_at < end]
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), _ID_CHUNK):
+        yield ids[i : i + _ID_CHUNK]
+
+
+_INTERACTION_KEYS = ("answers", "unanswered", "escalated", "tone_mean", "tone_n")
+_VOTE_KEYS = (
+    "up",
+    "down",
+    "down_wrong_facts",
+    "down_not_in_docs",
+    "down_tone_format",
+    "down_other",
+    "demo_votes",
+)
+
+
+class Analytics:
+    """The dashboard's queries over one store's engine: `Analytics(store.engine)`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _day(self) -> ColumnElement[str]:
+        """The UTC calendar day of an interaction as 'YYYY-MM-DD', computed in the database."""
+        col = Interaction.created_at
+        if self._dialect == "sqlite":  # stored as UTC text 'YYYY-MM-DD HH:MM:SS...'
+            return func.substr(col, 1, 10)
+        if self._dialect == "postgresql":
+            return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
+        return func.cast(func.date(col), Interaction.platform.type)
+
+    def _aggregate(
+        self, conn: Connection, conds: list[ColumnElement[bool]], by_day: bool
+    ) -> dict[str | None, dict[str, Any]]:
+        """Interaction, vote and latency figures keyed by day (or by None for the whole range)."""
+        day = self._day().label("day") if by_day else literal(None).label("day")
+        group = [day] if by_day else []
+        out: dict[str | None, dict[str, Any]] = {}
+
+        q_int = select(
+            day,
+            func.count().label("answers"),
+            _flag(Interaction.unanswered.is_(True)).label("unanswered"),
+            _flag(Interaction.escalated.is_(True)).label("escalated"),
+            func.avg(Interaction.tone_score).label("tone_mean"),
+            func.count(Interaction.tone_score).label("tone_n"),
+        ).where(*conds)
+        for row in conn.execute(q_int.group_by(*group)).mappings():
+            if row["answers"] == 0:
+                continue
+            entry = out.setdefault(row["day"], {})
+            entry.update({k: row[k] for k in _INTERACTION_KEYS})
+            entry["tone_mean"] = _round(entry["tone_mean"])
+
+        down = Vote.value == -1
+        q_votes = (
+            select(
+                day,
+                _flag(Vote.value == 1).label("up"),
+                _flag(down).label("down"),
+                _flag(down & (Vote.reason == "wrong_facts")).label("down_wrong_facts"),
+                _flag(down & (Vote.reason == "not_in_docs")).label("down_not_in_docs"),
+                _flag(down & (Vote.reason == "tone_format")).label("down_tone_format"),
+                _flag(down & or_(Vote.reason.is_(None), Vote.reason == "other")).label(
+                    "down_other"
+                ),
+                _flag(Vote.source == DEMO_SOURCE).label("demo_votes"),
+            )
+            .select_from(Vote)
+            .join(Interaction, Interaction.id == Vote.interaction_id)
+            .where(*conds)
+        )
+        for row in conn.execute(q_votes.group_by(*group)).mappings():
+            if row["day"] in out:
+                out[row["day"]].update({k: row[k] for k in _VOTE_KEYS})
+
+        for key, (p50, p95) in self._latency_percentiles(conn, conds, by_day).items():
+            if key in out:
+                out[key]["latency_p50_ms"] = p50
+                out[key]["latency_p95_ms"] = p95
+        return out
+
+    def _latency_percentiles(
+        self, conn: Connection, conds: list[ColumnElement[bool]], by_day: bool
+    ) -> dict[str | None, tuple[float | None, float | None]]:
+        """Nearest-rank p50/p95 with window functions (SQLite has no percentile aggregate)."""
+        day = self._day() if by_day else literal("all")
+        ranked = (
+            select(
+                day.label("day"),
+                Interaction.latency_ms.label("lat"),
+                func.row_number()
+                .over(partition_by=day, order_by=Interaction.latency_ms)
+                .label("rn"),
+                func.count().over(partition_by=day).label("n"),
+            )
+            .where(*conds)
+            .subquery()
+        )
+        q = select(
+            ranked.c.day,
+            func.min(case((ranked.c.rn >= ranked.c.n * 0.5, ranked.c.lat))).label("p50"),
+            func.min(case((ranked.c.rn >= ranked.c.n * 0.95, ranked.c.lat))).label("p95"),
+        ).group_by(ranked.c.day)
+        return {
+            (row.day if by_day else None): (_round(row.p50, 1), _round(row.p95, 1))
+            for row in conn.execute(q)
+        }
+
+    @staticmethod
+    def _blank() -> dict[str, Any]:
+        base: dict[str, Any] = {k: 0 for k in _INTERACTION_KEYS + _VOTE_KEYS}
+        base.update(tone_mean=None, latency_p50_ms=None, latency_p95_ms=None)
+        return base
+
+    # -- dashboard figures -----------------------------------------------------------------
+
+    def daily(self, f: Filters) -> list[dict[str, Any]]:
+        """One row per day that had answers, oldest first; days without answers are absent."""
+        with self.engine.connect() as conn:
+            per_day = self._aggregate(conn, _conditions(f), by_day=True)
+        rows = []
+        for day in sorted(k for k in per_day if k is not None):
+            row = {"day": day, **self._blank()}
+            row.update(per_day[day])
+            rows.append(row)
+        return rows
+
+    def totals(self, f: Filters) -> dict[str, Any]:
+        """The daily figures over the whole range, plus rates.
+
+        up_rate and down_rate are shares of votes; unanswered_rate is a share of answers.
+        `demo_votes` says how many of the votes were simulated.
+        """
+        with self.engine.connect() as conn:
+            result = self._blank()
+            result.update(self._aggregate(conn, _conditions(f), by_day=False).get(None, {}))
+        votes = result["up"] + result["down"]
+        result["votes"] = votes
+        result["up_rate"] = _ratio(result["up"], votes)
+        result["down_rate"] = _ratio(result["down"], votes)
+        result["unanswered_rate"] = _ratio(result["unanswered"], result["answers"])
+        return result
+
+    def tone_by_channel(self, f: Filters) -> list[dict[str, Any]]:
+        """Mean tone per day and channel (scored answers only), for the tone heat map."""
+        day = self._day().label("day")
+        q = (
+            select(
+                day,
+                Interaction.channel,
+                func.avg(Interaction.tone_score).label("tone_mean"),
+                func.count(Interaction.tone_score).label("n"),
+            )
+            .where(*_conditions(f), Interaction.tone_score.is_not(None))
+            .group_by(day, Interaction.channel)
+            .order_by(day, Interaction.channel)
+        )
+        with self.engine.connect() as conn:
+            return [
+                {
+                    "day": r.day,
+                    "channel": r.channel,
+                    "tone_mean": _round(r.tone_mean),
+                    "n": r.n,
+                }
+                for r in conn.execute(q)
+            ]
+
+    def sources(self, f: Filters, limit: int = 20) -> list[dict[str, Any]]:
+        """Most cited document paths: answers citing each, and how many of those got a 👎."""
+        if self._dialect == "sqlite":
+            items = func.json_each(Interaction.sources).table_valued("value")
+            path = func.json_extract(items.c.value, "$.path")
+        elif self._dialect == "postgresql":
+            items = func.json_array_elements(Interaction.sources).table_valued("value")
+            path = items.c.value.op("->>")("path")
+        else:
+            raise NotImplementedError(f"sources() needs SQLite or PostgreSQL, not {self._dialect}")
+        downvoted = select(Vote.interaction_id).where(Vote.value == -1)
+        path_col = path.label("path")
+        cited = func.count(distinct(Interaction.id))
+        q = (
+            select(
+                path_col,
+                cited.label("cited"),
+                func.count(distinct(case((Interaction.id.in_(downvoted), Interaction.id)))).label(
+                    "down"
+                ),
+            )
+            .select_from(Interaction)
+            .join(items, literal(True))
+            .where(*_conditions(f), path.is_not(None))
+            .group_by(path_col)
+            .order_by(cited.desc(), path_col)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [{"path": r.path, "cited": r.cited, "down": r.down} for r in conn.execute(q)]
+
+    def worst_eval_questions(self, eval_run_id: int, limit: int = 20) -> list[dict[str, Any]]:
+        """The run's weakest answers: lowest answer F1 first, then retrieval misses."""
+        r = EvalResult
+        keys = (
+            "id",
+            "position",
+            "question",
+            "reference",
+            "answer",
+            "sources",
+            "hit_rank",
+            "answer_f1",
+            "groundedness",
+            "tone_score",
+            "latency_ms",
+            "unanswered",
+        )
+        q = (
+            select(*(getattr(r, k) for k in keys))
+            .where(r.eval_run_id == eval_run_id)
+            .order_by(
+                r.answer_f1.is_(None),
+                r.answer_f1,
+                r.hit_rank.is_not(None),
+                r.hit_rank.desc(),
+                r.position,
+            )
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(zip(keys, row, strict=True)) for row in conn.execute(q)]
+
+    def eval_trend(self) -> list[dict[str, Any]]:
+        """Every eval run oldest first: its identity, then its metrics flattened in."""
+        q = select(EvalRun).order_by(EvalRun.created_at, EvalRun.id)
+        out = []
+        with self.engine.connect() as conn:
+            for run in conn.execute(q).mappings():
+                row: dict[str, Any] = dict(run["metrics"] or {})
+                row.update(
+                    id=run["id"],
+                    created_at=_iso(run["created_at"]),
+                    label=run["label"],
+                    questions=run["questions"],
+                    k=run["k"],
+                    index_version=run["index_version"],
+                    style_model_version=run["style_model_version"],
+                    duration_s=run["duration_s"],
+                )
+                out.append(row)
+        return out
+
+    def filter_options(self) -> dict[str, list[str]]:
+        with self.engine.connect() as conn:
+            platforms = conn.scalars(select(Interaction.platform).distinct())
+            channels = conn.scalars(
+                select(Interaction.channel).distinct().where(Interaction.channel.is_not(None))
+            )
+            return {"platforms": sorted(platforms), "channels": sorted(channels)}
+
+    def interactions(
+        self, f: Filters, search: str = "", limit: int = 50, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of interactions newest first with their votes, and the total matching.
+
+        `search` matches question or answer text, case-insensitively and literally (% and _
+        are not wildcards). Each row carries up/down counts, 👎 reasons as {reason: count}
+        and voters' comments, so the history table and its CSV export need no other query.
+        """
+        conds = _conditions(f)
+        if search:
+            conds.append(
+                or_(
+                    Interaction.question.icontains(search, autoescape=True),
+                    Interaction.answer.icontains(search, autoescape=True),
+                )
+            )
+        votes = (
+            select(
+                Vote.interaction_id.label("iid"),
+                _flag(Vote.value == 1).label("up"),
+                _flag(Vote.value == -1).label("down"),
+                _flag(Vote.source == DEMO_SOURCE).label("demo_votes"),
+            )
+            .group_by(Vote.interaction_id)
+            .subquery()
+        )
+        i = Interaction
+        q = (
+            select(
+                i.id,
+                i.created_at,
+                i.platform,
+                i.channel,
+                i.question,
+                i.answer,
+                i.draft,
+                i.sources,
+                i.confidence,
+                i.unanswered,
+                i.escalated,
+                i.latency_ms,
+                i.tone_score,
+                i.style_used,
+                func.coalesce(votes.c.up, 0).label("up"),
+                func.coalesce(votes.c.down, 0).label("down"),
+                func.coalesce(votes.c.demo_votes, 0).label("demo_votes"),
+            )
+            .outerjoin(votes, votes.c.iid == i.id)
+            .where(*conds)
+            .order_by(i.created_at.desc(), i.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            total = conn.scalar(select(func.count()).select_from(i).where(*conds)) or 0
+            rows = []
+            for r in conn.execute(q).mappings():
+                row = dict(r)
+                row["created_at"] = _iso(row["created_at"])
+                row["sources"] = [
+                    s.get("path") for s in row["sources"] or [] if isinstance(s, dict)
+                ]
+                row["reasons"] = {}
+                row["comments"] = []
+                rows.append(row)
+            by_id = {row["id"]: row for row in rows}
+            for ids in _chunks(list(by_id)):
+                reasons = (
+                    select(Vote.interaction_id, Vote.reason, func.count())
+                    .where(Vote.interaction_id.in_(ids), Vote.value == -1)
+                    .group_by(Vote.interaction_id, Vote.reason)
+                )
+                for iid, reason, n in conn.execute(reasons):
+                    by_id[iid]["reasons"][reason or "other"] = (
+                        by_id[iid]["reasons"].get(reason or "other", 0) + n
+                    )
+                comments = (
+                    select(Vote.interaction_id, Vote.comment)
+                    .where(Vote.interaction_id.in_(ids), Vote.comment.is_not(None))
+                    .order_by(Vote.id)
+                )
+                for iid, comment in conn.execute(comments):
+                    by_id[iid]["comments"].append(comment)
+        return rows, total
+
+    def gap_candidates(self, f: Filters, limit: int = 2000) -> list[dict[str, Any]]:
+        """Questions the docs did not cover, newest first: unanswered ones and those 👎
+        "not in the docs" — the input of `core.gaps.cluster_questions`."""
+        not_in_docs = select(Vote.interaction_id).where(
+            Vote.value == -1, Vote.reason == "not_in_docs"
+        )
+        q = (
+            select(
+                Interaction.id,
+                Interaction.question,
+                Interaction.created_at,
+                Interaction.unanswered,
+                Interaction.id.in_(not_in_docs).label("not_in_docs"),
+            )
+            .where(
+                *_conditions(f),
+                or_(Interaction.unanswered.is_(True), Interaction.id.in_(not_in_docs)),
+            )
+            .order_by(Interaction.created_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                {
+                    "id": r.id,
+                    "question": r.question,
+                    "created_at": _iso(r.created_at),
+                    "kind": "unanswered" if r.unanswered else "not_in_docs",
+                }
+                for r in conn.execute(q)
+            ]
+
+    # -- the rules' input ------------------------------------------------------------------
+
+    def history(self, now: datetime, window_days: int, docs_changed: int | None = None) -> History:
+        """Counts over [now - window, now) and the window before, for `dashboard.decision`.
+
+        `docs_changed` comes from the docs folder (core.freshness), which the database cannot
+        know; None means unknown. The one upward import in this package is the plain dataclass
+        the rules read, imported here so `feedback` loads without `dashboard`.
+        """
+        from dashboard.decision import History
+
+        window = timedelta(days=window_days)
+        cur = _window(now - window, now)
+        prev = _window(now - 2 * window, now - window)
+        with self.engine.connect() as conn:
+            answers, unanswered, tone_mean, tone_n = conn.execute(
+                select(
+                    func.count(),
+                    _flag(Interaction.unanswered.is_(True)),
+                    func.avg(Interaction.tone_score),
+                    func.count(Interaction.tone_score),
+                ).where(*cur)
+            ).one()
+            prev_answers, prev_unanswered = conn.execute(
+                select(func.count(), _flag(Interaction.unanswered.is_(True))).where(*prev)
+            ).one()
+            facts_down, facts_ids = self._downvoted(conn, cur, FACT_REASONS)
+            tone_down, tone_ids = self._downvoted(conn, cur, TONE_REASONS)
+            unanswered_ids = self._ids(
+                conn, select(Interaction.id).where(*cur, Interaction.unanswered.is_(True))
+            )
+            low_tone_ids = list(
+                conn.scalars(
+                    select(Interaction.id)
+                    .where(*cur, Interaction.tone_score.is_not(None))
+                    .order_by(Interaction.tone_score, Interaction.id.desc())
+                    .limit(EVIDENCE_MAX)
+                )
+            )
+            demo_votes = conn.scalar(
+                select(func.count())
+                .select_from(Vote)
+                .join(Interaction, Interaction.id == Vote.interaction_id)
+                .where(*cur, Vote.source == DEMO_SOURCE)
+            )
+            runs = list(
+                conn.scalars(
+                    select(EvalRun.metrics)
+                    .order_by(EvalRun.created_at.desc(), EvalRun.id.desc())
+                    .limit(2)
+                )
+            )
+            unused = CuratedExample.used_in.is_(None)
+            new_examples = conn.scalar(select(func.count()).where(unused)) or 0
+            example_ids = list(
+                conn.scalars(
+                    select(CuratedExample.interaction_id)
+                    .where(unused, CuratedExample.interaction_id.is_not(None))
+                    .order_by(CuratedExample.id.desc())
+                    .limit(EVIDENCE_MAX)
+                )
+            )
+        return History(
+            answers=answers,
+            facts_down=facts_down,
+            tone_down=tone_down,
+            unanswered=unanswered,
+            prev_answers=prev_answers,
+            prev_unanswered=prev_unanswered,
+            tone_mean=_round(tone_mean),
+            tone_n=tone_n,
+            docs_changed=docs_changed,
+            eval_latest=dict(runs[0]) if runs else None,
+            eval_previous=dict(runs[1]) if len(runs) > 1 else None,
+            new_examples=new_examples,
+            demo_votes=demo_votes or 0,
+            facts_down_ids=facts_ids,
+            tone_down_ids=tone_ids,
+            unanswered_ids=unanswered_ids,
+            low_tone_ids=low_tone_ids,
+            new_example_ids=example_ids,
+        )
+
+    @staticmethod
+    def _ids(conn: Connection, q: Select[tuple[int]]) -> list[int]:
+        return list(conn.scalars(q.order_by(Interaction.id.desc()).limit(EVIDENCE_MAX)))
+
+    def _downvoted(
+        self, conn: Connection, cur: list[ColumnElement[bool]], reasons: tuple[str, ...]
+    ) -> tuple[int, list[int]]:
+        """Answers in the window with at least one 👎 for one of these reasons, and their ids."""
+        voted = select(Vote.interaction_id).where(Vote.value == -1, Vote.reason.in_(reasons))
+        q = select(Interaction.id).where(*cur, Interaction.id.in_(voted))
+        count = conn.scalar(select(func.count()).select_from(q.subquery())) or 0
+        return count, self._ids(conn, q)
