@@ -40,6 +40,9 @@ DEMO_SOURCE = "demo"
 EVIDENCE_MAX = 200
 """Interaction ids kept per rule as evidence (newest first); counts are never capped."""
 
+IDS_MAX = 10_000
+"""Most interaction ids `interactions(ids=...)` looks up (one bound parameter each)."""
+
 _ID_CHUNK = 500  # stay far below SQLite's bound-parameter limit
 
 
@@ -355,15 +358,23 @@ class Analytics:
             return {"platforms": sorted(platforms), "channels": sorted(channels)}
 
     def interactions(
-        self, f: Filters, search: str = "", limit: int = 50, offset: int = 0
+        self,
+        f: Filters,
+        search: str = "",
+        limit: int = 50,
+        offset: int = 0,
+        ids: Sequence[int] = (),
     ) -> tuple[list[dict[str, Any]], int]:
         """A page of interactions newest first with their votes, and the total matching.
 
         `search` matches question or answer text, case-insensitively and literally (% and _
         are not wildcards). Each row carries up/down counts, 👎 reasons as {reason: count}
         and voters' comments, so the history table and its CSV export need no other query.
+        `ids` narrows to those interactions (a rule's evidence, a gap cluster).
         """
         conds = _conditions(f)
+        if ids:
+            conds.append(Interaction.id.in_(list(ids)[: EVIDENCE_MAX * 10]))
         if search:
             conds.append(
                 or_(

@@ -178,6 +178,8 @@ def test_interactions_page_search_and_vote_aggregates(
     rows, total = a.interactions(Filters(), search="50%")
     assert total == 1 and rows[0]["id"] == filled["c"]
     assert a.interactions(Filters(), search="5%s")[1] == 0
+    rows, total = a.interactions(Filters(platforms=("slack",)), ids=[filled["a"], filled["e"]])
+    assert total == 1 and [r["id"] for r in rows] == [filled["a"]]
 
 
 def test_gap_candidates_are_unanswered_or_not_in_docs(
