@@ -1,4 +1,5 @@
-"""Scoring the engine on a golden set: retrieval (hit@k, MRR, nDCG@10) and answer overlap.
+"""Scoring the engine on a golden set: retrieval (hit@k, MRR, nDCG@10), answer overlap,
+groundedness, tone, latency — and the records that let two runs be compared.
 
 A golden line is `{"question", "answer"?, "sources"?}`. A reference source matches a
 retrieved document when the document's path ends with the reference path, so a golden set
@@ -7,21 +8,27 @@ written against `faq.html` still matches `docs/faq.html` wherever the folder was
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.engine import AnswerEngine
-from core.types import Question
+from core.text_units import split_units, terms
+from core.types import Answer, Question
+from retrieval.search import SearchHit
 
 _CITE = re.compile(r"\[\d+\]")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_CITED = re.compile(r"\[(\d+)\]")
+SUPPORTED_SHARE = 0.5
+"""A sentence is supported when more than this share of its content words is in its sources."""
 
 
 class GoldenError(ValueError):
@@ -107,13 +114,185 @@ def percentile(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
+def golden_hash(path: Path) -> str:
+    """Identifies the golden set's content, so only runs on the same questions are compared."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def groundedness(answer: str, cited_text: Mapping[int, str]) -> float | None:
+    """The share of the answer's sentences that its cited sources support.
+
+    An extractive answer cites a quoted passage once, at its end, so a sentence without a
+    marker is checked against the next marker after it (else the last one before it); an
+    answer with no marker at all is checked against all its sources. A sentence counts as
+    supported when most of its content words occur in the cited text: a rewrite that keeps
+    the facts passes, an invented claim or a citation of a source that was not retrieved does
+    not. None when there is nothing to judge (no sentence with content words).
+    """
+    units = [u for u in split_units(answer) if terms(_CITE.sub(" ", u.text))]
+    if not units:
+        return None
+    markers = [[int(n) for n in _CITED.findall(u.text)] for u in units]
+    everything = " ".join(cited_text.values())
+    vocab: dict[tuple[int, ...], set[str]] = {}
+    supported = 0
+    for i, unit in enumerate(units):
+        cites = markers[i] or next((m for m in markers[i + 1 :] if m), None)
+        cites = cites or next((m for m in reversed(markers[:i]) if m), None)
+        key = tuple(sorted(set(cites))) if cites else ()
+        if key not in vocab:
+            text = " ".join(cited_text.get(n, "") for n in key) if key else everything
+            vocab[key] = set(terms(text))
+        words = set(terms(_CITE.sub(" ", unit.text)))
+        if len(words & vocab[key]) / len(words) > SUPPORTED_SHARE:
+            supported += 1
+    return supported / len(units)
+
+
+def cited_texts(answer: Answer, hits: Sequence[SearchHit]) -> dict[int, str]:
+    """Each cited source's text from the search hits behind the answer (all its chunks that
+    were retrieved), keyed by the number the answer cites it with."""
+    by_doc: dict[str, list[str]] = {}
+    for hit in hits:
+        by_doc.setdefault(hit.doc_id, []).append(hit.text)
+    return {s.n: "\n\n".join(by_doc.get(s.path, [s.snippet])) for s in answer.sources}
+
+
+class _HitCapture:
+    """Stands in for the engine's searcher during an eval and keeps each search's hits, so
+    groundedness is judged against the very chunks the answer was composed from."""
+
+    def __init__(self, searcher: Any) -> None:
+        self._searcher = searcher
+        self.hits: list[SearchHit] = []
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        result = self._searcher.search(*args, **kwargs)
+        self.hits = list(result.hits)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._searcher, name)
+
+
+# metrics where a fall is the improvement (for --compare and the dashboard's arrows)
+LOWER_IS_BETTER = frozenset(
+    {"latency_p50_ms", "latency_p95_ms", "unanswered_rate", "unanswered_rate_answerable"}
+)
+COMPARED = (
+    "hit_at_k",
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "mrr",
+    "ndcg@10",
+    "answer_f1",
+    "groundedness",
+    "tone",
+    "unanswered_rate",
+    "unanswered_rate_answerable",
+    "declined_rate_unanswerable",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    metric: str
+    current: float | None
+    previous: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def improved(self) -> bool | None:
+        """True/False for better/worse, None when unchanged or not comparable."""
+        if not self.delta:
+            return None
+        return (self.delta < 0) == (self.metric in LOWER_IS_BETTER)
+
+
+def compare_metrics(current: Mapping[str, Any], previous: Mapping[str, Any]) -> list[MetricChange]:
+    """Each known metric of two runs side by side (either may lack a metric: None)."""
+    return [
+        MetricChange(key, _num(current.get(key)), _num(previous.get(key)))
+        for key in COMPARED
+        if key in current or key in previous
+    ]
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def golden_from_corrections(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Golden lines from 👎 votes whose comment says the right answer: the question as asked,
+    the comment as the reference answer; one line per question text."""
+    seen: set[str] = set()
+    lines: list[dict[str, str]] = []
+    for row in rows:
+        question = " ".join(str(row["question"]).split())
+        comment = str(row.get("comment") or "").strip()
+        if not question or not comment or question.lower() in seen:
+            continue
+        seen.add(question.lower())
+        lines.append({"question": question, "answer": comment})
+    return lines
+
+
 @dataclass
 class EvalReport:
     summary: dict[str, Any]
     questions: list[dict[str, Any]] = field(default_factory=list)
+    k: int = 5
+    style_model_version: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"summary": self.summary, "questions": self.questions}
+
+    def run_record(
+        self,
+        golden_path: Path,
+        *,
+        index_version: str | int | None,
+        label: str | None = None,
+    ) -> dict[str, Any]:
+        """The EvalRun columns for the feedback store (`FeedbackStore.record_eval_run`)."""
+        return {
+            "golden_path": str(golden_path),
+            "golden_hash": golden_hash(golden_path),
+            "questions": int(self.summary["questions"]),
+            "k": self.k,
+            "index_version": None if index_version is None else str(index_version),
+            "style_model_version": self.style_model_version,
+            "metrics": dict(self.summary),
+            "duration_s": float(self.summary.get("duration_s", 0.0)),
+            "label": label[:64] if label else None,
+        }
+
+    def result_records(self) -> list[dict[str, Any]]:
+        """One EvalResult row per golden question, in file order."""
+        return [
+            {
+                "position": i,
+                "question": q["question"],
+                "reference": q.get("reference"),
+                "answer": q["answer"],
+                "sources": q.get("cited", []),
+                "hit_rank": q["hit_rank"],
+                "answer_f1": q.get("answer_f1"),
+                "groundedness": q.get("groundedness"),
+                "tone_score": q.get("tone_score"),
+                "latency_ms": q.get("latency_ms", 0.0),
+                "unanswered": bool(q["unanswered"]),
+            }
+            for i, q in enumerate(self.questions)
+        ]
 
 
 def evaluate(
@@ -122,27 +301,63 @@ def evaluate(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
+    """Answer every golden question with the engine as configured (style and tone included)
+    and score it; the engine's searcher is wrapped for the run to see the hits."""
+    capture = _HitCapture(engine.searcher)
+    engine.searcher = capture  # type: ignore[assignment]
+    try:
+        return _evaluate(engine, golden, capture, progress)
+    finally:
+        engine.searcher = capture._searcher
+
+
+def _evaluate(
+    engine: AnswerEngine,
+    golden: list[GoldenItem],
+    capture: _HitCapture,
+    progress: Callable[[int, int], None] | None,
+) -> EvalReport:
+    k = engine.config.k
     rows: list[dict[str, Any]] = []
     ranks: list[int | None] = []
     ndcgs: list[float] = []
     f1s: list[float] = []
     recalls: list[float] = []
+    grounded: list[float] = []
+    tones: list[float] = []
     latencies: list[float] = []
     t_all = time.perf_counter()
     for i, item in enumerate(golden, 1):
+        capture.hits = []
         t = time.perf_counter()
         ans = engine.answer(Question(item.question, platform="eval"))
-        latencies.append((time.perf_counter() - t) * 1000)
+        latency = (time.perf_counter() - t) * 1000
+        latencies.append(latency)
         row: dict[str, Any] = {
             "question": item.question,
+            "reference": item.answer,
             "expected": list(item.sources),
             "sources": [s.path for s in ans.sources],
+            "cited": [
+                {"n": s.n, "path": s.path, "title": s.title, "heading": s.heading, "score": s.score}
+                for s in ans.sources
+            ],
             "retrieved": ans.retrieved,
             "hit_rank": None,
             "answer": ans.text,
             "unanswered": ans.unanswered,
             "confidence": ans.confidence,
+            "latency_ms": round(latency, 2),
+            "groundedness": None,
+            "tone_score": ans.tone_score,
         }
+        if not ans.unanswered:
+            g = groundedness(ans.text, cited_texts(ans, capture.hits))
+            if g is not None:
+                row["groundedness"] = round(g, 4)
+                grounded.append(g)
+        if ans.tone_score is not None:
+            tones.append(ans.tone_score)
         if item.sources:
             rank = hit_rank(ans.retrieved, item.sources)
             row["hit_rank"] = rank
@@ -164,6 +379,8 @@ def evaluate(
     unanswerable = [r for r, g in zip(rows, golden, strict=True) if not g.sources and not g.answer]
     summary = {
         "questions": len(golden),
+        "k": k,
+        "hit_at_k": hit_at(k),
         "hit@1": hit_at(1),
         "hit@3": hit_at(3),
         "hit@5": hit_at(5),
@@ -171,6 +388,8 @@ def evaluate(
         "ndcg@10": _mean(ndcgs),
         "answer_f1": _mean(f1s),
         "answer_recall": _mean(recalls),
+        "groundedness": _mean(grounded),
+        "tone": _mean(tones),
         "unanswered_rate": _mean([1.0 if r["unanswered"] else 0.0 for r in rows]),
         "unanswered_rate_answerable": _mean([1.0 if r["unanswered"] else 0.0 for r in answerable]),
         "declined_rate_unanswerable": _mean(
@@ -180,7 +399,8 @@ def evaluate(
         "latency_p95_ms": round(percentile(latencies, 0.95), 2),
         "duration_s": round(time.perf_counter() - t_all, 3),
     }
-    return EvalReport(summary, rows)
+    style = engine.rewriter.version if engine.config.style_by_default else None
+    return EvalReport(summary, rows, k=k, style_model_version=style)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -1,14 +1,25 @@
-"""`askdesk eval`: retrieval and answer quality on a golden set."""
+"""`askdesk eval`: retrieval and answer quality on a golden set, stored for trends.
+
+Every run becomes an EvalRun with one EvalResult per question, tagged with the index and style
+model versions it measured, so the dashboard (and `--compare`) can tell what a change did.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from askdesk.cli.context import State
+from askdesk.cli.context import State, UserError
+
+if TYPE_CHECKING:
+    from askdesk.wiring import App
+    from core.evaluation import MetricChange
+
+log = logging.getLogger(__name__)
 
 _SHOWN = (
     "hit@1",
@@ -18,6 +29,8 @@ _SHOWN = (
     "ndcg@10",
     "answer_f1",
     "answer_recall",
+    "groundedness",
+    "tone",
     "unanswered_rate",
     "unanswered_rate_answerable",
     "declined_rate_unanswerable",
@@ -30,21 +43,71 @@ def register(app: typer.Typer) -> None:
 
 def evaluate(
     ctx: typer.Context,
-    golden: Annotated[Path, typer.Argument(help='JSONL: {"question", "answer"?, "sources"?}')],
+    golden: Annotated[
+        Path | None, typer.Argument(help='JSONL: {"question", "answer"?, "sources"?}')
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Summary and per-question rows.")] = False,
+    label: Annotated[
+        str | None, typer.Option("--label", help="A name stored with the run, e.g. 'new docs'.")
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Show each metric against the previous run.")
+    ] = False,
+    export_golden: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-golden",
+            help="Instead of scoring: write 👎 answers whose comment gives the right answer "
+            "as golden JSONL lines to FILE ('-' for stdout).",
+            metavar="FILE",
+        ),
+    ] = None,
 ) -> None:
-    """Score hit@1/3/5, MRR, nDCG@10, answer F1, unanswered rate and latency."""
+    """Score hit@k, MRR, nDCG@10, answer F1, groundedness, tone, unanswered rate and latency;
+    store the run and optionally compare it with the previous one."""
+    state: State = ctx.obj
+    if export_golden is not None:
+        if golden is not None:
+            raise UserError("give a golden file to score or --export-golden FILE, not both")
+        _export_golden(state.app(), export_golden)
+        return
+    if golden is None:
+        raise UserError("give a golden JSONL file to score (or --export-golden FILE)")
+
     from askdesk.cli.render import IndexProgress, console, print_json
+    from core.evaluation import compare_metrics, golden_hash, load_golden
     from core.evaluation import evaluate as run
-    from core.evaluation import load_golden
 
     items = load_golden(golden)
-    state: State = ctx.obj
-    engine = state.app().engine(record=False)
+    app = state.app()
+    engine = app.engine(record=False)
     with IndexProgress(sys.stderr.isatty(), quiet=as_json) as progress:
         report = run(engine, items, progress=lambda done, total: progress("eval", done, total))
+
+    previous = _previous_run(app, golden_hash(golden))
+    last_index = app.store.last_index_run(status="ok")
+    index_version = (
+        last_index["table_version"] if last_index else engine.versions().get("index_version")
+    )
+    record = report.run_record(golden, index_version=index_version, label=label)
+    run_id = app.store.record_eval_run(record, report.result_records())
+    log.info(
+        "eval run stored",
+        extra={"eval_run_id": run_id, "questions": record["questions"], "label": label or ""},
+    )
+    changes = compare_metrics(report.summary, previous["metrics"]) if previous else []
+
     if as_json:
-        print_json(report.as_dict())
+        out: dict[str, Any] = {"eval_run_id": run_id, **report.as_dict()}
+        if compare:
+            out["compare"] = {
+                "previous_run_id": previous["id"] if previous else None,
+                "metrics": {
+                    c.metric: {"current": c.current, "previous": c.previous, "delta": c.delta}
+                    for c in changes
+                },
+            }
+        print_json(out)
         return
     s = report.summary
     console.print(f"[bold]{s['questions']} questions[/bold] from {golden}")
@@ -60,3 +123,65 @@ def evaluate(
         for q in misses[:10]:
             got = q["retrieved"][0] if q["retrieved"] else "nothing"
             console.print(f"  • {q['question']}  → got {got}", markup=False)
+    versions = f"index v{record['index_version'] or '?'}"
+    if record["style_model_version"]:
+        versions += f", style {record['style_model_version']}"
+    console.print(f"\nStored as eval run #{run_id} ({versions}).", markup=False)
+    if compare:
+        _print_comparison(previous, changes)
+
+
+def _previous_run(app: App, golden_sha: str) -> dict[str, Any] | None:
+    """The latest stored run on the same golden set, else the latest run at all."""
+    runs = app.store.eval_runs(limit=50)
+    same = [r for r in runs if r["golden_hash"] == golden_sha]
+    return (same or runs or [None])[0]
+
+
+def _print_comparison(previous: dict[str, Any] | None, changes: list[MetricChange]) -> None:
+    from askdesk.cli.render import console
+
+    if previous is None:
+        console.print("No earlier eval run to compare with.")
+        return
+    when = previous["created_at"].strftime("%Y-%m-%d %H:%M")
+    name = f" '{previous['label']}'" if previous["label"] else ""
+    console.print(f"\n[bold]Compared with run #{previous['id']}{name}[/bold] ({when} UTC):")
+    for c in changes:
+        now = "n/a" if c.current is None else _fmt(c.metric, c.current)
+        was = "n/a" if c.previous is None else _fmt(c.metric, c.previous)
+        if c.delta is None:
+            move = ""
+        elif c.delta == 0:
+            move = "  = no change"
+        else:
+            arrow = "▲" if c.delta > 0 else "▼"
+            colour = "green" if c.improved else "red"
+            move = f"  [{colour}]{arrow} {_fmt(c.metric, c.delta, signed=True)}[/{colour}]"
+        console.print(f"  {c.metric:<28} {now:>9}  (was {was}){move}")
+
+
+def _fmt(metric: str, value: float, *, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    return f"{value:{sign}.0f} ms" if metric.endswith("_ms") else f"{value:{sign}.3f}"
+
+
+def _export_golden(app: App, target: Path) -> None:
+    import json
+
+    from askdesk.cli.render import err_console
+    from core.evaluation import golden_from_corrections
+
+    lines = golden_from_corrections(app.store.downvoted_with_comment())
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    if str(target) == "-":
+        sys.stdout.write(text)
+    else:
+        target.write_text(text, encoding="utf-8")
+    log.info("golden lines exported", extra={"lines": len(lines)})
+    where = "stdout" if str(target) == "-" else str(target)
+    err_console.print(
+        f"{len(lines)} golden line(s) from 👎 comments written to {where}; review them, then "
+        "append them to your golden file.",
+        markup=False,
+    )
