@@ -119,3 +119,100 @@ def test_audit_rows_never_hold_whose_data_it_was(store):
     for personal in (ALICE, BOB, "U_ALICE", "U_BOB", question, "payroll"):
         assert personal not in dumped
     assert store.privacy_actions(limit=1)[0]["action"] == "purge"
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+def _cli_store(env, monkeypatch) -> FeedbackStore:
+    monkeypatch.setenv("ASKDESK_ASKER_SALT", SALT)
+    return FeedbackStore(f"sqlite:///{env / 'data' / 'askdesk.db'}")
+
+
+def test_cli_forget_and_export_hash_the_user_like_the_desk(env, monkeypatch, caplog):
+    from typer.testing import CliRunner
+
+    from askdesk.cli import app
+
+    runner = CliRunner()
+    with _cli_store(env, monkeypatch) as store:
+        mine = store.record_interaction(
+            platform="slack", asker_hash=ALICE, question="where is my invoice?", answer="a"
+        )
+        theirs = store.record_interaction(
+            platform="slack", asker_hash=BOB, question="bob's", answer="b"
+        )
+        store.record_vote(theirs, ALICE, -1, reason="other")
+
+    out = env / "alice.json"
+    r = runner.invoke(app, ["privacy", "export", "slack", "U_ALICE", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Exported 1 interaction, 1 vote" in r.stdout
+    data = json.loads(out.read_text())
+    assert [i["id"] for i in data["interactions"]] == [mine]
+    assert [v["interaction_id"] for v in data["votes"]] == [theirs]
+
+    r = runner.invoke(app, ["privacy", "export", "slack", "U_ALICE"])
+    assert json.loads(r.stdout)["interactions"][0]["question"] == "where is my invoice?"
+
+    with caplog.at_level("INFO"):
+        r = runner.invoke(app, ["privacy", "forget", "slack", "U_ALICE"])
+    assert r.exit_code == 0, r.output
+    assert "Forgot 1 interaction, 1 vote, 0 curated examples." in r.stdout
+    logged = [rec for rec in caplog.records if rec.getMessage() == "privacy forget"]
+    assert logged and logged[0].rows == {"interaction": 1, "vote": 1, "curated_example": 0}
+    for rec in caplog.records:
+        assert "U_ALICE" not in str(vars(rec)) and ALICE not in str(vars(rec))
+
+    with FeedbackStore(f"sqlite:///{env / 'data' / 'askdesk.db'}") as store:
+        assert store.get_interaction(mine) is None and store.votes_for(theirs) == []
+        assert store.get_interaction(theirs)["question"] == "bob's"
+
+    r = runner.invoke(app, ["privacy", "log"])
+    lines = r.stdout.strip().splitlines()
+    assert r.exit_code == 0 and len(lines) == 3
+    assert "forget" in lines[0] and "export" in lines[2] and "U_ALICE" not in r.stdout
+    assert len(json.loads(runner.invoke(app, ["privacy", "log", "--json"]).stdout)) == 3
+
+
+def test_cli_purge_uses_days_or_the_retention_setting(env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from askdesk.cli import app
+
+    runner = CliRunner()
+    with _cli_store(env, monkeypatch) as store:
+        store.record_interaction(
+            platform="cli",
+            question="old",
+            answer="a",
+            created_at=datetime.now(UTC) - timedelta(days=40),
+        )
+        store.record_interaction(platform="cli", question="new", answer="b")
+
+    r = runner.invoke(app, ["privacy", "purge", "--days", "60"])
+    assert r.exit_code == 0 and "Purged 0 interactions, 0 votes older than 60 days." in r.stdout
+    monkeypatch.setenv("ASKDESK_RETENTION_DAYS", "30")
+    r = runner.invoke(app, ["privacy", "purge"])
+    assert r.exit_code == 0 and "Purged 1 interaction, 0 votes older than 30 days." in r.stdout
+
+
+def test_cli_purge_without_a_window_is_one_error_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    env["ASKDESK_DATA_DIR"] = str(tmp_path / "data")
+    r = subprocess.run(
+        [sys.executable, "-m", "askdesk", "privacy", "purge"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: give --days N or set retention_days (ASKDESK_RETENTION_DAYS)"
+    ]

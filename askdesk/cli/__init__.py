@@ -18,6 +18,7 @@ from askdesk.cli import (
     discord_cmd,
     eval_cmd,
     index_cmd,
+    privacy_cmd,
     search_cmd,
     slack_cmd,
     status_cmd,
@@ -61,6 +62,7 @@ for module in (
     slack_cmd,
     discord_cmd,
     style_cmd,
+    privacy_cmd,
 ):
     module.register(app)
 
