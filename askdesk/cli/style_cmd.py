@@ -19,9 +19,7 @@ if TYPE_CHECKING:
     from askdesk.wiring import App
     from styling.examples import CheckReport, Example
 
-SAMPLE_EXAMPLES = Path(__file__).resolve().parents[1] / "sample" / "style" / "examples.jsonl"
-#: A file of this name next to the examples makes a topic-based held-out split.
-TOPICS_FILE = "held_out_topics.txt"
+from askdesk.upkeep.retrain import SAMPLE_EXAMPLES, activate_version
 
 style_app = typer.Typer(
     help="The style model: brand voice on top of grounded answers, facts guarded.",
@@ -41,16 +39,13 @@ def register(app: typer.Typer) -> None:
 def load_split(path: Path | None) -> tuple[list[Example], CheckReport]:
     """The examples and their check report (with the topic split if a topics file is next
     to them): training and evaluation must see the same split."""
-    from styling.examples import ExamplesFileError, check_examples, load_examples, load_topics
+    from askdesk.upkeep.retrain import split_examples
+    from styling.examples import ExamplesFileError
 
-    path = path or SAMPLE_EXAMPLES
     try:
-        examples = load_examples(path)
+        return split_examples(path or SAMPLE_EXAMPLES)
     except ExamplesFileError as exc:
         raise UserError(str(exc).splitlines()[0] + " (run `askdesk style check`)") from exc
-    topics_file = path.with_name(TOPICS_FILE)
-    topics = load_topics(topics_file) if topics_file.is_file() else None
-    return examples, check_examples(examples, held_out_topics=topics)
 
 
 @style_app.command("check")
@@ -91,13 +86,13 @@ def train(
         raise UserError(f"{len(report.errors)} error(s) in the examples: run `askdesk style check`")
     app = ctx.obj.app()
     s = app.settings
-    from styling.base_model import DEFAULT_BASE_MODEL, resolve_base_model
-    from styling.training import TrainConfig, train_style_model
+    from askdesk.upkeep.retrain import train_and_record
+    from styling.base_model import DEFAULT_BASE_MODEL
+    from styling.training import TrainConfig
 
     packaged = s.style_base_model == DEFAULT_BASE_MODEL
     if packaged and not (app.base_model_cache / "config.json").is_file():
         typer.echo("converting the packaged SmolLM2 model once (about 30 s)…", err=True)
-    base = resolve_base_model(s.style_base_model, app.base_model_cache)
     train_pairs = [(examples[i].input, examples[i].output) for i in report.train]
     eval_pairs = [(examples[i].input, examples[i].output) for i in report.eval]
     cfg = TrainConfig(
@@ -109,21 +104,10 @@ def train(
         threads=s.style_threads,
     )
     with _progress_bar() as progress:
-        result = train_style_model(
-            train_pairs,
-            eval_pairs,
-            app.style_root,
-            base,
-            cfg,
-            base_model_label=s.style_base_model,
-            progress=progress,
-        )
-    rep = result.report
-    tone_note = _fit_tone(app, examples, report, result.folder, rep)
-    (result.folder / "report.json").write_text(json.dumps(rep, indent=2))
-    app.store.record_train_run(rep, str(result.folder))
+        result = train_and_record(app, train_pairs, eval_pairs, cfg, progress=progress)
+    rep, tone_note = result.report, result.tone_note
     if use or app.active_style_version() is None:
-        _activate(app, result.version)
+        activate_version(app, result.version)
     typer.echo(
         f"version {result.version}: {rep['steps']} steps in {rep['duration_s']:.0f} s, "
         f"train loss {rep['train_loss']:.3f}, eval loss {_num(rep['eval_loss'])}"
@@ -218,18 +202,13 @@ def use(
     app = ctx.obj.app()
     if app.style_folder(version) is None:
         raise UserError(f"no style model version {version!r} (see `askdesk style list`)")
-    _activate(app, version)
+    activate_version(app, version)
     if app.settings.style_model and app.settings.style_model != version:
         typer.echo(f"note: the style_model setting ({app.settings.style_model}) overrides this")
     typer.echo(f"active style model: {version}")
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _activate(app: App, version: str) -> None:
-    app.style_root.mkdir(parents=True, exist_ok=True)
-    (app.style_root / "active").write_text(version + "\n")
 
 
 def _rewriter(app: App, version: str | None) -> Any:
@@ -240,25 +219,6 @@ def _rewriter(app: App, version: str | None) -> Any:
             raise UserError(f"no style model version {name!r} (see `askdesk style list`)")
         raise UserError("no style model yet: run `askdesk style train`")
     return rewriter
-
-
-def _fit_tone(app: App, examples: list, report: CheckReport, folder: Path, rep: dict) -> str:
-    """Fit the tone scorer on the same training pairs and keep it next to the model."""
-    try:
-        from styling.tone import ToneScorer
-    except ImportError:  # pragma: no cover - tone.py ships with askdesk
-        return "no tone scorer"
-    brand = [examples[i].output for i in report.train]
-    plain = [examples[i].input for i in report.train]
-    try:
-        scorer = ToneScorer.fit(
-            brand, plain, app.embedder.encode, embedder=app.settings.embed_model
-        )
-    except ValueError as exc:
-        return f"tone scorer not fitted: {exc}"
-    scorer.save(folder / "tone")
-    rep["tone_scorer"] = scorer.version
-    return f"tone scorer {scorer.version}"
 
 
 def _tone_scorer(app: App, folder: Path) -> Any:

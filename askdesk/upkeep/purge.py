@@ -1,0 +1,20 @@
+"""The retention job: interactions and votes older than `retention_days` are deleted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from askdesk.wiring import App
+
+#: Who the privacy audit log names for purges the schedule (not a person) started.
+SCHEDULE_ACTOR = "upkeep"
+
+
+def purge_job(app: App, *, actor: str = SCHEDULE_ACTOR) -> dict[str, Any]:
+    """Apply the retention setting once; a clear no-op while retention is unset."""
+    days = app.settings.retention_days
+    if days is None:
+        return {"status": "skipped", "reason": "retention_days is not set; nothing is deleted"}
+    deleted = app.store.purge_older_than(days, actor=actor)
+    return {"status": "ok", "retention_days": days, "deleted": dict(deleted)}

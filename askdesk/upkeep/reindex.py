@@ -1,0 +1,103 @@
+"""The incremental reindex every entry point shares: the CLI, the dashboard and the schedule.
+
+Runs never overlap (a per-data-dir lock), every run is recorded as an IndexRun, also a
+failed one, and a failed run leaves the last good index serving: the ingester writes whole
+documents per atomic batch, so searches keep answering from what was there.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from askdesk.upkeep.errors import UpkeepError
+from askdesk.upkeep.progress import IngestProgress, JobProgress, no_progress
+
+if TYPE_CHECKING:
+    from askdesk.wiring import App
+    from retrieval.ingest import IndexReport, Progress
+
+log = logging.getLogger(__name__)
+
+NO_FOLDER = "no docs folder yet: set docs_dir or run `askdesk index ./docs` once"
+
+
+def index_lock(app: App) -> Path:
+    return app.settings.data_dir / "index.lock"
+
+
+def index_folder(
+    app: App, folder: Path, *, rebuild: bool = False, progress: Progress | None = None
+) -> IndexReport:
+    """Run the ingester under the index lock and record the run, also when it fails or is
+    interrupted. Raises `askdesk.locking.Busy` when another run holds the lock."""
+    from askdesk.locking import exclusive
+
+    ingester = app.ingester()
+    try:
+        with exclusive(index_lock(app), "index run"):
+            report = ingester.run(folder, rebuild=rebuild, progress=progress)
+    except BaseException:
+        if ingester.last_report is not None:
+            record_index_run(app, ingester.last_report)
+        raise
+    record_index_run(app, report)
+    return report
+
+
+def reindex_job(
+    app: App, progress: JobProgress | None = None, *, docs_root: Path | None = None
+) -> dict[str, Any]:
+    """One incremental reindex of `docs_root` (default: the docs_dir setting, else the last
+    run's folder). Returns the run report, or {"status": "skipped", "reason"} when another
+    run holds the lock or no folder is known; raises UpkeepError when the run fails."""
+    from askdesk.locking import Busy
+
+    report_progress = progress or no_progress
+    folder = app.docs_dir(docs_root)
+    if folder is None:
+        return {"status": "skipped", "reason": NO_FOLDER}
+    if not folder.is_dir():  # the ingester records nothing for a run that cannot start
+        reason = f"docs folder not found: {folder}"
+        _record_failure(app, folder, reason)
+        raise UpkeepError(f"reindex failed ({reason}); the last good index keeps serving")
+    report_progress(0.0, f"reindexing {folder}")
+    ingester_progress = IngestProgress(report_progress)
+    try:
+        report = index_folder(app, folder, progress=ingester_progress)
+    except Busy as exc:
+        return {"status": "skipped", "reason": str(exc)}
+    except Exception as exc:
+        raise UpkeepError(
+            f"reindex of {folder} failed ({_first_line(exc)}); the last good index keeps serving"
+        ) from exc
+    report_progress(1.0, "done")
+    return report.as_dict()
+
+
+def record_index_run(app: App, report: IndexReport) -> None:
+    """Store the run; the index is updated either way, so a store failure only warns."""
+    fields = report.as_dict()
+    fields.pop("ignored", None)
+    try:
+        app.store.record_index_run(**fields)
+    except Exception as exc:
+        log.warning("could not record the index run", extra={"error": _first_line(exc)})
+
+
+def _record_failure(app: App, folder: Path, reason: str) -> None:
+    try:
+        app.store.record_index_run(
+            docs_root=str(folder.resolve()),
+            status="failed",
+            embed_model=app.settings.embed_model,
+            error=reason,
+        )
+    except Exception as exc:
+        log.warning("could not record the index run", extra={"error": _first_line(exc)})
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
