@@ -413,3 +413,41 @@ def test_style_train_command_shares_the_training_and_records_it(
     assert run["steps"] == 1 and app.active_style_version() == run["version"]
     assert f"version {run['version']}: 1 steps" in r.output
     assert (Path(run["folder"]) / "tone").is_dir() or "tone scorer not fitted" in r.output
+
+
+@pytest.mark.slow
+def test_the_discord_bot_runs_the_schedule_and_stops_it_on_sigterm(tmp_path, sample_index):
+    import fake_discord as fd
+
+    from feedback.store import FeedbackStore
+    from tests.test_discord_cli import TOKEN, _Lines, _start
+
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'data' / 'askdesk.db'}")
+    old = store.record_interaction(
+        platform="discord", question="q", answer="a", created_at=utcnow() - timedelta(days=9)
+    )
+    with fd.fake_in_thread(token=TOKEN) as fake:
+        proc = _start(
+            fake,
+            tmp_path,
+            DISCORD_BOT_TOKEN=TOKEN,
+            ASKDESK_LANCEDB_URI=sample_index[0].uri,
+            ASKDESK_RETENTION_DAYS="7",
+        )
+        lines = _Lines(proc)
+        try:
+            lines.wait_for("Connected to Discord as askdesk", timeout=300)
+            assert wait_for(lambda: store.get_interaction(old) is None, timeout=60)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        stderr = lines.finish()
+    assert "Traceback" not in stderr
+    log = [
+        json.loads(line) for line in (tmp_path / "data" / "askdesk.log").read_text().splitlines()
+    ]
+    purges = [e for e in log if e["msg"] == "upkeep job finished" and e.get("job") == "purge"]
+    assert purges and purges[0]["deleted"] == {"interaction": 1, "vote": 0}
+    assert any(e["msg"] == "upkeep schedule stopped" for e in log)

@@ -29,14 +29,28 @@ def discord_command(ctx: typer.Context) -> None:
 
     if not token:
         raise UserError(NO_TOKEN)
+    from askdesk.upkeep import Scheduler, start_upkeep
+
     desk = app.desk()
+    upkeep: list[Scheduler | None] = []
+
+    def warm_up() -> None:
+        """After Discord accepted the token: load the model, then start the schedule
+        (reindex / retention, if the settings ask for them)."""
+        desk.engine.warm_up()
+        upkeep.append(start_upkeep(app))
+
     try:
         run(
             token,
             desk,
             app.channels(),
-            warm_up=desk.engine.warm_up,
+            warm_up=warm_up,
             announce=lambda line: typer.echo(line, err=True),
         )
     except StartupError as exc:
         raise UserError(str(exc)) from None
+    finally:
+        for scheduler in upkeep:
+            if scheduler is not None:
+                scheduler.stop()

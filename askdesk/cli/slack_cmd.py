@@ -81,11 +81,18 @@ def slack(
             raise UserError(f"Slack rejected SLACK_APP_TOKEN ({error})") from exc
         where = "Socket Mode"
     desk.engine.warm_up()
+    from askdesk.upkeep import start_upkeep
+
+    upkeep = start_upkeep(app)  # scheduled reindex / retention, if the settings ask for them
     typer.echo(f"askdesk is answering in Slack as @{who} ({where}); Ctrl-C stops it.", err=True)
-    if http:
-        run_http(server)
-    else:
-        run_socket_mode(handler)
+    try:
+        if http:
+            run_http(server)
+        else:
+            run_socket_mode(handler)
+    finally:
+        if upkeep is not None:
+            upkeep.stop()
 
 
 def _auth_test(client: WebClient) -> str:
