@@ -216,3 +216,35 @@ def test_cli_purge_without_a_window_is_one_error_line(tmp_path):
     assert r.stderr.strip().splitlines() == [
         "error: give --days N or set retention_days (ASKDESK_RETENTION_DAYS)"
     ]
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_purge_forget_and_curate_on_postgres():
+    """The same deletes on the scale-out backend (runs when ASKDESK_TEST_PG_URL is set)."""
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    url = os.environ.get("ASKDESK_TEST_PG_URL")
+    if not url:
+        pytest.skip("ASKDESK_TEST_PG_URL not set (no PostgreSQL)")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    with FeedbackStore(url) as store:
+        old = _ask(store, ALICE, "old", timedelta(days=31))
+        bob_q = _ask(store, BOB, "bob", timedelta(hours=1))
+        store.record_vote(old, BOB, 1)
+        store.record_vote(bob_q, ALICE, -1, reason="other", comment="the right answer")
+        assert store.curate(bob_q) == store.curate(bob_q, output="edited")
+        assert store.downvoted_with_comment()[0]["comment"] == "the right answer"
+        assert store.purge_older_than(30, now=NOW) == {"interaction": 1, "vote": 1}
+        assert store.forget_asker(ALICE) == {"interaction": 0, "vote": 1, "curated_example": 0}
+        assert store.export_asker(BOB)["interactions"][0]["question"] == "bob"
+        assert [a["action"] for a in store.privacy_actions()] == ["export", "forget", "purge"]
+        (example,) = store.curated_examples()
+        assert example["origin"] == "edited" and example["interaction_id"] == bob_q
