@@ -14,6 +14,7 @@ import typer
 
 from askdesk.cli import (
     ask_cmd,
+    dashboard_cmd,
     demo_cmd,
     discord_cmd,
     eval_cmd,
@@ -62,6 +63,7 @@ for module in (
     slack_cmd,
     discord_cmd,
     style_cmd,
+    dashboard_cmd,
     privacy_cmd,
 ):
     module.register(app)

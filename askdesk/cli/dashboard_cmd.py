@@ -1,0 +1,140 @@
+"""`askdesk dashboard`: serve the Dash dashboard with a real threaded WSGI server.
+
+Loopback by default. Any other address exposes interactions and job buttons to the network, so
+it is refused unless `dashboard_password` is set (then every route asks for basic auth).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import ipaddress
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from askdesk.cli.context import State, UserError
+
+if TYPE_CHECKING:
+    from askdesk.wiring import App
+    from dashboard.auth import AuthConfig
+    from dashboard.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("dashboard")(dashboard)
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a hostname: it could resolve to anything
+
+
+def dashboard(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default: dashboard_host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default: dashboard_port, 8050).")
+    ] = None,
+) -> None:
+    """Charts, the reindex/retrain recommendation, query history and a playground, in a browser."""
+    state: State = ctx.obj
+    app = state.app()
+    s = app.settings
+    host = host or s.dashboard_host
+    port = s.dashboard_port if port is None else port
+    password = s.dashboard_password.get_secret_value() if s.dashboard_password else ""
+    if not password and not is_loopback(host):
+        raise UserError(
+            f"refusing to serve the dashboard on {host} without a password: set "
+            "ASKDESK_DASHBOARD_PASSWORD (or dashboard_password in askdesk.toml), or bind to "
+            "127.0.0.1"
+        )
+    from dashboard.auth import AuthConfig
+
+    auth = AuthConfig(s.dashboard_user, password) if password else None
+    from dashboard.app import create_app
+
+    dash_app = create_app(build_services(app, auth))
+    server = _listen(host, port, dash_app.server)
+    from askdesk.upkeep import start_upkeep
+
+    scheduler = start_upkeep(app)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(
+        f"askdesk dashboard at http://{shown}:{server.server_port}/"
+        f"{' (basic auth)' if auth else ''}; Ctrl-C stops it.",
+        err=True,
+    )
+    log.info("dashboard serving", extra={"host": host, "port": server.server_port})
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        stop = getattr(scheduler, "stop", None)
+        if callable(stop):
+            stop()
+
+
+def _listen(host: str, port: int, wsgi_app: Any) -> Any:
+    from werkzeug.serving import make_server
+
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):  # werkzeug prints its own advice, then exits
+            return make_server(host, port, wsgi_app, threaded=True)
+    except (OSError, SystemExit) as exc:
+        said = captured.getvalue().strip().splitlines()
+        why = said[0] if said else (getattr(exc, "strerror", None) or str(exc))
+        raise UserError(f"cannot listen on {host}:{port}: {why}") from None
+
+
+def build_services(app: App, auth: AuthConfig | None) -> Services:
+    """Wire the dashboard's plain dependencies from the settings-backed App."""
+    from core.freshness import index_freshness
+    from core.gaps import cluster_questions
+
+    from askdesk.upkeep import reindex_job, retrain_job
+    from dashboard.decision import Thresholds
+    from dashboard.jobs import JobRunner
+    from dashboard.services import Services
+    from feedback.analytics import Analytics
+    from feedback.jobs import JobJournal
+
+    s = app.settings
+    store = app.store
+
+    def freshness() -> dict[str, Any]:
+        return index_freshness(app.docs_dir(None), app.index, store.last_index_run())
+
+    def clusters(items: Any) -> list[dict[str, Any]]:
+        return cluster_questions(items, app.embedder.encode)
+
+    jobs = JobRunner(
+        JobJournal(store),
+        {"reindex": partial(reindex_job, app), "retrain": partial(retrain_job, app)},
+    )
+    return Services(
+        store=store,
+        analytics=Analytics(store.engine),
+        thresholds=Thresholds.from_settings(s),
+        jobs=jobs,
+        desk=app.desk(),
+        freshness=freshness,
+        cluster_questions=clusters,
+        auth=auth,
+        tone_target=s.tone_target,
+        window_days=s.rules_window_days,
+    )

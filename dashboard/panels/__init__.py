@@ -1,0 +1,1 @@
+"""One module per dashboard tab: each has `layout(services)` and `register(app, services)`."""

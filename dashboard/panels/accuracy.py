@@ -1,0 +1,108 @@
+"""Factual accuracy: eval runs as trends, the latest run's worst questions, and which sources
+are cited most and draw the most 👎 — where a reindex or a docs fix would pay off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Dash, Input, Output, dash_table, html
+
+from dashboard.decision import HIT_RATE_KEYS
+from dashboard.panels.common import FILTER_INPUTS, empty_figure, figure, graph, to_filters
+from dashboard.services import Services
+
+METRICS = (("mrr", "MRR"), ("answer_f1", "answer F1"), ("groundedness", "groundedness"))
+
+
+def _table(component_id: str, columns: list[tuple[str, str]]) -> dash_table.DataTable:
+    return dash_table.DataTable(
+        id=component_id,
+        columns=[{"id": key, "name": name} for key, name in columns],
+        data=[],
+        page_size=10,
+        style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40em"},
+        style_table={"overflowX": "auto"},
+    )
+
+
+def layout(services: Services) -> html.Div:
+    return html.Div(
+        [
+            graph("acc-trend"),
+            html.H4(id="acc-worst-title"),
+            _table(
+                "acc-worst",
+                [
+                    ("question", "Question"),
+                    ("answer", "Answer"),
+                    ("sources", "Sources"),
+                    ("hit_rank", "Hit rank"),
+                    ("answer_f1", "Answer F1"),
+                    ("groundedness", "Grounded"),
+                ],
+            ),
+            html.H4("Sources: most cited, and their 👎"),
+            _table(
+                "acc-sources",
+                [("path", "Document"), ("cited", "Answers citing it"), ("down", "of them 👎")],
+            ),
+        ],
+        className="panel",
+    )
+
+
+def _hit_key(runs: list[dict[str, Any]]) -> str | None:
+    return next((k for k in HIT_RATE_KEYS if any(k in r for r in runs)), None)
+
+
+def trend_figure(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    if not runs:
+        return empty_figure("Eval trend", "No eval runs yet: run `askdesk eval golden.jsonl`.")
+    x = [r["created_at"] for r in runs]
+    hit = _hit_key(runs)
+    series = ([(hit, hit)] if hit else []) + list(METRICS)
+    return figure(
+        [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": label,
+                "x": x,
+                "y": [r.get(key) for r in runs],
+                "text": [r.get("label") or f"run {r['id']}" for r in runs],
+            }
+            for key, label in series
+        ],
+        "Eval runs",
+        yaxis={"range": [0, 1.05]},
+    )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return ", ".join(str(v.get("path", v)) if isinstance(v, dict) else str(v) for v in value)
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def register(app: Dash, services: Services) -> None:
+    @app.callback(
+        Output("acc-trend", "figure"),
+        Output("acc-worst-title", "children"),
+        Output("acc-worst", "data"),
+        Input("tabs", "value"),
+    )
+    def evals(_: str | None) -> tuple[Any, str, list[dict[str, Any]]]:
+        runs = services.analytics.eval_trend()
+        if not runs:
+            return trend_figure(runs), "Worst questions: no eval run yet", []
+        latest = runs[-1]
+        worst = services.analytics.worst_eval_questions(latest["id"])
+        rows = [{k: _cell(v) for k, v in row.items()} for row in worst]
+        title = f"Worst questions of the latest run (#{latest['id']}, {latest['created_at'][:16]})"
+        return trend_figure(runs), title, rows
+
+    @app.callback(Output("acc-sources", "data"), *(Input(c, p) for c, p in FILTER_INPUTS))
+    def sources(start: Any, end: Any, platforms: Any, channels: Any) -> list[dict[str, Any]]:
+        return services.analytics.sources(to_filters(start, end, platforms, channels))

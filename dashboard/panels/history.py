@@ -1,0 +1,265 @@
+"""Query history: every interaction with its votes, searchable and filtered like the charts,
+exported as CSV, and curated into style training examples.
+
+Paging happens on the server (the table only ever holds one page), so it stays fast on a
+store with 100k interactions. A `?tab=history&ids=...` link (a rule's evidence) narrows the
+table to exactly those interactions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
+
+from dashboard.auth import current_user
+from dashboard.panels.common import FILTER_INPUTS, to_filters
+from dashboard.services import Services
+
+PAGE_SIZE = 20
+EXPORT_MAX = 100_000
+COLUMNS = (
+    ("id", "#"),
+    ("created_at", "When (UTC)"),
+    ("platform", "Platform"),
+    ("channel", "Channel"),
+    ("question", "Question"),
+    ("answer", "Answer"),
+    ("up", "👍"),
+    ("down", "👎"),
+    ("reasons", "👎 reasons"),
+    ("unanswered", "Unanswered"),
+)
+CSV_FIELDS = (
+    "id",
+    "created_at",
+    "platform",
+    "channel",
+    "question",
+    "answer",
+    "up",
+    "down",
+    "reasons",
+    "comments",
+    "unanswered",
+    "escalated",
+    "confidence",
+    "latency_ms",
+    "tone_score",
+    "sources",
+)
+
+
+def layout(services: Services) -> html.Div:
+    return html.Div(
+        [
+            dcc.Store(id="hist-ids"),
+            html.Div(
+                [
+                    dcc.Input(
+                        id="hist-search",
+                        type="search",
+                        placeholder="Search questions and answers",
+                        debounce=True,
+                        style={"minWidth": "24em"},
+                    ),
+                    html.Span(id="hist-scope", className="muted"),
+                    html.Button("Show all", id="hist-clear-ids", n_clicks=0),
+                    html.Button("Export CSV", id="hist-export", n_clicks=0),
+                    dcc.Download(id="hist-download"),
+                ],
+                className="row",
+            ),
+            dash_table.DataTable(
+                id="hist-table",
+                columns=[{"id": key, "name": name} for key, name in COLUMNS],
+                data=[],
+                page_action="custom",
+                page_current=0,
+                page_size=PAGE_SIZE,
+                page_count=1,
+                row_selectable="single",
+                selected_rows=[],
+                style_cell={
+                    "textAlign": "left",
+                    "whiteSpace": "normal",
+                    "maxWidth": "36em",
+                    "verticalAlign": "top",
+                },
+                style_table={"overflowX": "auto"},
+            ),
+            html.H4("Curate the selected answer as a training example"),
+            dcc.Textarea(
+                id="hist-edit",
+                placeholder="Select a row; edit its answer here if it needs correcting.",
+                style={"width": "100%", "height": "8em"},
+            ),
+            html.Div(
+                [html.Button("Curate", id="hist-curate", n_clicks=0), html.Span(id="hist-curated")],
+                className="row",
+            ),
+        ],
+        className="panel",
+    )
+
+
+def _reasons(reasons: dict[str, int]) -> str:
+    return ", ".join(f"{reason} ×{n}" for reason, n in sorted(reasons.items()))
+
+
+def _rows_by_id(services: Services, ids: list[int]) -> list[dict[str, Any]]:
+    """The same row shape as Analytics.interactions, for an explicit list of ids."""
+    rows = []
+    for interaction_id in sorted(ids, reverse=True):
+        row = services.store.get_interaction(interaction_id)
+        if row is None:
+            continue
+        votes = services.store.votes_for(interaction_id)
+        reasons: dict[str, int] = {}
+        for v in votes:
+            if v["value"] == -1:
+                reasons[v["reason"] or "other"] = reasons.get(v["reason"] or "other", 0) + 1
+        row["created_at"] = row["created_at"].isoformat()
+        row["sources"] = [s.get("path") for s in row["sources"] or [] if isinstance(s, dict)]
+        row["up"] = sum(1 for v in votes if v["value"] == 1)
+        row["down"] = sum(1 for v in votes if v["value"] == -1)
+        row["reasons"] = reasons
+        row["comments"] = [v["comment"] for v in votes if v["comment"]]
+        rows.append(row)
+    return rows
+
+
+def fetch(
+    services: Services,
+    filters: tuple[Any, Any, Any, Any],
+    search: str | None,
+    ids: list[int] | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    if ids:
+        rows = _rows_by_id(services, ids)
+        needle = (search or "").strip().lower()
+        if needle:
+            rows = [r for r in rows if needle in (r["question"] + " " + r["answer"]).lower()]
+        return rows[offset : offset + limit], len(rows)
+    f = to_filters(*filters)
+    return services.analytics.interactions(f, (search or "").strip(), limit, offset)
+
+
+def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {key: row.get(key) for key, _ in COLUMNS}
+    out["created_at"] = (row["created_at"] or "")[:16].replace("T", " ")
+    out["reasons"] = _reasons(row.get("reasons") or {})
+    out["unanswered"] = "yes" if row.get("unanswered") else ""
+    out["channel"] = row.get("channel") or ""
+    return out
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        flat = dict(row)
+        flat["reasons"] = _reasons(row.get("reasons") or {})
+        flat["comments"] = " | ".join(row.get("comments") or [])
+        flat["sources"] = " ".join(str(s) for s in row.get("sources") or [])
+        writer.writerow(flat)
+    return buffer.getvalue()
+
+
+def register(app: Dash, services: Services) -> None:
+    filter_inputs = [Input(c, p) for c, p in FILTER_INPUTS]
+    filter_states = [State(c, p) for c, p in FILTER_INPUTS]
+
+    @app.callback(
+        Output("hist-table", "data"),
+        Output("hist-table", "page_count"),
+        Output("hist-table", "selected_rows"),
+        Output("hist-scope", "children"),
+        Input("hist-table", "page_current"),
+        Input("hist-search", "value"),
+        Input("hist-ids", "data"),
+        *filter_inputs,
+    )
+    def page(
+        page_current: int | None,
+        search: str | None,
+        ids: list[int] | None,
+        *filters: Any,
+    ) -> tuple[Any, ...]:
+        current = page_current or 0
+        rows, total = fetch(
+            services,
+            filters,
+            search,
+            ids,
+            PAGE_SIZE,
+            current * PAGE_SIZE,  # type: ignore[arg-type]
+        )
+        pages = max(1, -(-total // PAGE_SIZE))
+        scope = f"{total} interaction(s)"
+        if ids:
+            scope += f" from a rule's evidence ({len(ids)} linked)"
+        return [_table_row(r) for r in rows], pages, [], scope
+
+    @app.callback(
+        Output("hist-ids", "data", allow_duplicate=True),
+        Output("hist-table", "page_current"),
+        Input("hist-clear-ids", "n_clicks"),
+        Input("hist-search", "value"),
+        *filter_inputs,
+        prevent_initial_call=True,
+    )
+    def reset(n_clicks: int, *_: Any) -> tuple[Any, int]:
+        from dash import ctx
+
+        return (None if ctx.triggered_id == "hist-clear-ids" else no_update), 0
+
+    @app.callback(
+        Output("hist-download", "data"),
+        Input("hist-export", "n_clicks"),
+        State("hist-search", "value"),
+        State("hist-ids", "data"),
+        *filter_states,
+        prevent_initial_call=True,
+    )
+    def export(_: int, search: str | None, ids: list[int] | None, *filters: Any) -> Any:
+        rows, _total = fetch(services, filters, search, ids, EXPORT_MAX, 0)  # type: ignore[arg-type]
+        return dcc.send_string(to_csv(rows), "askdesk-interactions.csv", type="text/csv")
+
+    @app.callback(
+        Output("hist-edit", "value"),
+        Input("hist-table", "selected_rows"),
+        State("hist-table", "data"),
+        prevent_initial_call=True,
+    )
+    def select(selected: list[int] | None, data: list[dict[str, Any]] | None) -> str:
+        if not selected or not data or selected[0] >= len(data):
+            return ""
+        row = services.store.get_interaction(int(data[selected[0]]["id"]))
+        return "" if row is None else row["answer"]
+
+    @app.callback(
+        Output("hist-curated", "children"),
+        Input("hist-curate", "n_clicks"),
+        State("hist-table", "selected_rows"),
+        State("hist-table", "data"),
+        State("hist-edit", "value"),
+        prevent_initial_call=True,
+    )
+    def curate(_: int, selected: list[int] | None, data: Any, edited: str | None) -> str:
+        if not selected or not data or selected[0] >= len(data):
+            return "Select a row first."
+        interaction_id = int(data[selected[0]]["id"])
+        row = services.store.get_interaction(interaction_id)
+        if row is None:
+            return f"Interaction #{interaction_id} no longer exists."
+        text = (edited or "").strip()
+        output = text if text and text != row["answer"].strip() else None
+        services.store.curate(interaction_id, output=output, curated_by=current_user())
+        how = "edited answer" if output is not None else "answer as given"
+        return f"Curated #{interaction_id} ({how}) as a training example."

@@ -1,0 +1,48 @@
+"""Everything the dashboard needs, as plain objects: no settings, no `askdesk` imports.
+
+The CLI builds one of these from the settings; tests build one from real stores and a real
+engine over a tiny index. Callables stand in for what needs the filesystem or a model (index
+freshness, question clustering), so the app can be run without either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from dashboard.auth import AuthConfig
+
+if TYPE_CHECKING:
+    from core.desk import SupportDesk
+    from dashboard.decision import Thresholds
+    from dashboard.jobs import JobRunner
+    from feedback.analytics import Analytics
+    from feedback.store import FeedbackStore
+
+Freshness = Callable[[], dict[str, Any]]
+"""Docs changed/added/removed on disk since the last index run, plus index size."""
+
+ClusterQuestions = Callable[[Sequence[dict[str, Any]]], list[dict[str, Any]]]
+"""Groups gap questions ({id, question}) into [{representative, count, interaction_ids,
+examples}] (core.gaps.cluster_questions with the encoder bound)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    store: FeedbackStore
+    analytics: Analytics
+    thresholds: Thresholds
+    jobs: JobRunner
+    desk: SupportDesk | None = None  # None: the playground says the index is missing
+    freshness: Freshness | None = None
+    cluster_questions: ClusterQuestions | None = None
+    auth: AuthConfig | None = None
+    tone_target: float = 0.8
+    window_days: int = 7
+    now: Callable[[], datetime] = field(default=_now)
