@@ -9,7 +9,7 @@ date strings, ready for JSON and Dash.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -91,11 +91,6 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for i in range(0, len(ids), _ID_CHUNK):
-        yield ids[i : i + _ID_CHUNK]
 
 
 _INTERACTION_KEYS = ("answers", "unanswered", "escalated", "tone_mean", "tone_n")
@@ -393,26 +388,34 @@ class Analytics:
             .subquery()
         )
         i = Interaction
+        columns = [
+            i.id,
+            i.created_at,
+            i.platform,
+            i.channel,
+            i.question,
+            i.answer,
+            i.draft,
+            self._source_paths().label("sources"),
+            i.confidence,
+            i.unanswered,
+            i.escalated,
+            i.latency_ms,
+            i.tone_score,
+            i.style_used,
+            func.coalesce(votes.c.up, 0).label("up"),
+            func.coalesce(votes.c.down, 0).label("down"),
+            func.coalesce(votes.c.demo_votes, 0).label("demo_votes"),
+        ]
+        page = (
+            select(i.id)
+            .where(*conds)
+            .order_by(i.created_at.desc(), i.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         q = (
-            select(
-                i.id,
-                i.created_at,
-                i.platform,
-                i.channel,
-                i.question,
-                i.answer,
-                i.draft,
-                i.sources,
-                i.confidence,
-                i.unanswered,
-                i.escalated,
-                i.latency_ms,
-                i.tone_score,
-                i.style_used,
-                func.coalesce(votes.c.up, 0).label("up"),
-                func.coalesce(votes.c.down, 0).label("down"),
-                func.coalesce(votes.c.demo_votes, 0).label("demo_votes"),
-            )
+            select(*columns)
             .outerjoin(votes, votes.c.iid == i.id)
             .where(*conds)
             .order_by(i.created_at.desc(), i.id.desc())
@@ -421,35 +424,50 @@ class Analytics:
         )
         with self.engine.connect() as conn:
             total = conn.scalar(select(func.count()).select_from(i).where(*conds)) or 0
+            result = conn.execute(q)
+            keys = list(result.keys())
             rows = []
-            for r in conn.execute(q).mappings():
-                row = dict(r)
+            for values in result:
+                row = dict(zip(keys, values, strict=True))
                 row["created_at"] = _iso(row["created_at"])
-                row["sources"] = [
-                    s.get("path") for s in row["sources"] or [] if isinstance(s, dict)
-                ]
+                row["sources"] = row["sources"].split("\n") if row["sources"] else []
                 row["reasons"] = {}
                 row["comments"] = []
                 rows.append(row)
             by_id = {row["id"]: row for row in rows}
-            for ids in _chunks(list(by_id)):
-                reasons = (
-                    select(Vote.interaction_id, Vote.reason, func.count())
-                    .where(Vote.interaction_id.in_(ids), Vote.value == -1)
-                    .group_by(Vote.interaction_id, Vote.reason)
-                )
-                for iid, reason, n in conn.execute(reasons):
-                    by_id[iid]["reasons"][reason or "other"] = (
-                        by_id[iid]["reasons"].get(reason or "other", 0) + n
-                    )
-                comments = (
-                    select(Vote.interaction_id, Vote.comment)
-                    .where(Vote.interaction_id.in_(ids), Vote.comment.is_not(None))
-                    .order_by(Vote.id)
-                )
-                for iid, comment in conn.execute(comments):
-                    by_id[iid]["comments"].append(comment)
+            # a small page names its ids; an export re-selects the page instead of binding
+            # thousands of parameters
+            in_page = Vote.interaction_id.in_(
+                list(by_id) if len(by_id) <= _ID_CHUNK else page.scalar_subquery()
+            )
+            reasons = (
+                select(Vote.interaction_id, Vote.reason, func.count())
+                .where(in_page, Vote.value == -1)
+                .group_by(Vote.interaction_id, Vote.reason)
+            )
+            for iid, reason, n in conn.execute(reasons) if by_id else ():
+                key = reason or "other"
+                by_id[iid]["reasons"][key] = by_id[iid]["reasons"].get(key, 0) + n
+            comments = (
+                select(Vote.interaction_id, Vote.comment)
+                .where(in_page, Vote.comment.is_not(None))
+                .order_by(Vote.id)
+            )
+            for iid, comment in conn.execute(comments) if by_id else ():
+                by_id[iid]["comments"].append(comment)
         return rows, total
+
+    def _source_paths(self) -> ColumnElement[str]:
+        """An interaction's cited paths, newline-joined by the database: decoding 100k JSON
+        lists in Python would cost more than the rest of an export."""
+        if self._dialect == "postgresql":
+            items = func.json_array_elements(Interaction.sources).table_valued("value")
+            path = items.c.value.op("->>")("path")
+            joined = func.string_agg(path, literal("\n"))
+        else:
+            items = func.json_each(Interaction.sources).table_valued("value")
+            joined = func.group_concat(func.json_extract(items.c.value, "$.path"), "\n")
+        return select(joined).select_from(items).correlate(Interaction).scalar_subquery()
 
     def gap_candidates(self, f: Filters, limit: int = 2000) -> list[dict[str, Any]]:
         """Questions the docs did not cover, newest first: unanswered ones and those 👎
