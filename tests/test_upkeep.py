@@ -451,3 +451,25 @@ def test_the_discord_bot_runs_the_schedule_and_stops_it_on_sigterm(tmp_path, sam
     purges = [e for e in log if e["msg"] == "upkeep job finished" and e.get("job") == "purge"]
     assert purges and purges[0]["deleted"] == {"interaction": 1, "vote": 0}
     assert any(e["msg"] == "upkeep schedule stopped" for e in log)
+
+
+def test_a_scheduled_tick_is_skipped_while_another_run_holds_the_lock(app):
+    scheduler = Scheduler(app, reindex_every_s=0.05)
+    try:
+        with exclusive(index_lock(app), "index run"):  # another process is reindexing
+            scheduler.start()
+            assert wait_for(lambda: scheduler.runs["reindex"] >= 2, timeout=10)
+            assert scheduler.last["reindex"]["status"] == "skipped"
+            assert app.store.index_runs() == []
+        # the lock released, the next tick runs
+        assert wait_for(lambda: scheduler.last["reindex"].get("status") == "ok")
+    finally:
+        scheduler.stop()
+    assert [r["docs_added"] for r in app.store.index_runs()][-1] == 3
+
+
+def test_a_broken_progress_display_never_fails_the_job(app):
+    def broken(fraction: float, message: str) -> None:
+        raise RuntimeError("job row not writable")
+
+    assert reindex_job(app, broken)["docs_added"] == 3

@@ -6,7 +6,10 @@ helpers map each job's own stages onto that scale.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+
+log = logging.getLogger(__name__)
 
 JobProgress = Callable[[float, str], None]
 
@@ -17,6 +20,21 @@ _INGEST_WORDS = {"scan": "reading documents", "embed": "embedding chunks", "writ
 
 def no_progress(fraction: float, message: str) -> None:
     return None
+
+
+def guarded(progress: JobProgress | None) -> JobProgress:
+    """A progress display that fails (say, the dashboard's job row can't be written) is
+    logged and ignored: it must never fail the reindex or training it reports on."""
+    if progress is None:
+        return no_progress
+
+    def report(fraction: float, message: str) -> None:
+        try:
+            progress(min(max(fraction, 0.0), 1.0), message)
+        except Exception as exc:
+            log.warning("job progress not reported", extra={"error": str(exc)[:200]})
+
+    return report
 
 
 class IngestProgress:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from askdesk.upkeep.errors import UpkeepError
-from askdesk.upkeep.progress import IngestProgress, JobProgress, no_progress
+from askdesk.upkeep.progress import IngestProgress, JobProgress, guarded
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -54,7 +54,7 @@ def reindex_job(
     run holds the lock or no folder is known; raises UpkeepError when the run fails."""
     from askdesk.locking import Busy
 
-    report_progress = progress or no_progress
+    report_progress = guarded(progress)
     folder = app.docs_dir(docs_root)
     if folder is None:
         return {"status": "skipped", "reason": NO_FOLDER}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from askdesk.upkeep.errors import UpkeepError
-from askdesk.upkeep.progress import JobProgress, TrainProgress, no_progress
+from askdesk.upkeep.progress import JobProgress, TrainProgress, guarded
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -145,7 +145,7 @@ def retrain_job(
     from styling.examples import ExamplesFileError
     from styling.training import TrainConfig
 
-    report_progress = progress or no_progress
+    report_progress = guarded(progress)
     path = examples or team_examples(app)
     try:
         with exclusive(app.settings.data_dir / "style.lock", "training run"):
