@@ -1,0 +1,211 @@
+"""The dashboard without a browser: basic auth over real HTTP, the background job runner and
+its journal, the CLI's refusal to expose an unprotected dashboard, and the panels' helpers."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from askdesk.cli.dashboard_cmd import is_loopback
+from dashboard.auth import AuthConfig
+from dashboard.decision import Thresholds
+from dashboard.jobs import JobRunner
+from dashboard.services import Services
+from feedback.analytics import Analytics
+from feedback.jobs import JobJournal
+from feedback.store import FeedbackStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[FeedbackStore]:
+    s = FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}")
+    yield s
+    s.close()
+
+
+def _services(store: FeedbackStore, **kwargs: Any) -> Services:
+    jobs = kwargs.pop("jobs", None) or JobRunner(JobJournal(store), {})
+    return Services(
+        store=store, analytics=Analytics(store.engine), thresholds=Thresholds(), jobs=jobs, **kwargs
+    )
+
+
+@pytest.fixture
+def served(store) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    from dashboard.app import create_app
+
+    app = create_app(_services(store, auth=AuthConfig("alice", "s3cret")))
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def _get(url: str, user: str | None = None, password: str = "") -> int:
+    request = urllib.request.Request(url)
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("path", ["/", "/_dash-layout", "/_dash-dependencies"])
+def test_every_route_needs_the_password(served, path):
+    assert _get(served + path) == 401
+    assert _get(served + path, "alice", "wrong") == 401
+    assert _get(served + path, "mallory", "s3cret") == 401
+    assert _get(served + path, "alice", "s3cret") == 200
+
+
+def test_the_401_asks_the_browser_for_basic_auth(served):
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(served + "/", timeout=10)
+    assert info.value.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_a_job_runs_once_per_kind_and_its_progress_and_outcome_are_journalled(store):
+    journal = JobJournal(store)
+    release = threading.Event()
+    seen: list[str] = []
+
+    def reindex(progress):
+        progress(0.25, "loading documents")
+        seen.append(journal.latest("reindex")[0]["message"])
+        release.wait(10)
+        return {"message": "2 documents reindexed", "docs_changed": 2}
+
+    def retrain(progress):
+        raise RuntimeError("no examples\nmore detail")
+
+    runner = JobRunner(journal, {"reindex": reindex, "retrain": retrain})
+    first = runner.start("reindex", "alice")
+    assert first.started and first.job_id is not None
+    second = runner.start("reindex", "bob")
+    assert not second.started and second.job_id == first.job_id
+    assert "already running" in second.message
+    assert runner.start("retrain", "bob").started  # another kind may run alongside
+    release.set()
+    runner.wait("reindex", 10)
+    runner.wait("retrain", 10)
+
+    done = journal.get(first.job_id)
+    assert seen == ["loading documents"]
+    assert done["status"] == "ok" and done["progress"] == 1.0 and done["started_by"] == "alice"
+    assert done["result"] == {"message": "2 documents reindexed", "docs_changed": 2}
+    assert done["finished_at"] >= done["started_at"]
+    failed = runner.latest("retrain")
+    assert failed["status"] == "failed" and failed["message"] == "RuntimeError: no examples"
+    assert runner.start("reindex", "carol").started  # free again once finished
+    runner.wait("reindex", 10)
+
+
+def test_an_unknown_job_kind_is_refused_without_a_row(store):
+    runner = JobRunner(JobJournal(store), {})
+    outcome = runner.start("reindex", "alice")
+    assert not outcome.started and "not available" in outcome.message
+    assert JobJournal(store).latest() == []
+    with pytest.raises(ValueError):
+        JobJournal(store).start("dance", "alice")
+
+
+def test_the_recommendation_counts_docs_changed_on_disk(store):
+    from dashboard.panels.recommendation import recommend
+
+    now = datetime.now(UTC)
+    for i in range(25):
+        store.record_interaction(
+            platform="slack", question=f"q{i}", answer="a", created_at=now - timedelta(hours=i)
+        )
+    quiet = recommend(_services(store, freshness=lambda: {"docs_changed": 0}))
+    assert quiet.verdict == "HEALTHY"
+    stale = recommend(_services(store, freshness=lambda: {"docs_changed": 3}))
+    assert stale.verdict == "REINDEX"
+    assert [r.name for r in stale.fired()] == ["docs_changed"]
+
+
+def test_history_rows_by_id_match_the_analytics_rows_and_export_as_csv(store):
+    import csv
+    import io
+
+    from dashboard.panels.common import to_filters
+    from dashboard.panels.history import fetch, to_csv
+
+    a = store.record_interaction(platform="slack", channel="C1", question="Q a", answer="A a")
+    b = store.record_interaction(platform="slack", channel="C1", question="Q b", answer="A b")
+    store.record_vote(a, "v1", -1, reason="wrong_facts", comment='old, "quoted" price')
+    store.record_vote(a, "v2", 1)
+    services = _services(store)
+    everything = (None, None, None, None)
+    by_ids, total = fetch(services, everything, "", [a], 20, 0)
+    listed, _ = services.analytics.interactions(to_filters(*everything), "Q a", 20, 0)
+    assert total == 1
+    keys = ("id", "question", "answer", "up", "down", "reasons", "comments", "sources")
+    assert [{k: r[k] for k in keys} for r in by_ids] == [{k: r[k] for k in keys} for r in listed]
+
+    rows, total = fetch(services, everything, "", None, 20, 0)
+    assert total == 2 and [r["id"] for r in rows] == [b, a]
+    parsed = list(csv.DictReader(io.StringIO(to_csv(rows))))
+    assert [int(r["id"]) for r in parsed] == [b, a]
+    assert parsed[1]["reasons"] == "wrong_facts ×1" and parsed[1]["up"] == "1"
+    assert parsed[1]["comments"] == 'old, "quoted" price'
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("dash.example.com", False),
+    ],
+)
+def test_loopback_addresses(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    clean.update(ASKDESK_DATA_DIR=str(tmp_path / "data"), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "askdesk", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
+def test_cli_refuses_a_public_address_without_a_password(tmp_path):
+    result = _cli(tmp_path, "dashboard", "--host", "0.0.0.0", "--port", "0")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: refusing to serve the dashboard on 0.0.0.0 without a password")
+
+    result = _cli(tmp_path, "dashboard", "--port", "0", ASKDESK_DASHBOARD_HOST="10.1.2.3")
+    assert result.returncode == 2 and "10.1.2.3" in result.stderr
