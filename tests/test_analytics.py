@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from dashboard.decision import Thresholds, decide
@@ -24,9 +27,31 @@ def src(*paths: str) -> list[dict[str, object]]:
     ]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> FeedbackStore:
-    with FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}") as s:
+PG_URL = os.environ.get("ASKDESK_TEST_PG_URL")
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(not PG_URL, reason="ASKDESK_TEST_PG_URL not set"),
+        ),
+    ]
+)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FeedbackStore]:
+    """The same figures on both backends: the day, JSON and percentile SQL differ by dialect."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'feedback.db'}"
+    else:
+        assert PG_URL
+        url = PG_URL
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    with FeedbackStore(url) as s:
         yield s
 
 
