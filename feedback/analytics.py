@@ -19,7 +19,9 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    String,
     case,
+    cast,
     distinct,
     func,
     literal,
@@ -121,7 +123,7 @@ class Analytics:
             return func.substr(col, 1, 10)
         if self._dialect == "postgresql":
             return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
-        return func.cast(func.date(col), Interaction.platform.type)
+        return cast(func.date(col), String)
 
     def _aggregate(
         self, conn: Connection, conds: list[ColumnElement[bool]], by_day: bool
@@ -546,13 +548,7 @@ class Analytics:
                 .join(Interaction, Interaction.id == Vote.interaction_id)
                 .where(*cur, Vote.source == DEMO_SOURCE)
             )
-            runs = list(
-                conn.scalars(
-                    select(EvalRun.metrics)
-                    .order_by(EvalRun.created_at.desc(), EvalRun.id.desc())
-                    .limit(2)
-                )
-            )
+            runs = self._comparable_eval_runs(conn)
             unused = CuratedExample.used_in.is_(None)
             new_examples = conn.scalar(select(func.count()).where(unused)) or 0
             example_ids = list(
@@ -573,8 +569,8 @@ class Analytics:
             tone_mean=_round(tone_mean),
             tone_n=tone_n,
             docs_changed=docs_changed,
-            eval_latest=dict(runs[0]) if runs else None,
-            eval_previous=dict(runs[1]) if len(runs) > 1 else None,
+            eval_latest=runs[0] if runs else None,
+            eval_previous=runs[1] if len(runs) > 1 else None,
             new_examples=new_examples,
             demo_votes=demo_votes or 0,
             facts_down_ids=facts_ids,
@@ -583,6 +579,23 @@ class Analytics:
             low_tone_ids=low_tone_ids,
             new_example_ids=example_ids,
         )
+
+    @staticmethod
+    def _comparable_eval_runs(conn: Connection) -> list[dict[str, Any]]:
+        """The latest eval run's metrics and those of the run before it on the same golden
+        set: a drop against a different set of questions says nothing about the index."""
+        newest = select(EvalRun.id, EvalRun.golden_hash, EvalRun.metrics).order_by(
+            EvalRun.created_at.desc(), EvalRun.id.desc()
+        )
+        latest = conn.execute(newest.limit(1)).first()
+        if latest is None:
+            return []
+        previous = conn.execute(
+            newest.where(EvalRun.golden_hash == latest.golden_hash, EvalRun.id != latest.id).limit(
+                1
+            )
+        ).first()
+        return [dict(r.metrics or {}) for r in (latest, previous) if r is not None]
 
     @staticmethod
     def _ids(conn: Connection, q: Select[tuple[int]]) -> list[int]:

@@ -217,12 +217,14 @@ def test_gap_candidates_are_unanswered_or_not_in_docs(
     ]
 
 
-def add_eval_run(store: FeedbackStore, when: datetime, metrics: dict[str, float]) -> int:
+def add_eval_run(
+    store: FeedbackStore, when: datetime, metrics: dict[str, float], golden: str = "h"
+) -> int:
     with Session(store.engine) as session, session.begin():
         run = EvalRun(
             created_at=when,
             golden_path="g.jsonl",
-            golden_hash="h",
+            golden_hash=golden,
             questions=3,
             k=5,
             metrics=metrics,
@@ -285,6 +287,7 @@ def test_history_feeds_the_rules(store: FeedbackStore) -> None:
         )
     store.record_interaction(platform="slack", question="future", answer="a", created_at=now)
     add_eval_run(store, DAY1, {"hit@5": 0.9})
+    add_eval_run(store, DAY1 + timedelta(hours=1), {"hit@5": 0.2}, golden="other questions")
     add_eval_run(store, DAY2, {"hit@5": 0.7})
     with Session(store.engine) as session, session.begin():
         session.add(CuratedExample(interaction_id=ids[0], input="d", output="o", origin="edited"))
