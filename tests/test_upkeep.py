@@ -76,6 +76,7 @@ def test_reindex_job_indexes_records_the_run_and_reports_progress(app, tiny_docs
     seen: list[tuple[float, str]] = []
     result = reindex_job(app, lambda f, m: seen.append((f, m)))
     assert result["status"] == "ok" and result["docs_added"] == 3
+    assert result["message"].startswith("3 added, 0 changed, 0 removed, 0 unchanged")
     assert "keys.md" in doc_ids(app, "how do I rotate an API key")
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
@@ -100,6 +101,7 @@ def test_overlapping_runs_are_refused(app):
     with exclusive(index_lock(app), "index run"):  # as another process's run would
         held = reindex_job(app)
     assert held["status"] == "skipped" and "another index run" in held["reason"]
+    assert held["message"].startswith("skipped: another index run is running")
     assert app.store.index_runs() == []  # a refused run did nothing, so nothing to record
 
     # a second run started while the first is mid-way (from its own progress callback)
@@ -236,6 +238,7 @@ def test_purge_job_deletes_old_interactions_and_their_votes(env, embedder):
         "status": "ok",
         "retention_days": 30,
         "deleted": {"interaction": 1, "vote": 1},
+        "message": "deleted 1 interaction(s) and 1 vote(s) older than 30 days",
     }
     assert app.store.get_interaction(old) is None
     assert app.store.get_interaction(recent) is not None
@@ -371,6 +374,7 @@ def test_retrain_job_trains_records_marks_curated_examples_and_activates(env, em
 
     assert result["status"] == "ok" and result["steps"] == 2
     assert result["curated_used"] == 1 and result["curated_rejected"] == 1
+    assert result["message"].startswith(f"version {result['version']} is active: 2 steps")
     version = result["version"]
     run = app.store.last_train_run()
     assert run["version"] == version and run["id"] == result["train_run_id"]

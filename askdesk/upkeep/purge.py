@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from askdesk.upkeep.outcome import skipped
+
 if TYPE_CHECKING:
     from askdesk.wiring import App
 
@@ -15,6 +17,12 @@ def purge_job(app: App, *, actor: str = SCHEDULE_ACTOR) -> dict[str, Any]:
     """Apply the retention setting once; a clear no-op while retention is unset."""
     days = app.settings.retention_days
     if days is None:
-        return {"status": "skipped", "reason": "retention_days is not set; nothing is deleted"}
-    deleted = app.store.purge_older_than(days, actor=actor)
-    return {"status": "ok", "retention_days": days, "deleted": dict(deleted)}
+        return skipped("retention_days is not set; nothing is deleted")
+    deleted = dict(app.store.purge_older_than(days, actor=actor))
+    return {
+        "status": "ok",
+        "retention_days": days,
+        "deleted": deleted,
+        "message": f"deleted {deleted.get('interaction', 0)} interaction(s) and "
+        f"{deleted.get('vote', 0)} vote(s) older than {days} days",
+    }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from askdesk.upkeep.errors import UpkeepError
+from askdesk.upkeep.outcome import skipped
 from askdesk.upkeep.progress import IngestProgress, JobProgress, guarded
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def reindex_job(
     report_progress = guarded(progress)
     folder = app.docs_dir(docs_root)
     if folder is None:
-        return {"status": "skipped", "reason": NO_FOLDER}
+        return skipped(NO_FOLDER)
     if not folder.is_dir():  # the ingester records nothing for a run that cannot start
         reason = f"docs folder not found: {folder}"
         _record_failure(app, folder, reason)
@@ -67,13 +68,19 @@ def reindex_job(
     try:
         report = index_folder(app, folder, progress=ingester_progress)
     except Busy as exc:
-        return {"status": "skipped", "reason": str(exc)}
+        return skipped(str(exc))
     except Exception as exc:
         raise UpkeepError(
             f"reindex of {folder} failed ({_first_line(exc)}); the last good index keeps serving"
         ) from exc
+    result = report.as_dict()
+    result["message"] = (
+        f"{result['docs_added']} added, {result['docs_changed']} changed, "
+        f"{result['docs_removed']} removed, {result['docs_unchanged']} unchanged documents "
+        f"({result['chunks_embedded']} chunks embedded)"
+    )
     report_progress(1.0, "done")
-    return report.as_dict()
+    return result
 
 
 def record_index_run(app: App, report: IndexReport) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from askdesk.upkeep.errors import UpkeepError
+from askdesk.upkeep.outcome import skipped
 from askdesk.upkeep.progress import JobProgress, TrainProgress, guarded
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def retrain_job(
                 app.store.mark_examples_used(curated_ids, outcome.version)
             activate_version(app, outcome.version)
     except Busy as exc:
-        return {"status": "skipped", "reason": str(exc)}
+        return skipped(str(exc))
     rep = outcome.report
     report_progress(1.0, "done")
     return {
@@ -197,6 +198,8 @@ def retrain_job(
         "duration_s": rep.get("duration_s"),
         "tone": outcome.tone_note,
         "active": True,
+        "message": f"version {outcome.version} is active: {rep.get('steps')} steps on "
+        f"{rep.get('train_examples')} pairs ({len(curated_ids)} curated)",
     }
 
 
