@@ -28,6 +28,23 @@ class StartOutcome:
     message: str
 
 
+def summarize(result: Mapping[str, Any]) -> str:
+    """One line for the job's row, from whatever report the job returned."""
+    if result.get("message"):
+        return str(result["message"])
+    if result.get("status") == "skipped":
+        return f"skipped: {result.get('reason') or 'nothing to do'}"
+    if "docs_added" in result:
+        return (
+            f"{result.get('docs_added', 0)} added, {result.get('docs_changed', 0)} changed, "
+            f"{result.get('docs_removed', 0)} removed; "
+            f"{result.get('chunks_embedded', 0)} chunks embedded"
+        )
+    if result.get("version"):
+        return f"style model {result['version']} trained and active"
+    return str(result.get("status") or "done")
+
+
 class JobRunner:
     """Runs the job functions it was given (kind → callable taking a progress callback)."""
 
@@ -65,8 +82,9 @@ class JobRunner:
 
         try:
             result = dict(function(progress) or {})
-            self.journal.finish(job_id, "ok", str(result.get("message") or "done"), result)
-            log.info("job finished", extra={"kind": kind, "job_id": job_id})
+            status = "failed" if result.get("status") == "failed" else "ok"
+            self.journal.finish(job_id, status, summarize(result), result)
+            log.info("job finished", extra={"kind": kind, "job_id": job_id, "status": status})
         except Exception as exc:
             said = str(exc).strip().splitlines()
             message = f"{type(exc).__name__}: {said[0]}" if said else type(exc).__name__

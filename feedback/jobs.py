@@ -7,6 +7,7 @@ how it ended.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,7 +60,8 @@ class JobJournal:
             "status": status,
             "message": message,
             "finished_at": utcnow(),
-            "result": dict(result or {}),
+            # reports carry datetimes and paths: keep what JSON can hold, as text
+            "result": json.loads(json.dumps(dict(result or {}), default=str)),
         }
         if status == "ok":
             values["progress"] = 1.0

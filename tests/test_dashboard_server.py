@@ -209,3 +209,27 @@ def test_cli_refuses_a_public_address_without_a_password(tmp_path):
 
     result = _cli(tmp_path, "dashboard", "--port", "0", ASKDESK_DASHBOARD_HOST="10.1.2.3")
     assert result.returncode == 2 and "10.1.2.3" in result.stderr
+
+
+def test_cli_serves_the_dashboard_on_loopback_with_basic_auth(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    clean.update(ASKDESK_DATA_DIR=str(tmp_path / "data"), ASKDESK_DASHBOARD_PASSWORD="pw")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "askdesk", "dashboard", "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+    )
+    try:
+        line = process.stderr.readline()
+        url = line.split(" at ", 1)[1].split(" ", 1)[0].rstrip(";")
+        assert url.startswith("http://127.0.0.1:") and "(basic auth)" in line
+        assert _get(url) == 401
+        assert _get(url, "admin", "pw") == 200
+        assert _get(url + "_dash-layout", "admin", "pw") == 200
+    finally:
+        process.terminate()
+        process.wait(20)

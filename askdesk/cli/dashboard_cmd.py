@@ -10,6 +10,7 @@ import contextlib
 import io
 import ipaddress
 import logging
+import time
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from dashboard.services import Services
 
 log = logging.getLogger(__name__)
+
+FRESHNESS_TTL_S = 30.0
 
 
 def register(app: typer.Typer) -> None:
@@ -103,10 +106,9 @@ def _listen(host: str, port: int, wsgi_app: Any) -> Any:
 
 def build_services(app: App, auth: AuthConfig | None) -> Services:
     """Wire the dashboard's plain dependencies from the settings-backed App."""
+    from askdesk.upkeep import reindex_job, retrain_job
     from core.freshness import index_freshness
     from core.gaps import cluster_questions
-
-    from askdesk.upkeep import reindex_job, retrain_job
     from dashboard.decision import Thresholds
     from dashboard.jobs import JobRunner
     from dashboard.services import Services
@@ -116,8 +118,16 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
     s = app.settings
     store = app.store
 
+    cached: list[tuple[float, dict[str, Any]]] = []
+
     def freshness() -> dict[str, Any]:
-        return index_freshness(app.docs_dir(None), app.index, store.last_index_run())
+        # hashing the docs folder on every verdict refresh would be wasteful; a short cache
+        # keeps the page fast and still notices an edit within FRESHNESS_TTL_S
+        if cached and time.monotonic() - cached[0][0] < FRESHNESS_TTL_S:
+            return cached[0][1]
+        info = index_freshness(app.docs_dir(None), app.index, store.last_index_run())
+        cached[:] = [(time.monotonic(), info)]
+        return info
 
     def clusters(items: Any) -> list[dict[str, Any]]:
         return cluster_questions(items, app.embedder.encode)

@@ -84,6 +84,11 @@ def pct(value: float | None) -> str:
 
 
 def when(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return "—" if value is None else str(value)

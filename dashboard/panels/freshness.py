@@ -23,21 +23,26 @@ def _paths(value: Any) -> list[str]:
     return []
 
 
+def _count(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
 def render(info: dict[str, Any]) -> list[Any]:
-    if info.get("error"):
-        return [html.P(str(info["error"]))]
+    last = info.get("last_index_at")
     parts: list[Any] = [
         html.Div(
             [
-                stat("last indexed", when(info.get("last_index_at"))),
-                stat("documents indexed", str(info.get("documents", "—"))),
-                stat("chunks indexed", str(info.get("chunks", "—"))),
-                stat("changed on disk since", str(info.get("docs_changed", "—")), "fresh-changed"),
+                stat(f"last indexed ({info.get('last_status') or 'never'})", when(last)),
+                stat("documents indexed", _count(info.get("documents"))),
+                stat("chunks indexed", _count(info.get("chunks"))),
+                stat("changed on disk since", _count(info.get("docs_changed")), "fresh-changed"),
             ],
             className="stats",
         ),
         html.P(f"Docs folder: {info.get('docs_root') or 'unknown'}", className="muted"),
     ]
+    if info.get("error"):
+        parts.append(html.P(f"Could not compare with the docs: {info['error']}", id="fresh-error"))
     for kind in KINDS:
         paths = _paths(info.get(kind))
         if paths:
