@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from feedback.history import History
+
+__all__ = ["History", "Recommendation", "RuleResult", "Thresholds", "decide"]
+
 Lever = Literal["reindex", "retrain"]
 Verdict = Literal["REINDEX", "RETRAIN", "BOTH", "HEALTHY", "NOT_ENOUGH_DATA"]
 
@@ -37,35 +41,6 @@ class Thresholds:
     def from_settings(cls, settings: Any) -> Thresholds:
         """Copy the like-named attributes of any settings object (no import of askdesk here)."""
         return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
-
-
-@dataclass
-class History:
-    """What the rules look at: counts over the recent window (and the one before it).
-
-    `facts_down` and `tone_down` count answers (not votes) with at least one 👎 of that kind;
-    the `*_ids` lists are the interactions behind each count, shown as evidence.
-    `docs_changed` is None when the docs folder could not be compared with the index.
-    """
-
-    answers: int = 0
-    facts_down: int = 0
-    tone_down: int = 0
-    unanswered: int = 0
-    prev_answers: int = 0
-    prev_unanswered: int = 0
-    tone_mean: float | None = None
-    tone_n: int = 0
-    docs_changed: int | None = None
-    eval_latest: dict[str, Any] | None = None
-    eval_previous: dict[str, Any] | None = None
-    new_examples: int = 0
-    demo_votes: int = 0
-    facts_down_ids: list[int] = field(default_factory=list)
-    tone_down_ids: list[int] = field(default_factory=list)
-    unanswered_ids: list[int] = field(default_factory=list)
-    low_tone_ids: list[int] = field(default_factory=list)
-    new_example_ids: list[int] = field(default_factory=list)
 
 
 @dataclass

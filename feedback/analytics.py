@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -29,10 +29,8 @@ from sqlalchemy import (
     select,
 )
 
+from feedback.history import History
 from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vote
-
-if TYPE_CHECKING:
-    from dashboard.decision import History
 
 FACT_REASONS: tuple[str, ...] = ("wrong_facts", "not_in_docs")
 TONE_REASONS: tuple[str, ...] = ("tone_format",)
@@ -509,11 +507,8 @@ class Analytics:
         """Counts over [now - window, now) and the window before, for `dashboard.decision`.
 
         `docs_changed` comes from the docs folder (core.freshness), which the database cannot
-        know; None means unknown. The one upward import in this package is the plain dataclass
-        the rules read, imported here so `feedback` loads without `dashboard`.
+        know; None means unknown.
         """
-        from dashboard.decision import History
-
         window = timedelta(days=window_days)
         cur = _window(now - window, now)
         prev = _window(now - 2 * window, now - window)
