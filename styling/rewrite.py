@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ class StyleRewriter:
         threads: int | None = None,
         product_terms: tuple[str, ...] | None = None,
         prompt_lookup: int = 0,
+        constrain: bool = True,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.version: str | None = self.model_dir.name
@@ -64,6 +66,8 @@ class StyleRewriter:
         self.max_new_tokens = max_new_tokens
         self.threads = threads
         self.prompt_lookup = prompt_lookup
+        self.constrain = constrain
+        self._vocab: Any = None
         style = _read_style(self.model_dir)
         self.style = style
         self.product_terms = tuple(
@@ -92,7 +96,7 @@ class StyleRewriter:
         except ValueError as exc:
             return RewriteResult(None, f"placeholders: {exc}", "", time.perf_counter() - t0)
         try:
-            output, timed_out = self.generate(protected.text)
+            output, timed_out = self.generate(protected.text, counts=protected.counts)
         except Exception as exc:
             note = _short(f"model error: {type(exc).__name__}: {exc}")
             return RewriteResult(None, note, "", time.perf_counter() - t0)
@@ -103,10 +107,19 @@ class StyleRewriter:
         raw = output if text is None else text
         return RewriteResult(text, note, raw, time.perf_counter() - t0)
 
-    def generate(self, text: str, *, budget_s: float | None = None) -> tuple[str, bool]:
-        """Greedy generation for one (already protected) draft: (output, ran out of time)."""
+    def generate(
+        self,
+        text: str,
+        *,
+        budget_s: float | None = None,
+        counts: Mapping[str, int] | None = None,
+    ) -> tuple[str, bool]:
+        """Greedy generation for one (already protected) draft: (output, ran out of time).
+
+        With `counts` (placeholder -> uses in the draft) and `constrain`, decoding cannot drop,
+        repeat or invent a placeholder (styling.constrained)."""
         import torch
-        from transformers import StoppingCriteriaList
+        from transformers import LogitsProcessorList, StoppingCriteriaList
 
         self.load()
         tok, model = self._tok, self._model
@@ -117,6 +130,13 @@ class StyleRewriter:
         kwargs: dict[str, Any] = {}
         if self.prompt_lookup:
             kwargs["prompt_lookup_num_tokens"] = self.prompt_lookup
+        if counts and self.constrain:
+            from styling.constrained import PlaceholderConstraint, VocabClasses
+
+            if self._vocab is None:
+                self._vocab = VocabClasses.of(tok)
+            rule = PlaceholderConstraint(tok, self._vocab, counts, n, _end_ids(tok))
+            kwargs["logits_processor"] = LogitsProcessorList([rule])
         with self._lock, torch.inference_mode():
             deadline.start()
             out = model.generate(

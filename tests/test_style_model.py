@@ -288,3 +288,68 @@ def test_app_wires_the_active_version_into_the_engine(env, trained, monkeypatch)
     assert app.settings.style_enabled
     monkeypatch.setenv("ASKDESK_STYLE_MODEL", "v-older")
     assert App(Settings()).active_style_version() == "v-older"
+
+
+# -- decoding that cannot drop, repeat or invent a placeholder (styling.constrained) ---------
+
+
+@pytest.fixture(scope="module")
+def tiny_tok(tiny_base):
+    from transformers import AutoTokenizer
+
+    from styling.constrained import VocabClasses
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_base))
+    return tok, VocabClasses.of(tok)
+
+
+def _best_after(tiny_tok, generated: str, counts: dict[str, int], favour: str) -> str:
+    """The greedy pick after `generated` when the raw scores strongly favour `favour`."""
+    import torch
+
+    from styling.constrained import PlaceholderConstraint
+
+    tok, vocab = tiny_tok
+    prompt = tok("draft", add_special_tokens=False)["input_ids"]
+    ids = prompt + tok(generated, add_special_tokens=False)["input_ids"]
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    rule = PlaceholderConstraint(tok, vocab, counts, len(prompt), [end])
+    scores = torch.zeros((1, len(tok)))
+    scores[0, torch.arange(len(tok))] = -torch.arange(len(tok), dtype=torch.float) / len(tok)
+    target = end if favour == "<END>" else tok(favour, add_special_tokens=False)["input_ids"][0]
+    scores[0, target] = 100.0
+    best = int(rule(torch.tensor([ids]), scores).argmax())
+    return "<END>" if best == end else tok.decode([best])
+
+
+def test_constraint_allows_only_the_drafts_placeholder_numbers(tiny_tok):
+    counts = {"<F1>": 1, "<F2>": 1}
+    assert _best_after(tiny_tok, "Hi <F", counts, "9") in {"1", "2"}
+    assert _best_after(tiny_tok, "Hi <F1> and <F", counts, "1") == "2"  # no repeat
+    assert _best_after(tiny_tok, "Hi <F2", counts, "2").startswith(">")  # no <F22>
+
+
+def test_constraint_keeps_the_answer_open_until_every_placeholder_is_written(tiny_tok):
+    counts = {"<F1>": 1, "<F2>": 1}
+    assert _best_after(tiny_tok, "Hi <F1>.", counts, "<END>") != "<END>"
+    assert _best_after(tiny_tok, "Hi <F1> and <F2>.", counts, "<END>") == "<END>"
+
+
+def test_constraint_blocks_look_alikes_after_a_bracket(tiny_tok):
+    counts = {"<F1>": 1}
+    assert _best_after(tiny_tok, "Hi <", counts, "E") != "E"  # no <E2>
+    assert _best_after(tiny_tok, "Hi <", counts, "f") != "f"  # no <f1>
+    assert _best_after(tiny_tok, "Hi <", counts, "F") == "F"  # one still to write
+    assert _best_after(tiny_tok, "Hi <F1> <", counts, "F") != "F"  # none left
+
+
+def test_constrained_generation_never_breaks_the_placeholder_rules(trained):
+    """A random model writes junk, but the junk never holds an unknown or repeated
+    placeholder, and if it ended by itself every placeholder is there."""
+    from styling.placeholders import protect
+
+    rewriter = StyleRewriter(trained[0].folder, time_budget_s=30, max_new_tokens=60, threads=2)
+    protected = protect("Keys expire after 24h; see https://x.example/keys. [1]")
+    out, timed_out = rewriter.generate(protected.text, counts=protected.counts)
+    problems = protected.problems(out)
+    assert not timed_out and problems.unknown == [] and problems.duplicated == []
