@@ -71,20 +71,9 @@ def _error_line(exc: Exception) -> None:
     set_props("error-banner", {"children": message, "hidden": False})
 
 
-def create_app(services: Services) -> Dash:
-    app = Dash(
-        "askdesk-dashboard",
-        title="askdesk dashboard",
-        update_title=None,
-        suppress_callback_exceptions=True,
-        serve_locally=True,
-        on_error=_error_line,
-    )
-    app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")
-    install_basic_auth(app.server, services.auth)
-
+def _layout(services: Services) -> html.Div:
     today = services.now().date()
-    app.layout = html.Div(
+    return html.Div(
         [
             dcc.Location(id="url", refresh=False),
             html.Div(
@@ -112,6 +101,26 @@ def create_app(services: Services) -> Dash:
             ),
         ]
     )
+
+
+def create_app(services: Services) -> Dash:
+    app = Dash(
+        "askdesk-dashboard",
+        title="askdesk dashboard",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        on_error=_error_line,
+    )
+    app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")
+    install_basic_auth(app.server, services.auth)
+
+    def layout() -> html.Div:
+        # a function, so the default date range ends today on every page load, not on the
+        # day the server started
+        return _layout(services)
+
+    app.layout = layout
 
     @app.callback(
         Output("f-platforms", "options"),

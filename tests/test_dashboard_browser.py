@@ -61,6 +61,7 @@ def seed(store: FeedbackStore, now: datetime) -> dict[str, Any]:
             sources=[{"path": "billing/plans.md" if i % 5 == 0 else "guides/retries.md"}],
             unanswered=i in (3, 33),
             latency_ms=20.0 + i,
+            tone_score=0.9 if platform == "slack" else None,
             created_at=now - timedelta(hours=2 + i * 3),
         )
         ids[platform].append(iid)
@@ -71,6 +72,46 @@ def seed(store: FeedbackStore, now: datetime) -> dict[str, Any]:
             ids["wrong"].append(iid)
         if i in (2, 4, 6):
             store.record_vote(iid, f"demo-{i}", 1, source="demo")
+    for days_ago, hit, f1 in ((10, 0.8, 0.62), (1, 0.78, 0.6)):
+        store.record_eval_run(
+            {
+                "created_at": now - timedelta(days=days_ago),
+                "golden_path": "golden.jsonl",
+                "golden_hash": "g1",
+                "questions": 2,
+                "k": 5,
+                "metrics": {"hit@5": hit, "mrr": 0.7, "answer_f1": f1, "groundedness": 0.9},
+            },
+            [
+                {
+                    "position": 0,
+                    "question": "How do refunds work?",
+                    "answer": "Refunds...",
+                    "answer_f1": 0.1,
+                    "hit_rank": None,
+                    "sources": [{"path": "billing/plans.md"}],
+                },
+                {
+                    "position": 1,
+                    "question": "How do I rotate a key?",
+                    "answer": "Open Settings",
+                    "answer_f1": 0.9,
+                    "hit_rank": 1,
+                },
+            ],
+        )
+    store.record_train_run(
+        {
+            "version": "voice-2026-11-20",
+            "mode": "lora",
+            "base_model": "SmolLM2-135M",
+            "train_examples": 120,
+            "eval_examples": 12,
+            "steps": 300,
+            "duration_s": 60.0,
+        },
+        "/tmp/style/voice-2026-11-20",
+    )
     return ids
 
 
@@ -87,7 +128,7 @@ class Toggle:
 
 
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory, sample_searcher) -> Iterator[dict[str, Any]]:
+def dashboard(tmp_path_factory, sample_searcher, embedder) -> Iterator[dict[str, Any]]:
     from werkzeug.serving import make_server
 
     store = FeedbackStore(f"sqlite:///{tmp_path_factory.mktemp('dash') / 'askdesk.db'}")
@@ -103,6 +144,12 @@ def dashboard(tmp_path_factory, sample_searcher) -> Iterator[dict[str, Any]]:
 
     journal = JobJournal(store)
     freshness = Toggle()
+
+    def clusters(items: Any) -> list[dict[str, Any]]:
+        from core.gaps import cluster_questions
+
+        return cluster_questions(items, embedder.encode)
+
     services = Services(
         store=store,
         analytics=Analytics(store.engine),
@@ -110,6 +157,7 @@ def dashboard(tmp_path_factory, sample_searcher) -> Iterator[dict[str, Any]]:
         jobs=JobRunner(journal, {"reindex": slow_reindex}),
         desk=desk,
         freshness=freshness,
+        cluster_questions=clusters,
         auth=AuthConfig(USER, PASSWORD),
     )
     app = create_app(services)
@@ -262,6 +310,36 @@ def test_reindex_runs_in_the_background_once_and_records_who(page, dashboard):
     (job,) = dashboard["journal"].latest("reindex")
     assert job["started_by"] == USER and job["status"] == "ok"
     assert job["result"] == {"message": "3 documents reindexed"}
+
+
+def test_accuracy_tone_gaps_and_freshness_tabs_show_the_store(page, dashboard):
+    _tab(page, "Factual accuracy")
+    page.wait_for_selector("#acc-worst td:has-text('How do refunds work?')")
+    names = page.evaluate(
+        "document.querySelector('#acc-trend .js-plotly-plot').data.map(t => t.name)"
+    )
+    assert names == ["hit@5", "MRR", "answer F1", "groundedness"]
+    assert _plot_y(page, "acc-trend")[0] == [0.8, 0.78]
+    worst = page.locator("#acc-worst td[data-dash-column='question']").all_inner_texts()
+    assert worst == ["How do refunds work?", "How do I rotate a key?"]
+    page.wait_for_selector("#acc-sources td:has-text('guides/retries.md')")
+
+    _tab(page, "Tone")
+    page.wait_for_selector("#tone-model-version:has-text('voice-2026-11-20')")
+    traces = page.evaluate(
+        "document.querySelector('#tone-trend .js-plotly-plot').data.map(t => [t.name, t.y])"
+    )
+    assert [name for name, _ in traces] == ["C-support", "target 0.80"]
+    assert set(traces[0][1]) == {0.9}
+
+    _tab(page, "Gaps")
+    row = page.wait_for_selector("#gaps-table tr.gap")
+    assert "webhook retries" in row.inner_text()
+    assert page.locator("#gaps-table tr.gap td").nth(1).inner_text() == "2"
+
+    _tab(page, "Index freshness")
+    page.wait_for_selector("#fresh-changed:has-text('0')")
+    assert "The index matches the documents on disk." in page.inner_text("#fresh-body")
 
 
 def test_a_failing_callback_shows_one_line_not_a_trace(page, dashboard):
