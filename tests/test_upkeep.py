@@ -477,3 +477,56 @@ def test_a_broken_progress_display_never_fails_the_job(app):
         raise RuntimeError("job row not writable")
 
     assert reindex_job(app, broken)["docs_added"] == 3
+
+
+@pytest.mark.slow
+def test_the_slack_bot_reindexes_on_schedule_and_stops_it_on_exit(env, embedder, tiny_docs):
+    from fake_slack import FakeSlackAPI
+
+    from tests.slack_payloads import SECRET
+    from tests.test_discord_cli import _Lines
+
+    app = make_app(env, embedder, docs_dir=tiny_docs)
+    reindex_job(app)
+    old = app.store.record_interaction(
+        platform="slack", question="q", answer="a", created_at=utcnow() - timedelta(days=9)
+    )
+    with FakeSlackAPI() as api:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "askdesk", "slack", "--http", "--port", "0"],
+            cwd=env,
+            env=_cli_env(env)
+            | {
+                "SLACK_BOT_TOKEN": "xoxb-1-good",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "ASKDESK_SLACK_API_URL": api.base_url,
+                "ASKDESK_DOCS_DIR": str(tiny_docs),
+                "ASKDESK_REINDEX_EVERY_MINUTES": "0.02",
+                "ASKDESK_RETENTION_DAYS": "7",
+            },
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines = _Lines(proc)
+        try:
+            lines.wait_for("askdesk is answering in Slack", timeout=300)
+            write(tiny_docs, "guides/sso.md", NEW_DOC)
+            assert wait_for(lambda: store_saw_new_doc(app), timeout=60), lines.text
+            assert app.store.get_interaction(old) is None
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        stderr = lines.finish()
+    assert "Traceback" not in stderr
+    log = [json.loads(line) for line in (env / "data" / "askdesk.log").read_text().splitlines()]
+    jobs = {e.get("job") for e in log if e["msg"] == "upkeep job finished"}
+    assert jobs == {"reindex", "purge"}
+    assert any(e["msg"] == "upkeep schedule stopped" for e in log)
+
+
+def store_saw_new_doc(app: App) -> bool:
+    return any(r["docs_added"] == 1 and r["status"] == "ok" for r in app.store.index_runs())
