@@ -285,7 +285,8 @@ def test_playground_answers_from_the_docs_and_records_the_vote(page, dashboard):
     page.click("#pg-ask")
     meta = page.wait_for_selector("#pg-meta:has-text('interaction #')").inner_text()
     interaction_id = int(re.search(r"interaction #(\d+)", meta).group(1))
-    assert "rotate" in page.inner_text("#pg-answer-text").lower()
+    answer = page.inner_text("#pg-answer-text")
+    assert "rotate" in answer.lower() and "[1]" in answer  # citations shown as written
     assert page.locator("#pg-sources li").count() >= 1
 
     _pick(page, "pg-reason", "Tone or format")

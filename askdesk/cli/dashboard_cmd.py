@@ -118,15 +118,17 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
     s = app.settings
     store = app.store
 
-    cached: list[tuple[float, dict[str, Any]]] = []
+    cached: dict[str, Any] = {}
 
     def freshness() -> dict[str, Any]:
-        # hashing the docs folder on every verdict refresh would be wasteful; a short cache
-        # keeps the page fast and still notices an edit within FRESHNESS_TTL_S
-        if cached and time.monotonic() - cached[0][0] < FRESHNESS_TTL_S:
-            return cached[0][1]
-        info = index_freshness(app.docs_dir(None), app.index, store.last_index_run())
-        cached[:] = [(time.monotonic(), info)]
+        # hashing the docs folder on every verdict refresh would be wasteful: reuse the last
+        # answer for FRESHNESS_TTL_S unless an index run finished meanwhile
+        last = store.last_index_run()
+        key = None if last is None else last["id"]
+        if cached and cached["key"] == key and time.monotonic() - cached["at"] < FRESHNESS_TTL_S:
+            return cached["info"]
+        info = index_freshness(app.docs_dir(None), app.index, last)
+        cached.update(key=key, at=time.monotonic(), info=info)
         return info
 
     def clusters(items: Any) -> list[dict[str, Any]]:

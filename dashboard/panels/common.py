@@ -40,8 +40,22 @@ def to_filters(
     )
 
 
+DAY_MS = 86_400_000
+
+
+def day_axis(days: Sequence[str]) -> dict[str, Any]:
+    """Whole days on the x axis (Plotly would show hours for a one-day range), at most ~10
+    labels."""
+    span = 1
+    if len(days) > 1:
+        span = (date.fromisoformat(max(days)[:10]) - date.fromisoformat(min(days)[:10])).days + 1
+    return {"type": "date", "tickformat": "%b %d", "dtick": DAY_MS * max(1, -(-span // 10))}
+
+
 def figure(data: list[dict[str, Any]], title: str, **layout: Any) -> dict[str, Any]:
-    """A plain Plotly figure dict (no plotly import needed to build it)."""
+    """A plain Plotly figure dict (no plotly import needed to build it); counts and shares
+    start at zero unless the caller says otherwise."""
+    yaxis = {"rangemode": "tozero", **layout.pop("yaxis", {})}
     return {
         "data": data,
         "layout": {
@@ -49,6 +63,7 @@ def figure(data: list[dict[str, Any]], title: str, **layout: Any) -> dict[str, A
             "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
             "height": 300,
             "legend": {"orientation": "h"},
+            "yaxis": yaxis,
             **layout,
         },
     }

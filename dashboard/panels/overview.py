@@ -13,6 +13,7 @@ from dash import Dash, Input, Output, html
 from dashboard.panels import recommendation
 from dashboard.panels.common import (
     FILTER_INPUTS,
+    day_axis,
     empty_figure,
     figure,
     graph,
@@ -60,6 +61,7 @@ def _figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {"type": "bar", "name": "escalations", "x": days, "y": [r["escalated"] for r in rows]},
         ],
         "Answers and escalations per day",
+        xaxis=day_axis(days),
     )
     up = figure(
         [
@@ -72,7 +74,8 @@ def _figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         ],
         "👍 rate",
-        yaxis={"tickformat": ".0%", "range": [0, 1]},
+        xaxis=day_axis(days),
+        yaxis={"tickformat": ".0%", "range": [0, 1.05]},
     )
     reasons = figure(
         [
@@ -86,6 +89,7 @@ def _figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ],
         "👎 rate by reason (share of answers)",
         barmode="stack",
+        xaxis=day_axis(days),
         yaxis={"tickformat": ".0%"},
     )
     unanswered = figure(
@@ -99,6 +103,7 @@ def _figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         ],
         "Unanswered rate",
+        xaxis=day_axis(days),
         yaxis={"tickformat": ".0%"},
     )
     latency = figure(
@@ -110,6 +115,7 @@ def _figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
         ],
         "Latency (ms)",
+        xaxis=day_axis(days),
     )
     return [answers, up, reasons, unanswered, latency]
 

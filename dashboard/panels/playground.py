@@ -7,6 +7,7 @@ judged like any other interaction.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
@@ -38,8 +39,8 @@ def layout(services: Services) -> html.Div:
             dcc.Store(id="pg-interaction"),
             html.Div(
                 [
-                    html.Button("👍", id="pg-up", n_clicks=0, title="Good answer"),
-                    html.Button("👎", id="pg-down", n_clicks=0, title="Bad answer"),
+                    html.Button("👍 Helpful", id="pg-up", n_clicks=0),
+                    html.Button("👎 Not helpful", id="pg-down", n_clicks=0),
                     dcc.Dropdown(
                         id="pg-reason",
                         options=[{"label": REASON_LABELS[r], "value": r} for r in VOTE_REASONS],
@@ -59,7 +60,9 @@ def _render(answer: Any) -> list[Any]:
     parts: list[Any] = []
     if answer.notice:
         parts.append(html.P(answer.notice, className="notice"))
-    parts.append(dcc.Markdown(answer.text, id="pg-answer-text"))
+    # "[1]" is a citation, not a Markdown reference link
+    text = re.sub(r"\[(\d+)\]", r"\\[\1\\]", answer.text)
+    parts.append(dcc.Markdown(text, id="pg-answer-text"))
     if answer.sources:
         parts.append(html.H4("Sources"))
         parts.append(

@@ -7,7 +7,15 @@ from typing import Any
 
 from dash import Dash, Input, Output, html
 
-from dashboard.panels.common import FILTER_INPUTS, empty_figure, figure, graph, to_filters, when
+from dashboard.panels.common import (
+    FILTER_INPUTS,
+    day_axis,
+    empty_figure,
+    figure,
+    graph,
+    to_filters,
+    when,
+)
 from dashboard.services import Services
 
 
@@ -42,7 +50,7 @@ def tone_figure(rows: list[dict[str, Any]], target: float) -> dict[str, Any]:
             "line": {"dash": "dash", "color": "#b3261e"},
         }
     )
-    return figure(data, "Tone score by channel", yaxis={"range": [0, 1.05]})
+    return figure(data, "Tone score by channel", xaxis=day_axis(days), yaxis={"range": [0, 1.05]})
 
 
 def _model(run: dict[str, Any] | None) -> list[html.Div]:
