@@ -97,6 +97,12 @@ class JobRunner:
             with self._lock:
                 self._running.pop(kind, None)
 
+    def owns(self, job_id: int) -> bool:
+        """Whether this process runs that job (a "running" row it does not own was started by
+        another process, or abandoned by a restart)."""
+        with self._lock:
+            return job_id in self._running.values()
+
     def running(self, kind: str) -> bool:
         with self._lock:
             return kind in self._running

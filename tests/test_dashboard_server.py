@@ -233,3 +233,16 @@ def test_cli_serves_the_dashboard_on_loopback_with_basic_auth(tmp_path):
     finally:
         process.terminate()
         process.wait(20)
+
+
+def test_a_running_row_from_another_process_is_shown_as_not_ours(store):
+    from dashboard.panels.recommendation import _job_line
+
+    journal = JobJournal(store)
+    stale = journal.start("reindex", "bob")
+    journal.progress(stale, 0.4, "embedding")
+    runner = JobRunner(journal, {})
+    job = runner.latest("reindex")
+    line = _job_line("reindex", job, runner.owns(job["id"]))
+    assert line.startswith("reindex: running 40% — embedding (started by bob")
+    assert "not in this process" in line

@@ -109,12 +109,13 @@ def _rules_table(rec: Recommendation) -> html.Table:
     return html.Table([html.Thead(head), html.Tbody(rows)], className="rules")
 
 
-def _job_line(kind: str, job: dict[str, Any] | None) -> str:
+def _job_line(kind: str, job: dict[str, Any] | None, ours: bool) -> str:
     if job is None:
         return f"{kind}: never run from here"
     who = f"started by {job['started_by']} at {when(job['started_at'])}"
     if job["status"] == "running":
-        return f"{kind}: running {job['progress']:.0%} — {job.get('message') or ''} ({who})"
+        where = "" if ours else "; not in this process: elsewhere, or cut short by a restart"
+        return f"{kind}: running {job['progress']:.0%} — {job.get('message') or ''} ({who}{where})"
     return f"{kind}: {job['status']} — {job.get('message') or ''} ({who})"
 
 
@@ -153,7 +154,11 @@ def register(app: Dash, services: Services) -> None:
     def poll(_: int | None, seen: str | None) -> tuple[Any, Any]:
         jobs = {kind: services.jobs.latest(kind) for kind in JOB_KINDS}
         lines = [
-            html.Div(_job_line(kind, job), id=f"job-{kind}-line") for kind, job in jobs.items()
+            html.Div(
+                _job_line(kind, job, job is not None and services.jobs.owns(job["id"])),
+                id=f"job-{kind}-line",
+            )
+            for kind, job in jobs.items()
         ]
         # a job that ends changes this key, which refreshes the verdict
         finished = ";".join(
