@@ -82,7 +82,8 @@ class JobRunner:
 
         try:
             result = dict(function(progress) or {})
-            status = "failed" if result.get("status") == "failed" else "ok"
+            # a job that found nothing to do (lock held, no docs folder) is not a success
+            status = result["status"] if result.get("status") in ("failed", "skipped") else "ok"
             self.journal.finish(job_id, status, summarize(result), result)
             log.info("job finished", extra={"kind": kind, "job_id": job_id, "status": status})
         except Exception as exc:

@@ -183,7 +183,7 @@ class TrainRun(Base):
 
 
 JOB_KINDS: tuple[str, ...] = ("reindex", "retrain", "purge", "eval")
-JOB_STATUSES: tuple[str, ...] = ("running", "ok", "failed")
+JOB_STATUSES: tuple[str, ...] = ("running", "ok", "skipped", "failed")
 
 
 class EvalRun(Base):

@@ -246,3 +246,14 @@ def test_a_running_row_from_another_process_is_shown_as_not_ours(store):
     line = _job_line("reindex", job, runner.owns(job["id"]))
     assert line.startswith("reindex: running 40% — embedding (started by bob")
     assert "not in this process" in line
+
+
+def test_a_job_with_nothing_to_do_is_journalled_as_skipped_not_ok(store):
+    journal = JobJournal(store)
+    runner = JobRunner(
+        journal, {"reindex": lambda progress: {"status": "skipped", "reason": "index is busy"}}
+    )
+    outcome = runner.start("reindex", "alice")
+    runner.wait("reindex", 10)
+    row = journal.get(outcome.job_id)
+    assert row["status"] == "skipped" and row["message"] == "skipped: index is busy"
