@@ -158,16 +158,58 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, setup, message):
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end_without_a_terminal(tmp_path):
-    r = _cli("demo", cwd=tmp_path, timeout=900)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "Index done" in r.stdout
-    assert "How do I rotate my API key?" in r.stdout and "[1]" in r.stdout
-    assert "couldn't find this in the docs" in r.stdout  # the off-topic sample question
-    assert (tmp_path / ".askdesk" / "demo" / "lancedb").is_dir()
-    assert (tmp_path / ".askdesk" / "demo" / "askdesk.db").is_file()
-    again = _cli("demo", "--no-interactive", cwd=tmp_path, timeout=900)
-    assert again.returncode == 0 and "0 added, 0 changed" in again.stdout
+def test_demo_runs_end_to_end_and_ends_serving_the_dashboard(tmp_path):
+    """The README's first command: index, answers, a stored eval run, real traffic with
+    labelled demo votes, then the dashboard answering over HTTP until Ctrl-C."""
+    import re
+    import signal
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "askdesk", "demo", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 900
+        seen = []
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                break
+            seen.append(line)
+            m = re.search(r"dashboard at (http://\S+/)", line)
+            url = m.group(1) if m else None
+        assert url, "".join(seen)[-2000:]
+        with urllib.request.urlopen(url, timeout=30) as r:
+            assert r.status == 200 and "askdesk" in r.read().decode()
+        with urllib.request.urlopen(url + "_dash-layout", timeout=60) as r:
+            assert r.status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert "Index done" in out and "How do I rotate my API key?" in out and "[1]" in out
+    assert "couldn't find this in the docs" in out  # the off-topic sample question
+    assert "eval run #1" in out and "demo votes" in out
+
+    from feedback.store import FeedbackStore
+
+    data = tmp_path / ".askdesk" / "demo"
+    with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
+        runs = store.eval_runs()
+        assert len(runs) == 1 and runs[0]["label"] == "demo"
+        platforms = {i["platform"] for i in store.recent_interactions(limit=200)}
+        assert {"slack", "discord", "web", "cli"} <= platforms
+    again = _cli("demo", "--no-dashboard", cwd=tmp_path, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "0 added, 0 changed" in again.stdout and "eval run #2" in again.stdout
 
 
 def test_a_second_index_run_waits_its_turn(env, tiny_docs):

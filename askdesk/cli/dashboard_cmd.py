@@ -52,7 +52,11 @@ def dashboard(
 ) -> None:
     """Charts, the reindex/retrain recommendation, query history and a playground, in a browser."""
     state: State = ctx.obj
-    app = state.app()
+    serve(state.app(), host, port)
+
+
+def serve(app: App, host: str | None = None, port: int | None = None) -> None:
+    """Serve until Ctrl-C (with the upkeep schedule, if any); `askdesk demo` ends here too."""
     s = app.settings
     host = host or s.dashboard_host
     port = s.dashboard_port if port is None else port

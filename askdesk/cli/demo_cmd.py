@@ -6,7 +6,6 @@ import getpass
 import os
 import shutil
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +18,6 @@ DEMO_QUESTIONS = (
     "My webhook endpoint was down for an hour. Will I lose events?",
     "Can I pay with bitcoin?",
 )
-
-
-def sample_dir() -> Path:
-    return Path(str(resources.files("askdesk") / "sample"))
 
 
 def _command() -> str:
@@ -39,46 +34,83 @@ def register(app: typer.Typer) -> None:
 
 def demo(
     ctx: typer.Context,
-    interactive: Annotated[
-        bool, typer.Option(help="Ask your own questions after the samples (needs a terminal).")
+    dashboard: Annotated[
+        bool, typer.Option(help="End by serving the dashboard (Ctrl-C stops it).")
     ] = True,
+    port: Annotated[int | None, typer.Option(help="Dashboard port (default 8050).")] = None,
 ) -> None:
-    """Index the bundled sample docs, answer a few questions, then take yours."""
+    """Index the sample docs, answer questions, store an eval run, then open the dashboard."""
     state: State = ctx.obj
     if state.data_dir is None:
         from askdesk.settings import Settings
 
         state.data_dir = Settings().data_dir / "demo"  # never mixes with your own index
     app = state.app()
+    from askdesk.cli.eval_cmd import run_and_store
     from askdesk.cli.index_cmd import run_index
-    from askdesk.cli.render import console, print_answer, print_index_report
+    from askdesk.cli.render import IndexProgress, console, print_answer, print_index_report
+    from askdesk.demo import ensure_tone_scorer, install_sample_style, sample_dir, seed_traffic
     from core.types import Question
 
     docs = sample_dir() / "docs"
     console.rule("askdesk demo")
     console.print(
-        f"Indexing the sample docs of “Tidewire”, a made-up product ({docs}).\n"
-        f"Index and database go to {app.settings.data_dir}/ (first run loads the model).\n"
+        f"1. Indexing the sample docs of “Tidewire”, a made-up product ({docs}).\n"
+        f"   Index and database go to {app.settings.data_dir}/ (first run loads the model).\n"
     )
     print_index_report(run_index(app, docs))
+
+    version = install_sample_style(app)
+    note = ensure_tone_scorer(app)
+    if version:
+        console.print(f"\n2. Style model: the bundled sample version {version} is active.")
+    else:
+        console.print(
+            "\n2. Style model: none bundled; answers stay plain grounded drafts "
+            f"(`{_command()} style train` makes one)."
+        )
+    if note:
+        console.print(f"   Tone of every answer is scored ({note}).")
+
     engine = app.engine()
     engine.warm_up()
     user = getpass.getuser()
+    console.print("\n3. A few questions, answered from the docs with their sources:")
     for q in DEMO_QUESTIONS:
         console.rule(f"[bold]Q: {q}[/bold]", align="left")
         print_answer(engine.answer(Question(q, platform="cli", channel="demo", asker_id=user)))
-    if not (interactive and sys.stdin.isatty()):
+
+    golden = sample_dir() / "golden.jsonl"
+    console.print(f"\n4. Scoring the golden set ({golden.name}) and storing the eval run.")
+    with IndexProgress(sys.stderr.isatty()) as progress:
+        report, _, run_id = run_and_store(
+            app, golden, "demo", progress=lambda d, t: progress("eval", d, t)
+        )
+    s = report.summary
+    console.print(
+        f"   eval run #{run_id}: hit@5 {_num(s.get('hit@5'))}, MRR {_num(s.get('mrr'))}, "
+        f"groundedness {_num(s.get('groundedness'))}"
+    )
+    console.print(
+        "\n5. Asking those questions again as Slack, Discord and web users, with simulated "
+        "votes (labelled as demo data in the dashboard)."
+    )
+    with IndexProgress(sys.stderr.isatty()) as progress:
+        traffic = seed_traffic(app, golden, progress=lambda d, t: progress("ask", d, t))
+    console.print(
+        f"   {traffic.asked} questions, {traffic.unanswered} not found in the docs; "
+        f"demo votes 👍 {traffic.up} / 👎 {traffic.down}"
+    )
+    if not dashboard:
         console.print(
-            f"\nTry your own: {_command()} --data-dir "
-            f'{app.settings.data_dir} ask "how do I invite a teammate?"'
+            f"\nOpen the dashboard: {_command()} --data-dir {app.settings.data_dir} dashboard"
         )
         return
-    console.print("\nYour turn — ask about Tidewire (empty line or Ctrl-D to quit).")
-    while True:
-        try:
-            text = input("\n? ")
-        except EOFError:
-            break
-        if not text.strip() or text.strip().lower() in {"q", "quit", "exit"}:
-            break
-        print_answer(engine.answer(Question(text, platform="cli", channel="demo", asker_id=user)))
+    from askdesk.cli.dashboard_cmd import serve
+
+    console.print("\n6. The dashboard: the recommendation, charts, gaps, history and a playground.")
+    serve(app, port=port)
+
+
+def _num(value: object) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

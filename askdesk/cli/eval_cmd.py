@@ -75,26 +75,14 @@ def evaluate(
         raise UserError("give a golden JSONL file to score (or --export-golden FILE)")
 
     from askdesk.cli.render import IndexProgress, console, print_json
-    from core.evaluation import compare_metrics, golden_hash, load_golden
-    from core.evaluation import evaluate as run
+    from core.evaluation import compare_metrics, golden_hash
 
-    items = load_golden(golden)
     app = state.app()
-    engine = app.engine(record=False)
-    with IndexProgress(sys.stderr.isatty(), quiet=as_json) as progress:
-        report = run(engine, items, progress=lambda done, total: progress("eval", done, total))
-
     previous = _previous_run(app, golden_hash(golden))
-    last_index = app.store.last_index_run(status="ok")
-    index_version = (
-        last_index["table_version"] if last_index else engine.versions().get("index_version")
-    )
-    record = report.run_record(golden, index_version=index_version, label=label)
-    run_id = app.store.record_eval_run(record, report.result_records())
-    log.info(
-        "eval run stored",
-        extra={"eval_run_id": run_id, "questions": record["questions"], "label": label or ""},
-    )
+    with IndexProgress(sys.stderr.isatty(), quiet=as_json) as progress:
+        report, record, run_id = run_and_store(
+            app, golden, label, progress=lambda done, total: progress("eval", done, total)
+        )
     changes = compare_metrics(report.summary, previous["metrics"]) if previous else []
 
     if as_json:
@@ -129,6 +117,30 @@ def evaluate(
     console.print(f"\nStored as eval run #{run_id} ({versions}).", markup=False)
     if compare:
         _print_comparison(previous, changes)
+
+
+def run_and_store(
+    app: App, golden: Path, label: str | None = None, *, progress: Any = None
+) -> tuple[Any, dict[str, Any], int]:
+    """Score the golden set with a non-recording engine and store the EvalRun and its rows:
+    (report, stored run record, run id). `askdesk demo` stores its run the same way."""
+    from core.evaluation import evaluate as run
+    from core.evaluation import load_golden
+
+    items = load_golden(golden)
+    engine = app.engine(record=False)
+    report = run(engine, items, progress=progress)
+    last_index = app.store.last_index_run(status="ok")
+    index_version = (
+        last_index["table_version"] if last_index else engine.versions().get("index_version")
+    )
+    record = report.run_record(golden, index_version=index_version, label=label)
+    run_id = app.store.record_eval_run(record, report.result_records())
+    log.info(
+        "eval run stored",
+        extra={"eval_run_id": run_id, "questions": record["questions"], "label": label or ""},
+    )
+    return report, record, run_id
 
 
 def _previous_run(app: App, golden_sha: str) -> dict[str, Any] | None:

@@ -1,0 +1,146 @@
+"""What `askdesk demo` sets up so the dashboard has something true to show, with no tokens.
+
+Every interaction comes from asking a real question through the real desk (engine, store,
+hashed askers), from three platforms and a few channels. Votes are the one simulated part:
+a demo voter judges each answer the way the golden set does (👍 when the expected page was
+cited, 👎 "wrong facts" when it was not, 👎 "not in the docs" when nothing was found), and
+each such vote is stored with `source="demo"`, which the dashboard labels as demo data.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from askdesk.wiring import App
+
+DEMO_VOTE_SOURCE = "demo"
+
+#: (platform, channel) pairs the sample traffic is spread over, so filters have something to do
+DEMO_PLACES: tuple[tuple[str, str], ...] = (
+    ("slack", "C-support"),
+    ("slack", "C-billing"),
+    ("discord", "help-desk"),
+    ("web", "playground"),
+)
+
+#: Questions the sample docs cannot answer, in pairs of paraphrases: the Gaps tab groups them.
+GAP_QUESTIONS: tuple[str, ...] = (
+    "Do you have an iPhone app?",
+    "Is there a mobile app for iOS?",
+    "Can I pay with bitcoin?",
+    "Do you accept crypto payments?",
+    "What is the weather in Lisbon today?",
+)
+
+
+def sample_dir() -> Path:
+    return Path(str(resources.files("askdesk") / "sample"))
+
+
+@dataclass
+class Traffic:
+    asked: int = 0
+    up: int = 0
+    down: int = 0
+    unanswered: int = 0
+
+
+def golden_questions(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def demo_verdict(answer: Any, expected: Iterable[str]) -> tuple[int, str | None]:
+    """How the demo voter judges an answer: the golden set's expected pages decide."""
+    if answer.unanswered:
+        return -1, "not_in_docs"
+    wanted = tuple(expected)
+    cited = [s.path for s in answer.sources]
+    if not wanted or any(c == w or c.endswith("/" + w) for c in cited for w in wanted):
+        return 1, None
+    return -1, "wrong_facts"
+
+
+def seed_traffic(
+    app: App,
+    golden: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Traffic:
+    """Ask the golden questions and the gap questions through the real desk, spread over the
+    demo places, and cast one labelled demo vote on each answer."""
+    from core.types import Question
+
+    desk = app.desk()
+    items = [(g["question"], g.get("sources") or []) for g in golden_questions(golden)]
+    items += [(q, []) for q in GAP_QUESTIONS]
+    out = Traffic()
+    for i, (text, expected) in enumerate(items):
+        platform, channel = DEMO_PLACES[i % len(DEMO_PLACES)]
+        asker = f"demo-asker-{i % 7}"
+        answer = desk.ask(
+            Question(text, platform=platform, channel=channel, asker_id=asker, style=False)
+        )
+        out.asked += 1
+        out.unanswered += int(answer.unanswered)
+        if answer.interaction_id is not None:
+            value, reason = demo_verdict(answer, expected)
+            desk.vote(
+                answer.interaction_id,
+                platform,
+                f"demo-voter-{i % 5}",
+                value,
+                reason=reason,
+                source=DEMO_VOTE_SOURCE,
+            )
+            out.up += value > 0
+            out.down += value < 0
+        if progress:
+            progress(i + 1, len(items))
+    return out
+
+
+def install_sample_style(app: App) -> str | None:
+    """Make the bundled sample style model (if this build ships one) the active version.
+
+    The version folder is copied into DATA_DIR/style once; its `style.json` names the base
+    model by label, resolved to this machine's converted copy. Returns the version, or None
+    when no sample model is bundled (then `askdesk style train` makes one).
+    """
+    from askdesk.upkeep.retrain import activate_version
+
+    bundled = sample_dir() / "style" / "model"
+    if not (bundled / "style.json").is_file():
+        return None
+    style = json.loads((bundled / "style.json").read_text())
+    version = str(style.get("version") or "sample")
+    target = app.style_root / version
+    if not (target / "style.json").is_file():
+        from styling.base_model import resolve_base_model
+
+        shutil.copytree(bundled, target, dirs_exist_ok=True)
+        style["base_model"] = resolve_base_model(
+            app.settings.style_base_model, app.base_model_cache
+        )
+        (target / "style.json").write_text(json.dumps(style, indent=2))
+    activate_version(app, version)
+    return version
+
+
+def ensure_tone_scorer(app: App) -> str | None:
+    """A tone scorer fitted on the sample examples, so every demo answer gets a tone score
+    even without a style model (it lives in DATA_DIR/style/tone). Returns a note, or None if
+    one already exists."""
+    if app.tone_folder() is not None:
+        return None
+    from askdesk.upkeep.retrain import fit_tone, split_examples
+
+    examples, report = split_examples(sample_dir() / "style" / "examples.jsonl")
+    pairs = [(examples[i].input, examples[i].output) for i in report.train]
+    return fit_tone(app, pairs, app.style_root, {})
