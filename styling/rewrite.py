@@ -29,6 +29,7 @@ from styling.training import STYLE_FILE, prompt_text
 
 REWRITTEN = "rewritten"
 TIMEOUT = "timeout"
+REPETITION = "repetition"
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class StyleRewriter:
             return RewriteResult(None, note, "", time.perf_counter() - t0)
         if timed_out:
             return RewriteResult(None, TIMEOUT, output, time.perf_counter() - t0)
+        if repeated_line(output) is not None:
+            return RewriteResult(None, REPETITION, output, time.perf_counter() - t0)
         text, result = check_rewrite(protected, output, self.product_terms)
         note = REWRITTEN if text is not None else _short(f"guard: {result.reason}")
         raw = output if text is None else text
@@ -127,6 +130,7 @@ class StyleRewriter:
         n = enc["input_ids"].shape[1]
         limit = self.max_new_tokens or default_max_new_tokens(len(tok(text)["input_ids"]))
         deadline = Deadline(self.time_budget_s if budget_s is None else budget_s)
+        stops: list[Any] = [deadline]
         kwargs: dict[str, Any] = {}
         if self.prompt_lookup:
             kwargs["prompt_lookup_num_tokens"] = self.prompt_lookup
@@ -137,13 +141,16 @@ class StyleRewriter:
                 self._vocab = VocabClasses.of(tok)
             rule = PlaceholderConstraint(tok, self._vocab, counts, n, _end_ids(tok))
             kwargs["logits_processor"] = LogitsProcessorList([rule])
+            # kept from ending while a fact is missing, a small model tends to repeat its
+            # sign-off until max_new_tokens: stop at the first repeated line instead
+            stops.append(LoopStop(tok, n))
         with self._lock, torch.inference_mode():
             deadline.start()
             out = model.generate(
                 **enc,
                 max_new_tokens=limit,
                 do_sample=False,
-                stopping_criteria=StoppingCriteriaList([deadline]),
+                stopping_criteria=StoppingCriteriaList(stops),
                 eos_token_id=_end_ids(tok),
                 pad_token_id=tok.pad_token_id,
                 **kwargs,
@@ -177,6 +184,46 @@ def load_version(model_dir: Path, style: dict[str, Any], threads: int | None) ->
         tok.pad_token = tok.eos_token
     model.eval()
     return model, tok
+
+
+def repeated_line(text: str, min_chars: int = 8) -> str | None:
+    """The first complete line that repeats an earlier one (a decoding loop), or None.
+
+    Short lines (a bullet marker, `---`) may legitimately repeat; lines inside code fences
+    never count, a code block is restored from the draft anyway."""
+    seen: set[str] = set()
+    fenced = False
+    for line in text.split("\n"):
+        key = line.strip()
+        if key.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if fenced or len(key) < min_chars:
+            continue
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
+class LoopStop:
+    """A StoppingCriteria: stop as soon as a generated line repeats an earlier one."""
+
+    def __init__(self, tokenizer: Any, prompt_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        last = self.tokenizer.decode(input_ids[0, -1:])
+        stop = False
+        if "\n" in last:  # only a finished line can repeat
+            text = self.tokenizer.decode(
+                input_ids[0, self.prompt_length :], skip_special_tokens=True
+            )
+            stop = repeated_line(text[: text.rindex("\n") + 1]) is not None
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
 
 
 class Deadline:

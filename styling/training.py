@@ -53,6 +53,9 @@ class TrainConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
+    # which linear layers get adapters: attention only (the CPU trial's recipe) or every
+    # linear layer of the blocks ("all": attention + MLP, ~2.7x the adapter parameters)
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     eval_every: int = 50
     patience: int = 2  # evals without improvement before stopping early
     seed: int = 0
@@ -200,7 +203,7 @@ def train_style_model(
             r=cfg.lora_r,
             lora_alpha=cfg.lora_alpha,
             lora_dropout=cfg.lora_dropout,
-            target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+            target_modules=list(cfg.lora_targets),
             task_type="CAUSAL_LM",
         )
         model = get_peft_model(model, lora)

@@ -353,3 +353,16 @@ def test_constrained_generation_never_breaks_the_placeholder_rules(trained):
     out, timed_out = rewriter.generate(protected.text, counts=protected.counts)
     problems = protected.problems(out)
     assert not timed_out and problems.unknown == [] and problems.duplicated == []
+
+
+def test_a_looping_rewrite_falls_back_with_repetition(trained, monkeypatch):
+    from styling.rewrite import REPETITION, repeated_line
+
+    looped = (
+        "Hey there! 👋\n\nKeys expire after <F1>. <F2>\n\nHappy building! 🌊\n\nHappy building! 🌊"
+    )
+    assert repeated_line(looped + "\n") == "Happy building! 🌊"
+    assert repeated_line("Hey there! 👋\n\n- a\n- a\n\nHappy building! 🌊") is None  # short lines
+    rewriter = StyleRewriter(trained[0].folder)
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (looped, False))
+    assert rewriter.rewrite("Keys expire after 24h. [1]", None) == (None, REPETITION)
