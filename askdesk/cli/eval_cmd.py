@@ -75,8 +75,9 @@ def evaluate(
         raise UserError("give a golden JSONL file to score (or --export-golden FILE)")
 
     from askdesk.cli.render import IndexProgress, console, print_json
-    from core.evaluation import compare_metrics, golden_hash
+    from core.evaluation import compare_metrics, golden_hash, load_golden
 
+    load_golden(golden)  # a missing or malformed file is one clear line before anything runs
     app = state.app()
     previous = _previous_run(app, golden_hash(golden))
     with IndexProgress(sys.stderr.isatty(), quiet=as_json) as progress:
