@@ -179,8 +179,10 @@ def dashboard(tmp_path_factory, sample_searcher, embedder) -> Iterator[dict[str,
     store.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped on purpose: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, and later modules (the Discord bot tests) start their own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
