@@ -124,10 +124,13 @@ def install_sample_style(app: App) -> str | None:
     if not (target / "style.json").is_file():
         from styling.base_model import resolve_base_model
 
+        base = Path(resolve_base_model(str(style["base_model"]), app.base_model_cache))
         shutil.copytree(bundled, target, dirs_exist_ok=True)
-        style["base_model"] = resolve_base_model(
-            app.settings.style_base_model, app.base_model_cache
-        )
+        # the tokenizer is the base model's own (3.5 MB not worth bundling twice)
+        for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+            if (base / name).is_file() and not (target / name).is_file():
+                shutil.copy2(base / name, target / name)
+        style["base_model"] = str(base)
         (target / "style.json").write_text(json.dumps(style, indent=2))
     activate_version(app, version)
     return version

@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 
 SAMPLE = ROOT / "askdesk" / "sample" / "style" / "examples.jsonl"
 TOPICS = SAMPLE.with_name("held_out_topics.txt")
-ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 DEFAULT_OUT = Path(os.environ.get("ASKDESK_BENCH_DIR", "/tmp/askdesk-style-bench"))
 
 
@@ -48,7 +47,7 @@ def base_path(out: Path) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> dict:
-    from styling.training import TrainConfig, train_style_model
+    from styling.training import ALL_LINEAR, ATTENTION_ONLY, TrainConfig, train_style_model
 
     train, evals, _ = split_pairs()
     cfg = TrainConfig(
@@ -59,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> dict:
         time_limit_s=args.time_limit,
         threads=args.threads,
         patience=3,
-        lora_targets=ALL_LINEAR if args.lora_targets == "all" else TrainConfig.lora_targets,
+        lora_targets=ALL_LINEAR if args.lora_targets == "all" else ATTENTION_ONLY,
     )
     t0 = time.perf_counter()
 
@@ -194,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--eval-every", type=int, default=50)
     tr.add_argument("--time-limit", type=float, default=None)
     tr.add_argument("--eval-pairs", type=int, default=None, help="eval loss on the first N")
-    tr.add_argument("--lora-targets", choices=["attention", "all"], default="attention")
+    tr.add_argument("--lora-targets", choices=["attention", "all"], default="all")
     ev = sub.add_parser("eval")
     ev.add_argument("--model", type=Path, required=True)
     ev.add_argument("--limit", type=int, default=None)

@@ -63,7 +63,10 @@ def demo(
     version = install_sample_style(app)
     note = ensure_tone_scorer(app)
     if version:
-        console.print(f"\n2. Style model: the bundled sample version {version} is active.")
+        console.print(
+            f"\n2. Style model: the bundled sample version {version} is active; the three "
+            "questions below are answered in the sample brand voice (facts guarded)."
+        )
     else:
         console.print(
             "\n2. Style model: none bundled; answers stay plain grounded drafts "
@@ -78,7 +81,8 @@ def demo(
     console.print("\n3. A few questions, answered from the docs with their sources:")
     for q in DEMO_QUESTIONS:
         console.rule(f"[bold]Q: {q}[/bold]", align="left")
-        print_answer(engine.answer(Question(q, platform="cli", channel="demo", asker_id=user)))
+        asked = Question(q, platform="cli", channel="demo", asker_id=user, style=bool(version))
+        print_answer(engine.answer(asked))
 
     golden = sample_dir() / "golden.jsonl"
     console.print(f"\n4. Scoring the golden set ({golden.name}) and storing the eval run.")
