@@ -156,9 +156,7 @@ def cmd_one_mode(args: argparse.Namespace) -> dict:
 
         model = get_peft_model(
             model,
-            LoraConfig(
-                r=16, lora_alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]
-            ),
+            LoraConfig(r=16, lora_alpha=32, target_modules=list(TrainConfig().lora_targets)),
         )
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
