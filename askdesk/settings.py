@@ -94,7 +94,9 @@ class Settings(BaseSettings):
         description="Model to fine-tune: the packaged SmolLM2-135M-Instruct, or a folder/name.",
     )
     style_time_budget_s: float = Field(
-        8.0, gt=0, description="Rewrites slower than this fall back to the draft."
+        20.0,
+        gt=0,
+        description="A rewrite (with its retries) slower than this falls back to the draft.",
     )
     style_threads: int | None = Field(None, description="torch threads for the style model.")
 

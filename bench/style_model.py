@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--model", type=Path, required=True)
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--baseline-limit", type=int, default=None)
-    ev.add_argument("--budget", type=float, default=8.0)
+    ev.add_argument("--budget", type=float, default=20.0)
     for name in ("steps", "one-mode"):
         sp = sub.add_parser(name)
         sp.add_argument("--steps", type=int, default=3)

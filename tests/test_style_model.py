@@ -366,3 +366,27 @@ def test_a_looping_rewrite_falls_back_with_repetition(trained, monkeypatch):
     rewriter = StyleRewriter(trained[0].folder)
     monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (looped, False))
     assert rewriter.rewrite("Keys expire after 24h. [1]", None) == (None, REPETITION)
+
+
+def test_a_failed_rewrite_is_retried_with_sampling_within_the_budget(trained, monkeypatch):
+    rewriter = StyleRewriter(trained[0].folder, time_budget_s=30)
+    calls: list[int] = []
+
+    def flaky(text, **kw):
+        calls.append(kw.get("sample_seed", 0))
+        if len(calls) == 1:  # the greedy attempt loops
+            return "Hey there!\n\nKeys expire.\n\nKeys expire.", False
+        return "Hey there! 👋\n\nKeys expire after <F1>. <F2>\n\nHappy building! 🌊", False
+
+    monkeypatch.setattr(rewriter, "generate", flaky)
+    result = rewriter.rewrite_detail("Keys expire after 24h. [1]")
+    assert result.note == "rewritten" and result.attempts == 2 and calls == [0, 1]
+    assert "24h" in result.text
+
+    never: list[int] = []
+    monkeypatch.setattr(
+        rewriter, "generate", lambda text, **kw: (never.append(1), ("Hey there!", False))[1]
+    )
+    result = rewriter.rewrite_detail("Keys expire after 24h. [1]")
+    assert result.text is None and result.note.startswith("guard:")
+    assert result.attempts == 3 == len(never)  # the greedy try and two retries, then the draft
