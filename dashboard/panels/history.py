@@ -17,6 +17,7 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 from dashboard.auth import current_user
 from dashboard.panels.common import FILTER_INPUTS, to_filters
 from dashboard.services import Services
+from feedback.analytics import Filters
 
 PAGE_SIZE = 20
 EXPORT_MAX = 100_000
@@ -109,28 +110,6 @@ def _reasons(reasons: dict[str, int]) -> str:
     return ", ".join(f"{reason} ×{n}" for reason, n in sorted(reasons.items()))
 
 
-def _rows_by_id(services: Services, ids: list[int]) -> list[dict[str, Any]]:
-    """The same row shape as Analytics.interactions, for an explicit list of ids."""
-    rows = []
-    for interaction_id in sorted(ids, reverse=True):
-        row = services.store.get_interaction(interaction_id)
-        if row is None:
-            continue
-        votes = services.store.votes_for(interaction_id)
-        reasons: dict[str, int] = {}
-        for v in votes:
-            if v["value"] == -1:
-                reasons[v["reason"] or "other"] = reasons.get(v["reason"] or "other", 0) + 1
-        row["created_at"] = row["created_at"].isoformat()
-        row["sources"] = [s.get("path") for s in row["sources"] or [] if isinstance(s, dict)]
-        row["up"] = sum(1 for v in votes if v["value"] == 1)
-        row["down"] = sum(1 for v in votes if v["value"] == -1)
-        row["reasons"] = reasons
-        row["comments"] = [v["comment"] for v in votes if v["comment"]]
-        rows.append(row)
-    return rows
-
-
 def fetch(
     services: Services,
     filters: tuple[Any, Any, Any, Any],
@@ -139,14 +118,9 @@ def fetch(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    if ids:
-        rows = _rows_by_id(services, ids)
-        needle = (search or "").strip().lower()
-        if needle:
-            rows = [r for r in rows if needle in (r["question"] + " " + r["answer"]).lower()]
-        return rows[offset : offset + limit], len(rows)
-    f = to_filters(*filters)
-    return services.analytics.interactions(f, (search or "").strip(), limit, offset)
+    # a rule's evidence ids name exactly the interactions to show: the filters don't apply
+    f = Filters() if ids else to_filters(*filters)
+    return services.analytics.interactions(f, (search or "").strip(), limit, offset, ids=ids or ())
 
 
 def _table_row(row: dict[str, Any]) -> dict[str, Any]:
