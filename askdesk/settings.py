@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from dashboard.decision import Thresholds
+
 
 def config_file() -> Path:
     return Path(os.environ.get("ASKDESK_CONFIG", "askdesk.toml"))
@@ -37,6 +39,9 @@ class ChannelSettings(BaseModel):
 def _env(*names: str) -> AliasChoices:
     """Accept the platform's conventional variable (SLACK_BOT_TOKEN) and the ASKDESK_ one."""
     return AliasChoices(*names, *(f"ASKDESK_{n}" for n in names))
+
+
+_RULES = Thresholds()
 
 
 class Settings(BaseSettings):
@@ -121,27 +126,46 @@ class Settings(BaseSettings):
         "`askdesk privacy purge`).",
     )
 
-    # -- the reindex / retrain rules (see DESIGN.md) ------------------------------------------
-    rules_window_days: int = Field(7, ge=1, description="Recent answers the rules look at.")
+    # -- the reindex / retrain rules (see DESIGN.md); defaults live with the rules ---------------
+    rules_window_days: int = Field(
+        _RULES.rules_window_days, ge=1, description="Recent answers the rules look at."
+    )
     rules_min_answers: int = Field(
-        20, ge=1, description="Fewer answers in the window: the rules say 'not enough data'."
+        _RULES.rules_min_answers,
+        ge=1,
+        description="Fewer answers in the window: the rules say 'not enough data'.",
     )
     facts_downvote_max: float = Field(
-        0.10, ge=0, le=1, description="Share of answers 👎 'wrong facts' or 'not in docs'."
+        _RULES.facts_downvote_max,
+        ge=0,
+        le=1,
+        description="Share of answers 👎 'wrong facts' or 'not in docs'.",
     )
-    unanswered_max: float = Field(0.20, ge=0, le=1, description="Share of questions unanswered.")
+    unanswered_max: float = Field(
+        _RULES.unanswered_max, ge=0, le=1, description="Share of questions unanswered."
+    )
     unanswered_rise_max: float = Field(
-        0.05, ge=0, le=1, description="Rise of the unanswered share over the previous window."
+        _RULES.unanswered_rise_max,
+        ge=0,
+        le=1,
+        description="Rise of the unanswered share over the previous window.",
     )
     eval_drop_max: float = Field(
-        0.05, ge=0, le=1, description="Drop of eval hit rate or answer F1 against the last run."
+        _RULES.eval_drop_max,
+        ge=0,
+        le=1,
+        description="Drop of eval hit rate or answer F1 against the last run.",
     )
-    tone_target: float = Field(0.8, ge=0, le=1, description="Mean tone score of recent answers.")
+    tone_target: float = Field(
+        _RULES.tone_target, ge=0, le=1, description="Mean tone score of recent answers."
+    )
     tone_downvote_max: float = Field(
-        0.05, ge=0, le=1, description="Share of answers 👎 'tone/format'."
+        _RULES.tone_downvote_max, ge=0, le=1, description="Share of answers 👎 'tone/format'."
     )
     retrain_min_examples: int = Field(
-        20, ge=1, description="New approved examples since the last training run."
+        _RULES.retrain_min_examples,
+        ge=1,
+        description="New approved examples since the last training run.",
     )
 
     # -- chat --------------------------------------------------------------------------------

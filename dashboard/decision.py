@@ -25,7 +25,8 @@ form; `core.evaluation` writes hit@1/3/5)."""
 
 @dataclass
 class Thresholds:
-    """Same names and defaults as the settings of the same name (askdesk/settings.py)."""
+    """The rules' thresholds; the settings of the same names (askdesk/settings.py) take
+    their defaults from here."""
 
     rules_window_days: int = 7
     rules_min_answers: int = 20
