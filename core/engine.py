@@ -76,12 +76,13 @@ class AnswerEngine:
             "tone_scorer": getattr(self.tone, "version", None) if self.tone else None,
         }
 
-    def warm_up(self) -> None:
-        """Open the index and load the model now, so the first answer's timings are honest."""
+    def warm_up(self, *, style: bool | None = None) -> None:
+        """Open the index and load the models now, so the first answer's timings are honest;
+        the style model too when answers will use it (`style`, default: the engine's)."""
         _ = self.searcher.index.table
         _ = self.searcher.embedder.model
         load = getattr(self.rewriter, "load", None)  # a style model loads lazily otherwise
-        if self.config.style_by_default and callable(load):
+        if (self.config.style_by_default if style is None else style) and callable(load):
             try:
                 load()
             except Exception as exc:  # the rewrite then fails per answer, draft kept

@@ -76,7 +76,7 @@ def demo(
         console.print(f"   Tone of every answer is scored ({note}).")
 
     engine = app.engine()
-    engine.warm_up()
+    engine.warm_up(style=bool(version))
     user = getpass.getuser()
     console.print("\n3. A few questions, answered from the docs with their sources:")
     for q in DEMO_QUESTIONS:
