@@ -132,6 +132,9 @@ def install_sample_style(app: App) -> str | None:
                 shutil.copy2(base / name, target / name)
         style["base_model"] = str(base)
         (target / "style.json").write_text(json.dumps(style, indent=2))
+        # its training run, so the dashboard can say what answers in the voice
+        report = json.loads((target / "report.json").read_text())
+        app.store.record_train_run({**report, "version": version}, str(target))
     activate_version(app, version)
     return version
 

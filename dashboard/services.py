@@ -46,3 +46,5 @@ class Services:
     tone_target: float = 0.8
     window_days: int = 7
     now: Callable[[], datetime] = field(default=_now)
+    # the style model version answers use (`askdesk style use`); None: the latest trained one
+    style_version: Callable[[], str | None] = field(default=lambda: None)

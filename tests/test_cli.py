@@ -205,6 +205,7 @@ def test_demo_runs_end_to_end_and_ends_serving_the_dashboard(tmp_path):
     with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
         runs = store.eval_runs()
         assert len(runs) == 1 and runs[0]["label"] == "demo"
+        assert [r["version"] for r in store.train_runs()] == ["sample-v1"]  # the bundled model
         platforms = {i["platform"] for i in store.recent_interactions(limit=200)}
         assert {"slack", "discord", "web", "cli"} <= platforms
     again = _cli("demo", "--no-dashboard", cwd=tmp_path, timeout=900)

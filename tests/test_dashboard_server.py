@@ -257,3 +257,15 @@ def test_a_job_with_nothing_to_do_is_journalled_as_skipped_not_ok(store):
     runner.wait("reindex", 10)
     row = journal.get(outcome.job_id)
     assert row["status"] == "skipped" and row["message"] == "skipped: index is busy"
+
+
+def test_the_tone_tab_names_the_active_style_version_not_just_the_latest(store):
+    from dashboard.panels.tone import _model_in_use
+
+    for version in ("v1", "v2"):
+        store.record_train_run({"version": version, "train_examples": 10}, f"/style/{version}")
+    assert _model_in_use(_services(store))["version"] == "v2"  # nothing chosen: the latest
+    rolled_back = _services(store, style_version=lambda: "v1")
+    assert _model_in_use(rolled_back)["version"] == "v1"
+    unknown = _services(store, style_version=lambda: "hand-made")
+    assert _model_in_use(unknown) is None  # a version no run recorded: not a wrong one

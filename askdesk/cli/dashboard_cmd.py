@@ -153,4 +153,5 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
         auth=auth,
         tone_target=s.tone_target,
         window_days=s.rules_window_days,
+        style_version=app.active_style_version,
     )

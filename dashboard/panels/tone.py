@@ -53,6 +53,15 @@ def tone_figure(rows: list[dict[str, Any]], target: float) -> dict[str, Any]:
     return figure(data, "Tone score by channel", xaxis=day_axis(days), yaxis={"range": [0, 1.05]})
 
 
+def _model_in_use(services: Services) -> dict[str, Any] | None:
+    """The TrainRun of the active version (after a rollback it is not the latest run)."""
+    active = services.style_version()
+    if active:
+        runs = services.store.train_runs(limit=1000)
+        return next((r for r in runs if r["version"] == active), None)
+    return services.store.last_train_run()
+
+
 def _model(run: dict[str, Any] | None) -> list[html.Div]:
     if run is None:
         return [html.Div("No style model trained yet: answers use the grounded draft as is.")]
@@ -74,4 +83,10 @@ def register(app: Dash, services: Services) -> None:
     )
     def update(start: Any, end: Any, platforms: Any, channels: Any) -> tuple[Any, Any]:
         rows = services.analytics.tone_by_channel(to_filters(start, end, platforms, channels))
-        return tone_figure(rows, services.tone_target), _model(services.store.last_train_run())
+        run = _model_in_use(services)
+        active = services.style_version()
+        if run is None and active:
+            model = [html.Div(f"Style model {active}: no training run recorded for it.")]
+        else:
+            model = _model(run)
+        return tone_figure(rows, services.tone_target), model
