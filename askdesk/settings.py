@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     min_confidence: float = Field(0.25, ge=0.0, le=1.0)
     max_question_chars: int = 4000
     answer_max_words: int = 110
+    answer_calibration: bool = Field(
+        True,
+        description="After each index run, calibrate when to decline on this knowledge base "
+        "(probes with a page held out; stored in DATA_DIR/answerability.json).",
+    )
     docs_url_template: str | None = Field(
         None, description="e.g. https://docs.example.com/{path} — makes sources links."
     )
@@ -210,6 +215,11 @@ class Settings(BaseSettings):
     @property
     def database_location(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'askdesk.db'}"
+
+    @property
+    def calibration_file(self) -> Path:
+        """Where the knowledge base's answerability calibration is kept."""
+        return self.data_dir / "answerability.json"
 
     @property
     def log_file(self) -> Path:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from askdesk.settings import Settings
 from bots.common import ChannelConfig, ChannelDirectory
+from core.answerability import Calibration, DecisionModel
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine, EngineConfig
@@ -75,7 +76,9 @@ class App:
     def engine(self, *, record: bool = True) -> AnswerEngine:
         s = self.settings
         composer = ExtractiveComposer(
-            max_words=s.answer_max_words, url_template=s.docs_url_template
+            max_words=s.answer_max_words,
+            url_template=s.docs_url_template,
+            decision=self.decision_model(),
         )
         config = EngineConfig(
             k=s.top_k,
@@ -92,6 +95,15 @@ class App:
             tone=self.tone_scorer(),
             asker_salt=s.salt() if record else "",
         )
+
+    def decision_model(self) -> DecisionModel:
+        """When to decline: this knowledge base's calibration if one was made for the current
+        embedding model (see askdesk.upkeep.calibrate), else the default model."""
+        if self.settings.answer_calibration:
+            cal = Calibration.load(self.settings.calibration_file)
+            if cal is not None and cal.embed_model == self.settings.embed_model:
+                return cal.model()
+        return DecisionModel()
 
     # -- style model -----------------------------------------------------------------------
     @property

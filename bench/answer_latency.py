@@ -40,6 +40,7 @@ from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex, ChunkRow
 from retrieval.ingest import Ingester, scan_folder
 from retrieval.loaders import load_document
+from retrieval.passages import chunk_passages
 from retrieval.search import Searcher, fts_query
 
 GOAL_RATIO = 1.5
@@ -87,6 +88,7 @@ def add_filler(index: ChunkIndex, emb: Embedder, n: int, per_doc: int = 10) -> d
     vecs = pool_vectors(emb, pool)
     rng = random.Random(SEED)
     rows: list[ChunkRow] = []
+    blocks: list[tuple[str, int, np.ndarray]] = []
     doc_ids: list[str] = []
     t = time.perf_counter()
     written = 0
@@ -100,6 +102,9 @@ def add_filler(index: ChunkIndex, emb: Embedder, n: int, per_doc: int = 10) -> d
         text = " ".join(pool[j] for j in picks)
         v = vecs[picks[0]] + vecs[picks[1]]
         chash = stable_hash(f"{title} > {heading}\n{text}", length=32)
+        # passage vectors as the indexer stores them: one per block, here a pool sentence's
+        for b in range(len(chunk_passages(text))):
+            blocks.append((chash, b, vecs[picks[b % len(picks)]]))
         rows.append(
             ChunkRow(
                 chunk_id=stable_hash(doc, chash, "0"),
@@ -116,10 +121,12 @@ def add_filler(index: ChunkIndex, emb: Embedder, n: int, per_doc: int = 10) -> d
         )
         if (len(doc_ids) == 200 and (i + 1) % per_doc == 0) or i == n - 1:
             index.replace_documents(doc_ids, rows)
+            index.passages.add(blocks)
             written += len(rows)
-            rows, doc_ids = [], []
+            rows, doc_ids, blocks = [], [], []
             log(f"filler: {written}/{n} rows written")
     index.ensure_text_index()
+    index.passages.ensure_index()
     index.compact()
     return {
         "filler_chunks": n,

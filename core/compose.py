@@ -1,20 +1,34 @@
-"""The default composer: extractive and grounded.
+"""The default composer: extractive and grounded, choosing what to quote by meaning.
 
 It answers with sentences quoted from the retrieved chunks, never with words of its own
-beyond a short framing, so it cannot state what no source says. It quotes a contiguous
-window of the best chunk (a definition with its steps or code, in their order) and, when a
-second source covers part of the question the first does not, one passage from it.
+beyond a short framing, so it cannot state what no source says. What it quotes is chosen
+block by block (a paragraph, a list or table with its intro, a code block with the sentence
+before it) among the top documents' hits *and the chunks around them*: each block is scored
+by its cosine to the question (block vectors are embedded at index time, see
+retrieval.passages) plus lexical evidence (rare question terms, numbers, identifiers), and
+the best one is quoted as a readable window: in order, code and steps intact, table rows
+read against their header. A second source is quoted only when it covers part of the
+question the first does not.
+
+The composition also says whether the docs answer at all (`Composition.answerable`), from
+features of the chosen block (see core.answerability): a question whose best block is not
+close enough in meaning and wording is declined rather than answered with the nearest text.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
+
+from core.answerability import Decision, DecisionModel
 from core.text_units import Unit, row_cells, split_units, terms
 from core.types import Question, Source
+from retrieval.passages import passages
 from retrieval.search import SearchHit
 
 _CONNECTIVES = (
@@ -31,17 +45,46 @@ _CONNECTIVES = (
     "they ",
     "there ",
 )
+_EXACT = re.compile(r"\b\d+(?:[.:/-]\d+)*\b|[A-Za-z]+[_.-][\w.-]*\w|--?[a-z][\w-]+")
+LEXICAL_WEIGHT = 0.35  # a block's score: cosine + this x idf-weighted share of question terms
+EXACT_WEIGHT = 0.15  # + this x share of the question's numbers and identifiers it contains
+DOC_PRIOR = (0.04, 0.02, 0.0)  # the search's own order still counts, a little
+MAX_DOCS = 3  # documents whose blocks compete for the answer
+PARAGRAPH_STRETCH = 2.0  # the chosen paragraph may exceed max_words by this factor to end
+_BOUNDARY = "\x00section"  # `header` of the heading unit put between two sections' chunks
 
 
 @dataclass
-class _Scored:
-    unit: Unit
-    score: float
-    hit: int  # index into hits
+class _Block:
+    start: int  # units [start, end) of its document's merged text
+    end: int
+    vector: np.ndarray | None = None  # from the index; None for an index without passages
+    doc: int = 0  # index into the candidate documents
+    cosine: float | None = None
+    lexical: float = 0.0
+    exact: float = 0.0
+    score: float = 0.0
+
+
+@dataclass
+class _Doc:
+    hit: SearchHit  # the best-ranked hit of the document (cited as its source)
+    units: list[Unit]
+    blocks: list[_Block] = field(default_factory=list)
+
+
+@dataclass
+class Composition:
+    """A draft with its sources, and whether (and why) the docs answer the question."""
+
+    text: str
+    sources: list[Source]
+    answerable: bool = True
+    decision: Decision | None = None
 
 
 class ExtractiveComposer:
-    version = "extractive-1"
+    version = "extractive-2"
 
     def __init__(
         self,
@@ -50,69 +93,143 @@ class ExtractiveComposer:
         min_words: int = 30,
         max_sources: int = 2,
         url_template: str | None = None,
+        decision: DecisionModel | None = None,
     ) -> None:
         self.max_words = max_words
         self.min_words = min_words
         self.max_sources = max_sources
         self.url_template = url_template
+        self.decision = decision or DecisionModel()
 
     def source_for(self, n: int, hit: SearchHit) -> Source:
         url = self.url_template.format(path=hit.doc_id) if self.url_template else None
         snippet = " ".join(hit.text.split())[:240]
         return Source(n, hit.doc_id, hit.title, hit.heading, round(hit.similarity, 4), url, snippet)
 
-    def compose(self, question: Question, hits: Sequence[SearchHit]) -> tuple[str, list[Source]]:
-        if not hits:
-            return "", []
+    def compose(
+        self,
+        question: Question,
+        hits: Sequence[SearchHit],
+        query_vector: np.ndarray | None = None,
+    ) -> tuple[str, list[Source]]:
+        c = self.compose_detailed(question, hits, query_vector)
+        return c.text, c.sources
+
+    def compose_detailed(
+        self,
+        question: Question,
+        hits: Sequence[SearchHit],
+        query_vector: np.ndarray | None = None,
+        unmatched_terms: Sequence[str] | None = None,
+    ) -> Composition:
+        """The draft and the decision. `query_vector` scores blocks by meaning (without it,
+        by words only); `unmatched_terms` are question terms search found nowhere."""
+        ranked = [h for h in hits if not h.neighbour]
+        if not ranked:
+            return Composition("", [], answerable=False)
+        docs = _documents(hits, ranked)
         q_terms = set(terms(question.text))
-        per_hit = [split_units(h.text) for h in hits]
-        idf = _idf(per_hit)
+        exact = {e.lower() for e in _EXACT.findall(question.text)}
+        idf = _idf([d.units for d in docs])
         q_weight = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
 
-        def score(u: Unit) -> float:
+        def lexical(u: Unit) -> float:
             if u.kind == "code":
                 return 0.0
             found = set(terms(u.text)) & q_terms
             return sum(idf.get(t, 1.0) for t in found) / q_weight
 
-        groups: list[tuple[int, list[Unit]]] = []
-        primary = self._window(per_hit[0], [score(u) for u in per_hit[0]])
-        groups.append((0, primary))
-        covered = set().union(*(terms(u.text) for u in primary)) & q_terms
-        used_words = sum(u.words for u in primary if u.kind != "code")
+        best: _Block | None = None
+        runner_up: _Block | None = None
+        for d_i, doc in enumerate(docs):
+            for b in doc.blocks:
+                b.doc = d_i
+                if b.vector is not None and query_vector is not None:
+                    b.cosine = float(b.vector @ query_vector)
+                text = " ".join(u.text for u in doc.units[b.start : b.end]).lower()
+                found = set(terms(text)) & q_terms
+                b.lexical = sum(idf.get(t, 1.0) for t in found) / q_weight
+                b.exact = (sum(1 for e in exact if e in text) / len(exact)) if exact else 0.0
+                sem = b.cosine if b.cosine is not None else doc.hit.similarity
+                prior = DOC_PRIOR[d_i] if d_i < len(DOC_PRIOR) else 0.0
+                b.score = sem + LEXICAL_WEIGHT * b.lexical + EXACT_WEIGHT * b.exact + prior
+                if best is None or b.score > best.score:
+                    if best is not None and best.doc != d_i:
+                        runner_up = best
+                    best = b
+                elif b.doc != best.doc and (runner_up is None or b.score > runner_up.score):
+                    runner_up = b
+        if best is None:
+            return Composition("", [], answerable=False)
 
+        doc = docs[best.doc]
+        unit_scores = [lexical(u) for u in doc.units]
+        for other in doc.blocks:  # a neighbouring block as close in meaning continues the quote
+            if other is not best and other.score >= best.score - 0.08:
+                for i in range(other.start, other.end):
+                    unit_scores[i] = max(unit_scores[i], 0.01)
+        primary = self._window(doc.units, unit_scores, anchor=best.start, block_end=best.end)
+        groups: list[tuple[SearchHit, list[Unit]]] = [(doc.hit, primary)]
+        covered = set().union(*(terms(u.text) for u in primary)) & q_terms if primary else set()
+        used_words = sum(u.words for u in primary if u.kind != "code")
         if self.max_sources > 1 and used_words < self.max_words:
             extra = self._supporting(
-                hits, per_hit, q_terms - covered, q_terms, idf, q_weight, primary
+                [d for i, d in enumerate(docs) if i != best.doc],
+                q_terms - covered,
+                q_terms,
+                idf,
+                q_weight,
+                primary,
             )
             if extra is not None:
                 groups.append(extra)
 
+        window_text = " ".join(u.text for u in primary)
+        found = set(terms(window_text)) & q_terms
+        decision = self.decision.decide(
+            cosine=best.cosine if best.cosine is not None else doc.hit.similarity,
+            lexical=sum(idf.get(t, 1.0) for t in found) / q_weight,
+            exact=best.exact if exact else None,
+            top_similarity=max(h.similarity for h in ranked),
+            margin=best.score - runner_up.score if runner_up is not None else None,
+            agreement=_agreement(ranked),
+            unmatched=len(unmatched_terms) / len(q_terms)
+            if unmatched_terms is not None and q_terms
+            else None,
+            has_passages=best.cosine is not None,
+        )
+
         sources: list[Source] = []
         number: dict[str, int] = {}
         parts: list[str] = []
-        for hit_index, units in groups:
-            doc = hits[hit_index].doc_id
-            if doc not in number:
-                number[doc] = len(number) + 1
-                sources.append(self.source_for(number[doc], hits[hit_index]))
-            parts.append(_render(units, number[doc]))
-        return "\n\n".join(p for p in parts if p), sources
+        for hit, units in groups:
+            if hit.doc_id not in number:
+                number[hit.doc_id] = len(number) + 1
+                sources.append(self.source_for(number[hit.doc_id], hit))
+            parts.append(_render(units, number[hit.doc_id]))
+        text = "\n\n".join(p for p in parts if p)
+        answerable = bool(text) and decision.answer
+        return Composition(text, sources, answerable=answerable, decision=decision)
 
-    def _window(self, units: list[Unit], scores: list[float]) -> list[Unit]:
-        """The best-scoring unit with the context that makes it readable."""
-        quotable = [i for i, u in enumerate(units) if u.kind != "heading"]
-        if not quotable:
+    def _window(
+        self, units: list[Unit], scores: list[float], *, anchor: int, block_end: int
+    ) -> list[Unit]:
+        """The chosen block, with the context that makes it readable: the sentence that
+        introduces it, its sub-heading, and what follows while it still answers."""
+        if not units:
             return []
-        anchor = max(quotable, key=lambda i: (scores[i] + (0.05 if i == quotable[0] else 0), -i))
         if units[anchor].kind == "row":
             return self._table_rows(units, scores, anchor)
         start = anchor
+        para = [i for i, u in enumerate(units) if u.para == units[anchor].para]
+        fits = sum(units[i].words for i in para) <= self.max_words * PARAGRAPH_STRETCH
+        if units[anchor].kind == "sentence" and para and para[0] < anchor and fits:
+            start = para[0]  # a block cut from a long paragraph: quote the paragraph whole
         while start > 0 and _needs_previous(units[start], units[start - 1]):
             start -= 1
         if start > 0 and units[start - 1].kind == "code" and units[start].kind == "sentence":
             start -= 1  # "The script installs…" explains the command just above it
-        if start > 0 and units[start - 1].kind == "heading":
+        if start > 0 and units[start - 1].kind == "heading" and units[start - 1].header is None:
             start -= 1  # the sub-heading names what the quote is about
         picked = [units[start]]
         words = _cost(units[start])
@@ -132,9 +249,12 @@ class ExtractiveComposer:
             else:
                 if u.kind == "sentence" and in_list:
                     in_list = False
-                limit = self.max_words
+                # the answer's own paragraph may run a little over the budget to its end
+                same_para = u.para == units[anchor].para and i < block_end + 8
+                limit = self.max_words * (PARAGRAPH_STRETCH if same_para else 1.0)
                 new_paragraph = u.para != units[i - 1].para
-                if scores[i] <= 0 and i > anchor and (words >= self.min_words or new_paragraph):
+                outside = i >= block_end
+                if scores[i] <= 0 and outside and (words >= self.min_words or new_paragraph):
                     break  # enough said, or an unrelated paragraph starts
             cost = _cost(u)
             if u.kind == "code" and u.text.count("\n") > 40:
@@ -152,7 +272,12 @@ class ExtractiveComposer:
     def _table_rows(self, units: list[Unit], scores: list[float], anchor: int) -> list[Unit]:
         """A table answers with its best rows, each read against the header."""
         header = units[anchor].header or units[anchor].text
-        same = [i for i, u in enumerate(units) if u.kind == "row" and u.header == header]
+        same = [
+            i
+            for i, u in enumerate(units)
+            if u.kind == "row" and (u.header == header or (i == anchor and u.header is None))
+        ]
+        same = [i for i in same if units[i].header is not None] or same
         if not same:
             return [units[anchor]]
         best = sorted((i for i in same if scores[i] > 0), key=lambda i: -scores[i])[:3]
@@ -167,23 +292,23 @@ class ExtractiveComposer:
 
     def _supporting(
         self,
-        hits: Sequence[SearchHit],
-        per_hit: list[list[Unit]],
+        others: list[_Doc],
         missing: set[str],
         q_terms: set[str],
         idf: dict[str, float],
         q_weight: float,
         primary: list[Unit],
-    ) -> tuple[int, list[Unit]] | None:
-        """One passage from another chunk that covers question terms the first one missed."""
-        if not missing:
+    ) -> tuple[SearchHit, list[Unit]] | None:
+        """One sentence from another document that covers question terms the first missed."""
+        if not missing or not others:
             return None
         seen = {_norm(u.text) for u in primary}
-        best: _Scored | None = None
-        for hi in range(1, min(len(hits), 4)):
-            if hits[hi].similarity < hits[0].similarity - 0.15:
+        top = max(d.hit.similarity for d in others)
+        best: tuple[float, SearchHit, Unit] | None = None
+        for doc in others:
+            if doc.hit.similarity < top - 0.15:
                 continue
-            for u in per_hit[hi]:
+            for u in doc.units:
                 if (
                     u.kind != "sentence"
                     or _norm(u.text) in seen
@@ -194,11 +319,87 @@ class ExtractiveComposer:
                 found = set(terms(u.text))
                 gain = sum(idf.get(t, 1.0) for t in found & missing) / q_weight
                 relevant = len(found & q_terms) >= 2
-                if gain >= 0.3 and relevant and (best is None or gain > best.score):
-                    best = _Scored(u, gain, hi)
+                if gain >= 0.3 and relevant and (best is None or gain > best[0]):
+                    best = (gain, doc.hit, u)
         if best is None:
             return None
-        return best.hit, [best.unit]
+        return best[1], [best[2]]
+
+
+def _documents(hits: Sequence[SearchHit], ranked: Sequence[SearchHit]) -> list[_Doc]:
+    """The candidate text: for each of the first MAX_DOCS documents, each contiguous run of
+    its chunks (hits and their neighbours) read as one text, the overlap that chunking
+    repeats at a chunk's start dropped, and each chunk's blocks with their vectors."""
+    order: list[str] = []
+    best_hit: dict[str, SearchHit] = {}
+    for h in ranked:
+        if h.doc_id not in best_hit:
+            if len(order) == MAX_DOCS:
+                continue
+            order.append(h.doc_id)
+            best_hit[h.doc_id] = h
+    docs: list[_Doc] = []
+    for doc_id in order:
+        chunks: dict[int, SearchHit] = {}
+        for h in hits:
+            if h.doc_id == doc_id:
+                chunks.setdefault(h.ordinal, h)
+        run: list[SearchHit] = []
+        for ordinal in sorted(chunks):
+            if run and ordinal != run[-1].ordinal + 1:
+                docs.append(_merge(run, best_hit[doc_id]))
+                run = []
+            run.append(chunks[ordinal])
+        if run:
+            docs.append(_merge(run, best_hit[doc_id]))
+    return docs
+
+
+def _merge(run: list[SearchHit], cited: SearchHit) -> _Doc:
+    ranked = [h for h in run if not h.neighbour]
+    doc = _Doc(hit=ranked[0] if ranked else cited, units=[])
+    para = 0
+    heading = None
+    for h in run:
+        units = split_units(h.text)
+        skip = 0
+        if doc.units:
+            tail = {_norm(u.text) for u in doc.units[-8:]}
+            while skip < len(units) and _norm(units[skip].text) in tail:
+                skip += 1  # the sentences chunking repeated from the previous chunk
+        offset = len(doc.units) - skip
+        if h.heading and h.heading != heading and doc.units:
+            # another section starts: a window must not run on into it (never quoted)
+            doc.units.append(Unit(h.heading, "heading", para, header=_BOUNDARY))
+            para += 1
+            offset += 1
+        heading = h.heading
+        base = para
+        for u in units[skip:]:
+            doc.units.append(Unit(u.text, u.kind, base + u.para, u.header))
+            para = max(para, base + u.para + 1)
+        vectors = h.passage_vectors
+        blocks = passages(units)
+        usable = vectors is not None and len(vectors) == len(blocks)
+        for b_i, p in enumerate(blocks):
+            if p.end <= skip:
+                continue
+            doc.blocks.append(
+                _Block(
+                    start=max(p.start, skip) + offset,
+                    end=p.end + offset,
+                    vector=vectors[b_i] if usable and vectors is not None else None,
+                )
+            )
+    return doc
+
+
+def _agreement(ranked: Sequence[SearchHit]) -> float:
+    """1 when the top document is among the first three of both retrievers, else 0."""
+    top = ranked[0].doc_id
+    vec = any(h.doc_id == top and (h.vector_rank or 99) <= 3 for h in ranked)
+    txt = any(h.doc_id == top and (h.text_rank or 99) <= 3 for h in ranked)
+    return 1.0 if vec and txt else 0.0
 
 
 def _cost(u: Unit) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 from core.hookspecs import Composer, NoRewrite, Recorder, Rewriter, Tone
 from core.types import Answer, Question, Source
 from feedback.hashing import hash_user
-from retrieval.search import Searcher, SearchHit
+from retrieval.search import Searcher, SearchHit, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class EngineConfig:
     min_confidence: float = 0.25  # top cosine; off-topic questions score < 0.21 on the sample
     max_question_chars: int = 4000
     style_by_default: bool = False
+    answer_context: bool = True  # hand the composer the chunks around the hits, with passages
 
 
 class AnswerEngine:
@@ -117,14 +118,15 @@ class AnswerEngine:
         confidence = round(max((h.similarity for h in hits[:3]), default=0.0), 4)
 
         t = time.perf_counter()
-        unanswered = confidence < self.config.min_confidence
+        unanswered = confidence < self.config.min_confidence  # clearly off-topic: not composed
+        decision: dict[str, Any] | None = None
         if unanswered:
             draft, sources = self._not_found(hits)
         else:
-            draft, sources = self.composer.compose(
-                Question(text, question.platform), hits[: self.config.k]
+            draft, sources, answerable, decision = self._compose(
+                Question(text, question.platform), hits[: self.config.k], result
             )
-            if not draft:
+            if not draft or not answerable:
                 unanswered = True
                 draft, sources = self._not_found(hits)
         timings["compose_ms"] = (time.perf_counter() - t) * 1000
@@ -139,6 +141,7 @@ class AnswerEngine:
             notice=notice,
             draft=draft,
             versions=self.versions(),
+            decision=decision,
         )
         if not unanswered and self._style_wanted(question):
             self._restyle(answer, question, timings)
@@ -157,6 +160,23 @@ class AnswerEngine:
         if question.history:
             return f"{question.history[-1].question} {text}"
         return text
+
+    def _compose(
+        self, question: Question, hits: list[SearchHit], result: SearchResult
+    ) -> tuple[str, list[Source], bool, dict[str, Any] | None]:
+        """The draft, its sources, whether the docs answer, and the decision's evidence.
+
+        A composer that can judge answerability (`compose_detailed`) gets the hits with the
+        chunks around them and the question's vector; any other just composes the hits."""
+        detailed = getattr(self.composer, "compose_detailed", None)
+        if detailed is None:
+            draft, sources = self.composer.compose(question, hits)
+            return draft, sources, True, None
+        context = getattr(self.searcher, "context", None)
+        if self.config.answer_context and context is not None:
+            hits = context(hits)
+        c = detailed(question, hits, result.query_vector, result.unmatched_terms)
+        return c.text, c.sources, c.answerable, c.decision.as_dict() if c.decision else None
 
     def _not_found(self, hits: list[SearchHit]) -> tuple[str, list[Source]]:
         closest: list[Source] = []

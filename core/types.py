@@ -65,6 +65,7 @@ class Answer:
     tone_score: float | None = None  # closeness to the team's voice, 0..1 (None: not scored)
     interaction_id: int | None = None
     error: str | None = None  # set when answering failed and `text` is an apology
+    decision: dict[str, Any] | None = None  # whether the docs answer, and why (see answerability)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrieval.passages import PassageStore
+
 if TYPE_CHECKING:
     import lancedb
     import pyarrow as pa
@@ -95,6 +97,7 @@ class ChunkIndex:
         self.uri = str(uri)
         self._db: lancedb.DBConnection | None = None
         self._table: lancedb.table.Table | None = None
+        self._passages: PassageStore | None = None
 
     # -- opening ---------------------------------------------------------------------------
     @property
@@ -162,6 +165,8 @@ class ChunkIndex:
         """See writes made by other processes (a long-running bot after `askdesk index`)."""
         if self._table is not None:
             self._table.checkout_latest()
+        if self._passages is not None:
+            self._passages.refresh()
 
     # -- reading for the ingester ----------------------------------------------------------
     def _scan(self, where: str | None, columns: list[str]) -> pa.Table:
@@ -186,6 +191,56 @@ class ChunkIndex:
         for d in self._scan(None, ["doc_id"]).column("doc_id").to_pylist():
             counts[d] = counts.get(d, 0) + 1
         return counts
+
+    def content_hashes(self) -> set[str]:
+        """Every stored chunk text's hash (what the passages table must cover)."""
+        if not self.exists() or self.count() == 0:
+            return set()
+        return set(self._scan(None, ["content_hash"]).column("content_hash").to_pylist())
+
+    def texts_for(self, content_hashes: Iterable[str]) -> list[tuple[str, str]]:
+        """(content_hash, text) of the chunks with these hashes, one per hash."""
+        wanted = sorted(set(content_hashes))
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), _IN_BATCH):
+            part = wanted[start : start + _IN_BATCH]
+            t = self._scan(in_filter("content_hash", part), ["content_hash", "text"])
+            for h, text in zip(
+                t.column("content_hash").to_pylist(), t.column("text").to_pylist(), strict=True
+            ):
+                out.setdefault(h, text)
+        return list(out.items())
+
+    def sample(self, n: int) -> list[dict[str, Any]]:
+        """About n chunks spread evenly over the index in (doc_id, ordinal) order:
+        deterministic, so a calibration on an unchanged index is repeatable."""
+        if not self.exists() or self.count() == 0:
+            return []
+        rows = self._scan(None, ["doc_id", "ordinal", "text"]).to_pylist()
+        rows.sort(key=lambda r: (r["doc_id"], r["ordinal"]))
+        step = max(len(rows) / max(n, 1), 1.0)
+        return [rows[int(i * step)] for i in range(min(n, len(rows)))]
+
+    @property
+    def passages(self) -> PassageStore:
+        """The per-block vectors of the chunk texts (see retrieval.passages)."""
+        if self._passages is None:
+            self._passages = PassageStore(lambda: self.db)
+        return self._passages
+
+    def neighbours(self, wanted: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+        """Chunks by (doc_id, ordinal): the text just before or after a hit, which may hold
+        the rest of its answer."""
+        by_doc: dict[str, set[int]] = {}
+        for doc_id, ordinal in wanted:
+            by_doc.setdefault(doc_id, set()).add(int(ordinal))
+        if not by_doc:
+            return []
+        where = " OR ".join(
+            f"(doc_id = {sql_str(d)} AND ordinal IN ({', '.join(str(o) for o in sorted(os))}))"
+            for d, os in by_doc.items()
+        )
+        return self._scan(where, _TEXT_COLUMNS).to_pylist()
 
     def vectors_for(self, content_hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors by content hash: the cache that makes unchanged chunks free."""
@@ -252,7 +307,7 @@ class ChunkIndex:
         return q.select([*_RESULT_COLUMNS, "_score"]).to_list()
 
 
-_TEXT_COLUMNS = ["chunk_id", "doc_id", "ordinal", "title", "heading", "text"]
+_TEXT_COLUMNS = ["chunk_id", "doc_id", "ordinal", "title", "heading", "text", "content_hash"]
 _RESULT_COLUMNS = [*_TEXT_COLUMNS, "vector"]
 
 

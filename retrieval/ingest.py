@@ -23,6 +23,7 @@ from retrieval.documents import Chunk, LoadError
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex, ChunkRow, IndexUnavailable
 from retrieval.loaders import SUPPORTED_SUFFIXES, load_document
+from retrieval.passages import embed_missing
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class IndexReport:
     chunks_removed: int = 0
     chunks_unchanged: int = 0
     chunks_embedded: int = 0
+    passages_embedded: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     ignored: int = 0
     status: str = "ok"
@@ -75,6 +77,7 @@ class IndexReport:
             "chunks_removed": self.chunks_removed,
             "chunks_unchanged": self.chunks_unchanged,
             "chunks_embedded": self.chunks_embedded,
+            "passages_embedded": self.passages_embedded,
             "skipped": self.skipped,
             "ignored": self.ignored,
             "duration_s": round(self.duration_s, 3),
@@ -215,11 +218,33 @@ class Ingester:
             report.docs_removed = diff.removed
             report.chunks_removed += sum(counts.get(d, 0) for d in diff.removed)
 
+        report.passages_embedded = self._index_passages(progress, loaded or diff.removed)
+
         if loaded or diff.removed or rebuild:
             progress("write", 0, 1)
             self.index.ensure_text_index()
             self.index.compact()
             progress("write", 1, 1)
+
+    def _index_passages(self, progress: Progress, changed: object) -> int:
+        """Embed the quotable blocks of every chunk text that has none yet (new text, or an
+        index from before passages existed), and forget those of texts no longer indexed."""
+        store = self.index.passages
+        hashes = self.index.content_hashes()
+        stored = store.stored_hashes()
+        missing = hashes - stored
+        embedded = 0
+        if missing:
+            embedded = embed_missing(
+                store,
+                self.index.texts_for(missing),
+                self._encode_by_length,
+                on_done=lambda done, total: progress("passages", done, total),
+            )
+        store.prune(hashes)  # texts no longer indexed, and blocks of an older cut
+        if missing or changed:
+            store.ensure_index()
+        return embedded
 
     def _prepare_table(self, rebuild: bool) -> None:
         model_version = self.embedder.version
@@ -234,6 +259,14 @@ class Ingester:
                 f"the index was built with {built_with} but the embedding model is now "
                 f"{model_version}; run `askdesk index --rebuild` to re-embed everything"
             )
+
+    def _encode_by_length(self, texts: list[str]) -> np.ndarray:
+        """Encode longest first (batches of alike lengths pad least), rows in input order."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors = self.embedder.encode([texts[i] for i in order])
+        out = np.empty_like(vectors)
+        out[order] = vectors
+        return out
 
     def _load(self, src: SourceFile, root: Path, report: IndexReport) -> list[Chunk] | None:
         try:

@@ -7,16 +7,20 @@ equal-weight fusion can rank below vector-only on question→answer retrieval.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex, prefix_filter
+from retrieval.index import ChunkIndex, in_filter, prefix_filter
+from retrieval.text_units import terms
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "vector", "fts"]
 MODES: tuple[str, ...] = ("hybrid", "vector", "fts")
@@ -38,12 +42,19 @@ class SearchHit:
     vector_rank: int | None = None
     text_rank: int | None = None
     rerank_score: float | None = None
+    content_hash: str = ""
+    neighbour: bool = False  # not ranked: the chunk before or after a hit, fetched as context
+    passage_vectors: np.ndarray | None = field(default=None, repr=False)  # blocks × dim
 
 
 @dataclass
 class SearchResult:
     hits: list[SearchHit]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    query_vector: np.ndarray | None = field(default=None, repr=False)
+    # the question's content terms found in no candidate of either retriever: full-text
+    # search surfaces any chunk holding a rare term, so these are (nearly) absent from the docs
+    unmatched_terms: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,15 @@ class CrossEncoderReranker:
         return [float(s) for s in self._model.predict([(query, t) for t in texts])]
 
 
+def unmatched_terms(query: str, texts: Iterable[str]) -> tuple[str, ...]:
+    """Question terms (stemmed content words) that occur in none of the texts."""
+    wanted = sorted(set(terms(query)))
+    if not wanted:
+        return ()
+    haystack = "\n".join(texts).lower()
+    return tuple(t for t in wanted if t not in haystack)
+
+
 def fts_query(text: str, max_terms: int = 32) -> str:
     """Words only: the full-text parser must never see operators or stray punctuation."""
     return " ".join(_WORD.findall(text)[:max_terms])
@@ -108,10 +128,16 @@ class Searcher:
         *,
         path_prefixes: Sequence[str] | None = None,
         mode: Mode | None = None,
+        exclude_docs: Sequence[str] = (),
     ) -> SearchResult:
+        """The k best chunks; `exclude_docs` hides whole documents (answerability probes ask
+        what the docs would answer if a page were missing)."""
         _ = self.index.table  # fail fast, before loading the model, when there is no index
         cfg = replace(self.fusion, mode=mode) if mode else self.fusion
         where = prefix_filter(path_prefixes) if path_prefixes else None
+        if exclude_docs:
+            hide = f"NOT ({in_filter('doc_id', exclude_docs)})"
+            where = f"{where} AND {hide}" if where else hide
         timings: dict[str, float] = {}
         depth = max(cfg.candidates, k)
 
@@ -135,6 +161,7 @@ class Searcher:
         timings["search_ms"] = (time.perf_counter() - t) * 1000
 
         hits = list(cands.values())
+        unmatched = unmatched_terms(query, (h.text for h in hits))
         text_only = [h for h in hits if h.vector_rank is None]  # no distance from LanceDB
         if text_only:
             sims = np.stack([vectors[h.chunk_id] for h in text_only]) @ qvec
@@ -152,7 +179,49 @@ class Searcher:
             head.sort(key=lambda h: -(h.rerank_score or 0.0))
             hits = head + hits[top_n:]
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
-        return SearchResult(hits[:k], timings)
+        return SearchResult(hits[:k], timings, qvec, unmatched)
+
+    def context(
+        self, hits: Sequence[SearchHit], *, docs: int = 3, radius: int = 1
+    ) -> list[SearchHit]:
+        """The hits plus what an answer may need around them: the chunks just before and after
+        the hits of the first `docs` documents (an answer may cross a chunk boundary), and
+        every chunk's passage vectors. A lookup that fails costs the extras, not the answer."""
+        out = list(hits)
+        try:
+            top_docs: list[str] = []
+            for h in hits:
+                if h.doc_id not in top_docs and len(top_docs) < docs:
+                    top_docs.append(h.doc_id)
+            have = {(h.doc_id, h.ordinal) for h in hits}
+            wanted = sorted(
+                {
+                    (h.doc_id, h.ordinal + d)
+                    for h in hits
+                    if h.doc_id in top_docs
+                    for d in range(-radius, radius + 1)
+                    if d and h.ordinal + d >= 0
+                }
+                - have
+            )
+            for row in self.index.neighbours(wanted) if wanted else []:
+                hit = SearchHit(
+                    chunk_id=row["chunk_id"],
+                    doc_id=row["doc_id"],
+                    title=row["title"],
+                    heading=row["heading"],
+                    text=row["text"],
+                    ordinal=int(row["ordinal"]),
+                    content_hash=row.get("content_hash") or "",
+                    neighbour=True,
+                )
+                out.append(hit)
+            vectors = self.index.passages.vectors(h.content_hash for h in out if h.content_hash)
+            for h in out:
+                h.passage_vectors = vectors.get(h.content_hash)
+        except Exception as exc:
+            log.warning("answer context lookup failed", extra={"error": str(exc)[:200]})
+        return out
 
     @staticmethod
     def _hit(
@@ -167,6 +236,7 @@ class Searcher:
                 heading=row["heading"],
                 text=row["text"],
                 ordinal=int(row["ordinal"]),
+                content_hash=row.get("content_hash") or "",
             )
             if "vector" in row:  # only full-text rows carry it: they have no distance
                 vectors[cid] = np.asarray(row["vector"], dtype=np.float32)

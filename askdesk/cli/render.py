@@ -22,6 +22,7 @@ err_console = Console(stderr=True, highlight=False)
 _STAGES = {
     "scan": "Reading documents",
     "embed": "Embedding chunks",
+    "passages": "Embedding passages",
     "write": "Updating text index",
     "eval": "Evaluating",
 }
@@ -44,6 +45,8 @@ def print_answer(answer: Answer) -> None:
     if not answer.sources and answer.interaction_id is None:
         return  # small talk or an empty question: no search happened, nothing to rate
     meta = f"confidence {answer.confidence:.2f} · {answer.timings_ms.get('total_ms', 0):.0f} ms"
+    if answer.unanswered and answer.decision:  # why the docs were judged not to answer
+        meta += f" · declined: {answer.decision['reason']}"
     if answer.style_note and not answer.style_used:  # asked for the voice, kept the draft
         meta += f" · style model: kept the grounded draft ({answer.style_note})"
     if answer.interaction_id is not None:

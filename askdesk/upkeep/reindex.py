@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askdesk.upkeep.calibrate import calibrate_answers
 from askdesk.upkeep.errors import UpkeepError
 from askdesk.upkeep.outcome import skipped
 from askdesk.upkeep.progress import IngestProgress, JobProgress, guarded
@@ -44,6 +45,7 @@ def index_folder(
             record_index_run(app, ingester.last_report)
         raise
     record_index_run(app, report)
+    calibrate_answers(app, report)
     return report
 
 
@@ -87,6 +89,7 @@ def record_index_run(app: App, report: IndexReport) -> None:
     """Store the run; the index is updated either way, so a store failure only warns."""
     fields = report.as_dict()
     fields.pop("ignored", None)
+    fields.pop("passages_embedded", None)
     try:
         app.store.record_index_run(**fields)
     except Exception as exc:

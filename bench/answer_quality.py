@@ -1,0 +1,298 @@
+"""Answer quality on real FAQ data: does the answer quote the part of the page that answers,
+and does the bot decline what the docs don't cover?
+
+Sets (bench/_faq_sets.py, built from ../shared/eval as its README says): the construction,
+sqlite3 and git FAQs as answer-level pages (~7 answers a page, no question text), plus the
+packaged Tidewire golden set. Each set is indexed for real (LanceDB under bench/_data/answers,
+incremental) and every question is answered three ways in the same run:
+- `before`: the extractive composer as it was before issue 10 (bench/_composer_before.py)
+  behind the old top-cosine confidence threshold;
+- `askdesk`: the engine as configured by default now (search, context, composer, decision);
+- `naive`: embed every paragraph of the set, take the one most similar to the question and
+  grow it with the page's following paragraphs up to the same word budget.
+Scores: useful@0.5 (the answer holds at least half of the reference's content words) and
+SQuAD token F1 against the FAQ answer; a declined answer scores 0 on both.
+
+Answerability: the construction pages of two thirds of the sections are indexed; their
+questions must be answered, those of the held-out third (near-topic) and the git/sqlite3
+questions (foreign) declined. The naive baseline declines below a paragraph-cosine threshold
+set, generously, on the very questions scored (to answer 0.95 of the in-scope ones).
+
+    python bench/answer_quality.py [--json] [--sets construction_faq_en,sqlite3_faq,...]
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import THREADS, embedder, emit, log, parser
+from _composer_before import ComposerBefore
+from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
+from _faq_sets import DEV_FAQS, FaqSet, build, scope_sets
+
+from core.answerability import DecisionModel
+from core.compose import ExtractiveComposer
+from core.engine import AnswerEngine, EngineConfig
+from core.evaluation import load_golden, token_f1
+from core.types import Question
+from retrieval.embedding import Embedder
+from retrieval.index import ChunkIndex
+from retrieval.ingest import Ingester
+from retrieval.search import Searcher
+from retrieval.text_units import _STOP
+
+ROOT = DATA / "answers"
+BUDGET = 110  # words: the composer's default max_words
+OLD_MIN_CONFIDENCE = 0.25
+
+
+class MemoEmbedder(Embedder):
+    """Query vectors cached by text: three composers ask the same questions."""
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        super().__init__(threads=threads)
+        self._memo: dict[str, np.ndarray] = {}
+
+    def encode_query(self, text: str) -> np.ndarray:
+        if text not in self._memo:
+            self._memo[text] = super().encode_query(text)
+        return self._memo[text]
+
+
+def index_folder(name: str, folder: Path, emb: Embedder) -> ChunkIndex:
+    index = ChunkIndex(ROOT / f"{name}.lancedb")
+    t = time.perf_counter()
+    report = Ingester(index, emb).run(folder)
+    log(
+        f"{name}: {index.count()} chunks ({report.chunks_embedded} chunks and "
+        f"{report.passages_embedded} passages embedded in {time.perf_counter() - t:.1f}s)"
+    )
+    return index
+
+
+def paragraphs(pages: dict[str, str]) -> list[tuple[str, int, str]]:
+    """(doc_id, position, text) of every paragraph of every page, headings dropped."""
+    out = []
+    for doc_id, text in pages.items():
+        paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+        paras = [p for p in paras if not p.startswith("#")]
+        out += [(doc_id, i, p) for i, p in enumerate(paras)]
+    return out
+
+
+class Naive:
+    """The most similar paragraph by cosine, grown with the page's next paragraphs."""
+
+    def __init__(self, pages: dict[str, str], emb: Embedder) -> None:
+        self.paras = paragraphs(pages)
+        self.emb = emb
+        self.vectors = emb.encode([p for _, _, p in self.paras])
+
+    def best(self, question: str) -> tuple[str, float]:
+        sims = self.vectors @ self.emb.encode_query(question)
+        i = int(np.argmax(sims))
+        doc, _pos, text = self.paras[i]
+        words = len(text.split())
+        parts = [text]
+        for d, _p, t in self.paras[i + 1 :]:
+            if d != doc or words + len(t.split()) > BUDGET:
+                break
+            parts.append(t)
+            words += len(t.split())
+        return "\n\n".join(parts), float(sims[i])
+
+
+def engines(index: ChunkIndex, emb: Embedder) -> dict[str, AnswerEngine]:
+    searcher = Searcher(index, emb)
+    before = AnswerEngine(
+        searcher,
+        ComposerBefore(max_words=BUDGET),
+        config=EngineConfig(min_confidence=OLD_MIN_CONFIDENCE, answer_context=False),
+    )
+    always = ExtractiveComposer(decision=DecisionModel(bias=99.0))
+    return {
+        "before": before,
+        "askdesk": AnswerEngine(searcher, ExtractiveComposer()),
+        # the same selection with every question answered: quality of the quote alone
+        "selection": AnswerEngine(searcher, always, config=EngineConfig(min_confidence=0.0)),
+    }
+
+
+def _content(text: str) -> set[str]:
+    return {t for t in re.findall(r"[a-z0-9]+", re.sub(r"\[\d+\]", " ", text.lower()))} - _STOP
+
+
+def useful_at(answer: str, reference: str, share: float = 0.5) -> bool:
+    ref = _content(reference)
+    return bool(ref) and len(ref & _content(answer)) / len(ref) >= share
+
+
+def score(answer: str, reference: str) -> tuple[float, float]:
+    f1, _ = token_f1(answer, reference)
+    return (1.0 if useful_at(answer, reference) else 0.0), f1
+
+
+def answer_level(
+    name: str, items: list[tuple[str, str]], eng: dict[str, AnswerEngine], naive: Naive | None
+) -> dict[str, Any]:
+    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in (*eng, "naive")}
+    for question, reference in items:
+        for key, engine in eng.items():
+            ans = engine.answer(Question(question, platform="eval"))
+            rows[key].append((0.0, 0.0) if ans.unanswered else score(ans.text, reference))
+        if naive is not None:
+            rows["naive"].append(score(naive.best(question)[0], reference))
+    out: dict[str, Any] = {"set": name, "questions": len(items)}
+    for key, vals in rows.items():
+        if vals:
+            out[key] = {
+                "useful@0.5": round(float(np.mean([v[0] for v in vals])), 3),
+                "f1": round(float(np.mean([v[1] for v in vals])), 3),
+            }
+    return out
+
+
+def answerability(emb: Embedder) -> dict[str, Any]:
+    kb, held, foreign = scope_sets()
+    folder = kb.write(ROOT / "pages" / "scope")
+    index = index_folder("scope", folder, emb)
+    eng = engines(index, emb)
+    naive = Naive(kb.pages, emb)
+    groups = {"in_scope": kb.items, "held_out": held, "foreign": foreign}
+    declined: dict[str, dict[str, list[bool]]] = {k: {} for k in eng if k != "selection"}
+    sims: dict[str, list[float]] = {}
+    for group, items in groups.items():
+        for key, engine in eng.items():
+            if key == "selection":
+                continue
+            declined[key][group] = [
+                engine.answer(Question(i.question, platform="eval")).unanswered for i in items
+            ]
+        sims[group] = [naive.best(i.question)[1] for i in items]
+    threshold = float(np.quantile(sims["in_scope"], 0.05))
+    out: dict[str, Any] = {
+        "questions": {g: len(v) for g, v in groups.items()},
+        "naive_threshold": round(threshold, 3),
+    }
+    for key in (*declined, "naive"):
+        if key == "naive":
+            per = {g: [s < threshold for s in v] for g, v in sims.items()}
+        else:
+            per = declined[key]
+        out[key] = {
+            "answered_in_scope": round(1 - float(np.mean(per["in_scope"])), 3),
+            "declined_held_out": round(float(np.mean(per["held_out"])), 3),
+            "declined_foreign": round(float(np.mean(per["foreign"])), 3),
+            "declined_unanswerable": round(
+                float(np.mean(per["held_out"] + per["foreign"])), 3
+            ),
+        }
+    return out
+
+
+def features(engine: AnswerEngine, question: str) -> dict[str, float] | None:
+    """The decision features of the composer's chosen passage (None: nothing retrieved)."""
+    res = engine.searcher.search(question, engine.config.k)
+    hits = engine.searcher.context(res.hits)
+    c = engine.composer.compose_detailed(
+        Question(question), hits, res.query_vector, res.unmatched_terms
+    )
+    return c.decision.features if c.decision else None
+
+
+def fit(emb: Embedder) -> dict[str, Any]:
+    """Fit the answerability model on the construction scope split; check it on a second KB
+    (the sqlite3 + git pages, their own questions in scope, construction ones foreign)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from core.answerability import FEATURES
+
+    kb, held, foreign = scope_sets()
+    index = index_folder("scope", kb.write(ROOT / "pages" / "scope"), emb)
+    engine = engines(index, emb)["askdesk"]
+    X: list[list[float]] = []
+    y: list[int] = []
+    for label, items in ((1, kb.items), (0, held + foreign)):
+        for it in items:
+            f = features(engine, it.question)
+            if f is not None:
+                X.append([f[k] for k in FEATURES])
+                y.append(label)
+    x = np.asarray(X)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mu) / sd, y)
+    w = model.coef_[0] / sd
+    b = float(model.intercept_[0] - (model.coef_[0] * mu / sd).sum())
+    weights = {k: round(float(v), 3) for k, v in zip(FEATURES, w, strict=True)}
+    z = x @ w + b
+    yy = np.asarray(y)
+    thr = float(np.quantile(z[yy == 1], 0.05))  # answers 0.95 of the in-scope questions
+    out = {
+        "declined_at_95_answered": round(float(np.mean(z[yy == 0] < thr)), 3),
+        "weights": weights,
+        "bias": round(b, 3),
+        "z_at_95": round(thr, 3),
+        "fit_answered": round(float(np.mean(z[yy == 1] >= 0)), 3),
+        "fit_declined": round(float(np.mean(z[yy == 0] < 0)), 3),
+    }
+    log(f"fit: {out}")
+    return out
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--sets", default=",".join((*DEV_FAQS, "tidewire")))
+    p.add_argument("--no-scope", action="store_true", help="skip the answerability sets")
+    p.add_argument("--fit", action="store_true", help="fit the answerability model and stop")
+    args = p.parse_args()
+    emb = embedder(MemoEmbedder)
+    if args.fit:
+        emit(fit(emb), args.json, lambda: str(fit))
+        return
+    figures: dict[str, Any] = {"threads": THREADS, "budget_words": BUDGET, "sets": []}
+    for name in args.sets.split(","):
+        if name == "tidewire":
+            index = index_folder("tidewire", SAMPLE_DOCS, emb)
+            golden = [g for g in load_golden(SAMPLE_GOLDEN) if g.answer]
+            items = [(g.question, str(g.answer)) for g in golden]
+            naive = None
+            pages = {
+                str(p.relative_to(SAMPLE_DOCS)): p.read_text(encoding="utf-8", errors="replace")
+                for p in SAMPLE_DOCS.rglob("*.md")
+            }
+            naive = Naive(pages, emb)  # Markdown pages only: the other formats need loaders
+        else:
+            faq: FaqSet = build(name)
+            index = index_folder(name, faq.write(ROOT / "pages" / name), emb)
+            items = [(i.question, i.answer) for i in faq.items]
+            naive = Naive(faq.pages, emb)
+        res = answer_level(name, items, engines(index, emb), naive)
+        log(f"{name}: {res}")
+        figures["sets"].append(res)
+    if not args.no_scope:
+        figures["answerability"] = answerability(emb)
+        log(f"answerability: {figures['answerability']}")
+    emit(figures, args.json, lambda: _text(figures))
+
+
+def _text(f: dict[str, Any]) -> str:
+    keys = ("before", "askdesk", "selection", "naive")
+    head = f"{'set':<22} {'questions':>9}" + "".join(f"{k:>15}" for k in keys)
+    lines = ["useful@0.5 / token F1", head]
+    for s in f["sets"]:
+        cols = [f"{s[k]['useful@0.5']:.2f} / {s[k]['f1']:.2f}" if k in s else "-" for k in keys]
+        lines.append(f"{s['set']:<22} {s['questions']:>9}" + "".join(f"{c:>15}" for c in cols))
+    a = f.get("answerability")
+    if a:
+        lines.append(f"\nanswerability ({a['questions']}):")
+        for key in ("before", "askdesk", "naive"):
+            lines.append(f"  {key:<8} {a[key]}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+"""Splitting chunk text into quotable units: sentences, list items and whole code blocks.
+
+The extractive composer quotes units verbatim, so a unit must read well on its own and a
+code block must never be cut.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["sentence", "item", "code", "heading", "row"]
+
+_FENCE = re.compile(r"^(```|~~~)")
+_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_HEADING = re.compile(r"^#{1,6}\s+(\S.*)$")
+_ABBREV = {
+    "e.g",
+    "i.e",
+    "etc",
+    "vs",
+    "mr",
+    "mrs",
+    "dr",
+    "no",
+    "fig",
+    "approx",
+    "incl",
+    "min",
+    "max",
+}
+_SENT_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(\[]?[A-Z0-9`])")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "else",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "into",
+        "onto",
+        "about",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "done",
+        "have",
+        "has",
+        "had",
+        "having",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "not",
+        "no",
+        "yes",
+        "so",
+        "than",
+        "too",
+        "very",
+        "just",
+        "also",
+        "any",
+        "all",
+        "some",
+        "each",
+        "more",
+        "most",
+        "other",
+        "such",
+        "only",
+        "own",
+        "same",
+        "both",
+        "few",
+        "again",
+        "further",
+        "once",
+        "up",
+        "down",
+        "out",
+        "off",
+        "over",
+        "under",
+        "s",
+        "t",
+        "don",
+        "doesn",
+        "didn",
+        "isn",
+        "aren",
+        "wasn",
+        "weren",
+        "get",
+        "got",
+        "please",
+        "need",
+        "want",
+        "use",
+        "using",
+        "way",
+        "tell",
+        "know",
+        "let",
+        "make",
+        "thing",
+    ]
+)
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_+#.-]*[a-z0-9+#]|[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: str
+    kind: Kind
+    para: int  # paragraph index inside the chunk: keeps quoted sentences in their paragraphs
+    header: str | None = None  # for a table row: the table's first row
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    parts: list[str] = []
+    buf = ""
+    for piece in _SENT_END.split(paragraph.strip()):
+        buf = f"{buf} {piece}".strip() if buf else piece.strip()
+        last = buf.rsplit(None, 1)[-1].rstrip(".").lower() if buf else ""
+        if last in _ABBREV:
+            continue  # "e.g. Foo" is not a sentence end
+        parts.append(buf)
+        buf = ""
+    if buf:
+        parts.append(buf)
+    return [p for p in parts if p]
+
+
+def split_units(text: str) -> list[Unit]:
+    units: list[Unit] = []
+    para = 0
+    lines = text.splitlines()
+    i = 0
+    prose: list[str] = []
+
+    def flush() -> None:
+        nonlocal para
+        if prose:
+            for s in split_sentences(" ".join(x.strip() for x in prose)):
+                units.append(Unit(s, "sentence", para))
+            prose.clear()
+            para += 1
+
+    while i < len(lines):
+        line = lines[i]
+        if _FENCE.match(line.strip()):
+            flush()
+            fence = line.strip()[:3]
+            block = [line]
+            i += 1
+            while i < len(lines):
+                block.append(lines[i])
+                if lines[i].strip().startswith(fence):
+                    break
+                i += 1
+            if not block[-1].strip().startswith(fence) or len(block) == 1:
+                block.append(fence)  # an unclosed fence (chunk edge) is closed for display
+            units.append(Unit("\n".join(block), "code", para))
+            para += 1
+        elif not line.strip():
+            flush()
+            if units and units[-1].para == para:
+                para += 1  # a blank line after a list or table ends its paragraph too
+        elif _HEADING.match(line.strip()):
+            flush()
+            units.append(Unit(_HEADING.match(line.strip()).group(1), "heading", para))  # type: ignore[union-attr]
+            para += 1
+        elif _is_row(line) and (
+            (i + 1 < len(lines) and _is_row(lines[i + 1])) or (units and units[-1].kind == "row")
+        ):
+            if not (units and units[-1].kind == "row" and not prose):
+                flush()
+                header = line.strip()
+                units.append(Unit(header, "row", para, header=None))
+            else:
+                first = next(u for u in reversed(units) if u.kind == "row" and u.header is None)
+                units.append(Unit(line.strip(), "row", para, header=first.text))
+        elif _ITEM.match(line):
+            flush()
+            units.append(Unit(line.strip(), "item", para))
+        else:
+            prose.append(line)
+        i += 1
+    flush()
+    return units
+
+
+def _is_row(line: str) -> bool:
+    return " | " in line or line.strip().startswith("|")
+
+
+def row_cells(row: str) -> list[str]:
+    return (
+        [c.strip() for c in row.strip().strip("|").split("|")]
+        if row.strip().startswith("|")
+        else [c.strip() for c in row.split(" | ")]
+    )
+
+
+def terms(text: str) -> list[str]:
+    """Content words, lightly stemmed, for lexical matching between question and sentence."""
+    out = []
+    for tok in _TOKEN.findall(text.lower()):
+        if tok in _STOP or len(tok) < 2:
+            continue
+        out.append(stem(tok))
+    return out
+
+
+def stem(word: str) -> str:
+    """Crude suffix folding: enough to match "rotate", "rotating" and "rotated"."""
+    if not word.isalpha():
+        return word
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: len(word) - len(suffix)] + keep
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word

@@ -1,0 +1,240 @@
+"""Choosing what to quote by meaning, and declining what the docs don't answer.
+
+Real index (LanceDB in tmp_path, the packaged MiniLM), real passages table, the real engine;
+the pages are constructed so that the paragraph sharing the most words with the question is
+*not* the one that answers it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.answerability import DecisionModel
+from core.compose import ExtractiveComposer
+from core.engine import AnswerEngine
+from core.types import Question
+from retrieval.index import ChunkIndex
+from retrieval.ingest import Ingester
+from retrieval.passages import chunk_passages
+from retrieval.search import Searcher
+from tests.conftest import write
+
+FAQ_PAGE = """# Heating and insulation
+
+Heat pumps for the garden office are sized by floor area, and the garden office heat pump
+is serviced every second year by our partner firm.
+
+Ground source installations need a drilling permit from the municipality, which usually
+takes four to six weeks to be granted after the application is filed.
+
+Triple glazed windows cut heat loss by roughly a third compared with double glazing and
+qualify for the renovation tax deduction on the labour cost.
+
+Underfloor heating is laid before the screed is poured, and the screed must then dry for
+about one week per centimetre of thickness before flooring goes down.
+"""
+
+CLI_PAGE = """# tw CLI reference
+
+Scripts and CI pipelines can branch on the exit code of tw:
+
+| Code | Meaning |
+| --- | --- |
+| 0 | Success |
+| 2 | Usage error: an unknown flag or a missing argument |
+| 4 | Not authenticated: run tw login or set TW_API_KEY |
+| 5 | Rate limited: wait and retry with backoff |
+| 7 | Network error: the API could not be reached |
+
+## Configuration
+
+The CLI keeps its settings in a config file. On Linux and macOS it lives at
+~/.config/tw/config.toml. On Windows it lives at %APPDATA%\\tw\\config.toml.
+"""
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("kb")
+    write(root, "heating.md", FAQ_PAGE)
+    write(root, "cli.md", CLI_PAGE)
+    long_line = "# One line\n\n" + "word " * 40 + "the kettle boils at 100 degrees."
+    write(root, "long-line.md", long_line)
+    write(root, "code-only.md", "```bash\ntw keys rotate --name production\n```\n")
+    write(root, "no-header.md", "| a | b |\n| c | d |\n")
+    index = ChunkIndex(tmp_path_factory.mktemp("idx") / "lancedb")
+    report = Ingester(index, embedder).run(root)
+    assert report.passages_embedded > 0
+    searcher = Searcher(index, embedder)
+    return AnswerEngine(searcher, ExtractiveComposer()), index
+
+
+def ask(engine: AnswerEngine, text: str):
+    return engine.answer(Question(text, platform="eval"))
+
+
+def test_answer_is_the_paragraph_that_answers_not_the_most_overlapping(desk):
+    engine, _ = desk
+    # "garden office" and "heat pump" appear twice in the first paragraph; the answer is the
+    # permit paragraph, which shares only "ground" / "permit"-ish meaning with the question
+    ans = ask(engine, "How long do I wait for approval to drill for a heat pump in my garden?")
+    assert not ans.unanswered, ans.decision
+    assert "four to six weeks" in ans.text
+    assert "serviced every second year" not in ans.text
+
+
+def test_table_row_is_read_against_its_header(desk):
+    engine, _ = desk
+    ans = ask(engine, "In our CI script tw exits with code 5. What does that mean?")
+    assert not ans.unanswered, ans.decision
+    assert "Rate limited" in ans.text
+    assert "Code 5" in ans.text or "5:" in ans.text
+
+
+def test_answer_quotes_the_right_part_of_the_page(desk):
+    engine, _ = desk
+    ans = ask(engine, "where does tw store its config file on windows?")
+    assert not ans.unanswered, ans.decision
+    assert "%APPDATA%" in ans.text
+
+
+def test_unanswerable_question_is_declined_with_its_reasons(desk):
+    engine, _ = desk
+    ans = ask(engine, "Which football team won the 1998 world cup final?")
+    assert ans.unanswered
+    assert ans.text.startswith("I couldn't find this in the docs")
+
+
+def test_decision_is_explained_in_the_answer(desk):
+    engine, _ = desk
+    ans = ask(engine, "How long does the screed need to dry before flooring?")
+    assert not ans.unanswered
+    assert ans.decision is not None and ans.decision["answer"] is True
+    assert set(ans.decision["features"]) >= {"cosine", "lexical", "margin"}
+    assert 0.5 <= ans.decision["probability"] <= 1.0
+    assert "as_dict" not in ans.as_dict()  # the decision is plain JSON in `ask --json`
+    assert ans.as_dict()["decision"]["features"]["cosine"] > 0.3
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "glazing",
+        "TW_API_KEY",
+        "¿Cuánto tiempo tarda el permiso de perforación?",
+        "how do I " + "really " * 3000 + "rotate a key?",
+        "kettle",
+        "tw keys rotate",
+        "a | b",
+    ],
+)
+def test_odd_questions_get_an_answer_or_a_clear_decline(desk, question):
+    engine, _ = desk
+    ans = ask(engine, question)
+    assert ans.text
+    assert ans.error is None
+    if ans.unanswered:
+        assert ans.text.startswith("I couldn't find this in the docs")
+
+
+def test_a_strict_model_declines_and_a_lenient_one_answers(desk):
+    engine, _ = desk
+    q = "How long do I wait for approval to drill for a heat pump in my garden?"
+    strict = AnswerEngine(engine.searcher, ExtractiveComposer(decision=DecisionModel(bias=-99)))
+    lenient = AnswerEngine(engine.searcher, ExtractiveComposer(decision=DecisionModel(bias=99)))
+    assert ask(strict, q).unanswered
+    assert not ask(lenient, q).unanswered
+
+
+def test_an_index_without_passages_still_answers_lexically(desk):
+    engine, _ = desk
+    hits = engine.searcher.search("where does tw store its config file on windows?", 5)
+    for h in hits.hits:
+        h.passage_vectors = None
+    c = engine.composer.compose_detailed(
+        Question("where does tw store its config file on windows?"), hits.hits, None
+    )
+    assert "%APPDATA%" in c.text
+    assert c.decision is not None and "run `askdesk index`" in c.decision.reason
+
+
+def test_passages_are_the_blocks_of_a_chunk():
+    text = (
+        "Intro sentence one. Intro two.\n\nExit codes:\n\n- 0 ok\n- 5 rate limited\n\n```\nx\n```"
+    )
+    ps = chunk_passages(text)
+    assert [p.text.splitlines()[0] for p in ps][:1] == ["Intro sentence one. Intro two."]
+    assert any("- 5 rate limited" in p.text for p in ps)
+    assert all(p.end > p.start for p in ps)
+
+
+def test_calibration_moves_the_decision_to_the_kbs_own_operating_point(sample_searcher):
+    from core.answerability import PROBE_ACCEPT_TARGET, calibrate
+
+    base = DecisionModel()
+    composer = ExtractiveComposer(decision=base)
+    asked: list[tuple[str, str]] = []
+
+    def features(question: str, doc_id: str):
+        asked.append((question, doc_id))
+        res = sample_searcher.search(question, 5, exclude_docs=[doc_id])
+        assert all(h.doc_id != doc_id for h in res.hits)  # the page really is held out
+        hits = sample_searcher.context(res.hits)
+        c = composer.compose_detailed(
+            Question(question), hits, res.query_vector, res.unmatched_terms
+        )
+        return c.decision.features if c.decision and c.text else None
+
+    rows = sample_searcher.index.sample(40)
+    cal = calibrate(rows, features, base, index_version=3, embed_model="m")
+    assert cal is not None and cal.probes >= 10 and len(asked) >= cal.probes
+    model = cal.model(base)
+    assert model.bias == pytest.approx(base.bias + cal.shift)
+    assert "calibrated on" in model.source
+    # after the shift, about PROBE_ACCEPT_TARGET of the held-out-page probes are accepted
+    accepted = [model.probability(features(q, d)) >= model.threshold for q, d in asked[:40]]
+    share = sum(accepted) / len(accepted)
+    assert abs(share - PROBE_ACCEPT_TARGET) <= 0.15
+
+
+def test_calibration_is_skipped_on_a_tiny_kb():
+    from core.answerability import calibrate
+
+    rows = [
+        {"doc_id": f"d{i}.md", "text": "A sentence long enough to probe with. " * 3}
+        for i in range(3)
+    ]
+    assert (
+        calibrate(
+            rows, lambda q, d: {"cosine": 1.0}, DecisionModel(), index_version=1, embed_model="m"
+        )
+        is None
+    )
+
+
+def test_calibration_file_round_trip_and_wiring(tmp_path, monkeypatch):
+    from askdesk.settings import Settings
+    from askdesk.wiring import App
+    from core.answerability import Calibration
+
+    monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path))
+    app = App(Settings())
+    assert app.decision_model().source == "default"
+    cal = Calibration(
+        bias=-6.5,
+        shift=0.5,
+        probes=40,
+        accepted_before=0.3,
+        index_version=7,
+        embed_model=app.settings.embed_model,
+    )
+    cal.save(app.settings.calibration_file)
+    assert Calibration.load(app.settings.calibration_file) == cal
+    model = app.decision_model()
+    assert model.bias == -6.5 and "index version 7" in model.source
+    # a calibration made with another embedding model is not used
+    other = Calibration(-1.0, 6.0, 40, 0.3, 7, "another-model")
+    other.save(app.settings.calibration_file)
+    assert app.decision_model().source == "default"
+    app.settings.calibration_file.write_text("{not json")
+    assert app.decision_model().source == "default"
