@@ -50,6 +50,7 @@ LEXICAL_WEIGHT = 0.35  # a block's score: cosine + this x idf-weighted share of 
 EXACT_WEIGHT = 0.15  # + this x share of the question's numbers and identifiers it contains
 DOC_PRIOR = (0.04, 0.02, 0.0)  # the search's own order still counts, a little
 MAX_DOCS = 3  # documents whose blocks compete for the answer
+RELATED_MARGIN = 0.05  # a block within this of the best one's score may continue the quote
 PARAGRAPH_STRETCH = 2.0  # the chosen paragraph may exceed max_words by this factor to end
 _BOUNDARY = "\x00section"  # `header` of the heading unit put between two sections' chunks
 
@@ -134,10 +135,16 @@ class ExtractiveComposer:
         q_weight = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
 
         def lexical(u: Unit) -> float:
+            """Word evidence of one unit; an asked number or identifier counts most (it picks
+            the table row of exit code 5, not the row that shares the word "tw")."""
             if u.kind == "code":
                 return 0.0
             found = set(terms(u.text)) & q_terms
-            return sum(idf.get(t, 1.0) for t in found) / q_weight
+            score = sum(idf.get(t, 1.0) for t in found) / q_weight
+            if exact and u.kind in ("row", "item"):
+                cells = {c.lower() for c in _EXACT.findall(u.text)}
+                score += float(len(exact & cells))
+            return score
 
         best: _Block | None = None
         runner_up: _Block | None = None
@@ -164,11 +171,14 @@ class ExtractiveComposer:
 
         doc = docs[best.doc]
         unit_scores = [lexical(u) for u in doc.units]
-        for other in doc.blocks:  # a neighbouring block as close in meaning continues the quote
-            if other is not best and other.score >= best.score - 0.08:
+        related = [False] * len(doc.units)
+        for other in doc.blocks:  # a following block as close in meaning continues the quote
+            if other.score >= best.score - RELATED_MARGIN:
                 for i in range(other.start, other.end):
-                    unit_scores[i] = max(unit_scores[i], 0.01)
-        primary = self._window(doc.units, unit_scores, anchor=best.start, block_end=best.end)
+                    related[i] = True
+        primary = self._window(
+            doc.units, unit_scores, related, anchor=best.start, block_end=best.end
+        )
         groups: list[tuple[SearchHit, list[Unit]]] = [(doc.hit, primary)]
         covered = set().union(*(terms(u.text) for u in primary)) & q_terms if primary else set()
         used_words = sum(u.words for u in primary if u.kind != "code")
@@ -212,7 +222,13 @@ class ExtractiveComposer:
         return Composition(text, sources, answerable=answerable, decision=decision)
 
     def _window(
-        self, units: list[Unit], scores: list[float], *, anchor: int, block_end: int
+        self,
+        units: list[Unit],
+        scores: list[float],
+        related: list[bool],
+        *,
+        anchor: int,
+        block_end: int,
     ) -> list[Unit]:
         """The chosen block, with the context that makes it readable: the sentence that
         introduces it, its sub-heading, and what follows while it still answers."""
@@ -253,9 +269,8 @@ class ExtractiveComposer:
                 same_para = u.para == units[anchor].para and i < block_end + 8
                 limit = self.max_words * (PARAGRAPH_STRETCH if same_para else 1.0)
                 new_paragraph = u.para != units[i - 1].para
-                outside = i >= block_end
-                if scores[i] <= 0 and outside and (words >= self.min_words or new_paragraph):
-                    break  # enough said, or an unrelated paragraph starts
+                if i >= block_end and not related[i] and (words >= self.min_words or new_paragraph):
+                    break  # enough said, or a paragraph about something else starts
             cost = _cost(u)
             if u.kind == "code" and u.text.count("\n") > 40:
                 break
@@ -277,10 +292,12 @@ class ExtractiveComposer:
             for i, u in enumerate(units)
             if u.kind == "row" and (u.header == header or (i == anchor and u.header is None))
         ]
-        same = [i for i in same if units[i].header is not None] or same
+        same = [i for i in same if units[i].header is not None and not _rule(units[i])] or same
         if not same:
             return [units[anchor]]
         best = sorted((i for i in same if scores[i] > 0), key=lambda i: -scores[i])[:3]
+        if best and scores[best[0]] >= 1.0:  # rows holding the asked number or identifier
+            best = [i for i in best if scores[i] >= 1.0]
         if not best:
             best = same[:3]  # nothing matched a row: the first rows usually matter most
         picked: list[Unit] = []
@@ -392,6 +409,11 @@ def _merge(run: list[SearchHit], cited: SearchHit) -> _Doc:
                 )
             )
     return doc
+
+
+def _rule(u: Unit) -> bool:
+    """A Markdown table's |---|---| line: not a row to quote."""
+    return not u.text.replace("|", "").replace("-", "").replace(":", "").strip()
 
 
 def _agreement(ranked: Sequence[SearchHit]) -> float:
