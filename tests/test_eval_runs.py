@@ -254,4 +254,3 @@ def test_cli_eval_of_a_golden_set_without_unanswerable_lines_prints_no_declined_
     r = runner.invoke(app, ["eval", str(golden)])
     assert r.exit_code == 0, r.output
     assert "useful@0.5" in r.stdout and "declined" not in r.stdout
-
