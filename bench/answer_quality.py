@@ -37,13 +37,12 @@ from _faq_sets import DEV_FAQS, FaqSet, build, scope_sets
 from core.answerability import DecisionModel
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine, EngineConfig
-from core.evaluation import load_golden, token_f1
+from core.evaluation import load_golden, token_f1, useful_at_05
 from core.types import Question
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
 from retrieval.search import Searcher
-from retrieval.text_units import _STOP
 
 ROOT = DATA / "answers"
 BUDGET = 110  # words: the composer's default max_words
@@ -122,18 +121,9 @@ def engines(index: ChunkIndex, emb: Embedder) -> dict[str, AnswerEngine]:
     }
 
 
-def _content(text: str) -> set[str]:
-    return {t for t in re.findall(r"[a-z0-9]+", re.sub(r"\[\d+\]", " ", text.lower()))} - _STOP
-
-
-def useful_at(answer: str, reference: str, share: float = 0.5) -> bool:
-    ref = _content(reference)
-    return bool(ref) and len(ref & _content(answer)) / len(ref) >= share
-
-
 def score(answer: str, reference: str) -> tuple[float, float]:
     f1, _ = token_f1(answer, reference)
-    return (1.0 if useful_at(answer, reference) else 0.0), f1
+    return (1.0 if useful_at_05(answer, reference) else 0.0), f1
 
 
 def answer_level(

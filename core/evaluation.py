@@ -1,9 +1,12 @@
-"""Scoring the engine on a golden set: retrieval (hit@k, MRR, nDCG@10), answer overlap,
-groundedness, tone, latency — and the records that let two runs be compared.
+"""Scoring the engine on a golden set: retrieval (hit@k, MRR, nDCG@10), answer overlap
+(token F1 and useful@0.5), answerability, groundedness, tone, latency — and the records that
+let two runs be compared.
 
-A golden line is `{"question", "answer"?, "sources"?}`. A reference source matches a
-retrieved document when the document's path ends with the reference path, so a golden set
-written against `faq.html` still matches `docs/faq.html` wherever the folder was indexed.
+A golden line is `{"question", "answer"?, "sources"?, "answerable"?}`. A reference source
+matches a retrieved document when the document's path ends with the reference path, so a
+golden set written against `faq.html` still matches `docs/faq.html` wherever the folder was
+indexed. `"answerable": false` marks a question the docs do not answer: the engine should
+decline it. A line with neither sources nor answer counts as unanswerable too (older files).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core.engine import AnswerEngine
-from core.text_units import split_units, terms
+from core.text_units import content_words, split_units, terms
 from core.types import Answer, Question
 from retrieval.search import SearchHit
 
@@ -29,6 +32,8 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _CITED = re.compile(r"\[(\d+)\]")
 SUPPORTED_SHARE = 0.5
 """A sentence is supported when more than this share of its content words is in its sources."""
+USEFUL_SHARE = 0.5
+"""An answer is useful when it holds at least this share of the reference's content words."""
 
 
 class GoldenError(ValueError):
@@ -41,6 +46,14 @@ class GoldenItem:
     answer: str | None = None
     sources: tuple[str, ...] = ()
     line: int = 0
+    answerable: bool | None = None  # None: not said in the file
+
+    @property
+    def unanswerable(self) -> bool:
+        """Marked `"answerable": false`, or (unmarked) with nothing to check an answer against."""
+        if self.answerable is not None:
+            return not self.answerable
+        return not self.sources and not self.answer
 
 
 def load_golden(path: Path) -> list[GoldenItem]:
@@ -63,8 +76,23 @@ def load_golden(path: Path) -> list[GoldenItem]:
             if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
                 raise GoldenError(f'{path}:{n}: "sources" must be a list of paths')
             answer = obj.get("answer")
+            if answer is not None and not isinstance(answer, str):
+                raise GoldenError(f'{path}:{n}: "answer" must be a string')
+            answerable = obj.get("answerable")
+            if answerable is not None and not isinstance(answerable, bool):
+                raise GoldenError(
+                    f'{path}:{n}: "answerable" must be true or false, not {json.dumps(answerable)}'
+                )
+            if answerable is False and (sources or answer):
+                given = "sources" if sources else "an answer"
+                raise GoldenError(
+                    f'{path}:{n}: a question marked "answerable": false cannot have {given} '
+                    "(nothing in the docs answers it)"
+                )
             items.append(
-                GoldenItem(str(obj["question"]), answer if answer else None, tuple(sources), n)
+                GoldenItem(
+                    str(obj["question"]), answer or None, tuple(sources), n, answerable=answerable
+                )
             )
     if not items:
         raise GoldenError(f"{path}: no questions in the golden file")
@@ -103,6 +131,21 @@ def token_f1(prediction: str, reference: str) -> tuple[float, float]:
     precision = common / sum(pred.values())
     recall = common / sum(ref.values())
     return 2 * precision * recall / (precision + recall), recall
+
+
+def useful_at_05(answer: str, reference: str) -> bool | None:
+    """Whether the answer holds at least half of the reference answer's distinct content words
+    (`content_words`: lowercased alphanumeric tokens, stop words dropped; `[n]` citation
+    markers are removed first). None when the reference has no content word to look for.
+
+    Token F1 punishes a long answer that quotes the right passage with its context; this
+    asks only "would the asker find the facts in it". A declined answer is scored as "".
+    """
+    wanted = set(content_words(_CITE.sub(" ", reference)))
+    if not wanted:
+        return None
+    found = wanted & set(content_words(_CITE.sub(" ", answer)))
+    return len(found) >= USEFUL_SHARE * len(wanted)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -179,6 +222,7 @@ class _HitCapture:
 LOWER_IS_BETTER = frozenset(
     {"latency_p50_ms", "latency_p95_ms", "unanswered_rate", "unanswered_rate_answerable"}
 )
+USEFUL = "useful@0.5"
 COMPARED = (
     "hit_at_k",
     "hit@1",
@@ -187,10 +231,12 @@ COMPARED = (
     "mrr",
     "ndcg@10",
     "answer_f1",
+    USEFUL,
     "groundedness",
     "tone",
     "unanswered_rate",
     "unanswered_rate_answerable",
+    "answered_rate_answerable",
     "declined_rate_unanswerable",
     "latency_p50_ms",
     "latency_p95_ms",
@@ -323,6 +369,7 @@ def _evaluate(
     ndcgs: list[float] = []
     f1s: list[float] = []
     recalls: list[float] = []
+    useful: list[float] = []
     grounded: list[float] = []
     tones: list[float] = []
     latencies: list[float] = []
@@ -345,9 +392,11 @@ def _evaluate(
             "retrieved": ans.retrieved,
             "hit_rank": None,
             "answer": ans.text,
+            "answerable": not item.unanswerable,
             "unanswered": ans.unanswered,
             "confidence": ans.confidence,
             "latency_ms": round(latency, 2),
+            "useful": None,
             "groundedness": None,
             "tone_score": ans.tone_score,
         }
@@ -364,10 +413,14 @@ def _evaluate(
             ranks.append(rank)
             ndcgs.append(ndcg(ans.retrieved, item.sources))
         if item.answer:
-            f1, rec = token_f1("" if ans.unanswered else ans.text, item.answer)
+            given = "" if ans.unanswered else ans.text
+            f1, rec = token_f1(given, item.answer)
             row["answer_f1"] = round(f1, 4)
             f1s.append(f1)
             recalls.append(rec)
+            row["useful"] = useful_at_05(given, item.answer)
+            if row["useful"] is not None:
+                useful.append(1.0 if row["useful"] else 0.0)
         rows.append(row)
         if progress:
             progress(i, len(golden))
@@ -375,8 +428,9 @@ def _evaluate(
     def hit_at(k: int) -> float | None:
         return _mean([1.0 if r is not None and r <= k else 0.0 for r in ranks])
 
-    answerable = [r for r, g in zip(rows, golden, strict=True) if g.sources]
-    unanswerable = [r for r, g in zip(rows, golden, strict=True) if not g.sources and not g.answer]
+    # every line is one or the other: answered + unanswered rates on answerable lines add to 1
+    answerable = [r for r, g in zip(rows, golden, strict=True) if not g.unanswerable]
+    unanswerable = [r for r, g in zip(rows, golden, strict=True) if g.unanswerable]
     summary = {
         "questions": len(golden),
         "k": k,
@@ -388,13 +442,17 @@ def _evaluate(
         "ndcg@10": _mean(ndcgs),
         "answer_f1": _mean(f1s),
         "answer_recall": _mean(recalls),
+        USEFUL: _mean(useful),
         "groundedness": _mean(grounded),
         "tone": _mean(tones),
         "unanswered_rate": _mean([1.0 if r["unanswered"] else 0.0 for r in rows]),
         "unanswered_rate_answerable": _mean([1.0 if r["unanswered"] else 0.0 for r in answerable]),
+        "answered_rate_answerable": _mean([0.0 if r["unanswered"] else 1.0 for r in answerable]),
         "declined_rate_unanswerable": _mean(
             [1.0 if r["unanswered"] else 0.0 for r in unanswerable]
         ),
+        "answerable_questions": len(answerable),
+        "unanswerable_questions": len(unanswerable),
         "latency_p50_ms": round(percentile(latencies, 0.5), 2),
         "latency_p95_ms": round(percentile(latencies, 0.95), 2),
         "duration_s": round(time.perf_counter() - t_all, 3),

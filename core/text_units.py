@@ -4,6 +4,7 @@ passages the composer quotes (and embeds them); re-exported for the answer core'
 from retrieval.text_units import (
     Kind,
     Unit,
+    content_words,
     row_cells,
     split_sentences,
     split_units,
@@ -11,4 +12,13 @@ from retrieval.text_units import (
     terms,
 )
 
-__all__ = ["Kind", "Unit", "row_cells", "split_sentences", "split_units", "stem", "terms"]
+__all__ = [
+    "Kind",
+    "Unit",
+    "content_words",
+    "row_cells",
+    "split_sentences",
+    "split_units",
+    "stem",
+    "terms",
+]

@@ -165,6 +165,7 @@ _STOP = frozenset(
     ]
 )
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9_+#.-]*[a-z0-9+#]|[a-z0-9]")
+_WORD = re.compile(r"[^\W_]+")  # alphanumeric runs, any script
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,18 @@ def terms(text: str) -> list[str]:
             continue
         out.append(stem(tok))
     return out
+
+
+def content_words(text: str) -> list[str]:
+    """Content words as the answer measures define them: lowercased alphanumeric tokens with
+    the stop words dropped, neither stemmed nor length-filtered.
+
+    Unlike `terms`, nothing is folded: `useful@0.5` is a published measure (share of the
+    reference's content words found in the answer), and crediting "rotated" for "rotating"
+    would make it more lenient than its definition. The stop list is `terms`' own, so both
+    agree on what a content word is.
+    """
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
 
 
 def stem(word: str) -> str:

@@ -135,6 +135,11 @@ def test_help_is_instant_and_imports_nothing_heavy(tmp_path):
         (["index"], None, "which folder?"),
         (["ask", "hello"], None, "no index"),
         (["eval", "nope.jsonl"], None, "golden file not found"),
+        (
+            ["eval", "golden.jsonl"],
+            "unanswerable_with_sources",
+            'golden.jsonl:1: a question marked "answerable": false cannot have sources',
+        ),
         (["status"], "corrupt_db", "not a SQLite database"),
         (["status"], "data_dir_is_file", "not a folder"),
         (["search", "x", "--mode", "magic"], None, "--mode must be one of"),
@@ -147,6 +152,10 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, setup, message):
         (data / "askdesk.db").write_bytes(b"this is not a database" * 100)
     if setup == "data_dir_is_file":
         data.write_text("oops")
+    if setup == "unanswerable_with_sources":
+        (tmp_path / "golden.jsonl").write_text(
+            '{"question": "zapier?", "answerable": false, "sources": ["faq.md"]}\n'
+        )
     before = (data / "askdesk.db").read_bytes() if setup == "corrupt_db" else None
     r = _cli(*args, cwd=tmp_path, ASKDESK_DATA_DIR=str(data))
     assert r.returncode == 2, r.stderr

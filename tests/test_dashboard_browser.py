@@ -72,7 +72,10 @@ def seed(store: FeedbackStore, now: datetime) -> dict[str, Any]:
             ids["wrong"].append(iid)
         if i in (2, 4, 6):
             store.record_vote(iid, f"demo-{i}", 1, source="demo")
-    for days_ago, hit, f1 in ((10, 0.8, 0.62), (1, 0.78, 0.6)):
+    for days_ago, hit, f1, later in (
+        (10, 0.8, 0.62, {}),  # scored before useful@0.5 and the declined share existed
+        (1, 0.78, 0.6, {"useful@0.5": 0.7, "declined_rate_unanswerable": 0.25}),
+    ):
         store.record_eval_run(
             {
                 "created_at": now - timedelta(days=days_ago),
@@ -80,7 +83,13 @@ def seed(store: FeedbackStore, now: datetime) -> dict[str, Any]:
                 "golden_hash": "g1",
                 "questions": 2,
                 "k": 5,
-                "metrics": {"hit@5": hit, "mrr": 0.7, "answer_f1": f1, "groundedness": 0.9},
+                "metrics": {
+                    "hit@5": hit,
+                    "mrr": 0.7,
+                    "answer_f1": f1,
+                    "groundedness": 0.9,
+                    **later,
+                },
             },
             [
                 {
@@ -321,8 +330,16 @@ def test_accuracy_tone_gaps_and_freshness_tabs_show_the_store(page, dashboard):
     names = page.evaluate(
         "document.querySelector('#acc-trend .js-plotly-plot').data.map(t => t.name)"
     )
-    assert names == ["hit@5", "MRR", "answer F1", "groundedness"]
-    assert _plot_y(page, "acc-trend")[0] == [0.8, 0.78]
+    assert names == [
+        "hit@5",
+        "MRR",
+        "answer F1",
+        "groundedness",
+        "useful@0.5",
+        "declined (unanswerable)",
+    ]
+    y = _plot_y(page, "acc-trend")
+    assert y[0] == [0.8, 0.78] and y[4] == [None, 0.7] and y[5] == [None, 0.25]
     worst = page.locator("#acc-worst td[data-dash-column='question']").all_inner_texts()
     assert worst == ["How do refunds work?", "How do I rotate a key?"]
     page.wait_for_selector("#acc-sources td:has-text('guides/retries.md')")

@@ -195,3 +195,62 @@ def test_cli_exports_downvote_comments_as_golden_lines(env):
     assert load_golden(out)[0].answer == "49 dollars a month"  # a valid golden file as is
     r = runner.invoke(app, ["eval", "--export-golden", "-"])
     assert json.loads(r.stdout.splitlines()[0])["question"] == "how much is team?"
+
+
+def test_cli_eval_reports_useful_and_the_declined_share_in_text_and_json(env, tiny_docs):
+    """A real index of the tiny docs: one answerable question answered, one declined (its
+    reference is not in the docs), and three marked unanswerable of which the engine declines
+    the two that are off-topic and answers the one that the docs do cover."""
+    assert runner.invoke(app, ["index", str(tiny_docs)]).exit_code == 0
+    lines = [
+        {
+            "question": "how much is the team plan?",
+            "answer": "The Team plan costs 49 dollars per month.",
+            "sources": ["billing/plans.md"],
+        },
+        {"question": "What's the weather in Paris today?", "answer": "Sunny and 20 degrees."},
+        {"question": "What's the weather in Lisbon today?", "answerable": False},
+        {"question": "Is there a Zapier integration?", "answerable": False},
+        {"question": "how do I rotate an API key?", "answerable": False},  # it is answered
+    ]
+    golden = env / "golden.jsonl"
+    golden.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    r = runner.invoke(app, ["eval", str(golden), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    s = out["summary"]
+    rows = out["questions"]
+    assert [q["unanswered"] for q in rows] == [False, True, True, True, False]
+    assert [q["useful"] for q in rows] == [True, False, None, None, None]
+    assert [q["answerable"] for q in rows] == [True, True, False, False, False]
+    assert rows[0]["answer_f1"] < 0.6  # the quoted passage is longer than the reference
+    assert s["useful@0.5"] == 0.5 and s["answer_f1"] < s["useful@0.5"]
+    assert s["declined_rate_unanswerable"] == pytest.approx(2 / 3, abs=1e-4)
+    assert s["answered_rate_answerable"] == 0.5 and s["unanswered_rate_answerable"] == 0.5
+    assert (s["answerable_questions"], s["unanswerable_questions"]) == (2, 3)
+    with FeedbackStore(f"sqlite:///{env / 'data' / 'askdesk.db'}") as store:
+        (run,) = store.eval_runs()
+    assert run["metrics"]["useful@0.5"] == 0.5
+    assert run["metrics"]["declined_rate_unanswerable"] == s["declined_rate_unanswerable"]
+
+    r = runner.invoke(app, ["eval", str(golden), "--compare"])
+    assert r.exit_code == 0, r.output
+    shown = r.stdout.split("Compared with", 1)[0].splitlines()
+    keys = [line.split()[0] for line in shown if line.startswith("  ")]
+    assert keys[keys.index("answer_f1") + 1] == "useful@0.5"  # next to answer F1
+    declined = next(line for line in shown if "declined_rate_unanswerable" in line)
+    assert "0.667" in declined and "(2 of 3 unanswerable questions declined)" in declined
+    compared = r.stdout.split("Compared with", 1)[1]
+    assert "useful@0.5" in compared and "answered_rate_answerable" in compared
+
+
+def test_cli_eval_of_a_golden_set_without_unanswerable_lines_prints_no_declined_share(
+    env, tiny_docs
+):
+    assert runner.invoke(app, ["index", str(tiny_docs)]).exit_code == 0
+    golden = env / "golden.jsonl"
+    golden.write_text(json.dumps({"question": "how much is the team plan?", "answer": "49"}) + "\n")
+    r = runner.invoke(app, ["eval", str(golden)])
+    assert r.exit_code == 0, r.output
+    assert "useful@0.5" in r.stdout and "declined" not in r.stdout

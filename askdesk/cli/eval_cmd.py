@@ -28,12 +28,12 @@ _SHOWN = (
     "mrr",
     "ndcg@10",
     "answer_f1",
+    "useful@0.5",
     "answer_recall",
     "groundedness",
     "tone",
     "unanswered_rate",
-    "unanswered_rate_answerable",
-    "declined_rate_unanswerable",
+    "answered_rate_answerable",
 )
 
 
@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
 def evaluate(
     ctx: typer.Context,
     golden: Annotated[
-        Path | None, typer.Argument(help='JSONL: {"question", "answer"?, "sources"?}')
+        Path | None,
+        typer.Argument(help='JSONL: {"question", "answer"?, "sources"?, "answerable"?}'),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Summary and per-question rows.")] = False,
     label: Annotated[
@@ -63,8 +64,9 @@ def evaluate(
         ),
     ] = None,
 ) -> None:
-    """Score hit@k, MRR, nDCG@10, answer F1, groundedness, tone, unanswered rate and latency;
-    store the run and optionally compare it with the previous one."""
+    """Score hit@k, MRR, nDCG@10, answer F1, useful@0.5, groundedness, tone, the share of
+    unanswerable questions declined, and latency; store the run and optionally compare it
+    with the previous one."""
     state: State = ctx.obj
     if export_golden is not None:
         if golden is not None:
@@ -103,6 +105,13 @@ def evaluate(
     for key in _SHOWN:
         value = s.get(key)
         console.print(f"  {key:<28} {'n/a' if value is None else f'{value:.3f}'}")
+    if s.get("unanswerable_questions"):
+        n = s["unanswerable_questions"]
+        declined = round(s["declined_rate_unanswerable"] * n)
+        console.print(
+            f"  {'declined_rate_unanswerable':<28} {s['declined_rate_unanswerable']:.3f}"
+            f"  ({declined} of {n} unanswerable questions declined)"
+        )
     console.print(
         f"  {'latency p50 / p95':<28} {s['latency_p50_ms']:.0f} / {s['latency_p95_ms']:.0f} ms"
     )

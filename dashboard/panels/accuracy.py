@@ -1,5 +1,9 @@
 """Factual accuracy: eval runs as trends, the latest run's worst questions, and which sources
-are cited most and draw the most 👎 — where a reindex or a docs fix would pay off."""
+are cited most and draw the most 👎 — where a reindex or a docs fix would pay off.
+
+Besides retrieval and answer F1 the trend charts useful@0.5 (does the answer hold the facts)
+and the share of unanswerable golden questions declined, once any run has them; a run scored
+before a metric existed shows a gap there, never a zero."""
 
 from __future__ import annotations
 
@@ -7,11 +11,17 @@ from typing import Any
 
 from dash import Dash, Input, Output, dash_table, html
 
+from core.evaluation import USEFUL, useful_at_05
 from dashboard.decision import HIT_RATE_KEYS
 from dashboard.panels.common import FILTER_INPUTS, empty_figure, figure, graph, to_filters
 from dashboard.services import Services
 
 METRICS = (("mrr", "MRR"), ("answer_f1", "answer F1"), ("groundedness", "groundedness"))
+# charted only once some run has them (runs from before these measures lack them)
+LATER_METRICS = (
+    (USEFUL, USEFUL, "solid"),
+    ("declined_rate_unanswerable", "declined (unanswerable)", "dash"),
+)
 
 
 def _table(component_id: str, columns: list[tuple[str, str]]) -> dash_table.DataTable:
@@ -38,6 +48,7 @@ def layout(services: Services) -> html.Div:
                     ("sources", "Sources"),
                     ("hit_rank", "Hit rank"),
                     ("answer_f1", "Answer F1"),
+                    ("useful", "Useful"),
                     ("groundedness", "Grounded"),
                 ],
             ),
@@ -60,7 +71,8 @@ def trend_figure(runs: list[dict[str, Any]]) -> dict[str, Any]:
         return empty_figure("Eval trend", "No eval runs yet: run `askdesk eval golden.jsonl`.")
     x = [r["created_at"] for r in runs]
     hit = _hit_key(runs)
-    series = ([(hit, hit)] if hit else []) + list(METRICS)
+    series = [(key, label, "solid") for key, label in ([(hit, hit)] if hit else []) + list(METRICS)]
+    series += [m for m in LATER_METRICS if any(r.get(m[0]) is not None for r in runs)]
     return figure(
         [
             {
@@ -68,10 +80,12 @@ def trend_figure(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 "mode": "lines+markers",
                 "name": label,
                 "x": x,
-                "y": [r.get(key) for r in runs],
+                "y": [r.get(key) for r in runs],  # None: a gap in the line, not a zero
+                "connectgaps": False,
+                "line": {"dash": dash},
                 "text": [r.get("label") or f"run {r['id']}" for r in runs],
             }
-            for key, label in series
+            for key, label, dash in series
         ],
         "Eval runs",
         yaxis={"range": [0, 1.05]},
@@ -84,6 +98,21 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 3)
     return value
+
+
+def worst_rows(worst: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The worst-questions table's cells; "Useful" is judged here from the stored reference
+    and answer (the per-question row keeps no such column), blank without a reference."""
+    rows = []
+    for row in worst:
+        cells = {k: _cell(v) for k, v in row.items()}
+        useful = None
+        if row.get("reference"):
+            given = "" if row.get("unanswered") else str(row.get("answer") or "")
+            useful = useful_at_05(given, row["reference"])
+        cells["useful"] = "" if useful is None else ("yes" if useful else "no")
+        rows.append(cells)
+    return rows
 
 
 def register(app: Dash, services: Services) -> None:
@@ -99,7 +128,7 @@ def register(app: Dash, services: Services) -> None:
             return trend_figure(runs), "Worst questions: no eval run yet", []
         latest = runs[-1]
         worst = services.analytics.worst_eval_questions(latest["id"])
-        rows = [{k: _cell(v) for k, v in row.items()} for row in worst]
+        rows = worst_rows(worst)
         title = f"Worst questions of the latest run (#{latest['id']}, {latest['created_at'][:16]})"
         return trend_figure(runs), title, rows
 
