@@ -182,7 +182,7 @@ class Searcher:
         return SearchResult(hits[:k], timings, qvec, unmatched)
 
     def context(
-        self, hits: Sequence[SearchHit], *, docs: int = 3, radius: int = 1
+        self, hits: Sequence[SearchHit], *, docs: int = 5, radius: int = 1
     ) -> list[SearchHit]:
         """The hits plus what an answer may need around them: the chunks just before and after
         the hits of the first `docs` documents (an answer may cross a chunk boundary), and
