@@ -151,6 +151,7 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
         freshness=freshness,
         cluster_questions=clusters,
         auth=auth,
+        allowed_hosts=tuple(s.dashboard_allowed_hosts),
         tone_target=s.tone_target,
         window_days=s.rules_window_days,
         style_version=app.active_style_version,
