@@ -76,7 +76,7 @@ def serve(app: App, host: str | None = None, port: int | None = None) -> None:
     server = _listen(host, port, dash_app.server)
     from askdesk.upkeep import start_upkeep
 
-    scheduler = start_upkeep(app)
+    scheduler = start_upkeep(app)  # also marks jobs a stopped server left "running"
     shown = f"[{host}]" if ":" in host else host
     typer.echo(
         f"askdesk dashboard at http://{shown}:{server.server_port}/"
