@@ -11,17 +11,19 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 from dashboard.decision import Thresholds
+from dashboard.hosts import split_host
 
 
 def config_file() -> Path:
@@ -114,6 +116,11 @@ class Settings(BaseSettings):
     dashboard_password: SecretStr | None = Field(
         None, description="HTTP basic auth password; required to bind beyond loopback."
     )
+    dashboard_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names (`name` or `name:port`, `*` for any) the dashboard answers "
+        "besides its bound address; comma-separated in the environment.",
+    )
 
     # -- upkeep: scheduled reindex and retention ---------------------------------------------
     reindex_every_minutes: float | None = Field(
@@ -188,6 +195,20 @@ class Settings(BaseSettings):
     def _has_path(cls, v: str | None) -> str | None:
         if v and "{path}" not in v:
             raise ValueError("docs_url_template must contain {path}")
+        return v
+
+    @field_validator("dashboard_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [part for part in v.split(",") if part.strip()]
+        if isinstance(v, list):
+            for entry in v:
+                if not isinstance(entry, str):
+                    continue
+                if entry.strip() != "*" and split_host(entry) is None:
+                    raise ValueError(f"not a host or host:port: {entry!r}")
+            return [e.strip() if isinstance(e, str) else e for e in v]
         return v
 
     @classmethod

@@ -183,7 +183,8 @@ class TrainRun(Base):
 
 
 JOB_KINDS: tuple[str, ...] = ("reindex", "retrain", "purge", "eval")
-JOB_STATUSES: tuple[str, ...] = ("running", "ok", "skipped", "failed")
+# "interrupted": the process running it stopped before it finished (marked at the next start)
+JOB_STATUSES: tuple[str, ...] = ("running", "ok", "skipped", "failed", "interrupted")
 
 
 class EvalRun(Base):
@@ -281,3 +282,6 @@ class JobRun(Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the process running it, so a later start can tell an abandoned row from a live job
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column()

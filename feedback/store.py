@@ -67,6 +67,9 @@ def _check_vote(value: int, reason: str | None) -> None:
     if reason is not None and reason not in VOTE_REASONS:
         allowed = ", ".join(VOTE_REASONS)
         raise ValueError(f"vote reason must be one of {allowed} or None, got {reason!r}")
+    if reason is not None and value != -1:
+        # a reason says what was wrong: a 👍 with "wrong facts" would count as a facts 👎
+        raise ValueError(f"a vote reason is only for a 👎 (down) vote, got {reason!r} with 👍")
 
 
 class FeedbackStore:
@@ -261,16 +264,24 @@ class FeedbackStore:
         One vote per (interaction, voter): a click on the other button, or the same click
         arriving twice from a retried webhook, updates the row instead of adding one. The
         upsert is a single statement, so concurrent duplicates cannot collide.
+
+        `updated_at` is stamped only once this transaction holds the lock that orders votes on
+        the interaction (SQLite: the write lock BEGIN IMMEDIATE takes with the first
+        statement; PostgreSQL: the interaction row, locked FOR UPDATE), so the vote written
+        last also carries the latest time. Stamped before waiting for the lock, an earlier
+        click could be written last with the older time.
         """
         _check_vote(value, reason)
-        now = utcnow()
         with self._transaction() as session:
             dialect = session.get_bind().dialect.name
             if dialect not in _UPSERT_INSERTS:
                 raise StoreError(f"votes need SQLite or PostgreSQL, not {dialect}")
-            exists = session.scalar(select(Interaction.id).where(Interaction.id == interaction_id))
+            exists = session.scalar(
+                select(Interaction.id).where(Interaction.id == interaction_id).with_for_update()
+            )
             if exists is None:
                 raise ValueError(f"no interaction {interaction_id}")
+            now = utcnow()  # after the lock: see the docstring
             insert = _UPSERT_INSERTS[dialect](Vote).values(
                 interaction_id=interaction_id,
                 voter_hash=voter_hash,

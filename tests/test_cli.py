@@ -166,6 +166,24 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, setup, message):
         assert (data / "askdesk.db").read_bytes() == before
 
 
+def test_a_reason_on_an_up_vote_is_refused_and_nothing_is_stored(tmp_path):
+    """`askdesk vote 6 up --reason facts` used to store a 👍 with reason wrong_facts."""
+    from feedback.store import FeedbackStore
+
+    data = tmp_path / "data"
+    with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
+        iid = store.record_interaction(platform="cli", question="q", answer="a")
+    r = _cli("vote", str(iid), "up", "--reason", "facts", cwd=tmp_path, ASKDESK_DATA_DIR=str(data))
+    assert r.returncode == 2, r.stderr
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert lines == [
+        f"error: --reason is only for a down vote, e.g. askdesk vote {iid} down --reason facts"
+    ]
+    assert r.stdout == ""
+    with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
+        assert store.votes_for(iid) == []
+
+
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_ends_serving_the_dashboard(tmp_path):
     """The README's first command: index, answers, a stored eval run, real traffic with
