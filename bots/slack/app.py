@@ -8,6 +8,7 @@ votes and escalations in `Feedback`; both go through `SupportDesk` only.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -196,7 +197,8 @@ def first_delivery_only(seen: SeenKeys) -> Callable[..., BoltResponse | None]:
     def middleware(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         body = req.body if isinstance(req.body, dict) else {}
         if body.get("command"):
-            key = body.get("trigger_id") or hashlib.sha256(req.raw_body.encode()).hexdigest()
+            raw = req.raw_body or json.dumps(body, sort_keys=True)  # Socket Mode has no raw body
+            key = body.get("trigger_id") or hashlib.sha256(raw.encode()).hexdigest()
             if not seen.claim(f"command:{key}"):
                 log.info("dropped a repeated command", extra={"command": body.get("command")})
                 return BoltResponse(status=200, body="")
