@@ -52,6 +52,19 @@ SNEAKY_TEXT = "my-private-message-text"
 MB = 1_000_000
 
 
+@pytest.fixture(autouse=True)
+def no_leftover_cli_logging() -> Iterator[None]:
+    """In-process CLI tests leave askdesk's stderr handler on the root logger, bound to a
+    capture stream that is closed by now; its "--- Logging error ---" would be noise here."""
+    root = logging.getLogger()
+    left = [h for h in root.handlers if getattr(h, "_askdesk", False)]
+    for handler in left:
+        root.removeHandler(handler)
+    yield
+    for handler in left:
+        root.addHandler(handler)
+
+
 @pytest.fixture
 def desk(tmp_path, sample_searcher) -> SupportDesk:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'slack.db'}")
