@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bots.slack.guard import MAX_REQUEST_BYTES
+from core.types import MAX_STORED_QUESTION_CHARS
 from dashboard.decision import Thresholds
 from dashboard.hosts import split_host
 
@@ -77,6 +79,11 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     min_confidence: float = Field(0.25, ge=0.0, le=1.0)
     max_question_chars: int = 4000
+    max_stored_question_chars: int = Field(
+        MAX_STORED_QUESTION_CHARS,
+        ge=100,
+        description="A longer question is cut to this many characters (the reply says so).",
+    )
     answer_max_words: int = 110
     docs_url_template: str | None = Field(
         None, description="e.g. https://docs.example.com/{path} — makes sources links."
@@ -187,6 +194,11 @@ class Settings(BaseSettings):
     )
     slack_api_url: str | None = Field(
         None, validation_alias=_env("SLACK_API_URL"), description="Web API base URL override."
+    )
+    slack_max_request_bytes: int = Field(
+        MAX_REQUEST_BYTES,
+        ge=1024,
+        description="HTTP mode: a larger request is refused with 413 before it is read.",
     )
     discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
 
