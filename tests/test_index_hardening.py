@@ -63,9 +63,7 @@ def _cli(prefix: list[str], *args: str, cwd: Path) -> subprocess.CompletedProces
     command = [sys.executable, "-m", "askdesk", *args]
     if prefix and prefix[-1] == "--":  # capsh runs a shell command line
         command = ["-c", " ".join(f"'{a}'" for a in command)]
-    return subprocess.run(
-        [*prefix, *command], cwd=cwd, env=env, capture_output=True, timeout=300
-    )
+    return subprocess.run([*prefix, *command], cwd=cwd, env=env, capture_output=True, timeout=300)
 
 
 # -- 1: unreadable files, symlink loops ---------------------------------------------------------
@@ -317,3 +315,24 @@ def test_diff_folder_without_a_previous_run_lists_unreadable_links_as_skipped(
         {"path": "gone.md", "reason": "broken symbolic link (its target is missing)"}
     ]
     assert len(diff.added) == 3
+
+
+def test_a_running_row_is_completed_or_closed_as_interrupted(tmp_path):
+    from feedback.store import ABANDONED_RUN, FeedbackStore
+
+    with FeedbackStore(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        done = store.start_index_run(docs_root="/docs", embed_model="m")
+        killed = store.start_index_run(docs_root="/docs", embed_model="m")
+        assert store.latest_index_run()["status"] == "running"  # type: ignore[index]
+        assert store.last_index_run() is None  # not finished: not "the last run" yet
+        store.finish_index_run(
+            done, status="ok", docs_added=2, skipped=[{"path": "a", "reason": "b"}]
+        )
+        with pytest.raises(ValueError, match="status must be one of"):
+            store.finish_index_run(killed, status="running")
+        assert store.close_abandoned_index_runs("/elsewhere") == 0
+        assert store.close_abandoned_index_runs("/docs") == 1
+        rows = {r["id"]: r for r in store.index_runs()}
+        assert rows[done]["status"] == "ok" and rows[done]["docs_added"] == 2
+        assert rows[done]["finished_at"] is not None
+        assert rows[killed]["status"] == "interrupted" and rows[killed]["error"] == ABANDONED_RUN
