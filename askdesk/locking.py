@@ -38,3 +38,26 @@ def exclusive(path: Path, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def live_holder(path: Path) -> int | None:
+    """The pid of the process holding the lock, if it is alive; None when nobody holds it.
+
+    Read-only (it never takes the lock, so it cannot make a starting run see Busy): the
+    holder writes its pid on acquiring and clears it on release, and a killed holder
+    leaves a pid that is no longer a live process.
+    """
+    try:
+        text = path.read_text(errors="replace").strip()
+    except OSError:
+        return None
+    if not text.isdigit():
+        return None
+    pid = int(text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, owned by another user
+        return pid
+    return pid

@@ -11,17 +11,21 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
+from bots.slack.guard import MAX_REQUEST_BYTES
+from core.types import MAX_STORED_QUESTION_CHARS
 from dashboard.decision import Thresholds
+from dashboard.hosts import split_host
 
 
 def config_file() -> Path:
@@ -75,6 +79,11 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     min_confidence: float = Field(0.25, ge=0.0, le=1.0)
     max_question_chars: int = 4000
+    max_stored_question_chars: int = Field(
+        MAX_STORED_QUESTION_CHARS,
+        ge=100,
+        description="A longer question is cut to this many characters (the reply says so).",
+    )
     answer_max_words: int = 110
     answer_calibration: bool = Field(
         True,
@@ -118,6 +127,11 @@ class Settings(BaseSettings):
     dashboard_user: str = "admin"
     dashboard_password: SecretStr | None = Field(
         None, description="HTTP basic auth password; required to bind beyond loopback."
+    )
+    dashboard_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names (`name` or `name:port`, `*` for any) the dashboard answers "
+        "besides its bound address; comma-separated in the environment.",
     )
 
     # -- upkeep: scheduled reindex and retention ---------------------------------------------
@@ -186,6 +200,11 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(
         None, validation_alias=_env("SLACK_API_URL"), description="Web API base URL override."
     )
+    slack_max_request_bytes: int = Field(
+        MAX_REQUEST_BYTES,
+        ge=1024,
+        description="HTTP mode: a larger request is refused with 413 before it is read.",
+    )
     discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
 
     @field_validator("docs_url_template")
@@ -193,6 +212,20 @@ class Settings(BaseSettings):
     def _has_path(cls, v: str | None) -> str | None:
         if v and "{path}" not in v:
             raise ValueError("docs_url_template must contain {path}")
+        return v
+
+    @field_validator("dashboard_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [part for part in v.split(",") if part.strip()]
+        if isinstance(v, list):
+            for entry in v:
+                if not isinstance(entry, str):
+                    continue
+                if entry.strip() != "*" and split_host(entry) is None:
+                    raise ValueError(f"not a host or host:port: {entry!r}")
+            return [e.strip() if isinstance(e, str) else e for e in v]
         return v
 
     @classmethod

@@ -84,6 +84,7 @@ class App:
             k=s.top_k,
             min_confidence=s.min_confidence,
             max_question_chars=s.max_question_chars,
+            max_stored_question_chars=s.max_stored_question_chars,
             style_by_default=s.style_enabled,
         )
         return AnswerEngine(

@@ -163,7 +163,7 @@ def main() -> None:
         app = build_slack_app(
             desk, ChannelDirectory(), client=client, signing_secret=SECRET, executor=pool
         )
-        server = serve_http(app, "127.0.0.1", 0)
+        server = serve_http(app, "127.0.0.1", 0, signing_secret=SECRET)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         slack = SlackPass(api, f"http://127.0.0.1:{server.server_port}/slack/events")
 

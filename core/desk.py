@@ -59,6 +59,7 @@ class SupportDesk:
         return tuple(Turn(r["question"], r["answer"]) for r in rows if not r["unanswered"])
 
     def _apology(self, question: Question, exc: Exception) -> Answer:
+        question, _ = self.engine.kept(question)  # stored like an answered one: cut if long
         ref: Any = "?"
         try:
             ref = self.store.record_interaction(

@@ -10,11 +10,18 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.hookspecs import Composer, NoRewrite, Recorder, Rewriter, Tone
-from core.types import Answer, Question, Source
+from core.types import (
+    MAX_STORED_QUESTION_CHARS,
+    Answer,
+    Question,
+    Source,
+    clip_question,
+    clipped_marker,
+)
 from feedback.hashing import hash_user
 from retrieval.search import Searcher, SearchHit, SearchResult
 
@@ -41,7 +48,8 @@ class EngineConfig:
     k: int = 5  # chunks handed to the composer
     retrieve_k: int = 10  # ranked documents kept for evaluation (hit@k, nDCG@10)
     min_confidence: float = 0.25  # top cosine; off-topic questions score < 0.21 on the sample
-    max_question_chars: int = 4000
+    max_question_chars: int = 4000  # searched with at most this much of the question
+    max_stored_question_chars: int = MAX_STORED_QUESTION_CHARS  # kept, stored, echoed back
     style_by_default: bool = False
     answer_context: bool = True  # hand the composer the chunks around the hits, with passages
 
@@ -89,9 +97,20 @@ class AnswerEngine:
             except Exception as exc:  # the rewrite then fails per answer, draft kept
                 log.warning("style model not loaded", extra={"error": type(exc).__name__})
 
+    def kept(self, question: Question) -> tuple[Question, int | None]:
+        """The question as stored: cut to `max_stored_question_chars` with a marker saying so,
+        and the full length when it was cut (None otherwise). A 5 MB message is one question
+        to search and one row to keep, not 5 MB of it."""
+        kept, total = clip_question(question.text, self.config.max_stored_question_chars)
+        if total is None:
+            return question, None
+        return replace(question, text=kept + clipped_marker(total)), total
+
     def answer(self, question: Question) -> Answer:
         t0 = time.perf_counter()
-        text = " ".join(question.text.split())
+        question, total = self.kept(question)
+        searched = question.text[: self.config.max_stored_question_chars]  # not the marker
+        text = " ".join(searched.split())
         canned = _small_talk(text)
         if canned is not None:
             answer = Answer(canned, [], 0.0, True, question=question.text)
@@ -99,14 +118,8 @@ class AnswerEngine:
             answer.timings_ms["total_ms"] = (time.perf_counter() - t0) * 1000
             return answer  # nothing was asked of the docs: nothing to record
 
-        notice = None
-        if len(text) > self.config.max_question_chars:
-            notice = (
-                f"Your message is long ({len(text):,} characters); I searched with its first "
-                f"{self.config.max_question_chars:,}. Ask one question at a time for a better "
-                "answer."
-            )
-            text = text[: self.config.max_question_chars]
+        notice = _long_notice(len(text), total, self.config)
+        text = text[: self.config.max_question_chars]
 
         result = self.searcher.search(
             self._query(text, question),
@@ -260,6 +273,19 @@ class AnswerEngine:
         except Exception as exc:  # the asker still gets the answer; the loss is logged
             log.error("could not record interaction", extra={"error": str(exc)[:200]})
         answer.timings_ms["record_ms"] = round((time.perf_counter() - t) * 1000, 2)
+
+
+def _long_notice(searched: int, total: int | None, config: EngineConfig) -> str | None:
+    """Tell the asker what of a long message was used: searched, and (if cut) kept."""
+    cut = total is not None
+    if searched <= config.max_question_chars and not cut:
+        return None
+    used = min(searched, config.max_question_chars)
+    kept = f" and kept only its first {config.max_stored_question_chars:,}" if cut else ""
+    return (
+        f"Your message is long ({total or searched:,} characters); I searched with its first "
+        f"{used:,}{kept}. Ask one question at a time for a better answer."
+    )
 
 
 def _small_talk(text: str) -> str | None:

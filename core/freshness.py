@@ -49,6 +49,7 @@ def index_freshness(
         "added": [],
         "changed": [],
         "removed": [],
+        "skipped": [],
         "docs_changed": None,
         "error": None,
     }
@@ -71,7 +72,10 @@ def index_freshness(
     try:
         from retrieval.ingest import diff_folder
 
-        diff = diff_folder(docs_root, index)
+        # files the last run skipped, unchanged since, are not changes: reindexing skips them
+        same_root = last_run and str(last_run.get("docs_root")) == str(docs_root.resolve())
+        known = (last_run or {}).get("skipped") or () if same_root else ()
+        diff = diff_folder(docs_root, index, known_skips=known)
     except Exception as exc:  # unreadable files, permissions, a folder vanishing mid-walk
         info["error"] = f"cannot compare {docs_root} with the index: {_first_line(exc)}"
         log.warning("freshness: diff failed", extra={"error": info["error"]})
@@ -79,6 +83,7 @@ def index_freshness(
     info["added"] = [f.doc_id for f in diff.added][:LIST_MAX]
     info["changed"] = [f.doc_id for f in diff.changed][:LIST_MAX]
     info["removed"] = diff.removed[:LIST_MAX]
+    info["skipped"] = [{"path": s["path"], "reason": s["reason"]} for s in diff.skipped][:LIST_MAX]
     info["docs_changed"] = len(diff.added) + len(diff.changed) + len(diff.removed)
     return info
 

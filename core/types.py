@@ -9,6 +9,42 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+REPLACEMENT = "\ufffd"
+# How much of a question is kept (stored, shown back, echoed); the rest is cut with a marker.
+# The `max_stored_question_chars` setting; the search uses a shorter `max_question_chars`.
+MAX_STORED_QUESTION_CHARS = 8192
+
+
+def clean_text(text: str) -> str:
+    """Text every later stage can encode: lone surrogates and NUL become U+FFFD.
+
+    A lone surrogate arrives from JSON (`"\\ud800"` in a Slack event) or from undecodable
+    bytes in argv (Python's surrogateescape); the tokenizer, SQLite and Slack's API all
+    refuse it, so the question crashed and was lost. A valid pair is joined, as UTF-16 would.
+    PostgreSQL refuses NUL in text columns.
+    """
+    if text.isascii() and "\0" not in text:
+        return text
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text.replace("\0", REPLACEMENT)
+
+
+def decode_text(raw: bytes) -> str:
+    """Bytes from outside (stdin, argv) as text: invalid UTF-8 becomes U+FFFD, never an error."""
+    return clean_text(raw.decode("utf-8", "replace"))
+
+
+def clip_question(text: str, limit: int = MAX_STORED_QUESTION_CHARS) -> tuple[str, int | None]:
+    """(the first `limit` characters, the full length) for a longer text; (text, None) else."""
+    if len(text) <= limit:
+        return text, None
+    return text[:limit], len(text)
+
+
+def clipped_marker(total: int) -> str:
+    """Appended to a stored question that was cut, so the record says so."""
+    return f" […cut: the question had {total:,} characters]"
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -28,6 +64,13 @@ class Question:
     path_prefixes: tuple[str, ...] = ()  # restrict retrieval (per-channel scoping)
     history: tuple[Turn, ...] = ()
     style: bool | None = None  # None: the engine's default
+
+    def __post_init__(self) -> None:
+        # Cleaned here, where every platform's question is made, so none can crash on it.
+        for name in ("text", "channel", "thread", "asker_id"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, clean_text(value))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The Dash app: a filter bar, the tabs, and one error line instead of a trace.
 
 Every panel module contributes its layout and callbacks; this module only assembles them,
-installs basic auth on the Flask server and routes `?tab=...&ids=...` links (the
-recommendation's evidence links) to the right tab.
+installs the Host/Origin guard and basic auth on the Flask server and routes
+`?tab=...&ids=...` links (the recommendation's evidence links) to the right tab.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import dash
 from dash import Dash, Input, Output, dcc, html, set_props
 
 from dashboard.auth import install_basic_auth
+from dashboard.guard import install_request_guard
 from dashboard.panels import (
     accuracy,
     freshness,
@@ -113,6 +114,9 @@ def create_app(services: Services) -> Dash:
         on_error=_error_line,
     )
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")
+    # other sites are turned away before auth: a rebound name or a cross-site POST gets no
+    # login prompt and runs no callback
+    install_request_guard(app.server, services.allowed_hosts)
     install_basic_auth(app.server, services.auth)
 
     def layout() -> html.Div:

@@ -43,6 +43,8 @@ class Services:
     freshness: Freshness | None = None
     cluster_questions: ClusterQuestions | None = None
     auth: AuthConfig | None = None
+    # Host names besides the bound address that may reach the dashboard (dashboard.guard)
+    allowed_hosts: tuple[str, ...] = ()
     tone_target: float = 0.8
     window_days: int = 7
     now: Callable[[], datetime] = field(default=_now)

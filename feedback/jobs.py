@@ -2,19 +2,65 @@
 
 Progress and outcome live in the database rather than in the process that runs the job, so a
 dashboard restarted mid-job, or a second dashboard process, still shows who started what and
-how it ended.
+how it ended. Each row records the host and pid running it; a process that stops mid-job
+(Ctrl-C, crash, kill) leaves its row "running", and the next process to start marks it
+"interrupted" (`interrupt_abandoned`) — but only when that process is known to be gone.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from feedback.models import JOB_KINDS, JOB_STATUSES, JobRun, utcnow
 from feedback.store import FeedbackStore, _as_dict
+
+log = logging.getLogger(__name__)
+
+#: A "running" row whose process cannot be checked (another host, or written before rows
+#: recorded their owner) is taken as abandoned only after this long: no reindex or retrain
+#: runs for a day, and a live job that is wrongly marked still writes its outcome at the end.
+UNCHECKABLE_AFTER = timedelta(hours=24)
+#: Roughly when this process started (this module loads before it can start any job): a row
+#: with our pid but an older start was written by an earlier process that had the same pid
+#: (a restarted container's pid 1, say).
+PROCESS_STARTED = utcnow()
+
+
+def this_host() -> str:
+    return socket.gethostname()[:255]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (signal 0 checks, sends nothing)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def abandoned(row: Mapping[str, Any], now: datetime, host: str, pid: int) -> bool:
+    """Whether a "running" row's process is gone (see the module docstring for the rules)."""
+    row_host, row_pid = row.get("host"), row.get("pid")
+    if row_host is None or row_pid is None or row_host != host:
+        return now - row["started_at"] > UNCHECKABLE_AFTER
+    if row_pid == pid:
+        return row["started_at"] < PROCESS_STARTED
+    return not pid_alive(int(row_pid))
 
 
 class JobJournal:
@@ -33,6 +79,8 @@ class JobJournal:
             status="running",
             progress=0.0,
             message=message,
+            host=this_host(),
+            pid=os.getpid(),
         )
         with self.store._transaction() as session:
             session.add(row)
@@ -55,7 +103,8 @@ class JobJournal:
         result: Mapping[str, Any] | None = None,
     ) -> None:
         if status not in JOB_STATUSES or status == "running":
-            raise ValueError(f"a finished job is 'ok' or 'failed', got {status!r}")
+            finished = ", ".join(repr(s) for s in JOB_STATUSES if s != "running")
+            raise ValueError(f"a finished job is one of {finished}, got {status!r}")
         values: dict[str, Any] = {
             "status": status,
             "message": message,
@@ -80,3 +129,37 @@ class JobJournal:
             query = query.where(JobRun.kind == kind)
         with self.store._transaction() as session:
             return [_as_dict(row) for row in session.scalars(query.limit(limit))]
+
+    def interrupt_abandoned(self, now: datetime | None = None) -> list[int]:
+        """Mark "running" rows whose process is gone as "interrupted"; their ids.
+
+        Called when a dashboard or an upkeep schedule starts. A row a live process runs (on
+        this host, by its pid) is left alone, so several processes can share the database.
+        """
+        now = now or utcnow()
+        host, pid = this_host(), os.getpid()
+        with self.store._transaction() as session:
+            running = [
+                _as_dict(row)
+                for row in session.scalars(select(JobRun).where(JobRun.status == "running"))
+            ]
+            gone = [row for row in running if abandoned(row, now, host, pid)]
+            for row in gone:
+                owner = f" (pid {row['pid']} on {row['host']})" if row.get("pid") else ""
+                session.execute(
+                    update(JobRun)
+                    .where(JobRun.id == row["id"], JobRun.status == "running")
+                    .values(
+                        status="interrupted",
+                        finished_at=now,
+                        message=f"the process running it stopped{owner}",
+                    )
+                )
+        for row in gone:
+            log.warning(
+                "%s job #%s was left running by a stopped process: marked interrupted",
+                row["kind"],
+                row["id"],
+                extra={"job_id": row["id"], "kind": row["kind"], "pid": row.get("pid")},
+            )
+        return [row["id"] for row in gone]

@@ -61,12 +61,25 @@ def _keep_if_same(old: Any, new: Any, same: Any) -> Any:
     return case((same, func.coalesce(new, old)), else_=new)
 
 
+ABANDONED_RUN = "the run ended before it finished (process killed or machine stopped)"
+"""The error an interrupted-by-death index run shows; the index keeps what it had committed."""
+
+
+def _check_index_run_status(status: str) -> None:
+    finished = [s for s in INDEX_RUN_STATUSES if s != "running"]
+    if status not in finished:
+        raise ValueError(f"index run status must be one of {', '.join(finished)}, got {status!r}")
+
+
 def _check_vote(value: int, reason: str | None) -> None:
     if isinstance(value, bool) or value not in VOTE_VALUES:
         raise ValueError(f"vote value must be +1 or -1, got {value!r}")
     if reason is not None and reason not in VOTE_REASONS:
         allowed = ", ".join(VOTE_REASONS)
         raise ValueError(f"vote reason must be one of {allowed} or None, got {reason!r}")
+    if reason is not None and value != -1:
+        # a reason says what was wrong: a 👍 with "wrong facts" would count as a facts 👎
+        raise ValueError(f"a vote reason is only for a 👎 (down) vote, got {reason!r} with 👍")
 
 
 class FeedbackStore:
@@ -261,16 +274,24 @@ class FeedbackStore:
         One vote per (interaction, voter): a click on the other button, or the same click
         arriving twice from a retried webhook, updates the row instead of adding one. The
         upsert is a single statement, so concurrent duplicates cannot collide.
+
+        `updated_at` is stamped only once this transaction holds the lock that orders votes on
+        the interaction (SQLite: the write lock BEGIN IMMEDIATE takes with the first
+        statement; PostgreSQL: the interaction row, locked FOR UPDATE), so the vote written
+        last also carries the latest time. Stamped before waiting for the lock, an earlier
+        click could be written last with the older time.
         """
         _check_vote(value, reason)
-        now = utcnow()
         with self._transaction() as session:
             dialect = session.get_bind().dialect.name
             if dialect not in _UPSERT_INSERTS:
                 raise StoreError(f"votes need SQLite or PostgreSQL, not {dialect}")
-            exists = session.scalar(select(Interaction.id).where(Interaction.id == interaction_id))
+            exists = session.scalar(
+                select(Interaction.id).where(Interaction.id == interaction_id).with_for_update()
+            )
             if exists is None:
                 raise ValueError(f"no interaction {interaction_id}")
+            now = utcnow()  # after the lock: see the docstring
             insert = _UPSERT_INSERTS[dialect](Vote).values(
                 interaction_id=interaction_id,
                 voter_hash=voter_hash,
@@ -339,10 +360,7 @@ class FeedbackStore:
         error: str | None = None,
     ) -> int:
         """Store a finished ingestion pass; times default to "just finished, took duration_s"."""
-        if status not in INDEX_RUN_STATUSES:
-            raise ValueError(
-                f"index run status must be one of {', '.join(INDEX_RUN_STATUSES)}, got {status!r}"
-            )
+        _check_index_run_status(status)
         finished_at = finished_at or utcnow()
         started_at = started_at or finished_at - timedelta(seconds=duration_s)
         row = IndexRun(
@@ -369,6 +387,51 @@ class FeedbackStore:
             session.flush()
             return row.id
 
+    def start_index_run(
+        self, *, docs_root: str, embed_model: str, started_at: datetime | None = None
+    ) -> int:
+        """Record a run as "running" before it writes anything, so a run killed outright
+        still leaves a trace (see `finish_index_run`, `close_abandoned_index_runs`)."""
+        row = IndexRun(
+            started_at=started_at or utcnow(),
+            finished_at=None,
+            status="running",
+            docs_root=docs_root,
+            embed_model=embed_model,
+            skipped=[],
+        )
+        with self._transaction() as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def finish_index_run(self, run_id: int, **fields: Any) -> None:
+        """Complete a row from `start_index_run` with the run's report (same fields as
+        `record_index_run`); `finished_at` defaults to now."""
+        values = _columns(IndexRun, fields, "index run")
+        _check_index_run_status(str(values.get("status")))
+        values.setdefault("finished_at", utcnow())
+        values.pop("started_at", None)  # the row has the real start
+        if "skipped" in values:
+            values["skipped"] = [dict(item) for item in values["skipped"]]
+        with self._transaction() as session:
+            found = session.execute(
+                update(IndexRun).where(IndexRun.id == run_id).values(**values)
+            ).rowcount
+        if not found:
+            raise ValueError(f"no index run {run_id}")
+
+    def close_abandoned_index_runs(self, docs_root: str | None = None) -> int:
+        """Mark rows still "running" as interrupted; call it only while holding the index
+        lock, when no run of this data folder can be running. Returns how many it closed."""
+        query = update(IndexRun).where(IndexRun.status == "running")
+        if docs_root is not None:
+            query = query.where(IndexRun.docs_root == docs_root)
+        with self._transaction() as session:
+            return session.execute(
+                query.values(status="interrupted", error=ABANDONED_RUN)
+            ).rowcount
+
     def last_index_run(
         self, docs_root: str | None = None, status: str | None = None
     ) -> dict[str, Any] | None:
@@ -386,6 +449,11 @@ class FeedbackStore:
         with self._transaction() as session:
             row = session.scalars(query).first()
             return None if row is None else _as_dict(row)
+
+    def latest_index_run(self) -> dict[str, Any] | None:
+        """The most recently started run, finished or not ("running")."""
+        rows = self.index_runs(limit=1)
+        return rows[0] if rows else None
 
     def index_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """Newest first."""

@@ -40,6 +40,19 @@ class LoadedDocument:
     sections: tuple[Section, ...]
 
 
+def printable_path(text: str) -> str:
+    """A path as valid UTF-8 text, so ids, logs, the store and JSON output can all hold it.
+
+    A file name's bytes that are not UTF-8 reach Python as surrogate escapes, which cannot be
+    encoded; they become a visible `\\xff` instead, and every other character stays as it is.
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no file system decoding produced
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def stable_hash(*parts: str, length: int = 16) -> str:
     """A short, deterministic hex digest; stable across processes (unlike `hash()`)."""
     h = hashlib.sha256()

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TABLE = "chunks"
+STAGING = "chunks_rebuild"
+"""Where `--rebuild` builds the new index while the old one keeps serving (see `swap_in`)."""
+TEXT_INDEX = "text_idx"
+SEE_WRITES_WITHIN = timedelta(seconds=5)
+"""How stale a long-running reader (a bot) may be: after that its next search checks for a
+newer table version, so it picks up `askdesk index` runs made by other processes."""
 _IN_BATCH = 500  # ids per `IN (...)` filter: keeps the filter string a reasonable size
 
 
@@ -93,8 +99,12 @@ def _schema(dim: int, embed_model: str) -> pa.Schema:
 class ChunkIndex:
     """A handle on the chunks table in one LanceDB database (a folder or an object-store URI)."""
 
-    def __init__(self, uri: str | Path) -> None:
+    def __init__(
+        self, uri: str | Path, name: str = TABLE, see_writes_within: timedelta = SEE_WRITES_WITHIN
+    ) -> None:
         self.uri = str(uri)
+        self.name = name
+        self.see_writes_within = see_writes_within
         self._db: lancedb.DBConnection | None = None
         self._table: lancedb.table.Table | None = None
         self._passages: PassageStore | None = None
@@ -108,7 +118,9 @@ class ChunkIndex:
             try:
                 if "://" not in self.uri:
                     Path(self.uri).mkdir(parents=True, exist_ok=True)
-                self._db = lancedb.connect(self.uri)
+                self._db = lancedb.connect(
+                    self.uri, read_consistency_interval=self.see_writes_within
+                )
             except Exception as exc:
                 raise IndexUnavailable(
                     f"cannot open the index at {self.uri}: {_first_line(exc)}"
@@ -118,12 +130,12 @@ class ChunkIndex:
     def exists(self) -> bool:
         if self._table is not None:
             return True
-        if "://" not in self.uri and not (Path(self.uri) / f"{TABLE}.lance").exists():
+        if "://" not in self.uri and not (Path(self.uri) / f"{self.name}.lance").exists():
             return False
         try:
-            self._table = self.db.open_table(TABLE)
+            self._table = self.db.open_table(self.name)
         except Exception as exc:
-            if "://" not in self.uri and (Path(self.uri) / f"{TABLE}.lance").exists():
+            if "://" not in self.uri and (Path(self.uri) / f"{self.name}.lance").exists():
                 raise IndexUnavailable(
                     f"the index at {self.uri} is unreadable ({_first_line(exc)}); move the folder "
                     "aside and run `askdesk index` again to rebuild it"
@@ -141,12 +153,31 @@ class ChunkIndex:
         return self._table
 
     def create(self, dim: int, embed_model: str) -> None:
-        self._table = self.db.create_table(TABLE, schema=_schema(dim, embed_model), mode="create")
+        """An empty table with its full-text index already there, so no crash between the
+        first write and the index creation can leave a table that full-text search refuses."""
+        self._table = self.db.create_table(
+            self.name, schema=_schema(dim, embed_model), mode="create"
+        )
+        self.ensure_text_index()
 
     def drop(self) -> None:
         if self.exists():
-            self.db.drop_table(TABLE)
+            self.db.drop_table(self.name)
         self._table = None
+
+    def swap_in(self, staged: ChunkIndex) -> None:
+        """Make the staged table's rows this table's contents, in one commit.
+
+        The overwrite is a new version of the same LanceDB table: until it commits every
+        reader sees the old index, after it they see the new one, and a long-running bot's
+        `refresh` (checkout_latest) picks it up. Its schema (embedding model and dimension)
+        comes from the staged table. The full-text index is rebuilt right after; a search in
+        that moment answers from vectors (see `Searcher`), and the next run repairs the index
+        if the process dies there.
+        """
+        reader = staged.table.search().limit(None).to_batches()
+        self._table = self.db.create_table(self.name, data=reader, mode="overwrite")
+        self.ensure_text_index()
 
     @property
     def embed_model(self) -> str | None:
@@ -275,13 +306,22 @@ class ChunkIndex:
         for start in range(0, len(doc_ids), _IN_BATCH):
             self.table.delete(in_filter("doc_id", doc_ids[start : start + _IN_BATCH]))
 
-    def ensure_text_index(self) -> None:
-        """Build the full-text index once, then fold new rows into it incrementally."""
+    def has_text_index(self) -> bool:
+        return TEXT_INDEX in {i.name for i in self.table.list_indices()}
+
+    def ensure_text_index(self) -> bool:
+        """Build the full-text index if it is missing (new rows are folded in by `compact`).
+
+        Cheap when it exists, so every run calls it: a table that lost its index (a crash,
+        an older version) is repaired by the next `askdesk index`. Returns whether it built.
+        """
         from lancedb.index import FTS
 
-        names = {i.name for i in self.table.list_indices()}
-        if "text_idx" not in names:
-            self.table.create_index("text", config=FTS(with_position=False), replace=True)
+        if self.has_text_index():
+            return False
+        self.table.create_index("text", config=FTS(with_position=False), replace=True)
+        log.info("full-text index built", extra={"table": self.name, "rows": self.count()})
+        return True
 
     def compact(self, keep_versions_for: timedelta = timedelta(days=7)) -> None:
         """Merge small fragments and index new rows; keep a week of versions for rollback."""

@@ -5,23 +5,28 @@ chunk by the hash of its embedding text: a changed document is re-chunked, but e
 chunks whose text was seen before reuses the stored vector, so only new text is embedded.
 Documents are written in batches, each batch one atomic commit; an interrupted run leaves
 every document either as before or fully updated, and the next run finishes the rest.
+A rebuild is built aside and swapped in with one commit, so the old index serves until then.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
+import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from retrieval.chunking import chunk_document
-from retrieval.documents import Chunk, LoadError
+from retrieval.documents import Chunk, LoadError, printable_path
 from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex, ChunkRow, IndexUnavailable
+from retrieval.index import STAGING, ChunkIndex, ChunkRow, IndexUnavailable
 from retrieval.loaders import SUPPORTED_SUFFIXES, load_document
 from retrieval.passages import embed_missing
 
@@ -93,6 +98,22 @@ class FolderDiff:
     removed: list[str]
     unchanged: list[SourceFile]
     ignored: int
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    """Files on disk that are not (or no longer) indexable as they are, each with its reason."""
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    """What is on disk: the files to index, and the ones that cannot even be read.
+
+    `blocked` are folders that could not be listed: documents indexed from under them are
+    kept, not removed, since they may well still be there.
+    """
+
+    files: list[SourceFile]
+    ignored: int
+    skipped: list[dict[str, str]]
+    blocked: list[str]
 
 
 def file_hash(path: Path) -> str:
@@ -103,31 +124,103 @@ def file_hash(path: Path) -> str:
     return f"{PIPELINE_VERSION}:{h.hexdigest()[:32]}"
 
 
-def scan_folder(root: Path) -> tuple[list[SourceFile], int]:
-    """Supported files under root (hidden files and folders skipped), and how many were ignored."""
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc) or type(exc).__name__).splitlines()[0][:120]
+
+
+def scan(root: Path) -> FolderScan:
+    """Walk `root` (hidden files and folders skipped, folder links not followed).
+
+    Hashing happens here, so a file that cannot be read is reported as skipped with its
+    reason instead of ending the scan; so are broken and looping symbolic links. Only an
+    unreadable `root` raises: treating it as empty would remove every document.
+    """
     files: list[SourceFile] = []
+    skipped: list[dict[str, str]] = []
+    blocked: list[str] = []
     ignored = 0
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            ignored += 1
-            continue
-        files.append(SourceFile(rel.as_posix(), path, file_hash(path)))
-    return files, ignored
+
+    def walk_error(exc: OSError) -> None:
+        if exc.filename is None or Path(exc.filename) == root:
+            raise exc
+        rel = printable_path(Path(exc.filename).relative_to(root).as_posix())
+        blocked.append(rel + "/")
+        skipped.append({"path": rel + "/", "reason": f"cannot read folder: {_reason(exc)}"})
+
+    for top, dirs, names in os.walk(root, onerror=walk_error):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = Path(top) / name
+            doc_id = printable_path(path.relative_to(root).as_posix())
+            try:
+                st = path.stat()
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    reason = "symbolic link loop"
+                elif path.is_symlink():
+                    reason = "broken symbolic link (its target is missing)"
+                else:
+                    reason = f"cannot read file: {_reason(exc)}"
+                skipped.append({"path": doc_id, "reason": reason})
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                ignored += 1
+                continue
+            try:
+                files.append(SourceFile(doc_id, path, file_hash(path)))
+            except OSError as exc:
+                skipped.append({"path": doc_id, "reason": f"cannot read file: {_reason(exc)}"})
+    files.sort(key=lambda f: f.doc_id)
+    skipped.sort(key=lambda s: s["path"])
+    return FolderScan(files, ignored, skipped, blocked)
 
 
-def diff_folder(root: Path, index: ChunkIndex) -> FolderDiff:
-    """Compare the folder on disk with what the index holds (used by `status` too)."""
-    files, ignored = scan_folder(root)
+def scan_folder(root: Path) -> tuple[list[SourceFile], int]:
+    """Readable supported files under root, and how many were ignored (see `scan`)."""
+    found = scan(root)
+    return found.files, found.ignored
+
+
+def diff_folder(
+    root: Path, index: ChunkIndex, known_skips: Iterable[Mapping[str, Any]] = ()
+) -> FolderDiff:
+    """Compare the folder on disk with what the index holds (used by `status` too).
+
+    `known_skips` are a previous run's skipped entries: a file skipped then, with the same
+    content hash now, would be skipped again, so it is listed as skipped, not as a change.
+    Unreadable files and folders are kept in the index, not removed.
+    """
+    found = scan(root)
     states = index.doc_states()
-    on_disk = {f.doc_id for f in files}
+    by_id = {f.doc_id: f for f in found.files}
+    again: dict[str, str] = {}
+    for entry in known_skips:
+        f = by_id.get(str(entry.get("path")))
+        if f is not None and entry.get("doc_hash") == f.doc_hash:
+            again[f.doc_id] = str(entry.get("reason") or "skipped")
+    skipped = list(found.skipped)
+    files = []
+    for f in found.files:
+        if f.doc_id in again and states.get(f.doc_id) != f.doc_hash:
+            skipped.append({"path": f.doc_id, "reason": again[f.doc_id]})
+        else:
+            files.append(f)
+    keep = {s["path"] for s in found.skipped}
+    on_disk = {f.doc_id for f in found.files} | keep
     added = [f for f in files if f.doc_id not in states]
     changed = [f for f in files if f.doc_id in states and states[f.doc_id] != f.doc_hash]
     unchanged = [f for f in files if states.get(f.doc_id) == f.doc_hash]
-    removed = sorted(d for d in states if d not in on_disk)
-    return FolderDiff(added, changed, removed, unchanged, ignored)
+    removed = sorted(
+        d
+        for d in states
+        if d not in on_disk and not any(d.startswith(b) for b in found.blocked)
+    )
+    skipped.sort(key=lambda s: s["path"])
+    return FolderDiff(added, changed, removed, unchanged, found.ignored, skipped)
 
 
 class Ingester:
@@ -174,11 +267,54 @@ class Ingester:
         return report
 
     def _run(self, root: Path, report: IndexReport, rebuild: bool, progress: Progress) -> None:
-        self._prepare_table(rebuild)
-        diff = diff_folder(root, self.index)
+        self._drop_leftover_staging()
+        if rebuild:
+            self._rebuild(root, report, progress)
+            return
+        self._prepare_table()
+        # cheap when present; repairs a table whose full-text index was lost (a crash, a bug)
+        self.index.ensure_text_index()
+        self._sync(root, report, self.index, progress)
+
+    def _rebuild(self, root: Path, report: IndexReport, progress: Progress) -> None:
+        """Embed everything into a staging table, then swap it in with one commit.
+
+        Until the swap the old index keeps serving; a run killed before it leaves the old
+        index as it was (the next run drops the leftover staging table).
+        """
+        staged = ChunkIndex(self.index.uri, STAGING)
+        staged.drop()
+        staged.create(self.embedder.dimension, self.embedder.version)
+        self._sync(root, report, staged, progress, compact=False)  # it is copied, then dropped
+        progress("write", 0, 1)
+        self.index.swap_in(staged)
+        staged.drop()
+        self.index.compact()
+        progress("write", 1, 1)
+
+    def _drop_leftover_staging(self) -> None:
+        try:
+            ChunkIndex(self.index.uri, STAGING).drop()
+        except Exception as exc:  # never block a run on cleaning up after an older one
+            log.warning("leftover rebuild table not dropped", extra={"error": str(exc)[:200]})
+
+    def _sync(
+        self,
+        root: Path,
+        report: IndexReport,
+        index: ChunkIndex,
+        progress: Progress,
+        *,
+        compact: bool = True,
+    ) -> None:
+        """Bring `index` in line with the folder, one atomic batch of documents at a time."""
+        diff = diff_folder(root, index)
         report.ignored = diff.ignored
+        report.skipped.extend(diff.skipped)
+        for entry in diff.skipped:
+            log.info("skipped file", extra={"path": entry["path"], "reason": entry["reason"]})
         report.docs_unchanged = len(diff.unchanged)
-        counts = self.index.doc_chunk_counts()
+        counts = index.doc_chunk_counts()
         report.chunks_unchanged = sum(counts.get(f.doc_id, 0) for f in diff.unchanged)
         todo = diff.added + diff.changed
         progress("scan", 0, len(todo))
@@ -195,10 +331,8 @@ class Ingester:
         counter = _EmbedProgress(progress, total_chunks)
         done = 0
         for batch in _batches(loaded, self.batch_chunks):
-            rows, embedded, known_before = self._rows(batch, counter.advance)
-            self.index.replace_documents([s.doc_id for s, _ in batch], rows)
-            # from the first batch on, so that an interrupted run still has full-text search
-            self.index.ensure_text_index()
+            rows, embedded, known_before = self._rows(index, batch, counter.advance)
+            index.replace_documents([s.doc_id for s, _ in batch], rows)
             for src, chunks in batch:
                 if src.doc_id in added_ids:
                     report.docs_added.append(src.doc_id)
@@ -214,30 +348,29 @@ class Ingester:
             counter.set(done)
 
         if diff.removed:
-            self.index.delete_documents(diff.removed)
+            index.delete_documents(diff.removed)
             report.docs_removed = diff.removed
             report.chunks_removed += sum(counts.get(d, 0) for d in diff.removed)
 
-        report.passages_embedded = self._index_passages(progress, loaded or diff.removed)
+        report.passages_embedded = self._index_passages(index, progress, loaded or diff.removed)
 
-        if loaded or diff.removed or rebuild:
+        if (loaded or diff.removed) and compact:
             progress("write", 0, 1)
-            self.index.ensure_text_index()
-            self.index.compact()
+            index.compact()
             progress("write", 1, 1)
 
-    def _index_passages(self, progress: Progress, changed: object) -> int:
+    def _index_passages(self, index: ChunkIndex, progress: Progress, changed: object) -> int:
         """Embed the quotable blocks of every chunk text that has none yet (new text, or an
         index from before passages existed), and forget those of texts no longer indexed."""
-        store = self.index.passages
-        hashes = self.index.content_hashes()
+        store = index.passages
+        hashes = index.content_hashes()
         stored = store.stored_hashes()
         missing = hashes - stored
         embedded = 0
         if missing:
             embedded = embed_missing(
                 store,
-                self.index.texts_for(missing),
+                index.texts_for(missing),
                 self._encode_by_length,
                 on_done=lambda done, total: progress("passages", done, total),
             )
@@ -246,10 +379,8 @@ class Ingester:
             store.ensure_index()
         return embedded
 
-    def _prepare_table(self, rebuild: bool) -> None:
+    def _prepare_table(self) -> None:
         model_version = self.embedder.version
-        if rebuild:
-            self.index.drop()
         if not self.index.exists():
             self.index.create(self.embedder.dimension, model_version)
             return
@@ -281,18 +412,20 @@ class Ingester:
             reason = (
                 f"unreadable: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
             )
-        report.skipped.append({"path": src.doc_id, "reason": reason})
+        # the hash lets `status` tell "will be skipped again" from "changed since"
+        report.skipped.append({"path": src.doc_id, "reason": reason, "doc_hash": src.doc_hash})
         log.info("skipped file", extra={"path": src.doc_id, "reason": reason})
         return None
 
     def _rows(
         self,
+        index: ChunkIndex,
         batch: list[tuple[SourceFile, list[Chunk]]],
         on_embedded: Callable[[int], None] | None = None,
     ) -> tuple[list[ChunkRow], int, set[str]]:
         """Rows for a batch, the number of texts embedded, and the hashes already stored."""
         chunks = [(src, c) for src, cs in batch for c in cs]
-        known = self.index.vectors_for(c.content_hash for _, c in chunks)
+        known = index.vectors_for(c.content_hash for _, c in chunks)
         known_before = set(known)
         need: dict[str, str] = {}
         for _, c in chunks:

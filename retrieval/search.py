@@ -3,14 +3,19 @@
 Fusion happens here rather than inside LanceDB so the weights, the candidate depth and the
 document-level aggregation are ours to choose by measurement (see BENCHMARKS.md): a naive
 equal-weight fusion can rank below vector-only on question→answer retrieval.
+
+A search never fails because one retriever is unavailable (say the full-text index is
+missing after a crashed first index run): it answers from the other one, and says so in the
+log once, when that mode goes down, not on every query.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -51,6 +56,8 @@ class SearchHit:
 class SearchResult:
     hits: list[SearchHit]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """Retrievers ("vector", "fts") that failed for this search, with the reason."""
     query_vector: np.ndarray | None = field(default=None, repr=False)
     # the question's content terms found in no candidate of either retriever: full-text
     # search surfaces any chunk holding a rare term, so these are (nearly) absent from the docs
@@ -120,6 +127,8 @@ class Searcher:
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()
         self.reranker = reranker
+        self._down: dict[str, str] = {}  # retriever → reason, logged once when it went down
+        self._down_lock = threading.Lock()
 
     def search(
         self,
@@ -148,20 +157,49 @@ class Searcher:
         t = time.perf_counter()
         cands: dict[str, SearchHit] = {}
         vectors: dict[str, np.ndarray] = {}
-        if cfg.mode in ("hybrid", "vector"):
-            for rank, row in enumerate(self.index.vector_search(qvec, depth, where), 1):
-                hit = self._hit(cands, vectors, row)
-                hit.vector_rank = rank
-                hit.similarity = 1.0 - float(row["_distance"])  # cosine distance → similarity
         words = fts_query(query)
-        if cfg.mode in ("hybrid", "fts") and words:
-            for rank, row in enumerate(self.index.text_search(words, depth, where), 1):
-                hit = self._hit(cands, vectors, row)
-                hit.text_rank = rank
+        unavailable: dict[str, str] = {}
+        want_vector = cfg.mode in ("hybrid", "vector")
+        want_text = cfg.mode in ("hybrid", "fts") and bool(words)
+        vector_rows = self._retrieve(
+            "vector", want_vector, lambda: self.index.vector_search(qvec, depth, where), unavailable
+        )
+        text_rows = self._retrieve(
+            "fts", want_text, lambda: self.index.text_search(words, depth, where), unavailable
+        )
+        if vector_rows is None and text_rows is None and unavailable:
+            # the requested mode is down: the other one answers (if it too is down, raise)
+            vector_rows = self._retrieve(
+                "vector",
+                "vector" not in unavailable,
+                lambda: self.index.vector_search(qvec, depth, where),
+                unavailable,
+            )
+            text_rows = self._retrieve(
+                "fts",
+                "fts" not in unavailable and bool(words),
+                lambda: self.index.text_search(words, depth, where),
+                unavailable,
+            )
+            if vector_rows is None and text_rows is None:
+                raise SearchUnavailable(
+                    "search is unavailable: "
+                    + "; ".join(f"{m}: {r}" for m, r in unavailable.items())
+                )
+        if unavailable:
+            cfg = replace(cfg, mode="vector" if vector_rows is not None else "fts")
+        for rank, row in enumerate(vector_rows or (), 1):
+            hit = self._hit(cands, vectors, row)
+            hit.vector_rank = rank
+            hit.similarity = 1.0 - float(row["_distance"])  # cosine distance → similarity
+        for rank, row in enumerate(text_rows or (), 1):
+            hit = self._hit(cands, vectors, row)
+            hit.text_rank = rank
         timings["search_ms"] = (time.perf_counter() - t) * 1000
 
         hits = list(cands.values())
-        unmatched = unmatched_terms(query, (h.text for h in hits))
+        # without full-text candidates a rare term's absence says nothing
+        unmatched = None if text_rows is None else unmatched_terms(query, (h.text for h in hits))
         text_only = [h for h in hits if h.vector_rank is None]  # no distance from LanceDB
         if text_only:
             sims = np.stack([vectors[h.chunk_id] for h in text_only]) @ qvec
@@ -179,7 +217,38 @@ class Searcher:
             head.sort(key=lambda h: -(h.rerank_score or 0.0))
             hits = head + hits[top_n:]
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
-        return SearchResult(hits[:k], timings, qvec, unmatched)
+        return SearchResult(hits[:k], timings, unavailable, qvec, unmatched)
+
+    def _retrieve(
+        self,
+        mode: str,
+        wanted: bool,
+        run: Callable[[], list[dict[str, Any]]],
+        unavailable: dict[str, str],
+    ) -> list[dict[str, Any]] | None:
+        """One retriever's rows, or None when not wanted or failing (noted in `unavailable`)."""
+        if not wanted:
+            return None
+        try:
+            rows = run()
+        except Exception as exc:
+            reason = _first_line(exc)
+            unavailable[mode] = reason
+            with self._down_lock:
+                first = self._down.get(mode) != reason
+                self._down[mode] = reason
+            if first:
+                log.warning(
+                    "search mode unavailable; answering from the other one until it is back",
+                    extra={"mode": mode, "error": reason},
+                )
+            return None
+        if mode in self._down:
+            with self._down_lock:
+                was = self._down.pop(mode, None)
+            if was is not None:
+                log.info("search mode available again", extra={"mode": mode})
+        return rows
 
     def context(
         self, hits: Sequence[SearchHit], *, docs: int = 5, radius: int = 1
@@ -241,6 +310,15 @@ class Searcher:
             if "vector" in row:  # only full-text rows carry it: they have no distance
                 vectors[cid] = np.asarray(row["vector"], dtype=np.float32)
         return cands[cid]
+
+
+class SearchUnavailable(Exception):
+    """Neither retriever could answer; the message gives each one's reason."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _fuse(hits: list[SearchHit], cfg: FusionConfig) -> None:

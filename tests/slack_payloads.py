@@ -28,10 +28,13 @@ def new_ts() -> str:
     return f"{1_700_000_000 + next(_ts)}.000100"
 
 
-def sign(raw: str, content_type: str, ts: int | None = None, secret: str = SECRET) -> dict:
+def sign(
+    raw: str | bytes, content_type: str, ts: int | None = None, secret: str = SECRET
+) -> dict:
     """Slack's v0 scheme: HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret."""
     stamp = str(int(time.time()) if ts is None else ts)
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:{raw}".encode(), hashlib.sha256).hexdigest()
+    data = raw if isinstance(raw, bytes) else raw.encode()
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + data, hashlib.sha256).hexdigest()
     return {
         "content-type": content_type,
         "x-slack-request-timestamp": stamp,
@@ -197,8 +200,9 @@ class SlackSender:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def raw(self, raw: str, headers: dict[str, str]) -> Reply:
-        request = urllib.request.Request(self.url, raw.encode(), headers, method="POST")
+    def raw(self, raw: str | bytes, headers: dict[str, str]) -> Reply:
+        data = raw if isinstance(raw, bytes) else raw.encode()
+        request = urllib.request.Request(self.url, data, headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return Reply(response.status, response.read().decode())

@@ -166,6 +166,24 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, setup, message):
         assert (data / "askdesk.db").read_bytes() == before
 
 
+def test_a_reason_on_an_up_vote_is_refused_and_nothing_is_stored(tmp_path):
+    """`askdesk vote 6 up --reason facts` used to store a 👍 with reason wrong_facts."""
+    from feedback.store import FeedbackStore
+
+    data = tmp_path / "data"
+    with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
+        iid = store.record_interaction(platform="cli", question="q", answer="a")
+    r = _cli("vote", str(iid), "up", "--reason", "facts", cwd=tmp_path, ASKDESK_DATA_DIR=str(data))
+    assert r.returncode == 2, r.stderr
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert lines == [
+        f"error: --reason is only for a down vote, e.g. askdesk vote {iid} down --reason facts"
+    ]
+    assert r.stdout == ""
+    with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
+        assert store.votes_for(iid) == []
+
+
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_ends_serving_the_dashboard(tmp_path):
     """The README's first command: index, answers, a stored eval run, real traffic with
@@ -238,3 +256,40 @@ def test_a_broken_config_file_is_named(env):
     (env / "askdesk.toml").write_text("top_k = 0\n")
     r = invoke("status")
     assert "invalid setting top_k" in str(r.exception)
+
+
+@pytest.mark.slow
+def test_ask_with_invalid_utf8_in_argv_or_random_bytes_on_stdin_is_answered_and_stored(
+    tmp_path, tiny_docs
+):
+    """`askdesk ask --json $'rotate \\xff key'` and random bytes on `ask -` crashed with
+    "TextEncodeInput must be…" (rc 1, nothing stored); a 100 kB question was stored whole."""
+    import random
+
+    from feedback.store import FeedbackStore
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    env["ASKDESK_DATA_DIR"] = str(tmp_path / "data")
+
+    def ask(args: list, stdin: bytes = b"") -> dict:
+        r = subprocess.run(
+            [sys.executable, "-m", "askdesk", "ask", "--json", *args],
+            cwd=tmp_path, env=env, input=stdin, capture_output=True, timeout=300,
+        )
+        assert r.returncode == 0, r.stderr.decode(errors="replace")[-2000:]
+        return json.loads(r.stdout)
+
+    assert _cli("index", str(tiny_docs), cwd=tmp_path, **env).returncode == 0
+    argv = ask([b"How do I rotate an API \xff key?"])
+    noise = ask(["-"], random.Random(9).randbytes(3000))
+    long = ask(["-"], b"How do I rotate an API key? " + b"words " * 17_000)  # ~100 kB
+    assert argv["sources"][0]["path"] == "keys.md" and argv["error"] is None
+    assert noise["error"] is None and long["error"] is None
+    assert "kept only its first 8,192" in long["notice"]
+    with FeedbackStore(f"sqlite:///{tmp_path / 'data' / 'askdesk.db'}") as store:
+        assert store.get_interaction(argv["interaction_id"])["question"] == (
+            "How do I rotate an API \ufffd key?"
+        )
+        assert "\ufffd" in store.get_interaction(noise["interaction_id"])["question"]
+        stored = store.get_interaction(long["interaction_id"])["question"]
+        assert len(stored) < 8192 + 60 and stored.endswith("102,028 characters]")

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -269,3 +270,291 @@ def test_the_tone_tab_names_the_active_style_version_not_just_the_latest(store):
     assert _model_in_use(rolled_back)["version"] == "v1"
     unknown = _services(store, style_version=lambda: "hand-made")
     assert _model_in_use(unknown) is None  # a version no run recorded: not a wrong one
+
+
+# -- other sites: Host, Origin, clicks that never happened (issue 9, defect 8) ----------------
+
+
+def _start_dashboard(tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """`askdesk dashboard --port 0` without a password, as a user runs it; its URL."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    clean.update(ASKDESK_DATA_DIR=str(tmp_path / "data"), **env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "askdesk", "dashboard", "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+    )
+    said: list[str] = []
+    for line in process.stderr:  # warnings (e.g. jobs marked interrupted) come first
+        said.append(line)
+        if "askdesk dashboard at " in line:
+            # keep reading, so the server never blocks on a full pipe; tests read `said`
+            threading.Thread(target=lambda: said.extend(process.stderr), daemon=True).start()
+            process.said = said  # type: ignore[attr-defined]
+            return process, line.split(" at ", 1)[1].split(" ", 1)[0].rstrip(";").rstrip("/")
+    process.kill()
+    raise AssertionError(f"dashboard did not start: {''.join(said)}")
+
+
+@pytest.fixture(scope="module")
+def loopback_dashboard(tmp_path_factory) -> Iterator[dict[str, Any]]:
+    """One server for the module: every refusal test checks that it added no job row."""
+    tmp_path = tmp_path_factory.mktemp("loopback")
+    process, url = _start_dashboard(tmp_path, ASKDESK_DASHBOARD_ALLOWED_HOSTS="dash.internal")
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        yield {"url": url, "port": port, "db": tmp_path / "data/askdesk.db", "said": process.said}
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def _job_payload(reindex: int | None, retrain: int | None, changed: list[str]) -> bytes:
+    """The body Dash's page posts for the recommendation panel's job callback."""
+    import json
+
+    return json.dumps(
+        {
+            "output": "job-message.children",
+            "outputs": {"id": "job-message", "property": "children"},
+            "inputs": [
+                {"id": "job-reindex", "property": "n_clicks", "value": reindex},
+                {"id": "job-retrain", "property": "n_clicks", "value": retrain},
+            ],
+            "changedPropIds": changed,
+            "state": [],
+        }
+    ).encode()
+
+
+def _send(url: str, path: str, body: bytes | None = None, **headers: str) -> tuple[int, str]:
+    """One real HTTP request (urllib sends the Host we give instead of its own)."""
+    request = urllib.request.Request(url + path, data=body, method="POST" if body else "GET")
+    if body:
+        request.add_header("Content-Type", "application/json")
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def _job_rows(db: Path, after: int = 0) -> list[tuple[int, str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        query = "SELECT id, kind, status FROM job_run WHERE id > ? ORDER BY id"
+        return conn.execute(query, (after,)).fetchall()
+
+
+def _last_job_id(db: Path) -> int:
+    rows = _job_rows(db)
+    return rows[-1][0] if rows else 0
+
+
+def test_a_forged_host_is_refused_before_any_callback_runs(loopback_dashboard):
+    url, port, db = loopback_dashboard["url"], loopback_dashboard["port"], loopback_dashboard["db"]
+    before = _last_job_id(db)
+    evil = f"attacker.example:{port}"
+    said = loopback_dashboard["said"]
+    logged = len(said)
+    status, body = _send(url, "/", Host=evil)
+    assert status == 400 and "Host" in body
+    deadline = time.monotonic() + 10
+    while len(said) == logged and time.monotonic() < deadline:  # read by a thread
+        time.sleep(0.02)
+    assert said[logged:] == ["warning: dashboard request refused\n"]  # one short line
+    status, _ = _send(url, "/_dash-layout", Host=evil)
+    assert status == 400
+    # the probe: a rebound name posting the job callback with nothing clicked
+    probe = _job_payload(None, None, [])
+    status, _ = _send(url, "/_dash-update-component", probe, Host=evil, Origin=f"http://{evil}")
+    assert status == 400
+    click = _job_payload(1, None, ["job-reindex.n_clicks"])
+    assert _send(url, "/_dash-update-component", click, Host=evil)[0] == 400
+    assert _job_rows(db, before) == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "[::1]:{port}", "dash.internal"],
+)
+def test_the_loopback_names_and_allowed_hosts_are_served(loopback_dashboard, host):
+    port = loopback_dashboard["port"]
+    assert _send(loopback_dashboard["url"], "/", Host=host.format(port=port))[0] == 200
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:1", "localhost", "127.0.0.1.nip.io:{port}", ""])
+def test_other_ports_and_names_are_refused(loopback_dashboard, host):
+    port = loopback_dashboard["port"]
+    assert _send(loopback_dashboard["url"], "/", Host=host.format(port=port))[0] == 400
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://attacker.example"},
+        {"Origin": "http://localhost:3000"},  # another local app: same site, other origin
+        {"Origin": "null"},
+        {"Sec_Fetch_Site": "cross-site"},
+        {"Sec_Fetch_Site": "same-site"},
+        {"Referer": "http://attacker.example/page"},
+    ],
+)
+def test_a_cross_site_post_is_refused_and_starts_no_job(loopback_dashboard, headers):
+    url, db = loopback_dashboard["url"], loopback_dashboard["db"]
+    before = _last_job_id(db)
+    click = _job_payload(1, None, ["job-reindex.n_clicks"])
+    status, body = _send(url, "/_dash-update-component", click, **headers)
+    assert status == 403 and "cross-site" in body
+    assert _job_rows(db, before) == []
+
+
+def test_a_callback_with_nothing_clicked_starts_no_job(loopback_dashboard):
+    url, port, db = loopback_dashboard["url"], loopback_dashboard["port"], loopback_dashboard["db"]
+    before = _last_job_id(db)
+    same = {"Origin": f"http://127.0.0.1:{port}", "Sec_Fetch_Site": "same-origin"}
+    for payload in (
+        _job_payload(None, None, []),  # the probe, from the dashboard's own origin
+        _job_payload(0, 0, []),
+        _job_payload(None, None, ["job-retrain.n_clicks"]),  # "clicked" but never was
+        _job_payload(0, None, ["job-reindex.n_clicks"]),
+        _job_payload("1", None, ["job-reindex.n_clicks"]),  # not a click count
+    ):
+        status, _ = _send(url, "/_dash-update-component", payload, **same)
+        assert status == 204  # PreventUpdate: no output, no job
+    assert _job_rows(db, before) == []
+
+
+def test_a_same_origin_click_still_starts_its_job(loopback_dashboard):
+    url, port, db = loopback_dashboard["url"], loopback_dashboard["port"], loopback_dashboard["db"]
+    before = _last_job_id(db)
+    local = f"localhost:{port}"
+    click = _job_payload(None, 1, ["job-retrain.n_clicks"])
+    status, body = _send(
+        url, "/_dash-update-component", click, Origin=f"http://{local}", Host=local
+    )
+    assert status == 200 and "retrain started" in body
+    assert [kind for _, kind, _ in _job_rows(db, before)] == ["retrain"]
+    # a script without browser headers (curl) is left to the Host check and the password
+    click = _job_payload(1, 1, ["job-reindex.n_clicks"])
+    status, body = _send(url, "/_dash-update-component", click)
+    assert status == 200 and "reindex started" in body
+    assert [kind for _, kind, _ in _job_rows(db, before)] == ["retrain", "reindex"]
+
+
+# -- jobs a stopped server left "running" (issue 9, defect 8) --------------------------------
+
+_HOLD_A_JOB = """
+import sys, time
+from feedback.jobs import JobJournal
+from feedback.store import FeedbackStore
+job = JobJournal(FeedbackStore(sys.argv[1])).start("reindex", "bob")
+print(job, flush=True)
+time.sleep(120)
+"""
+
+
+def _running_job_in_a_process(url: str) -> tuple[subprocess.Popen, int]:
+    """A real process that starts a job row and then just keeps running (until killed)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_A_JOB, url],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    return process, int(process.stdout.readline())
+
+
+def _owned(store: FeedbackStore, job_id: int, host: str | None, pid: int | None, age: timedelta):
+    from sqlalchemy import update
+
+    from feedback.models import JobRun, utcnow
+
+    with store._transaction() as session:
+        values = {"host": host, "pid": pid, "started_at": utcnow() - age}
+        session.execute(update(JobRun).where(JobRun.id == job_id).values(**values))
+
+
+def test_a_job_left_running_by_a_killed_process_is_interrupted_at_the_next_start(tmp_path):
+    import signal
+
+    from feedback.jobs import this_host
+
+    url = f"sqlite:///{tmp_path / 'data' / 'askdesk.db'}"
+    killed, killed_job = _running_job_in_a_process(url)
+    alive, alive_job = _running_job_in_a_process(url)
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(20)
+        store = FeedbackStore(url)
+        journal = JobJournal(store)
+        ours = journal.start("retrain", "carol")  # this test process: alive
+        elsewhere = journal.start("reindex", "dave")
+        _owned(store, elsewhere, "other-host", 4242, timedelta(hours=1))
+        elsewhere_long_ago = journal.start("reindex", "erin")
+        _owned(store, elsewhere_long_ago, "other-host", 4242, timedelta(days=2))
+        no_owner = journal.start("retrain", "frank")  # a row from before owners were recorded
+        _owned(store, no_owner, None, None, timedelta(hours=1))
+        no_owner_long_ago = journal.start("retrain", "gina")
+        _owned(store, no_owner_long_ago, None, None, timedelta(days=2))
+        store.close()
+
+        dashboard, _ = _start_dashboard(tmp_path)
+        dashboard.terminate()
+        dashboard.wait(20)
+
+        store = FeedbackStore(url)
+        rows = {job: JobJournal(store).get(job) for job in (killed_job, alive_job, ours)}
+        rows.update({job: JobJournal(store).get(job) for job in (elsewhere, no_owner)})
+        rows.update(
+            {job: JobJournal(store).get(job) for job in (elsewhere_long_ago, no_owner_long_ago)}
+        )
+        store.close()
+    finally:
+        alive.kill()
+        alive.wait(20)
+
+    gone = rows[killed_job]
+    assert gone["status"] == "interrupted" and gone["finished_at"] is not None
+    assert gone["message"] == f"the process running it stopped (pid {killed.pid} on {this_host()})"
+    assert rows[alive_job]["status"] == "running"  # a live process's job is never touched
+    assert rows[ours]["status"] == "running"
+    assert rows[elsewhere]["status"] == "running"  # another host: cannot tell, too recent
+    assert rows[no_owner]["status"] == "running"
+    assert rows[elsewhere_long_ago]["status"] == "interrupted"
+    assert rows[no_owner_long_ago]["status"] == "interrupted"
+
+
+def test_a_row_with_our_pid_from_before_this_process_started_is_abandoned():
+    """A restarted container's server often has the same pid (1) as the one that died."""
+    import os
+
+    from feedback.jobs import PROCESS_STARTED, abandoned, this_host
+
+    now = PROCESS_STARTED + timedelta(minutes=5)
+    mine = {"host": this_host(), "pid": os.getpid()}
+    before = {**mine, "started_at": PROCESS_STARTED - timedelta(seconds=1)}
+    after = {**mine, "started_at": PROCESS_STARTED + timedelta(seconds=1)}
+    assert abandoned(before, now, this_host(), os.getpid())
+    assert not abandoned(after, now, this_host(), os.getpid())
+
+
+def test_the_job_line_shows_an_interrupted_job(store):
+    from dashboard.panels.recommendation import _job_line
+
+    journal = JobJournal(store)
+    job = journal.start("reindex", "bob")
+    _owned(store, job, this_host := "box", 999_999_999, timedelta(minutes=1))
+    del this_host
+    assert journal.interrupt_abandoned() == []  # another host, a minute ago: left alone
+    _owned(store, job, "box", 999_999_999, timedelta(days=3))
+    assert journal.interrupt_abandoned() == [job]
+    line = _job_line("reindex", journal.get(job), False)
+    assert line.startswith("reindex: interrupted — the process running it stopped (pid 999999999")

@@ -71,3 +71,26 @@ def test_a_crash_becomes_an_apology_with_a_reference(desk, caplog):
     row = desk.store.get_interaction(ans.interaction_id)
     assert row["error"].startswith("RuntimeError") and row["unanswered"] is True
     assert any(getattr(r, "interaction_id", None) == ans.interaction_id for r in caplog.records)
+
+
+@pytest.mark.parametrize("platform", ["slack", "discord", "cli"])
+def test_lone_surrogates_in_any_platforms_question_are_cleaned_answered_and_recorded(
+    desk, platform
+):
+    """A JSON "\\ud800" (Slack, Discord) or an undecodable argv byte (CLI) used to crash the
+    tokenizer and the store: an apology with "reference #?" and nothing recorded."""
+    ans = desk.ask(
+        Question("How do I rotate my API key? \ud800 \udcff", platform=platform, asker_id="U\ud800")
+    )
+    assert ans.error is None and not ans.unanswered and "#?" not in ans.text
+    row = desk.store.get_interaction(ans.interaction_id)
+    assert row["question"] == "How do I rotate my API key? \ufffd \ufffd"
+    assert row["platform"] == platform and row["asker_hash"]
+
+
+def test_a_crash_on_a_huge_question_records_it_cut(desk):
+    desk.engine.searcher = _Exploding()
+    ans = desk.ask(Question("How do I rotate my API key? " + "x" * 100_000, platform="slack"))
+    row = desk.store.get_interaction(ans.interaction_id)
+    assert row["error"] and row["question"].endswith("[…cut: the question had 100,028 characters]")
+    assert len(row["question"]) < 8192 + 60

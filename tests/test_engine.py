@@ -101,10 +101,22 @@ def test_greetings_and_thanks_get_a_friendly_reply_not_a_search(engine, text, re
     assert ans.text == reply and not ans.sources and ans.interaction_id is None
 
 
-def test_huge_question_is_truncated_for_search_but_stored_whole(engine, store):
+def test_huge_question_is_truncated_for_search_and_stored_cut_saying_so(engine, store):
     text = "How do I rotate my API key? " + "x" * 51_200
     ans = engine.answer(Question(text))
-    assert ans.notice and "long" in ans.notice
+    assert ans.notice == (
+        "Your message is long (51,228 characters); I searched with its first 4,000 and kept "
+        "only its first 8,192. Ask one question at a time for a better answer."
+    )
+    stored = store.get_interaction(ans.interaction_id)["question"]
+    assert stored == text[:8192] + " […cut: the question had 51,228 characters]"
+    assert ans.question == stored
+
+
+def test_long_question_under_the_stored_limit_is_stored_whole(engine, store):
+    text = "How do I rotate my API key? " + "x" * 5000
+    ans = engine.answer(Question(text))
+    assert ans.notice and "searched with its first 4,000." in ans.notice
     assert store.get_interaction(ans.interaction_id)["question"] == text
 
 

@@ -46,7 +46,7 @@ def test_migration_creates_the_tables_and_matches_the_models(tmp_path: Path) -> 
         assert current_revision(engine) is None
         upgrade(engine)
         upgrade(engine)  # idempotent
-        assert current_revision(engine) == head_revision() == "0004"
+        assert current_revision(engine) == head_revision() == "0005"
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
             assert {"interaction", "vote", "index_run", "train_run", "alembic_version"} <= tables
@@ -191,6 +191,7 @@ def test_changed_vote_wins_and_keeps_the_reason(store: FeedbackStore) -> None:
         (2, None, "must be \\+1 or -1"),
         (True, None, "must be \\+1 or -1"),
         (-1, "too_long", "reason must be one of wrong_facts"),
+        (1, "wrong_facts", "only for a 👎"),  # a 👍 "wrong facts" would count as a 👎
     ],
 )
 def test_invalid_votes_raise_value_error(
@@ -212,6 +213,52 @@ def test_every_vote_reason_is_accepted(store: FeedbackStore) -> None:
     interaction_id = ask(store)
     for reason in VOTE_REASONS:
         assert store.record_vote(interaction_id, reason, -1, reason=reason)["reason"] == reason
+
+
+def test_the_vote_written_last_carries_the_latest_time(tmp_path: Path) -> None:
+    """updated_at is stamped after the write lock is held, not before waiting for it.
+
+    Another connection holds the lock and writes this voter's 👎 (stamped at t_other, as a
+    writer inside its transaction does); our 👍 has to wait for it and is written last, so it
+    must carry a later time. Stamped before the wait, it carried an earlier one, and among
+    near-simultaneous clicks the earlier one won (issue 9, defect 9a).
+    """
+    from sqlalchemy import event, insert
+
+    from feedback.models import Vote, utcnow
+
+    url = sqlite_url(tmp_path / "data" / "feedback.db")
+    with FeedbackStore(url) as store, FeedbackStore(url) as other:
+        interaction_id = ask(store)
+        waiting = threading.Event()
+        event.listen(store.engine, "checkout", lambda *_: waiting.set())  # about to BEGIN
+        outcome: dict[str, Any] = {}
+        with other.engine.connect() as holder:
+            holder.begin()  # BEGIN IMMEDIATE: the write lock
+            mine = threading.Thread(
+                target=lambda: outcome.update(vote=store.record_vote(interaction_id, "v", 1))
+            )
+            mine.start()
+            assert waiting.wait(10)
+            time_of_other = utcnow()
+            holder.execute(
+                insert(Vote).values(
+                    interaction_id=interaction_id,
+                    voter_hash="v",
+                    value=-1,
+                    reason="wrong_facts",
+                    source="button",
+                    created_at=time_of_other,
+                    updated_at=time_of_other,
+                )
+            )
+            assert mine.is_alive()  # still waiting for the lock
+            holder.commit()
+        mine.join(30)
+        (vote,) = store.votes_for(interaction_id)
+        assert vote["value"] == 1 and vote["reason"] is None  # ours was written last ...
+        assert vote["updated_at"] > time_of_other  # ... so it is the newest
+        assert outcome["vote"]["updated_at"] == vote["updated_at"]
 
 
 def test_concurrent_votes_from_threads(tmp_path: Path) -> None:

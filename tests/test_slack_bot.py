@@ -74,7 +74,7 @@ def slack(desk, api) -> Iterator[SlackSender]:
     pool = ThreadPoolExecutor(2, thread_name_prefix="test-answer")
     client = web_client(TOKEN, api.base_url)
     app = build_slack_app(desk, CHANNELS, client=client, signing_secret=SECRET, executor=pool)
-    server = serve_http(app, "127.0.0.1", 0)
+    server = serve_http(app, "127.0.0.1", 0, signing_secret=SECRET)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield SlackSender(f"http://127.0.0.1:{server.server_port}/slack/events")

@@ -89,3 +89,50 @@ def test_index_runs_on_postgres(pg_store):
     )
     last = pg_store.last_index_run("/docs")
     assert last["docs_added"] == 3 and last["skipped"][0]["reason"] == "broken PDF"
+
+
+def test_the_vote_written_last_carries_the_latest_time_on_postgres(pg_store):
+    """As on SQLite (test_feedback_store): updated_at is stamped once the vote holds the
+    interaction's row lock, so a vote that waited for another writer is stamped after it."""
+    from datetime import datetime
+
+    from sqlalchemy import event, insert, select
+
+    from feedback.models import Interaction, Vote, utcnow
+
+    interaction_id = pg_store.record_interaction(platform="slack", question="q", answer="a")
+    waiting = threading.Event()
+    event.listen(pg_store.engine, "checkout", lambda *_: waiting.set())
+    outcome: dict[str, dict] = {}
+    other = create_engine(PG_URL)
+    try:
+        with other.connect() as holder:
+            holder.begin()
+            locked = select(Interaction.id).where(Interaction.id == interaction_id)
+            holder.execute(locked.with_for_update())  # another writer's vote is in progress
+            mine = threading.Thread(
+                target=lambda: outcome.update(vote=pg_store.record_vote(interaction_id, "v", 1))
+            )
+            mine.start()
+            assert waiting.wait(10)
+            time_of_other: datetime = utcnow()
+            holder.execute(
+                insert(Vote).values(
+                    interaction_id=interaction_id,
+                    voter_hash="v",
+                    value=-1,
+                    reason="wrong_facts",
+                    source="button",
+                    created_at=time_of_other,
+                    updated_at=time_of_other,
+                )
+            )
+            assert mine.is_alive()
+            holder.commit()
+        mine.join(30)
+    finally:
+        other.dispose()
+    (vote,) = pg_store.votes_for(interaction_id)
+    assert vote["value"] == 1 and vote["reason"] is None
+    assert vote["updated_at"] > time_of_other
+    assert outcome["vote"]["updated_at"] == vote["updated_at"]

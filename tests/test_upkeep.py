@@ -205,6 +205,29 @@ def test_nothing_scheduled_starts_nothing(env, embedder):
     assert start_upkeep(make_app(env, embedder)) is None
 
 
+def test_starting_the_schedule_interrupts_jobs_a_dead_process_left_running(env, embedder):
+    """The bots run the schedule too: their start marks a stopped process's job, not ours."""
+    from sqlalchemy import update
+
+    from feedback.jobs import JobJournal
+    from feedback.models import JobRun
+
+    app = make_app(env, embedder)
+    journal = JobJournal(app.store)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead, live = journal.start("reindex", "bob"), journal.start("retrain", "carol")
+    with app.store._transaction() as session:
+        session.execute(update(JobRun).where(JobRun.id == dead).values(pid=int(gone.stdout)))
+    assert start_upkeep(app) is None  # nothing scheduled, but the check ran
+    assert journal.get(dead)["status"] == "interrupted"
+    assert journal.get(live)["status"] == "running"  # this process is alive
+
+
 # -- retention -------------------------------------------------------------------------------
 
 

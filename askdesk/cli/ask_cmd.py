@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from typing import Annotated
 
 import typer
 
 from askdesk.cli.context import State
+from core.types import Question, decode_text
 
 
 def register(app: typer.Typer) -> None:
@@ -34,15 +36,13 @@ def ask(
     ] = None,
 ) -> None:
     """Ask a question; the answer quotes the docs and cites them as [1], [2]…"""
-    text = " ".join(question or [])
+    text = " ".join(_argument_text(word) for word in question or [])
     if text.strip() == "-":
-        text = sys.stdin.read()
+        text = decode_text(sys.stdin.buffer.read())
     state: State = ctx.obj
     engine = state.app().engine(record=record)
     if text.strip():
         engine.warm_up()
-    from core.types import Question
-
     answer = engine.answer(
         Question(
             text,
@@ -58,3 +58,12 @@ def ask(
         print_json(answer.as_dict())
     else:
         print_answer(answer)
+
+
+def _argument_text(word: str) -> str:
+    """Bytes that are not UTF-8 reach argv as surrogate escapes; take the bytes back and
+    decode them with U+FFFD for what is invalid, as stdin is. (Question cleans the rest.)"""
+    try:
+        return decode_text(os.fsencode(word))
+    except UnicodeError:  # a surrogate that is no escaped byte: Question replaces it
+        return word

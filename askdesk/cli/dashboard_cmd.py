@@ -76,7 +76,7 @@ def serve(app: App, host: str | None = None, port: int | None = None) -> None:
     server = _listen(host, port, dash_app.server)
     from askdesk.upkeep import start_upkeep
 
-    scheduler = start_upkeep(app)
+    scheduler = start_upkeep(app)  # also marks jobs a stopped server left "running"
     shown = f"[{host}]" if ":" in host else host
     typer.echo(
         f"askdesk dashboard at http://{shown}:{server.server_port}/"
@@ -151,6 +151,7 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
         freshness=freshness,
         cluster_questions=clusters,
         auth=auth,
+        allowed_hosts=tuple(s.dashboard_allowed_hosts),
         tone_target=s.tone_target,
         window_days=s.rules_window_days,
         style_version=app.active_style_version,

@@ -67,7 +67,13 @@ def slack(
     # reported at once; the model then loads before the first answer is due.
     if http:
         try:
-            server = serve_http(bolt, host, port)
+            server = serve_http(
+                bolt,
+                host,
+                port,
+                signing_secret=signing_secret or "",
+                max_bytes=s.slack_max_request_bytes,
+            )
         except OSError as exc:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         where = f"HTTP mode, http://{host}:{server.server_port}/slack/events"

@@ -40,17 +40,22 @@ def status(
             table_version=app.index.version,
             embed_model=app.index.embed_model,
         )
-    last = app.store.last_index_run()
+    from askdesk.upkeep.reindex import run_state
+
+    last = run_state(app, app.store.latest_index_run())  # a killed run shows as interrupted
     info["last_run"] = last
     folder = app.docs_dir(docs)
     if folder is not None and folder.is_dir() and app.index.exists():
-        diff = diff_folder(folder, app.index)
+        # files the last finished run of this folder skipped, unchanged since, stay skipped
+        done = app.store.last_index_run(docs_root=str(folder.resolve()))
+        diff = diff_folder(folder, app.index, known_skips=(done or {}).get("skipped") or ())
         info["docs_root"] = str(folder)
         info["changed_since_last_run"] = {
             "added": [f.doc_id for f in diff.added],
             "changed": [f.doc_id for f in diff.changed],
             "removed": diff.removed,
         }
+        info["skipped"] = [{"path": s["path"], "reason": s["reason"]} for s in diff.skipped]
     elif folder is not None and not folder.is_dir():
         info["docs_root"] = str(folder)
         info["docs_root_missing"] = True
@@ -68,7 +73,13 @@ def status(
             f"Index: {info['documents']} documents, {info['chunks']} chunks, "
             f"table version {info['table_version']} ({info['embed_model']}) at {info['lancedb']}"
         )
-    if last:
+    if last and last["finished_at"] is None:  # still running, or killed (interrupted)
+        console.print(
+            f"Last run: started {last['started_at']:%Y-%m-%d %H:%M} UTC, {last['status']}"
+            f"{': ' + last['error'] if last.get('error') else ''} on {last['docs_root']}",
+            markup=False,
+        )
+    elif last:
         console.print(
             f"Last run: {last['finished_at']:%Y-%m-%d %H:%M} UTC, {last['status']}, "
             f"{last['duration_s']:.1f}s on {last['docs_root']}"
@@ -83,6 +94,11 @@ def status(
             for kind, paths in changes.items():
                 for p in paths[:10]:
                     console.print(f"  {kind:<8} {p}", markup=False)
+    skipped = info.get("skipped") or []
+    if skipped:
+        console.print(f"Skipped {len(skipped)} file(s) (each index run skips them until fixed):")
+        for item in skipped[:10]:
+            console.print(f"  {item['path']}: {item['reason']}", markup=False)
     if info.get("docs_root_missing"):
         console.print(f"[yellow]Docs folder {info['docs_root']} is missing.[/yellow]")
     c = info["interactions"]

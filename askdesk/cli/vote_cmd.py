@@ -39,6 +39,12 @@ def vote(
         raise UserError("vote up or down, e.g. askdesk vote 12 down --reason facts")
     if reason is not None and reason.lower() not in _REASONS:
         raise UserError("--reason must be facts, missing, tone or other")
+    if reason is not None and _VALUES[value.lower()] != -1:
+        # a 👍 "wrong facts" would be counted as a facts 👎 by the reindex rule
+        raise UserError(
+            f"--reason is only for a down vote, e.g. askdesk vote {interaction} down --reason "
+            f"{reason.lower()}"
+        )
     state: State = ctx.obj
     app = state.app()
     from feedback.hashing import hash_user

@@ -12,13 +12,14 @@ from askdesk.upkeep.progress import JobProgress
 from askdesk.upkeep.purge import purge_job
 from askdesk.upkeep.reindex import index_folder, reindex_job
 from askdesk.upkeep.retrain import retrain_job
-from askdesk.upkeep.scheduler import Scheduler, start_upkeep
+from askdesk.upkeep.scheduler import Scheduler, interrupt_abandoned_jobs, start_upkeep
 
 __all__ = [
     "JobProgress",
     "Scheduler",
     "UpkeepError",
     "index_folder",
+    "interrupt_abandoned_jobs",
     "purge_job",
     "reindex_job",
     "retrain_job",

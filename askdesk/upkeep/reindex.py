@@ -2,7 +2,9 @@
 
 Runs never overlap (a per-data-dir lock), every run is recorded as an IndexRun, also a
 failed one, and a failed run leaves the last good index serving: the ingester writes whole
-documents per atomic batch, so searches keep answering from what was there.
+documents per atomic batch, so searches keep answering from what was there. The row is
+written as "running" when the run starts, so a run killed outright (kill -9) is still seen:
+`run_state` shows it as interrupted, and the next run closes it as such.
 """
 
 from __future__ import annotations
@@ -37,16 +39,45 @@ def index_folder(
     from askdesk.locking import exclusive
 
     ingester = app.ingester()
-    try:
-        with exclusive(index_lock(app), "index run"):
+    with exclusive(index_lock(app), "index run"):
+        run_id = _start_run(app, folder) if folder.is_dir() else None
+        try:
             report = ingester.run(folder, rebuild=rebuild, progress=progress)
-    except BaseException:
-        if ingester.last_report is not None:
-            record_index_run(app, ingester.last_report)
-        raise
-    record_index_run(app, report)
+        except BaseException:
+            if ingester.last_report is not None:
+                record_index_run(app, ingester.last_report, run_id)
+            raise
+        record_index_run(app, report, run_id)
     calibrate_answers(app, report)
     return report
+
+
+def run_state(app: App, run: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored run as it really is: a "running" row whose process is gone (no live holder
+    of the index lock) is an interrupted run."""
+    from askdesk.locking import live_holder
+    from feedback.store import ABANDONED_RUN
+
+    if run is None or run.get("status") != "running":
+        return run
+    if live_holder(index_lock(app)) is not None:
+        return run
+    return {**run, "status": "interrupted", "error": run.get("error") or ABANDONED_RUN}
+
+
+def _start_run(app: App, folder: Path) -> int | None:
+    """Close rows left "running" by a killed run (we hold the lock: none is running), then
+    write this run's "running" row. A store failure only warns; the run is recorded at the
+    end instead."""
+    root = str(folder.resolve())
+    try:
+        closed = app.store.close_abandoned_index_runs(root)
+        if closed:
+            log.warning("earlier index run was interrupted", extra={"runs": closed})
+        return app.store.start_index_run(docs_root=root, embed_model=app.settings.embed_model)
+    except Exception as exc:
+        log.warning("could not record the index run start", extra={"error": _first_line(exc)})
+        return None
 
 
 def reindex_job(
@@ -85,13 +116,17 @@ def reindex_job(
     return result
 
 
-def record_index_run(app: App, report: IndexReport) -> None:
-    """Store the run; the index is updated either way, so a store failure only warns."""
+def record_index_run(app: App, report: IndexReport, run_id: int | None = None) -> None:
+    """Store the run (completing its "running" row when there is one); the index is updated
+    either way, so a store failure only warns."""
     fields = report.as_dict()
     fields.pop("ignored", None)
     fields.pop("passages_embedded", None)
     try:
-        app.store.record_index_run(**fields)
+        if run_id is None:
+            app.store.record_index_run(**fields)
+        else:
+            app.store.finish_index_run(run_id, **fields)
     except Exception as exc:
         log.warning("could not record the index run", extra={"error": _first_line(exc)})
 

@@ -122,8 +122,25 @@ class Scheduler:
         return result
 
 
+def interrupt_abandoned_jobs(app: App) -> list[int]:
+    """Mark jobs a stopped process left "running" as interrupted (never a live process's).
+
+    Every long-running process calls this at start; a database it cannot reach yet is
+    logged, not raised (the process's own start-up reports that problem)."""
+    from feedback.jobs import JobJournal
+
+    try:
+        return JobJournal(app.store).interrupt_abandoned()
+    except Exception as exc:
+        log.warning("abandoned jobs not checked", extra={"error": type(exc).__name__})
+        return []
+
+
 def start_upkeep(app: App) -> Scheduler | None:
-    """Start the schedule the settings ask for; None when they ask for nothing."""
+    """Start the schedule the settings ask for; None when they ask for nothing.
+
+    Either way, first mark the jobs a stopped process left "running" as interrupted."""
+    interrupt_abandoned_jobs(app)
     s = app.settings
     reindex_every_s = s.reindex_every_minutes * 60 if s.reindex_every_minutes else None
     purge_every_s = DAY_S if s.retention_days else None

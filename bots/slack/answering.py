@@ -96,10 +96,11 @@ class Answerer:
             self._react("reactions_remove", ask.channel, ask.ts)
 
     def _answer_slash(self, ask: SlashAsk) -> None:
+        shown, _ = self.desk.engine.kept(Question(ask.text))  # a huge /ask is echoed cut
         try:
             root = self.client.chat_postMessage(
                 channel=ask.channel,
-                text=f"<@{ask.user}> asked: {escape(ask.text)}",
+                text=f"<@{ask.user}> asked: {escape(shown.text)}",
                 unfurl_links=False,
             )
         except SlackApiError as exc:

@@ -7,6 +7,8 @@ votes and escalations in `Feedback`; both go through `SupportDesk` only.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import secrets
@@ -154,10 +156,29 @@ class _TokenFromEnvironment(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+class _NoPayloads(logging.Filter):
+    """Bolt puts request bodies into some of its lines ("Invalid request signature detected
+    (… body: …)", "Unhandled request ({…})", "Skipped self event: {…}", "Responding with
+    status: 200 body: …"): message text and raw user ids, whose size the sender chooses.
+    Each Bolt line is cut to its fixed lead, before the first detail; tracebacks stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        short = re.split(r"[(:{\n]", message, maxsplit=1)[0].strip()[:_BOLT_LINE_MAX]
+        if short != message:
+            record.msg, record.args = short or "bolt", ()
+        return True
+
+
+_BOLT_LINE_MAX = 120
+
+
 def _bolt_logger() -> logging.Logger:
+    """The base logger Bolt copies (level, filters) into each of its own loggers."""
     logger = logging.getLogger("bots.slack.bolt")
-    if not any(isinstance(f, _TokenFromEnvironment) for f in logger.filters):
-        logger.addFilter(_TokenFromEnvironment())
+    for kind in (_TokenFromEnvironment, _NoPayloads):
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
     return logger
 
 
@@ -168,10 +189,20 @@ def first_delivery_only(seen: SeenKeys) -> Callable[..., BoltResponse | None]:
     A retry after `http_timeout` is dropped even if this process never saw the first
     delivery: Slack only times out on a request it delivered, and with acks sent before any
     work that request is still being answered by whichever process took it.
+
+    A slash command has no `event_id`: the same signed `/ask` sent twice (a replay inside
+    the 5-minute signature window) is caught on its `trigger_id`, or on a hash of the body.
     """
 
     def middleware(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         body = req.body if isinstance(req.body, dict) else {}
+        if body.get("command"):
+            raw = req.raw_body or json.dumps(body, sort_keys=True)  # Socket Mode has no raw body
+            key = body.get("trigger_id") or hashlib.sha256(raw.encode()).hexdigest()
+            if not seen.claim(f"command:{key}"):
+                log.info("dropped a repeated command", extra={"command": body.get("command")})
+                return BoltResponse(status=200, body="")
+            return next()
         event_id = body.get("event_id")
         if event_id:
             reason = (req.headers.get("x-slack-retry-reason") or [""])[0]

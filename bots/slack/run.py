@@ -1,15 +1,17 @@
 """Running the bot: Socket Mode (an outbound WebSocket, no public URL) or HTTP mode.
 
-HTTP mode serves one URL, `/slack/events`, for events, interactivity and the slash command
-(Slack signs each request; Bolt checks the signature and the 5-minute window). It is Bolt's
-WSGI adapter on a threading `wsgiref` server, so the tests run exactly this code on port 0;
-behind a production WSGI server, mount `wsgi_app(app)` instead. `GET /healthz` answers 200
+HTTP mode serves one URL, `/slack/events`, for events, interactivity and the slash command.
+Slack signs each request; `bots.slack.guard` checks the size, the signature and the 5-minute
+window on the raw bytes before Bolt's WSGI adapter reads or parses anything. It runs on a
+threading `wsgiref` server, so the tests run exactly this code on port 0; behind a production
+WSGI server, mount `wsgi_app(app, signing_secret=...)` instead. `GET /healthz` answers 200
 for load balancers.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Iterable
 from socketserver import ThreadingMixIn
@@ -19,6 +21,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bots.slack.guard import MAX_REQUEST_BYTES, SignedRequestsOnly
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -35,14 +39,33 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     # sender's SYN retry then costs a whole second of Slack's 3.
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that stalls past the timeout or hangs up is one line, not a traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            log.info("connection dropped", extra={"error": type(exc).__name__})
+            return
+        super().handle_error(request, client_address)
+
 
 class _LoggingHandler(WSGIRequestHandler):
+    timeout = 30  # a client that stalls mid-request frees its thread after this (seconds)
+
     def log_message(self, format: str, *args: Any) -> None:  # access log at debug, not stderr
         log.debug("http %s", format % args)
 
 
-def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApplication:
-    slack = SlackRequestHandler(app, path)
+def wsgi_app(
+    app: App,
+    path: str = EVENTS_PATH,
+    *,
+    signing_secret: str,
+    max_bytes: int = MAX_REQUEST_BYTES,
+) -> WSGIApplication:
+    """Bolt's WSGI handler behind the guard; `signing_secret` must be the one `app` has."""
+    slack = SignedRequestsOnly(
+        SlackRequestHandler(app, path), signing_secret, path=path, max_bytes=max_bytes
+    )
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
@@ -54,13 +77,19 @@ def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApplication:
 
 
 def serve_http(
-    app: App, host: str = "0.0.0.0", port: int = 3000, path: str = EVENTS_PATH
+    app: App,
+    host: str = "0.0.0.0",
+    port: int = 3000,
+    path: str = EVENTS_PATH,
+    *,
+    signing_secret: str,
+    max_bytes: int = MAX_REQUEST_BYTES,
 ) -> WSGIServer:
     """Bind the HTTP-mode server (port 0 picks a free one); call `serve_forever` on it."""
     return make_server(
         host,
         port,
-        wsgi_app(app, path),
+        wsgi_app(app, path, signing_secret=signing_secret, max_bytes=max_bytes),
         server_class=_ThreadingWSGIServer,
         handler_class=_LoggingHandler,
     )

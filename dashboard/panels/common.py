@@ -3,11 +3,12 @@ figure and card helpers so every tab looks alike."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from dash import dcc, html
+from dash import ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from feedback.analytics import Filters
 
@@ -38,6 +39,24 @@ def to_filters(
         platforms=tuple(platforms or ()),
         channels=tuple(channels or ()),
     )
+
+
+def clicked(clicks: Mapping[str, Any]) -> str:
+    """The button (of these ids → their n_clicks) that really fired this callback.
+
+    Dash runs a callback for whatever request names it, and a request with nothing changed
+    (`changedPropIds: []`) or a forged one leaves `ctx.triggered_id` empty: a callback that
+    picked a default then would act with nobody clicking. So a state-changing callback acts
+    only when the triggered id is one of its buttons and that button's n_clicks is above 0;
+    anything else raises PreventUpdate (no output, no side effect).
+    """
+    button = ctx.triggered_id
+    if not isinstance(button, str) or button not in clicks:
+        raise PreventUpdate
+    count = clicks[button]
+    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+        raise PreventUpdate
+    return button
 
 
 DAY_MS = 86_400_000

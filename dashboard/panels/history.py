@@ -15,7 +15,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from dashboard.auth import current_user
-from dashboard.panels.common import FILTER_INPUTS, to_filters
+from dashboard.panels.common import FILTER_INPUTS, clicked, to_filters
 from dashboard.services import Services
 from feedback.analytics import Filters
 
@@ -225,7 +225,8 @@ def register(app: Dash, services: Services) -> None:
         State("hist-edit", "value"),
         prevent_initial_call=True,
     )
-    def curate(_: int, selected: list[int] | None, data: Any, edited: str | None) -> str:
+    def curate(n_clicks: int, selected: list[int] | None, data: Any, edited: str | None) -> str:
+        clicked({"hist-curate": n_clicks})  # a training example only for a real click
         if not selected or not data or selected[0] >= len(data):
             return "Select a row first."
         interaction_id = int(data[selected[0]]["id"])

@@ -14,6 +14,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from core.types import Question
 from dashboard.auth import current_user
+from dashboard.panels.common import clicked
 from dashboard.services import Services
 from feedback.models import VOTE_REASONS
 
@@ -93,7 +94,8 @@ def register(app: Dash, services: Services) -> None:
         State("pg-question", "value"),
         prevent_initial_call=True,
     )
-    def ask(_: int, text: str | None) -> tuple[Any, Any, str]:
+    def ask(n_clicks: int | None, text: str | None) -> tuple[Any, Any, str]:
+        clicked({"pg-ask": n_clicks})  # each answer is recorded: only for a real click
         if not (text or "").strip():
             return html.P("Type a question first."), None, ""
         if services.desk is None:
@@ -111,11 +113,10 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def vote(up: int, down: int, reason: str | None, interaction_id: int | None) -> Any:
-        from dash import ctx
-
+        button = clicked({"pg-up": up, "pg-down": down})  # no default verdict without a click
         if interaction_id is None or services.desk is None:
             return "Ask a question first." if interaction_id is None else no_update
-        value = 1 if ctx.triggered_id == "pg-up" else -1
+        value = 1 if button == "pg-up" else -1
         stored = services.desk.vote(
             int(interaction_id),
             "web",

@@ -14,7 +14,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.auth import current_user
 from dashboard.decision import Recommendation, RuleResult, decide
-from dashboard.panels.common import when
+from dashboard.panels.common import clicked, when
 from dashboard.services import Services
 
 VERDICT_TEXT = {"NOT_ENOUGH_DATA": "NOT ENOUGH DATA"}
@@ -139,10 +139,10 @@ def register(app: Dash, services: Services) -> None:
         Input("job-retrain", "n_clicks"),
         prevent_initial_call=True,
     )
-    def start(_: int, __: int) -> str:
-        from dash import ctx
-
-        kind = "reindex" if ctx.triggered_id == "job-reindex" else "retrain"
+    def start(reindex: int | None, retrain: int | None) -> str:
+        # only a real click starts a job: no default kind for a request that clicked nothing
+        button = clicked({"job-reindex": reindex, "job-retrain": retrain})
+        kind = button.removeprefix("job-")
         return services.jobs.start(kind, current_user()).message
 
     @app.callback(

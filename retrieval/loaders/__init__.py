@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.documents import LoadedDocument, LoadError, Section
+from retrieval.documents import LoadedDocument, LoadError, Section, printable_path
 from retrieval.loaders._outline import prettify_stem
 from retrieval.loaders._source import MB, decode_text, read_bytes
 
@@ -99,11 +99,11 @@ def _quiet() -> Iterator[None]:
 
 def _doc_id(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root).as_posix()
+        return printable_path(path.relative_to(root).as_posix())
     except ValueError:
         pass
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return printable_path(path.resolve().relative_to(root.resolve()).as_posix())
     except ValueError:
         raise ValueError(f"{path} is not inside {root}") from None
 
@@ -136,4 +136,4 @@ def load_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
     sections = tuple(s for s in sections if s.text.strip())
     if not sections:
         raise LoadError("no text content")
-    return LoadedDocument(doc_id, title or prettify_stem(path.stem), fmt, sections)
+    return LoadedDocument(doc_id, title or prettify_stem(printable_path(path.stem)), fmt, sections)
