@@ -26,6 +26,7 @@ from bots.slack.guard import MAX_REQUEST_BYTES
 from core.types import MAX_STORED_QUESTION_CHARS
 from dashboard.decision import Thresholds
 from dashboard.hosts import split_host
+from retrieval.fusion import FusionConfig
 
 
 def config_file() -> Path:
@@ -46,6 +47,7 @@ def _env(*names: str) -> AliasChoices:
 
 
 _RULES = Thresholds()
+_FUSION = FusionConfig()  # the search defaults live there, measured in BENCHMARKS.md
 
 
 class Settings(BaseSettings):
@@ -69,12 +71,15 @@ class Settings(BaseSettings):
     embed_batch_size: int = 32
     reranker_model: str | None = None
 
-    search_mode: Literal["hybrid", "vector", "fts"] = "hybrid"
-    vector_weight: float = 1.0
-    text_weight: float = 1.0
-    rrf_k: int = 10
-    search_candidates: int = 40
-    doc_weight: float = 0.0
+    search_mode: Literal["hybrid", "vector", "fts"] = _FUSION.mode
+    fusion_method: Literal["score", "rrf"] = Field(
+        _FUSION.method, description="Hybrid fusion: `score` (cosine + weighted BM25) or `rrf`."
+    )
+    vector_weight: float = _FUSION.vector_weight
+    text_weight: float = _FUSION.text_weight
+    rrf_k: int = _FUSION.rrf_k
+    search_candidates: int = _FUSION.candidates
+    doc_weight: float = _FUSION.doc_weight
 
     top_k: int = Field(5, ge=1, le=50)
     min_confidence: float = Field(0.25, ge=0.0, le=1.0)

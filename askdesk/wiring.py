@@ -64,6 +64,7 @@ class App:
         s = self.settings
         fusion = FusionConfig(
             mode=s.search_mode,
+            method=s.fusion_method,
             vector_weight=s.vector_weight,
             text_weight=s.text_weight,
             rrf_k=s.rrf_k,

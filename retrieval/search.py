@@ -1,8 +1,15 @@
-"""Hybrid search over the chunks table: vector and full-text candidates fused by weighted RRF.
+"""Hybrid search over the chunks table: vector and full-text candidates fused into one ranking.
 
-Fusion happens here rather than inside LanceDB so the weights, the candidate depth and the
-document-level aggregation are ours to choose by measurement (see BENCHMARKS.md): a naive
-equal-weight fusion can rank below vector-only on question→answer retrieval.
+Fusion happens here rather than inside LanceDB so the method, the weights, the candidate depth
+and the document-level aggregation are ours to choose by measurement (see BENCHMARKS.md).
+
+The default fuses *scores*, not ranks: cosine similarity plus a small weight times the BM25
+score relative to the query's best full-text match. Rank fusion (RRF) throws away how far
+apart candidates are, so a chunk that only shares a common word with the question but happens
+to be the best full-text match gets the same boost as one that matches every rare term; on the
+FAQ page sets that made equal-weight RRF rank below vector-only search. Every candidate already
+has its cosine similarity (full-text rows carry their stored vector), so score fusion costs no
+extra model pass.
 
 A search never fails because one retriever is unavailable (say the full-text index is
 missing after a crashed first index run): it answers from the other one, and says so in the
@@ -17,18 +24,31 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from retrieval.embedding import Embedder
+from retrieval.fusion import MODES, FusionConfig, Mode
 from retrieval.index import ChunkIndex, in_filter, prefix_filter
 from retrieval.text_units import terms
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["hybrid", "vector", "fts"]
-MODES: tuple[str, ...] = ("hybrid", "vector", "fts")
+# MODES and FusionConfig live in retrieval.fusion (light enough for the settings) and are
+# re-exported here, where callers have always found them.
+__all__ = [
+    "MODES",
+    "CrossEncoderReranker",
+    "FusionConfig",
+    "Mode",
+    "Reranker",
+    "SearchHit",
+    "SearchResult",
+    "Searcher",
+    "fts_query",
+]
+
 _WORD = re.compile(r"[\w][\w.+#-]*[\w+#]|\w", re.UNICODE)
 
 
@@ -46,6 +66,7 @@ class SearchHit:
     similarity: float = 0.0
     vector_rank: int | None = None
     text_rank: int | None = None
+    text_score: float | None = None  # BM25 from the full-text index, when it matched
     rerank_score: float | None = None
     content_hash: str = ""
     neighbour: bool = False  # not ranked: the chunk before or after a hit, fetched as context
@@ -62,23 +83,6 @@ class SearchResult:
     # the question's content terms found in no candidate of either retriever: full-text
     # search surfaces any chunk holding a rare term, so these are (nearly) absent from the docs
     unmatched_terms: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class FusionConfig:
-    """How candidates from the two retrievers become one ranking.
-
-    Defaults chosen on the Debian sqlite3/git FAQ benchmark (bench/retrieval_quality.py).
-    `doc_weight` > 0 adds a document-level term: a chunk gains from other candidate chunks of
-    its own page, which helps when one page answers the question across several chunks.
-    """
-
-    mode: Mode = "hybrid"
-    vector_weight: float = 1.0
-    text_weight: float = 1.0
-    rrf_k: int = 10
-    candidates: int = 40
-    doc_weight: float = 0.0
 
 
 class Reranker(Protocol):
@@ -195,6 +199,7 @@ class Searcher:
         for rank, row in enumerate(text_rows or (), 1):
             hit = self._hit(cands, vectors, row)
             hit.text_rank = rank
+            hit.text_score = float(row["_score"])
         timings["search_ms"] = (time.perf_counter() - t) * 1000
 
         hits = list(cands.values())
@@ -322,18 +327,28 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _fuse(hits: list[SearchHit], cfg: FusionConfig) -> None:
-    """Weighted reciprocal-rank fusion, plus an optional page-level term."""
-    for h in hits:
-        s = 0.0
-        if h.vector_rank is not None and cfg.mode != "fts":
-            s += cfg.vector_weight / (cfg.rrf_k + h.vector_rank)
-        if h.text_rank is not None and cfg.mode != "vector":
-            s += cfg.text_weight / (cfg.rrf_k + h.text_rank)
-        h.score = s
+    """Give every candidate its fused score; a single mode keeps its retriever's own order."""
+    if cfg.mode != "hybrid" or cfg.method == "rrf":
+        for h in hits:
+            s = 0.0
+            if h.vector_rank is not None and cfg.mode != "fts":
+                s += cfg.vector_weight / (cfg.rrf_k + h.vector_rank)
+            if h.text_rank is not None and cfg.mode != "vector":
+                s += cfg.text_weight / (cfg.rrf_k + h.text_rank)
+            h.score = s
+    else:
+        best = max((h.text_score or 0.0 for h in hits), default=0.0)
+        for h in hits:
+            relative = (h.text_score or 0.0) / best if best > 0 else 0.0
+            h.score = cfg.vector_weight * h.similarity + cfg.text_weight * relative
     if cfg.doc_weight > 0:
-        per_doc: dict[str, list[float]] = {}
+        per_doc: dict[str, list[SearchHit]] = {}
+        for h in sorted(hits, key=lambda h: -h.score):
+            per_doc.setdefault(h.doc_id, []).append(h)
+        bonus = {}
+        for page in per_doc.values():
+            for h in page:
+                other = page[1] if h is page[0] and len(page) > 1 else page[0]
+                bonus[h.chunk_id] = cfg.doc_weight * other.score if other is not h else 0.0
         for h in hits:
-            per_doc.setdefault(h.doc_id, []).append(h.score)
-        for h in hits:
-            others = sum(per_doc[h.doc_id]) - h.score
-            h.score += cfg.doc_weight * others
+            h.score += bonus[h.chunk_id]

@@ -6,7 +6,7 @@ import pytest
 
 from retrieval.index import ChunkIndex, prefix_filter
 from retrieval.ingest import Ingester
-from retrieval.search import FusionConfig, Searcher, fts_query
+from retrieval.search import FusionConfig, Searcher, SearchHit, _fuse, fts_query
 
 
 @pytest.fixture
@@ -90,3 +90,99 @@ def test_similarity_is_the_same_from_either_retriever(searcher):
     assert shared
     for cid in shared:
         assert abs(by_vector[cid] - by_text[cid]) < 1e-4
+
+
+# -- fusion: the default hybrid never trails its best single mode (issue 10, part 3) -----------
+
+PASSWORD_DOCS = {
+    "a-password-policy.md": "# Password policy\n\nPassword rules for admins: the password policy "
+    "sets the password length, password expiry and password history. Reset the password policy "
+    "to its defaults from the policy page; a password policy reset is recorded in the audit log.\n",
+    "password-managers.md": "# Password managers\n\nStore every password in a password manager: "
+    "it fills the password in for you, warns about a reused password and remembers the password "
+    "you forgot. It can generate a strong password for each new account.\n",
+    "signing-in.md": "# Signing in\n\nLocked out of your account? On the sign-in screen choose "
+    '"Forgot password" and we email you a link. Open it within an hour and pick a new one; your '
+    "old sessions are signed out.\n",
+}
+
+
+@pytest.fixture
+def password_searcher(tmp_path, embedder) -> Searcher:
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name, text in PASSWORD_DOCS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    index = ChunkIndex(tmp_path / "lancedb")
+    Ingester(index, embedder).run(root)
+    return Searcher(index, embedder)
+
+
+def test_hybrid_does_not_follow_full_text_to_the_wrong_page(password_searcher):
+    """Full text ranks the page that repeats "password" and "reset" first and puts the answer
+    last; equal-weight rank fusion (the old default) followed it. Score fusion keeps the page
+    whose meaning matches, because a full-text lead is only as large as the BM25 gap."""
+    q = "I forgot my password, how do I reset it?"
+    fts = password_searcher.search(q, 3, mode="fts").hits
+    vector = password_searcher.search(q, 3, mode="vector").hits
+    hybrid = password_searcher.search(q, 3).hits
+    assert fts[0].doc_id == "a-password-policy.md" and fts[-1].doc_id == "signing-in.md"
+    assert vector[0].doc_id == "signing-in.md"
+    assert hybrid[0].doc_id == "signing-in.md"
+    assert hybrid[0].text_rank == 3 and hybrid[0].text_score is not None
+    rrf = Searcher(
+        password_searcher.index,
+        password_searcher.embedder,
+        FusionConfig(method="rrf", text_weight=1.0),
+    )
+    assert rrf.search(q, 3).hits[0].doc_id == "a-password-policy.md"  # what the old default did
+
+
+def test_score_fusion_is_cosine_plus_weighted_relative_bm25(password_searcher):
+    q = "I forgot my password, how do I reset it?"
+    hits = password_searcher.search(q, 3).hits
+    best = max(h.text_score or 0.0 for h in hits)
+    tw = FusionConfig().text_weight
+    for h in hits:
+        assert h.score == pytest.approx(h.similarity + tw * (h.text_score or 0.0) / best)
+
+
+def _hit(doc: str, n: int, sim: float, rank: int) -> SearchHit:
+    return SearchHit(f"{doc}#{n}", doc, doc, "", "text", n, similarity=sim, vector_rank=rank)
+
+
+def test_doc_weight_adds_the_best_other_chunk_not_the_sum():
+    """A page with two strong chunks beats a long page with one strong and many weak chunks;
+    summing the other chunks (the old page term) favoured the long page."""
+    pair = [_hit("pair.md", 0, 0.60, 2), _hit("pair.md", 1, 0.58, 3)]
+    long_page = [_hit("long.md", 0, 0.62, 1)]
+    long_page += [_hit("long.md", n, 0.15, 3 + n) for n in range(1, 7)]
+    hits = pair + long_page
+    _fuse(hits, FusionConfig(doc_weight=0.5))
+    top = max(hits, key=lambda h: h.score)
+    assert top.chunk_id == "pair.md#0"
+    assert top.score == pytest.approx(0.60 + 0.5 * 0.58)
+    assert hits[2].score == pytest.approx(0.62 + 0.5 * 0.15)
+    lone = [_hit("solo.md", 0, 0.5, 1)]
+    _fuse(lone, FusionConfig(doc_weight=0.5))
+    assert lone[0].score == pytest.approx(0.5)  # no other chunk, no bonus
+
+
+def test_settings_defaults_flow_into_fusion_config(env):
+    from askdesk.settings import Settings
+    from askdesk.wiring import App
+
+    default = FusionConfig()
+    s = Settings()
+    assert (s.search_mode, s.fusion_method) == (default.mode, default.method)
+    assert (s.vector_weight, s.text_weight, s.rrf_k) == (
+        default.vector_weight,
+        default.text_weight,
+        default.rrf_k,
+    )
+    assert (s.search_candidates, s.doc_weight) == (default.candidates, default.doc_weight)
+    assert App(s).searcher.fusion == default
+    custom = Settings(fusion_method="rrf", text_weight=0.7, search_candidates=25, doc_weight=0.1)
+    assert App(custom).searcher.fusion == FusionConfig(
+        method="rrf", text_weight=0.7, candidates=25, doc_weight=0.1
+    )
