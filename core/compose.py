@@ -175,9 +175,10 @@ class ExtractiveComposer:
         unit_scores = [lexical(u) for u in doc.units]
         related = [False] * len(doc.units)
         for other in doc.blocks:  # a following block as close in meaning continues the quote
-            if other.score >= best.score - RELATED_MARGIN:
-                for i in range(other.start, other.end):
-                    related[i] = True
+            close = other.cosine is not None and other.score >= best.score - RELATED_MARGIN
+            for i in range(other.start, other.end):
+                # without block vectors, sharing a question term is what relates a block
+                related[i] = close or (other.cosine is None and unit_scores[i] > 0)
         primary = self._window(
             doc.units, unit_scores, related, anchor=best.start, block_end=best.end
         )

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 TABLE = "passages"
 LONG_BLOCK_WORDS = 160  # a longer paragraph is embedded in sentence runs of about half that
-VERSION = "2"  # bump when `passages` cuts differently: stored blocks of another cut are redone
+VERSION = "4"  # bump when `passages` cuts differently: stored blocks of another cut are redone
 _IN_BATCH = 500
 
 
@@ -69,7 +69,8 @@ def passages(units: Sequence[Unit]) -> list[Passage]:
             and units[start].kind in ("item", "row", "code")
         ):
             body.insert(0, prev.text)  # "Exit codes:" or "Run this:" says what follows
-        out.append(Passage(start, end, "\n".join(body)))
+        text = " ".join(body) if all(u.kind == "sentence" for u in units[start:end]) else None
+        out.append(Passage(start, end, text or "\n".join(body)))
     return out
 
 
