@@ -177,9 +177,7 @@ def answerability(emb: Embedder) -> dict[str, Any]:
             "answered_in_scope": round(1 - float(np.mean(per["in_scope"])), 3),
             "declined_held_out": round(float(np.mean(per["held_out"])), 3),
             "declined_foreign": round(float(np.mean(per["foreign"])), 3),
-            "declined_unanswerable": round(
-                float(np.mean(per["held_out"] + per["foreign"])), 3
-            ),
+            "declined_unanswerable": round(float(np.mean(per["held_out"] + per["foreign"])), 3),
         }
     return out
 
@@ -229,7 +227,74 @@ def fit(emb: Embedder) -> dict[str, Any]:
         "fit_answered": round(float(np.mean(z[yy == 1] >= 0)), 3),
         "fit_declined": round(float(np.mean(z[yy == 0] < 0)), 3),
     }
+    # the share of "page held out" probes this model accepts on the dev KB: the target every
+    # other KB's calibration brings its own probes to (core.answerability.PROBE_ACCEPT_TARGET)
+    from core.answerability import PROBES, DecisionModel, calibrate
+
+    model = DecisionModel(weights, round(b - thr, 3))
+    composer = ExtractiveComposer(decision=model)
+
+    def probe(question: str, doc_id: str) -> dict[str, float] | None:
+        res = engine.searcher.search(question, 5, exclude_docs=[doc_id])
+        hits = engine.searcher.context(res.hits)
+        c = composer.compose_detailed(
+            Question(question), hits, res.query_vector, res.unmatched_terms
+        )
+        return c.decision.features if c.decision and c.text else None
+
+    cal = calibrate(index.sample(PROBES), probe, model, index_version=None, embed_model="dev")
+    out["bias_at_95"] = round(b - thr, 3)
+    out["probe_accept_at_95"] = cal.accepted_before if cal else None
     log(f"fit: {out}")
+    return out
+
+
+def sample_scope(emb: Embedder) -> dict[str, Any]:
+    """The packaged Tidewire docs and golden set: a KB nobody tuned on, with its unanswerable
+    questions marked; the default decision next to the one calibrated on these docs."""
+    from askdesk.upkeep.calibrate import probe_features
+    from core.answerability import PROBES, DecisionModel, calibrate
+
+    index = index_folder("tidewire", SAMPLE_DOCS, emb)
+    golden = load_golden(SAMPLE_GOLDEN)
+    searcher = Searcher(index, emb)
+    base = DecisionModel()
+    cal = calibrate(
+        index.sample(PROBES),
+        probe_features(searcher, ExtractiveComposer(decision=base), 5),
+        base,
+        index_version=index.version,
+        embed_model=emb.model_name,
+    )
+    models = {"default": base, "calibrated": cal.model(base) if cal else base}
+    out: dict[str, Any] = {"shift": cal.shift if cal else None}
+    for name, model in models.items():
+        engine = AnswerEngine(searcher, ExtractiveComposer(decision=model))
+        un = [engine.answer(Question(g.question)).unanswered for g in golden]
+        out[name] = {
+            "answered_answerable": round(
+                1
+                - float(
+                    np.mean([u for u, g in zip(un, golden, strict=True) if not g.unanswerable])
+                ),
+                3,
+            ),
+            "declined_unanswerable": round(
+                float(np.mean([u for u, g in zip(un, golden, strict=True) if g.unanswerable])), 3
+            ),
+        }
+    before = engines(index, emb)["before"]
+    un = [before.answer(Question(g.question)).unanswered for g in golden]
+    out["before"] = {
+        "answered_answerable": round(
+            1 - float(np.mean([u for u, g in zip(un, golden, strict=True) if not g.unanswerable])),
+            3,
+        ),
+        "declined_unanswerable": round(
+            float(np.mean([u for u, g in zip(un, golden, strict=True) if g.unanswerable])), 3
+        ),
+    }
+    log(f"sample scope: {out}")
     return out
 
 
@@ -241,7 +306,8 @@ def main() -> None:
     args = p.parse_args()
     emb = embedder(MemoEmbedder)
     if args.fit:
-        emit(fit(emb), args.json, lambda: str(fit))
+        figures = fit(emb)
+        emit(figures, args.json, lambda: str(figures))
         return
     figures: dict[str, Any] = {"threads": THREADS, "budget_words": BUDGET, "sets": []}
     for name in args.sets.split(","):
@@ -266,6 +332,7 @@ def main() -> None:
     if not args.no_scope:
         figures["answerability"] = answerability(emb)
         log(f"answerability: {figures['answerability']}")
+        figures["sample_answerability"] = sample_scope(emb)
     emit(figures, args.json, lambda: _text(figures))
 
 
@@ -276,6 +343,8 @@ def _text(f: dict[str, Any]) -> str:
     for s in f["sets"]:
         cols = [f"{s[k]['useful@0.5']:.2f} / {s[k]['f1']:.2f}" if k in s else "-" for k in keys]
         lines.append(f"{s['set']:<22} {s['questions']:>9}" + "".join(f"{c:>15}" for c in cols))
+    if f.get("sample_answerability"):
+        lines.append(f"\nsample (Tidewire) answerability: {f['sample_answerability']}")
     a = f.get("answerability")
     if a:
         lines.append(f"\nanswerability ({a['questions']}):")

@@ -8,6 +8,7 @@ keeps deciding), never the run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from core.answerability import PROBES, Calibration, DecisionModel, calibrate
@@ -17,6 +18,7 @@ from core.types import Question
 if TYPE_CHECKING:
     from askdesk.wiring import App
     from retrieval.ingest import IndexReport
+    from retrieval.search import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,24 @@ def needs_calibration(app: App, report: IndexReport) -> bool:
     return bool(changed) or Calibration.load(app.settings.calibration_file) is None
 
 
+def probe_features(
+    searcher: Searcher, composer: ExtractiveComposer, k: int
+) -> Callable[[str, str], dict[str, float] | None]:
+    """The decision features of a probe asked with its page hidden from search."""
+
+    def features(question: str, doc_id: str) -> dict[str, float] | None:
+        res = searcher.search(question, k, exclude_docs=[doc_id])
+        if not res.hits:
+            return None
+        hits = searcher.context(res.hits)
+        c = composer.compose_detailed(
+            Question(question), hits, res.query_vector, res.unmatched_terms
+        )
+        return c.decision.features if c.decision is not None and c.text else None
+
+    return features
+
+
 def calibrate_answers(app: App, report: IndexReport) -> Calibration | None:
     """Probe the index with a page held out each time and store the shifted decision."""
     if not needs_calibration(app, report):
@@ -37,21 +57,9 @@ def calibrate_answers(app: App, report: IndexReport) -> Calibration | None:
         searcher.index.refresh()
         base = DecisionModel()  # probes are judged by the uncalibrated model
         composer = ExtractiveComposer(max_words=app.settings.answer_max_words, decision=base)
-        k = app.settings.top_k
-
-        def features(question: str, doc_id: str) -> dict[str, float] | None:
-            res = searcher.search(question, k, exclude_docs=[doc_id])
-            if not res.hits:
-                return None
-            hits = searcher.context(res.hits)
-            c = composer.compose_detailed(
-                Question(question), hits, res.query_vector, res.unmatched_terms
-            )
-            return c.decision.features if c.decision is not None and c.text else None
-
         cal = calibrate(
             searcher.index.sample(PROBES),
-            features,
+            probe_features(searcher, composer, app.settings.top_k),
             base,
             index_version=searcher.index.version,
             embed_model=app.settings.embed_model,
