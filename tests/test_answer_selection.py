@@ -238,3 +238,42 @@ def test_calibration_file_round_trip_and_wiring(tmp_path, monkeypatch):
     assert app.decision_model().source == "default"
     app.settings.calibration_file.write_text("{not json")
     assert app.decision_model().source == "default"
+
+
+def test_passages_are_backfilled_pruned_and_recut_by_version(tmp_path, embedder, monkeypatch):
+    import retrieval.passages as passages_mod
+    from tests.conftest import TINY_DOCS
+
+    for rel, text in TINY_DOCS.items():
+        write(tmp_path / "docs", rel, text)
+    index = ChunkIndex(tmp_path / "lancedb")
+    ingester = Ingester(index, embedder)
+    # an index from before passages existed: chunks only
+    monkeypatch.setattr(Ingester, "_index_passages", lambda self, *a, **k: 0)
+    ingester.run(tmp_path / "docs")
+    assert not index.passages.exists()
+    monkeypatch.undo()
+    report = ingester.run(tmp_path / "docs")  # nothing changed on disk, passages backfilled
+    assert report.docs_unchanged == 3 and report.chunks_embedded == 0
+    assert report.passages_embedded > 0
+    assert index.passages.stored_hashes() == index.content_hashes()
+    # a deleted document's blocks go with it
+    (tmp_path / "docs" / "keys.md").unlink()
+    ingester.run(tmp_path / "docs")
+    assert index.passages.stored_hashes() == index.content_hashes()
+    # a new cut (version) re-embeds every block and drops the old ones
+    monkeypatch.setattr(passages_mod, "VERSION", "test-cut")
+    again = ingester.run(tmp_path / "docs")
+    assert again.passages_embedded > 0
+    assert all(k.startswith("test-cut:") for k in index.passages._stored_keys())
+    vecs = index.passages.vectors(index.content_hashes())
+    assert set(vecs) == index.content_hashes()
+    assert all(v.shape[1] == embedder.dimension for v in vecs.values())
+
+
+def test_unmatched_terms_are_the_question_terms_no_candidate_holds():
+    from retrieval.search import unmatched_terms
+
+    texts = ["Rotate the API key in Settings.", "Webhooks are retried five times."]
+    assert unmatched_terms("how do I rotate my bitcoin wallet key?", texts) == ("bitcoin", "wallet")
+    assert unmatched_terms("the", texts) == ()
