@@ -53,6 +53,7 @@ EXACT_WEIGHT = 0.05  # + this x share of the question's numbers and identifiers 
 DOC_PRIOR = (0.04, 0.02, 0.0)  # the search's own order still counts, a little
 MAX_DOCS = 5  # documents whose blocks compete for the answer
 RELATED_MARGIN = 0.1  # a block within this of the best one's score may continue the quote
+BACK_MARGIN = 0.12  # the block just above the best one, this close, starts the quote
 PARAGRAPH_STRETCH = 2.0  # the chosen paragraph may exceed max_words by this factor to end
 _BOUNDARY = "\x00section"  # `header` of the heading unit put between two sections' chunks
 
@@ -179,9 +180,13 @@ class ExtractiveComposer:
             for i in range(other.start, other.end):
                 # without block vectors, sharing a question term is what relates a block
                 related[i] = close or (other.cosine is None and unit_scores[i] > 0)
-        primary = self._window(
-            doc.units, unit_scores, related, anchor=best.start, block_end=best.end
-        )
+        anchor = best.start
+        before = [b for b in doc.blocks if b.end == best.start and b.cosine is not None]
+        if before and before[0].score >= best.score - BACK_MARGIN:
+            words = sum(u.words for u in doc.units[before[0].start : best.end])
+            if words <= self.max_words * PARAGRAPH_STRETCH:
+                anchor = before[0].start  # the list or paragraph just above says it too
+        primary = self._window(doc.units, unit_scores, related, anchor=anchor, block_end=best.end)
         groups: list[tuple[SearchHit, list[Unit]]] = [(doc.hit, primary)]
         covered = set().union(*(terms(u.text) for u in primary)) & q_terms if primary else set()
         used_words = sum(u.words for u in primary if u.kind != "code")
@@ -244,6 +249,12 @@ class ExtractiveComposer:
         fits = sum(units[i].words for i in para) <= self.max_words * PARAGRAPH_STRETCH
         if units[anchor].kind == "sentence" and para and para[0] < anchor and fits:
             start = para[0]  # a block cut from a long paragraph: quote the paragraph whole
+        if (
+            units[start].kind in ("code", "item")
+            and start > 0
+            and units[start - 1].kind == "sentence"
+        ):
+            start -= 1  # the sentence that introduces a list or a command (it was embedded with it)
         while start > 0 and _needs_previous(units[start], units[start - 1]):
             start -= 1
         if start > 0 and units[start - 1].kind == "code" and units[start].kind == "sentence":
@@ -272,7 +283,12 @@ class ExtractiveComposer:
                 same_para = u.para == units[anchor].para and i < block_end + 8
                 limit = self.max_words * (PARAGRAPH_STRETCH if same_para else 1.0)
                 new_paragraph = u.para != units[i - 1].para
-                if i >= block_end and not related[i] and (words >= self.min_words or new_paragraph):
+                short = words < self.min_words // 2  # "See below." needs what follows
+                if (
+                    i >= block_end
+                    and not related[i]
+                    and (words >= self.min_words or (new_paragraph and not short))
+                ):
                     break  # enough said, or a paragraph about something else starts
             cost = _cost(u)
             if u.kind == "code" and u.text.count("\n") > 40:
