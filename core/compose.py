@@ -53,7 +53,7 @@ EXACT_WEIGHT = 0.05  # + this x share of the question's numbers and identifiers 
 DOC_PRIOR = (0.04, 0.02, 0.0)  # the search's own order still counts, a little
 MAX_DOCS = 5  # documents whose blocks compete for the answer
 RELATED_MARGIN = 0.1  # a block within this of the best one's score may continue the quote
-BACK_MARGIN = 0.12  # the block just above the best one, this close, starts the quote
+BACK_MARGIN = 0.12  # a list, table or code block just above the best one, this close, starts it
 PARAGRAPH_STRETCH = 2.0  # the chosen paragraph may exceed max_words by this factor to end
 _BOUNDARY = "\x00section"  # `header` of the heading unit put between two sections' chunks
 
@@ -181,11 +181,17 @@ class ExtractiveComposer:
                 # without block vectors, sharing a question term is what relates a block
                 related[i] = close or (other.cosine is None and unit_scores[i] > 0)
         anchor = best.start
-        before = [b for b in doc.blocks if b.end == best.start and b.cosine is not None]
+        before = [
+            b
+            for b in doc.blocks
+            if b.end == best.start
+            and b.cosine is not None
+            and any(u.kind in ("item", "row", "code") for u in doc.units[b.start : b.end])
+        ]
         if before and before[0].score >= best.score - BACK_MARGIN:
             words = sum(u.words for u in doc.units[before[0].start : best.end])
             if words <= self.max_words * PARAGRAPH_STRETCH:
-                anchor = before[0].start  # the list or paragraph just above says it too
+                anchor = before[0].start  # the steps above say it too, not only the line after
         primary = self._window(doc.units, unit_scores, related, anchor=anchor, block_end=best.end)
         groups: list[tuple[SearchHit, list[Unit]]] = [(doc.hit, primary)]
         covered = set().union(*(terms(u.text) for u in primary)) & q_terms if primary else set()
