@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 PIPELINE_VERSION = "3"
 
 Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total): called as work advances; stages "scan", "embed", "write"."""
+"""progress(stage, done, total): called as work advances; stages "scan", "embed", "passages",
+"write"."""
 
 
 @dataclass

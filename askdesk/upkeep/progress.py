@@ -14,8 +14,18 @@ log = logging.getLogger(__name__)
 JobProgress = Callable[[float, str], None]
 
 # Share of the bar each ingest stage fills, in order.
-_INGEST_STAGES = {"scan": (0.0, 0.2), "embed": (0.2, 0.9), "write": (0.9, 1.0)}
-_INGEST_WORDS = {"scan": "reading documents", "embed": "embedding chunks", "write": "writing"}
+_INGEST_STAGES = {
+    "scan": (0.0, 0.15),
+    "embed": (0.15, 0.6),
+    "passages": (0.6, 0.95),
+    "write": (0.95, 1.0),
+}
+_INGEST_WORDS = {
+    "scan": "reading documents",
+    "embed": "embedding chunks",
+    "passages": "embedding passages",
+    "write": "writing",
+}
 
 
 def no_progress(fraction: float, message: str) -> None:
