@@ -7,6 +7,8 @@ the pages are constructed so that the paragraph sharing the most words with the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core.answerability import DecisionModel
@@ -218,6 +220,7 @@ def test_calibration_file_round_trip_and_wiring(tmp_path, monkeypatch):
     from core.answerability import Calibration
 
     monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ASKDESK_ANSWER_CALIBRATION", "true")
     app = App(Settings())
     assert app.decision_model().source == "default"
     cal = Calibration(
@@ -238,6 +241,35 @@ def test_calibration_file_round_trip_and_wiring(tmp_path, monkeypatch):
     assert app.decision_model().source == "default"
     app.settings.calibration_file.write_text("{not json")
     assert app.decision_model().source == "default"
+    # off (the default): a stored calibration is not used
+    cal.save(app.settings.calibration_file)
+    monkeypatch.setenv("ASKDESK_ANSWER_CALIBRATION", "false")
+    assert App(Settings()).decision_model().source == "default"
+
+
+def test_an_index_run_calibrates_the_kb_when_asked(tmp_path, monkeypatch, embedder):
+    import shutil
+
+    from askdesk.settings import Settings
+    from askdesk.upkeep.reindex import index_folder
+    from askdesk.wiring import App
+    from tests.conftest import SAMPLE
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SAMPLE / "docs", docs)
+    monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASKDESK_ANSWER_CALIBRATION", "true")
+    app = App(Settings())
+    app.__dict__["embedder"] = embedder  # the session's loaded model
+    report = index_folder(app, docs)
+    assert report.status == "ok" and report.passages_embedded > 0
+    saved = json.loads(app.settings.calibration_file.read_text())
+    assert saved["probes"] >= 10 and saved["index_version"] == app.index.version
+    assert abs(saved["shift"]) <= 3.0
+    model = app.decision_model()
+    assert model.source.startswith("calibrated on") and model.bias == saved["bias"]
+    ans = app.engine(record=False).answer(Question("How do I rotate my API key?"))
+    assert ans.decision is not None and ans.decision["model"] == model.source
 
 
 def test_passages_are_backfilled_pruned_and_recut_by_version(tmp_path, embedder, monkeypatch):
