@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -171,12 +172,16 @@ class PassageStore:
             table.add(data)
 
     def ensure_index(self) -> None:
-        """A scalar index on chunk_hash: answering looks up ~10 chunks' blocks per question."""
+        """A scalar index on chunk_hash that covers every row: answering looks up ~15 chunks'
+        blocks per question, and rows added after the index was built are scanned in full
+        until `optimize` folds them in (51k unindexed rows: 50 ms a question)."""
         table = self._open()
         if table is None:
             return
         try:
-            if "chunk_hash_idx" not in {i.name for i in table.list_indices()}:
+            if "chunk_hash_idx" in {i.name for i in table.list_indices()}:
+                table.optimize(cleanup_older_than=timedelta(days=7))
+            else:
                 from lancedb.index import BTree
 
                 table.create_index("chunk_hash", config=BTree(), replace=True)
