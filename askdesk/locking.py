@@ -53,11 +53,7 @@ def live_holder(path: Path) -> int | None:
         return None
     if not text.isdigit():
         return None
+    from feedback.jobs import pid_alive  # the one liveness check (jobs use it too)
+
     pid = int(text)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:  # alive, owned by another user
-        return pid
-    return pid
+    return pid if pid_alive(pid) else None

@@ -15,6 +15,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # never download a model
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import numpy as np
+
 from core.evaluation import percentile
 from retrieval.embedding import Embedder
 
@@ -47,6 +49,21 @@ def embedder(cls: type[E]) -> E:
     e.model.encode(["warm-up sentence"] * 8, batch_size=8, show_progress_bar=False)
     log(f"model loaded in {time.perf_counter() - t:.1f}s ({e.version}, threads={THREADS})")
     return e
+
+
+class MemoEmbedder(Embedder):
+    """Caches query vectors by text; chunk encoding (`encode`) is untouched."""
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        super().__init__(threads=threads)
+        self._memo: dict[str, np.ndarray] = {}
+
+    def encode_query(self, text: str) -> np.ndarray:
+        vec = self._memo.get(text)
+        if vec is None:
+            vec = super().encode_query(text)
+            self._memo[text] = vec
+        return vec
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import THREADS, embedder, emit, log, parser
+from _common import THREADS, MemoEmbedder, embedder, emit, log, parser
 from _composer_before import ComposerBefore
 from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, FaqSet, build, scope_sets
@@ -47,19 +47,6 @@ from retrieval.search import Searcher
 ROOT = DATA / "answers"
 BUDGET = 110  # words: the composer's default max_words
 OLD_MIN_CONFIDENCE = 0.25
-
-
-class MemoEmbedder(Embedder):
-    """Query vectors cached by text: three composers ask the same questions."""
-
-    def __init__(self, *, threads: int | None = None) -> None:
-        super().__init__(threads=threads)
-        self._memo: dict[str, np.ndarray] = {}
-
-    def encode_query(self, text: str) -> np.ndarray:
-        if text not in self._memo:
-            self._memo[text] = super().encode_query(text)
-        return self._memo[text]
 
 
 def index_folder(name: str, folder: Path, emb: Embedder) -> ChunkIndex:

@@ -22,8 +22,7 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from _common import THREADS, Embedder, embedder, emit, log, parser
+from _common import THREADS, Embedder, MemoEmbedder, embedder, emit, log, parser
 from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, build
 
@@ -35,21 +34,6 @@ from retrieval.search import FusionConfig, Searcher
 METRICS = ("hit@1", "hit@5", "mrr")
 FAQ_DATA = DATA / "faq"
 SHORT = {"construction_faq_en": "construction", "sqlite3_faq": "sqlite3", "git_faq": "git"}
-
-
-class MemoEmbedder(Embedder):
-    """Caches query vectors by text; chunk encoding (`encode`) is untouched."""
-
-    def __init__(self, *, threads: int | None = None) -> None:
-        super().__init__(threads=threads)
-        self._memo: dict[str, np.ndarray] = {}
-
-    def encode_query(self, text: str) -> np.ndarray:
-        vec = self._memo.get(text)
-        if vec is None:
-            vec = super().encode_query(text)
-            self._memo[text] = vec
-        return vec
 
 
 Question = tuple[str, tuple[str, ...]]  # (question, reference doc ids)

@@ -22,8 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from _common import THREADS, Embedder, embedder, emit, log, parser, progress_printer
+from _common import THREADS, Embedder, MemoEmbedder, embedder, emit, log, parser, progress_printer
 from _corpus import DATA, KBS, kb_corpus
 
 from core.compose import ExtractiveComposer
@@ -40,21 +39,6 @@ DOC_WEIGHTS = (0.0, 0.1, 0.3)
 EXTRA_TEXT_WEIGHTS = (1.5, 2.0, 3.0, 5.0)  # beyond the briefed grid: text weighted above vector
 METRICS = ("hit@1", "hit@5", "mrr", "ndcg@10")
 PARAPHRASES = Path(__file__).resolve().parent / "faq_paraphrases.jsonl"
-
-
-class MemoEmbedder(Embedder):
-    """Caches query vectors by text; chunk encoding (`encode`) is untouched."""
-
-    def __init__(self, *, threads: int | None = None) -> None:
-        super().__init__(threads=threads)
-        self._memo: dict[str, np.ndarray] = {}
-
-    def encode_query(self, text: str) -> np.ndarray:
-        vec = self._memo.get(text)
-        if vec is None:
-            vec = super().encode_query(text)
-            self._memo[text] = vec
-        return vec
 
 
 def build(name: str, emb: Embedder) -> tuple[ChunkIndex, dict[str, Any]]:

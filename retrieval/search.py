@@ -73,6 +73,20 @@ class SearchHit:
     neighbour: bool = False  # not ranked: the chunk before or after a hit, fetched as context
     passage_vectors: np.ndarray | None = field(default=None, repr=False)  # blocks × dim
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any], *, neighbour: bool = False) -> SearchHit:
+        """A hit from a chunks-table row (scores are filled in by the search)."""
+        return cls(
+            chunk_id=row["chunk_id"],
+            doc_id=row["doc_id"],
+            title=row["title"],
+            heading=row["heading"],
+            text=row["text"],
+            ordinal=int(row["ordinal"]),
+            content_hash=row.get("content_hash") or "",
+            neighbour=neighbour,
+        )
+
 
 @dataclass
 class SearchResult:
@@ -297,18 +311,7 @@ class Searcher:
                 - have
             )
             for row in self.index.neighbours(wanted) if wanted else []:
-                out.append(
-                    SearchHit(
-                        chunk_id=row["chunk_id"],
-                        doc_id=row["doc_id"],
-                        title=row["title"],
-                        heading=row["heading"],
-                        text=row["text"],
-                        ordinal=int(row["ordinal"]),
-                        content_hash=row.get("content_hash") or "",
-                        neighbour=True,
-                    )
-                )
+                out.append(SearchHit.from_row(row, neighbour=True))
             extra = [h.content_hash for h in out[len(hits) :] if h.content_hash]
             vectors = self.index.passages.vectors(extra) if extra else {}
             vectors.update(hit_vectors.result())
@@ -324,15 +327,7 @@ class Searcher:
     ) -> SearchHit:
         cid = row["chunk_id"]
         if cid not in cands:
-            cands[cid] = SearchHit(
-                chunk_id=cid,
-                doc_id=row["doc_id"],
-                title=row["title"],
-                heading=row["heading"],
-                text=row["text"],
-                ordinal=int(row["ordinal"]),
-                content_hash=row.get("content_hash") or "",
-            )
+            cands[cid] = SearchHit.from_row(row)
             if "vector" in row:  # only full-text rows carry it: they have no distance
                 vectors[cid] = np.asarray(row["vector"], dtype=np.float32)
         return cands[cid]
