@@ -19,13 +19,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
-if not EVAL.is_dir():
-    EVAL = Path("/work/shared/eval")
+
+def _eval_dir() -> Path:
+    """ASKDESK_EVAL_DIR, else the workspace's shared/eval beside the repository."""
+    given = os.environ.get("ASKDESK_EVAL_DIR")
+    beside = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+    return Path(given) if given else beside if beside.is_dir() else Path("/work/shared/eval")
+
+
+EVAL = _eval_dir()
 DEV_FAQS = ("construction_faq_en", "sqlite3_faq", "git_faq")
 PAGE_ANSWERS = 8  # a group of more answers is split evenly: pages hold ~7 answers on average
 _TITLE_OK = re.compile(r"^[A-Za-z][\w ,&'/()-]{1,60}$")
@@ -64,7 +71,10 @@ class FaqSet:
 
 
 def load_pairs(name: str) -> list[dict[str, str]]:
-    with (EVAL / f"{name}.jsonl").open(encoding="utf-8") as f:
+    path = EVAL / f"{name}.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"error: FAQ set not found: {path} (set ASKDESK_EVAL_DIR; see README)")
+    with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
