@@ -365,8 +365,8 @@ class Ingester:
         index from before passages existed), and forget those of texts no longer indexed."""
         store = index.passages
         hashes = index.content_hashes()
-        stored = store.stored_hashes()
-        missing = hashes - stored
+        keys = store.stored_keys()  # read once: what is missing and what is stale
+        missing = hashes - store.stored_hashes(keys)
         embedded = 0
         if missing:
             embedded = embed_missing(
@@ -375,7 +375,7 @@ class Ingester:
                 self._encode_by_length,
                 on_done=lambda done, total: progress("passages", done, total),
             )
-        store.prune(hashes)  # texts no longer indexed, and blocks of an older cut
+        store.prune(hashes, keys)  # texts no longer indexed, and blocks of an older cut
         if missing or changed:
             store.ensure_index()
         return embedded

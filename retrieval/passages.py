@@ -137,17 +137,20 @@ class PassageStore:
         else:
             self._open()
 
-    def _stored_keys(self) -> set[str]:
+    def stored_keys(self) -> set[str]:
+        """Every stored key (`key(chunk_hash)`), one scan of one column."""
         table = self._open()
         if table is None:
             return set()
         col = table.search().select(["chunk_hash"]).limit(None).to_arrow().column("chunk_hash")
         return set(col.to_pylist())
 
-    def stored_hashes(self) -> set[str]:
-        """The chunk hashes whose blocks are stored under the current cut."""
+    def stored_hashes(self, keys: set[str] | None = None) -> set[str]:
+        """The chunk hashes whose blocks are stored under the current cut (from `keys`, the
+        stored keys when the caller has already read them)."""
         prefix = f"{VERSION}:"
-        return {k[len(prefix) :] for k in self._stored_keys() if k.startswith(prefix)}
+        keys = self.stored_keys() if keys is None else keys
+        return {k[len(prefix) :] for k in keys if k.startswith(prefix)}
 
     def add(self, rows: Sequence[tuple[str, int, np.ndarray]]) -> None:
         """Append (chunk_hash, block, vector) rows; a chunk's blocks are written together."""
@@ -188,10 +191,11 @@ class PassageStore:
         except Exception as exc:  # a lookup without the index is slower, never wrong
             log.warning("passage index not built", extra={"error": str(exc)[:200]})
 
-    def prune(self, keep: set[str]) -> int:
+    def prune(self, keep: set[str], keys: set[str] | None = None) -> int:
         """Drop the blocks of chunk texts no longer in the index, and those of an older cut;
         returns how many texts."""
-        stale = sorted(self._stored_keys() - {key(h) for h in keep})
+        stored = self.stored_keys() if keys is None else keys
+        stale = sorted(stored - {key(h) for h in keep})
         table = self._open()
         if table is None or not stale:
             return 0

@@ -297,7 +297,7 @@ def test_passages_are_backfilled_pruned_and_recut_by_version(tmp_path, embedder,
     monkeypatch.setattr(passages_mod, "VERSION", "test-cut")
     again = ingester.run(tmp_path / "docs")
     assert again.passages_embedded > 0
-    assert all(k.startswith("test-cut:") for k in index.passages._stored_keys())
+    assert all(k.startswith("test-cut:") for k in index.passages.stored_keys())
     vecs = index.passages.vectors(index.content_hashes())
     assert set(vecs) == index.content_hashes()
     assert all(v.shape[1] == embedder.dimension for v in vecs.values())
