@@ -84,7 +84,8 @@ def print_index_report(report: IndexReport) -> None:
         f"{d['docs_added']} added, {d['docs_changed']} changed, {d['docs_removed']} removed, "
         f"{d['docs_unchanged']} unchanged documents; "
         f"chunks +{d['chunks_added']} −{d['chunks_removed']} ={d['chunks_unchanged']} "
-        f"({d['chunks_embedded']} embedded). Table version {d['table_version']}."
+        f"({d['chunks_embedded']} embedded, {d['passages_embedded']} passages). "
+        f"Table version {d['table_version']}."
     )
     if report.skipped:
         console.print(f"[yellow]Skipped {len(report.skipped)} file(s):[/yellow]")
