@@ -309,3 +309,101 @@ def test_unmatched_terms_are_the_question_terms_no_candidate_holds():
     texts = ["Rotate the API key in Settings.", "Webhooks are retried five times."]
     assert unmatched_terms("how do I rotate my bitcoin wallet key?", texts) == ("bitcoin", "wallet")
     assert unmatched_terms("the", texts) == ()
+
+
+KEYS_PAGE = """# API keys
+
+## Rotating a key
+
+To rotate an API key, open Settings, then API keys in the dashboard, choose Rotate on the
+key, pick a grace period of up to seven days and copy the new key. Both keys work until the
+grace period ends, so update your secret stores and redeploy before revoking the old one.
+
+## Rotating through the API
+
+```bash
+curl -X POST https://api.example.test/v2/api-keys/key_7Hc2/rotate -H "Authorization: Bearer $ADMIN"
+```
+
+The response contains the new key's id and secret. Rotating keys through the API requires
+a key with the admin scope.
+"""
+
+
+@pytest.fixture(scope="module")
+def keys_engine(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("keys")
+    write(root, "keys.md", KEYS_PAGE)
+    index = ChunkIndex(tmp_path_factory.mktemp("keys-idx") / "lancedb")
+    Ingester(index, embedder).run(root)
+    return AnswerEngine(Searcher(index, embedder), ExtractiveComposer())
+
+
+def _hit_with_cosines(text: str, cosines: dict[str, float]):
+    """One ranked hit whose blocks have the given cosines to the query vector e0 (a block is
+    named by the start of its first unit), so selection is tested on exact margins."""
+    import numpy as np
+
+    from core.text_units import split_units
+    from retrieval.passages import passages
+    from retrieval.search import SearchHit
+
+    units = split_units(text)
+    blocks = passages(units)
+    vectors = np.zeros((len(blocks), len(blocks) + 1), dtype=np.float32)
+    for i, b in enumerate(blocks):
+        first = units[b.start].text.lstrip("`\n bash")
+        cos = next((c for key, c in cosines.items() if first.startswith(key)), 0.1)
+        vectors[i, 0], vectors[i, i + 1] = cos, (1 - cos**2) ** 0.5
+    query = np.zeros(len(blocks) + 1, dtype=np.float32)
+    query[0] = 1.0
+    hit = SearchHit(
+        chunk_id="c0", doc_id="keys.md", title="API keys", heading="API keys", text=text,
+        ordinal=0, similarity=0.7, passage_vectors=vectors,
+    )  # fmt: skip
+    return hit, query
+
+
+def test_a_question_that_names_no_code_is_answered_in_prose_not_with_a_command():
+    # the sentence under the curl call is a little closer in meaning ("rotating keys through
+    # the API"), but quoting it brings the command with it; a plain "how do I" gets the steps
+    text = KEYS_PAGE.split("\n", 2)[2]
+    cosines = {"To rotate": 0.70, "curl": 0.60, "The response": 0.72}
+    hit, query = _hit_with_cosines(text, cosines)
+    composer = ExtractiveComposer(decision=DecisionModel(bias=99.0))
+    c = composer.compose_detailed(Question("How do I rotate my API key?"), [hit], query)
+    assert "To rotate an API key, open Settings" in c.text, c.text
+    assert "curl" not in c.text
+    # a question that asks for the command gets it, on the very same scores
+    c = composer.compose_detailed(Question("Which curl call rotates a key?"), [hit], query)
+    assert "curl -X POST" in c.text, c.text
+
+
+def test_a_question_about_the_api_call_still_gets_the_command(keys_engine):
+    answer = ask(keys_engine, "What is the curl command to rotate a key through the API?")
+    assert "curl -X POST" in answer.text, answer.text
+
+
+def test_the_cited_heading_is_the_quoted_chunks_not_the_best_hits():
+    """A quote taken from a neighbouring chunk names that chunk's section."""
+    from retrieval.search import SearchHit
+
+    def hit(ordinal: int, heading: str, text: str, *, neighbour: bool) -> SearchHit:
+        return SearchHit(
+            chunk_id=f"c{ordinal}", doc_id="guide.md", title="Guide", heading=heading,
+            text=text, ordinal=ordinal, similarity=0.6, neighbour=neighbour,
+        )  # fmt: skip
+
+    ranked = hit(0, "Overview", "The guide covers accounts, teams and billing.", neighbour=False)
+    after = hit(
+        1,
+        "Invoices",
+        "Invoices are emailed to the billing contact on the first day of each month, "
+        "and every invoice can also be downloaded as a PDF from the billing page.",
+        neighbour=True,
+    )
+    c = ExtractiveComposer(decision=DecisionModel(bias=99.0)).compose_detailed(
+        Question("When are invoices emailed to the billing contact?"), [ranked, after]
+    )
+    assert "first day of each month" in c.text
+    assert [(s.path, s.heading) for s in c.sources] == [("guide.md", "Invoices")]
