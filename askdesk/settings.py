@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from bots.slack.guard import MAX_REQUEST_BYTES
+from core.citations import URL_PLACEHOLDER
 from core.types import MAX_STORED_QUESTION_CHARS
 from dashboard.decision import Thresholds
 from dashboard.hosts import split_host
@@ -98,6 +99,12 @@ class Settings(BaseSettings):
     )
     docs_url_template: str | None = Field(
         None, description="e.g. https://docs.example.com/{path} — makes sources links."
+    )
+    answer_backend: str = Field(
+        "extractive",
+        description="Who writes answers: `extractive` (quotes the docs), `llm` (an "
+        "OpenAI-compatible model, checked against the passages), or a composer installed "
+        "through the `askdesk.composers` entry points.",
     )
 
     asker_salt: SecretStr | None = Field(
@@ -216,8 +223,18 @@ class Settings(BaseSettings):
     @field_validator("docs_url_template")
     @classmethod
     def _has_path(cls, v: str | None) -> str | None:
-        if v and "{path}" not in v:
-            raise ValueError("docs_url_template must contain {path}")
+        if v and URL_PLACEHOLDER not in v:
+            raise ValueError(f"docs_url_template must contain {URL_PLACEHOLDER}")
+        return v
+
+    @field_validator("answer_backend")
+    @classmethod
+    def _backend_name(cls, v: str) -> str:
+        """Names are compared as written in lower case; whether one exists is checked when
+        the engine is built (installed composers are only known then)."""
+        v = v.strip().lower()
+        if not v:
+            raise ValueError("answer_backend must name a composer, e.g. extractive")
         return v
 
     @field_validator("dashboard_allowed_hosts", mode="before")

@@ -12,12 +12,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from askdesk.composers import build_composer
 from askdesk.settings import Settings
 from bots.common import ChannelConfig, ChannelDirectory
 from core.answerability import Calibration, DecisionModel
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine, EngineConfig
+from core.ports import Composer
 from feedback.store import FeedbackStore
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
@@ -74,19 +76,27 @@ class App:
         reranker = CrossEncoderReranker(s.reranker_model) if s.reranker_model else None
         return Searcher(self.index, self.embedder, fusion, reranker)
 
-    def engine(self, *, record: bool = True) -> AnswerEngine:
+    def composer(self) -> Composer:
+        """The composer `answer_backend` names, with the extractive one to fall back to.
+        Raises ComposerError (one line) for a name that is neither built in nor installed."""
         s = self.settings
-        composer = ExtractiveComposer(
+        extractive = ExtractiveComposer(
             max_words=s.answer_max_words,
             url_template=s.docs_url_template,
             decision=self.decision_model(),
         )
+        return build_composer(s, extractive)
+
+    def engine(self, *, record: bool = True) -> AnswerEngine:
+        s = self.settings
+        composer = self.composer()  # first: an unknown backend fails before anything loads
         config = EngineConfig(
             k=s.top_k,
             min_confidence=s.min_confidence,
             max_question_chars=s.max_question_chars,
             max_stored_question_chars=s.max_stored_question_chars,
             style_by_default=s.style_enabled,
+            url_template=s.docs_url_template,
         )
         return AnswerEngine(
             self.searcher,

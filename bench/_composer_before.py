@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.text_units import Unit, row_cells, split_units, terms
-from core.types import Question, Source
+from core.types import Composition, Question, Source
 from retrieval.search import SearchHit
 
 _CONNECTIVES = (
@@ -37,6 +37,7 @@ class _Scored:
 
 
 class ComposerBefore:
+    name = "before"
     version = "extractive-1"
 
     def __init__(
@@ -57,9 +58,12 @@ class ComposerBefore:
         snippet = " ".join(hit.text.split())[:240]
         return Source(n, hit.doc_id, hit.title, hit.heading, round(hit.similarity, 4), url, snippet)
 
-    def compose(
-        self, question: Question, hits: Sequence[SearchHit], *_: object
-    ) -> tuple[str, list[Source]]:
+    def compose(self, question: Question, hits: Sequence[SearchHit], *_: object) -> Composition:
+        """The engine's port (core.ports.Composer): the draft as before, always answered."""
+        text, sources = self.quote(question, hits)
+        return Composition(text, sources, composer=self.name)
+
+    def quote(self, question: Question, hits: Sequence[SearchHit]) -> tuple[str, list[Source]]:
         if not hits:
             return "", []
         q_terms = set(terms(question.text))

@@ -173,7 +173,7 @@ def features(engine: AnswerEngine, question: str) -> dict[str, float] | None:
     """The decision features of the composer's chosen passage (None: nothing retrieved)."""
     res = engine.searcher.search(question, engine.config.k)
     hits = engine.searcher.context(res.hits)
-    c = engine.composer.compose_detailed(
+    c = engine.composer.compose(
         Question(question), hits, res.query_vector, res.unmatched_terms
     )
     return c.decision.features if c.decision else None
@@ -224,7 +224,7 @@ def fit(emb: Embedder) -> dict[str, Any]:
     def probe(question: str, doc_id: str) -> dict[str, float] | None:
         res = engine.searcher.search(question, 5, exclude_docs=[doc_id])
         hits = engine.searcher.context(res.hits)
-        c = composer.compose_detailed(
+        c = composer.compose(
             Question(question), hits, res.query_vector, res.unmatched_terms
         )
         return c.decision.features if c.decision and c.text else None

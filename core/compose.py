@@ -25,9 +25,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core.answerability import Decision, DecisionModel
+from core.answerability import DecisionModel
+from core.citations import Numbering, cite, marker
 from core.text_units import Unit, row_cells, split_units, terms
-from core.types import Question, Source
+from core.types import Composition, Question
 from retrieval.passages import passages
 from retrieval.search import SearchHit
 
@@ -96,17 +97,13 @@ class _Doc:
         return replace(self.hit, heading=owner.heading, text=owner.text)
 
 
-@dataclass
-class Composition:
-    """A draft with its sources, and whether (and why) the docs answer the question."""
-
-    text: str
-    sources: list[Source]
-    answerable: bool = True
-    decision: Decision | None = None
+__all__ = ["Composition", "ExtractiveComposer"]  # Composition lives in core.types
 
 
 class ExtractiveComposer:
+    """The built-in composer (core.ports.Composer), `answer_backend = "extractive"`."""
+
+    name = "extractive"
     version = "extractive-2"
 
     def __init__(
@@ -124,21 +121,7 @@ class ExtractiveComposer:
         self.url_template = url_template
         self.decision = decision or DecisionModel()
 
-    def source_for(self, n: int, hit: SearchHit) -> Source:
-        url = self.url_template.format(path=hit.doc_id) if self.url_template else None
-        snippet = " ".join(hit.text.split())[:240]
-        return Source(n, hit.doc_id, hit.title, hit.heading, round(hit.similarity, 4), url, snippet)
-
     def compose(
-        self,
-        question: Question,
-        hits: Sequence[SearchHit],
-        query_vector: np.ndarray | None = None,
-    ) -> tuple[str, list[Source]]:
-        c = self.compose_detailed(question, hits, query_vector)
-        return c.text, c.sources
-
-    def compose_detailed(
         self,
         question: Question,
         hits: Sequence[SearchHit],
@@ -146,10 +129,11 @@ class ExtractiveComposer:
         unmatched_terms: Sequence[str] | None = None,
     ) -> Composition:
         """The draft and the decision. `query_vector` scores blocks by meaning (without it,
-        by words only); `unmatched_terms` are question terms search found nowhere."""
+        by words only); `unmatched_terms` are question terms search found nowhere. A quote
+        answers the question as asked: the thread's history reaches it through the search."""
         ranked = [h for h in hits if not h.neighbour]
         if not ranked:
-            return Composition("", [], answerable=False)
+            return Composition("", [], answerable=False, composer=self.name)
         docs = _documents(hits, ranked)
         q_terms = set(terms(question.text))
         exact = {e.lower() for e in _EXACT.findall(question.text)}
@@ -193,7 +177,7 @@ class ExtractiveComposer:
                 elif b.doc != best.doc and (runner_up is None or b.score > runner_up.score):
                     runner_up = b
         if best is None:
-            return Composition("", [], answerable=False)
+            return Composition("", [], answerable=False, composer=self.name)
 
         doc = docs[best.doc]
         unit_scores = [lexical(u) for u in doc.units]
@@ -246,17 +230,13 @@ class ExtractiveComposer:
             has_passages=best.cosine is not None,
         )
 
-        sources: list[Source] = []
-        number: dict[str, int] = {}
-        parts: list[str] = []
-        for hit, units in groups:
-            if hit.doc_id not in number:
-                number[hit.doc_id] = len(number) + 1
-                sources.append(self.source_for(number[hit.doc_id], hit))
-            parts.append(_render(units, number[hit.doc_id]))
+        numbering = Numbering(self.url_template)
+        parts = [_render(units, numbering.number(hit)) for hit, units in groups]
         text = "\n\n".join(p for p in parts if p)
         answerable = bool(text) and decision.answer
-        return Composition(text, sources, answerable=answerable, decision=decision)
+        return Composition(
+            text, numbering.sources, answerable=answerable, decision=decision, composer=self.name
+        )
 
     def _window(
         self,
@@ -521,7 +501,7 @@ def _render(units: list[Unit], n: int) -> str:
     for i, u in enumerate(units):
         text = _show(u)
         if i == last_prose:
-            text = _cite(text, n)
+            text = cite(text, n)
         if prev is None:
             out.append(text)
         elif u.kind == "sentence" and prev.kind == "sentence" and prev.para == u.para:
@@ -532,7 +512,7 @@ def _render(units: list[Unit], n: int) -> str:
             out.append("\n\n" + text)
         prev = u
     if last_prose is None:
-        out.append(f"\n\n[{n}]")
+        out.append(f"\n\n{marker(n)}")
     return "".join(out)
 
 
@@ -547,10 +527,6 @@ def _show(u: Unit) -> str:
             pairs = " · ".join(f"{h} {c}".strip() for h, c in zip(head[1:], cells[1:], strict=True))
             return f"- {cells[0]}: {pairs}" if cells[0] else f"- {pairs}"
     return u.text
-
-
-def _cite(text: str, n: int) -> str:
-    return f"{text} [{n}]"
 
 
 def _norm(text: str) -> str:

@@ -3,6 +3,10 @@
 The stages are explicit and timed (validate → search → compose → style → tone → record) so the
 answer carries its own latency breakdown and the versions of everything that produced it,
 which is what the dashboard later needs to tell a stale index from a drifting style model.
+
+Everything the engine uses of the retriever, composer, rewriter, tone scorer and recorder is
+in their ports (core.ports); the answer carries its trace (the search result, what the
+composer was given and returned) so evaluation scores exactly what the answer was made from.
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.hookspecs import Composer, NoRewrite, Recorder, Rewriter, Tone
+from core.citations import closest_pages
+from core.ports import Composer, NoRewrite, Recorder, Retriever, Rewriter, Tone
 from core.types import (
     MAX_STORED_QUESTION_CHARS,
     Answer,
+    AnswerTrace,
+    Composition,
     Question,
     Source,
     clip_question,
     clipped_marker,
 )
 from feedback.hashing import hash_user
-from retrieval.search import Searcher, SearchHit, SearchResult
+from retrieval.search import SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +59,13 @@ class EngineConfig:
     max_stored_question_chars: int = MAX_STORED_QUESTION_CHARS  # kept, stored, echoed back
     style_by_default: bool = False
     answer_context: bool = True  # hand the composer the chunks around the hits, with passages
+    url_template: str | None = None  # links of the closest pages listed when declining
 
 
 class AnswerEngine:
     def __init__(
         self,
-        searcher: Searcher,
+        searcher: Retriever,
         composer: Composer,
         *,
         config: EngineConfig | None = None,
@@ -75,25 +83,20 @@ class AnswerEngine:
         self.asker_salt = asker_salt
 
     def versions(self) -> dict[str, Any]:
-        index = self.searcher.index
         return {
-            "index_version": index.version if index.exists() else None,
-            "embed_model": self.searcher.embedder.model_name,
+            **self.searcher.versions(),
             "composer": self.composer.version,
-            "fusion": self.searcher.fusion.mode,
             "style_model": self.rewriter.version,
-            "tone_scorer": getattr(self.tone, "version", None) if self.tone else None,
+            "tone_scorer": self.tone.version if self.tone is not None else None,
         }
 
     def warm_up(self, *, style: bool | None = None) -> None:
         """Open the index and load the models now, so the first answer's timings are honest;
         the style model too when answers will use it (`style`, default: the engine's)."""
-        _ = self.searcher.index.table
-        _ = self.searcher.embedder.model
-        load = getattr(self.rewriter, "load", None)  # a style model loads lazily otherwise
-        if (self.config.style_by_default if style is None else style) and callable(load):
+        self.searcher.warm_up()
+        if (self.config.style_by_default if style is None else style) and self.rewriter.version:
             try:
-                load()
+                self.rewriter.load()  # a style model loads lazily otherwise
             except Exception as exc:  # the rewrite then fails per answer, draft kept
                 log.warning("style model not loaded", extra={"error": type(exc).__name__})
 
@@ -121,25 +124,27 @@ class AnswerEngine:
         notice = _long_notice(len(text), total, self.config)
         text = text[: self.config.max_question_chars]
 
+        query = self._query(text, question)
         result = self.searcher.search(
-            self._query(text, question),
+            query,
             max(self.config.k, self.config.retrieve_k),
             path_prefixes=question.path_prefixes or None,
         )
         hits = result.hits
+        trace = AnswerTrace(query, result)
         timings = dict(result.timings_ms)
         confidence = round(max((h.similarity for h in hits[:3]), default=0.0), 4)
 
         t = time.perf_counter()
         unanswered = confidence < self.config.min_confidence  # clearly off-topic: not composed
-        decision: dict[str, Any] | None = None
+        c: Composition | None = None
         if unanswered:
             draft, sources = self._not_found(hits)
         else:
-            draft, sources, answerable, decision = self._compose(
-                Question(text, question.platform), hits[: self.config.k], result
-            )
-            if not draft or not answerable:
+            # the question as searched, with everything else it carries (thread history)
+            c = self._compose(replace(question, text=text), trace)
+            draft, sources = c.text, c.sources
+            if not draft or not c.answerable:
                 unanswered = True
                 draft, sources = self._not_found(hits)
         timings["compose_ms"] = (time.perf_counter() - t) * 1000
@@ -154,7 +159,10 @@ class AnswerEngine:
             notice=notice,
             draft=draft,
             versions=self.versions(),
-            decision=decision,
+            decision=c.decision.as_dict() if c is not None and c.decision else None,
+            composer=(c.composer or self.composer.name) if c is not None else None,
+            composer_note=c.note if c is not None else None,
+            trace=trace,
         )
         if not unanswered and self._style_wanted(question):
             self._restyle(answer, question, timings)
@@ -174,33 +182,18 @@ class AnswerEngine:
             return f"{question.history[-1].question} {text}"
         return text
 
-    def _compose(
-        self, question: Question, hits: list[SearchHit], result: SearchResult
-    ) -> tuple[str, list[Source], bool, dict[str, Any] | None]:
-        """The draft, its sources, whether the docs answer, and the decision's evidence.
-
-        A composer that can judge answerability (`compose_detailed`) gets the hits with the
-        chunks around them and the question's vector; any other just composes the hits."""
-        detailed = getattr(self.composer, "compose_detailed", None)
-        if detailed is None:
-            draft, sources = self.composer.compose(question, hits)
-            return draft, sources, True, None
-        context = getattr(self.searcher, "context", None)
-        if self.config.answer_context and context is not None:
-            hits = context(hits)
-        c = detailed(question, hits, result.query_vector, result.unmatched_terms)
-        return c.text, c.sources, c.answerable, c.decision.as_dict() if c.decision else None
+    def _compose(self, question: Question, trace: AnswerTrace) -> Composition:
+        """The composition of the top hits (with the chunks around them, when configured),
+        noted in the trace. `question` is whole: a composer may use the thread's history."""
+        hits = trace.result.hits[: self.config.k]
+        trace.passages = self.searcher.context(hits) if self.config.answer_context else hits
+        trace.composition = self.composer.compose(
+            question, trace.passages, trace.result.query_vector, trace.result.unmatched_terms
+        )
+        return trace.composition
 
     def _not_found(self, hits: list[SearchHit]) -> tuple[str, list[Source]]:
-        closest: list[Source] = []
-        seen: set[str] = set()
-        for h in hits:
-            if h.doc_id in seen:
-                continue
-            seen.add(h.doc_id)
-            closest.append(self.composer.source_for(len(closest) + 1, h))
-            if len(closest) == 3:
-                break
+        closest = closest_pages(hits, self.config.url_template)
         return (NOT_FOUND_WITH_SOURCES if closest else NOT_FOUND), closest
 
     def _style_wanted(self, question: Question) -> bool:

@@ -17,21 +17,18 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.citations import strip_citations
 from core.engine import AnswerEngine
-from core.text_units import content_words, split_units, terms
-from core.types import Answer, Question
-from retrieval.search import SearchHit
+from core.grounding import cited_texts, groundedness
+from core.text_units import content_words
+from core.types import Question
 
-_CITE = re.compile(r"\[\d+\]")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_CITED = re.compile(r"\[(\d+)\]")
-SUPPORTED_SHARE = 0.5
-"""A sentence is supported when more than this share of its content words is in its sources."""
 USEFUL_SHARE = 0.5
 """An answer is useful when it holds at least this share of the reference's content words."""
 
@@ -119,7 +116,7 @@ def ndcg(ranked: list[str], refs: tuple[str, ...], k: int = 10) -> float:
 
 
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(_CITE.sub(" ", text.lower()))
+    return _TOKEN.findall(strip_citations(text.lower()))
 
 
 def token_f1(prediction: str, reference: str) -> tuple[float, float]:
@@ -141,10 +138,10 @@ def useful_at_05(answer: str, reference: str) -> bool | None:
     Token F1 punishes a long answer that quotes the right passage with its context; this
     asks only "would the asker find the facts in it". A declined answer is scored as "".
     """
-    wanted = set(content_words(_CITE.sub(" ", reference)))
+    wanted = set(content_words(strip_citations(reference)))
     if not wanted:
         return None
-    found = wanted & set(content_words(_CITE.sub(" ", answer)))
+    found = wanted & set(content_words(strip_citations(answer)))
     return len(found) >= USEFUL_SHARE * len(wanted)
 
 
@@ -160,62 +157,6 @@ def percentile(values: list[float], q: float) -> float:
 def golden_hash(path: Path) -> str:
     """Identifies the golden set's content, so only runs on the same questions are compared."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def groundedness(answer: str, cited_text: Mapping[int, str]) -> float | None:
-    """The share of the answer's sentences that its cited sources support.
-
-    An extractive answer cites a quoted passage once, at its end, so a sentence without a
-    marker is checked against the next marker after it (else the last one before it); an
-    answer with no marker at all is checked against all its sources. A sentence counts as
-    supported when most of its content words occur in the cited text: a rewrite that keeps
-    the facts passes, an invented claim or a citation of a source that was not retrieved does
-    not. None when there is nothing to judge (no sentence with content words).
-    """
-    units = [u for u in split_units(answer) if terms(_CITE.sub(" ", u.text))]
-    if not units:
-        return None
-    markers = [[int(n) for n in _CITED.findall(u.text)] for u in units]
-    everything = " ".join(cited_text.values())
-    vocab: dict[tuple[int, ...], set[str]] = {}
-    supported = 0
-    for i, unit in enumerate(units):
-        cites = markers[i] or next((m for m in markers[i + 1 :] if m), None)
-        cites = cites or next((m for m in reversed(markers[:i]) if m), None)
-        key = tuple(sorted(set(cites))) if cites else ()
-        if key not in vocab:
-            text = " ".join(cited_text.get(n, "") for n in key) if key else everything
-            vocab[key] = set(terms(text))
-        words = set(terms(_CITE.sub(" ", unit.text)))
-        if len(words & vocab[key]) / len(words) > SUPPORTED_SHARE:
-            supported += 1
-    return supported / len(units)
-
-
-def cited_texts(answer: Answer, hits: Sequence[SearchHit]) -> dict[int, str]:
-    """Each cited source's text from the search hits behind the answer (all its chunks that
-    were retrieved), keyed by the number the answer cites it with."""
-    by_doc: dict[str, list[str]] = {}
-    for hit in hits:
-        by_doc.setdefault(hit.doc_id, []).append(hit.text)
-    return {s.n: "\n\n".join(by_doc.get(s.path, [s.snippet])) for s in answer.sources}
-
-
-class _HitCapture:
-    """Stands in for the engine's searcher during an eval and keeps each search's hits, so
-    groundedness is judged against the very chunks the answer was composed from."""
-
-    def __init__(self, searcher: Any) -> None:
-        self._searcher = searcher
-        self.hits: list[SearchHit] = []
-
-    def search(self, *args: Any, **kwargs: Any) -> Any:
-        result = self._searcher.search(*args, **kwargs)
-        self.hits = list(result.hits)
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._searcher, name)
 
 
 # metrics where a fall is the improvement (for --compare and the dashboard's arrows)
@@ -348,21 +289,7 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
     """Answer every golden question with the engine as configured (style and tone included)
-    and score it; the engine's searcher is wrapped for the run to see the hits."""
-    capture = _HitCapture(engine.searcher)
-    engine.searcher = capture  # type: ignore[assignment]
-    try:
-        return _evaluate(engine, golden, capture, progress)
-    finally:
-        engine.searcher = capture._searcher
-
-
-def _evaluate(
-    engine: AnswerEngine,
-    golden: list[GoldenItem],
-    capture: _HitCapture,
-    progress: Callable[[int, int], None] | None,
-) -> EvalReport:
+    and score it; groundedness is judged against the hits the answer's trace carries."""
     k = engine.config.k
     rows: list[dict[str, Any]] = []
     ranks: list[int | None] = []
@@ -375,7 +302,6 @@ def _evaluate(
     latencies: list[float] = []
     t_all = time.perf_counter()
     for i, item in enumerate(golden, 1):
-        capture.hits = []
         t = time.perf_counter()
         ans = engine.answer(Question(item.question, platform="eval"))
         latency = (time.perf_counter() - t) * 1000
@@ -401,7 +327,8 @@ def _evaluate(
             "tone_score": ans.tone_score,
         }
         if not ans.unanswered:
-            g = groundedness(ans.text, cited_texts(ans, capture.hits))
+            hits = ans.trace.hits if ans.trace is not None else []
+            g = groundedness(ans.text, cited_texts(ans.sources, hits))
             if g is not None:
                 row["groundedness"] = round(g, 4)
                 grounded.append(g)

@@ -6,8 +6,12 @@ core never learns about a platform and each adapter stays a thin translation lay
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.answerability import Decision
+    from retrieval.search import SearchHit, SearchResult
 
 REPLACEMENT = "\ufffd"
 # How much of a question is kept (stored, shown back, echoed); the rest is cut with a marker.
@@ -92,6 +96,41 @@ class Source:
 
 
 @dataclass
+class Composition:
+    """What a composer returns (core.ports.Composer): the draft with its sources, whether the
+    docs answer the question (and why), and which composer wrote the text.
+
+    A composer that falls back to another (a generator to the extractive quote) returns the
+    fallback's composition with `composer` naming the one that wrote the text and `note`
+    saying why the first did not: the asker sees one answer, the record sees both.
+    """
+
+    text: str
+    sources: list[Source]
+    answerable: bool = True
+    decision: Decision | None = None
+    composer: str = ""  # the composer that produced `text` (its registry name)
+    note: str | None = None  # why a fallback happened; None when the first choice answered
+
+
+@dataclass
+class AnswerTrace:
+    """What an answer was made from: the search result and what the composer was given and
+    returned. Kept on the `Answer` for evaluation and diagnostics, never serialised or sent
+    to chat (it holds every retrieved chunk's text and vectors)."""
+
+    query: str  # the text searched (a follow-up is searched with the thread's last question)
+    result: SearchResult
+    passages: list[SearchHit] = field(default_factory=list)  # the composer's input
+    composition: Composition | None = None  # None: not composed (off-topic, too far)
+
+    @property
+    def hits(self) -> list[SearchHit]:
+        """The ranked hits of the search (what retrieval metrics and groundedness see)."""
+        return self.result.hits
+
+
+@dataclass
 class Answer:
     text: str
     sources: list[Source]
@@ -109,9 +148,14 @@ class Answer:
     interaction_id: int | None = None
     error: str | None = None  # set when answering failed and `text` is an apology
     decision: dict[str, Any] | None = None  # whether the docs answer, and why (see answerability)
+    composer: str | None = None  # which composer produced the text (None: nothing composed)
+    composer_note: str | None = None  # why the configured composer fell back, if it did
+    trace: AnswerTrace | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """The answer as JSON-ready data (`ask --json`); the trace is left out."""
+        d = asdict(replace(self, trace=None))
+        d.pop("trace")
         d = {"answer": d.pop("text"), **d}
         d["sources"] = [asdict(s) for s in self.sources]
         return d

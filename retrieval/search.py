@@ -150,6 +150,19 @@ class Searcher:
         self._down_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None  # context lookups, made on first use
 
+    def versions(self) -> dict[str, Any]:
+        """What produces the hits, recorded with every answer (core.ports.Retriever)."""
+        return {
+            "index_version": self.index.version if self.index.exists() else None,
+            "embed_model": self.embedder.model_name,
+            "fusion": self.fusion.mode,
+        }
+
+    def warm_up(self) -> None:
+        """Open the table and load the embedding model now, not on the first question."""
+        _ = self.index.table
+        _ = self.embedder.model
+
     def search(
         self,
         query: str,

@@ -51,7 +51,7 @@ class RewriteResult:
 
 
 class StyleRewriter:
-    """Implements core.hookspecs.Rewriter for one trained version folder.
+    """Implements core.ports.Rewriter for one trained version folder.
 
     The model loads on first use (or `load()`), so building an engine stays cheap. One
     generation at a time per rewriter (a lock): torch already uses every thread it is given.

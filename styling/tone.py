@@ -200,7 +200,7 @@ class ToneScorer:
 
 @dataclass
 class BoundToneScorer:
-    """A ToneScorer with its embedder: `score(text) -> float` (core.hookspecs.Tone)."""
+    """A ToneScorer with its embedder: `score(text) -> float` (core.ports.Tone)."""
 
     scorer: ToneScorer
     embed: Embed

@@ -153,7 +153,7 @@ def test_an_index_without_passages_still_answers_lexically(desk):
     hits = engine.searcher.search("where does tw store its config file on windows?", 5)
     for h in hits.hits:
         h.passage_vectors = None
-    c = engine.composer.compose_detailed(
+    c = engine.composer.compose(
         Question("where does tw store its config file on windows?"), hits.hits, None
     )
     assert "%APPDATA%" in c.text
@@ -182,7 +182,7 @@ def test_calibration_moves_the_decision_to_the_kbs_own_operating_point(sample_se
         res = sample_searcher.search(question, 5, exclude_docs=[doc_id])
         assert all(h.doc_id != doc_id for h in res.hits)  # the page really is held out
         hits = sample_searcher.context(res.hits)
-        c = composer.compose_detailed(
+        c = composer.compose(
             Question(question), hits, res.query_vector, res.unmatched_terms
         )
         return c.decision.features if c.decision and c.text else None

@@ -21,7 +21,8 @@ def hit(doc: str, text: str, sim: float = 0.7, heading: str = "") -> SearchHit:
 
 
 def compose(question: str, *hits: SearchHit) -> tuple[str, list]:
-    return ExtractiveComposer().compose(Question(question), list(hits))
+    c = ExtractiveComposer().compose(Question(question), list(hits))
+    return c.text, c.sources
 
 
 def test_sentence_splitter_respects_abbreviations_and_versions():

@@ -16,9 +16,9 @@ from core.evaluation import (
     evaluate,
     golden_from_corrections,
     golden_hash,
-    groundedness,
     load_golden,
 )
+from core.grounding import groundedness
 from feedback.store import FeedbackStore
 from tests.conftest import SAMPLE
 
@@ -86,7 +86,7 @@ def test_an_engine_run_scores_groundedness_and_yields_store_records(sample_searc
     engine = AnswerEngine(sample_searcher, ExtractiveComposer())
     report = evaluate(engine, load_golden(golden))
 
-    assert engine.searcher is sample_searcher  # the hit capture is taken off again
+    assert engine.searcher is sample_searcher  # evaluation never swaps the searcher
     s = report.summary
     assert s["k"] == 5 and s["hit_at_k"] == s["hit@5"]
     assert s["groundedness"] == 1.0  # extractive answers quote their sources verbatim

@@ -150,6 +150,8 @@ class FixedTone:
 
 
 class BrokenTone:
+    version = "broken-1"
+
     def score(self, text: str) -> float:
         raise RuntimeError("scorer exploded")
 

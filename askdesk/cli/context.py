@@ -54,6 +54,7 @@ class State:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from askdesk.composers import ComposerError
     from askdesk.locking import Busy
     from askdesk.wiring import DataDirError
     from core.evaluation import GoldenError
@@ -63,6 +64,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     return (
         UserError,
+        ComposerError,
         Busy,
         DataDirError,
         GoldenError,

@@ -31,7 +31,13 @@ def status(
         "lancedb": app.settings.lancedb_location,
         "database": _safe_url(app.settings.database_location),
         "indexed": app.index.exists(),
+        "answer_backend": app.settings.answer_backend,
     }
+    from askdesk.composers import known_backends
+
+    known = known_backends()
+    if app.settings.answer_backend not in known:
+        info["answer_backend_error"] = f"unknown; known: {', '.join(known)}"
     if app.index.exists():
         counts = app.index.doc_chunk_counts()
         info.update(
@@ -101,6 +107,10 @@ def status(
             console.print(f"  {item['path']}: {item['reason']}", markup=False)
     if info.get("docs_root_missing"):
         console.print(f"[yellow]Docs folder {info['docs_root']} is missing.[/yellow]")
+    backend = f"Answers: {info['answer_backend']}"
+    if info.get("answer_backend_error"):
+        backend += f" ({info['answer_backend_error']})"
+    console.print(backend, markup=False)
     c = info["interactions"]
     console.print(
         f"Store: {c['interactions']} interactions, {c['votes']} votes, {c['index_runs']} index runs"
