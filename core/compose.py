@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -77,18 +78,28 @@ class _Doc:
     blocks: list[_Block] = field(default_factory=list)
 
 
+EXTRACTIVE_VERSION = "extractive-2"
+
+
 @dataclass
 class Composition:
-    """A draft with its sources, and whether (and why) the docs answer the question."""
+    """A draft with its sources, and whether (and why) the docs answer the question.
+
+    `composer` names what wrote the text (an LLM composer that fell back names the extractive
+    one) and `note` says why, e.g. "fallback: timeout"; `check` is the claim check's summary
+    for a generated draft (see core.claim_check)."""
 
     text: str
     sources: list[Source]
     answerable: bool = True
     decision: Decision | None = None
+    composer: str = EXTRACTIVE_VERSION
+    note: str | None = None
+    check: dict[str, Any] | None = None
 
 
 class ExtractiveComposer:
-    version = "extractive-2"
+    version = EXTRACTIVE_VERSION
 
     def __init__(
         self,

@@ -133,11 +133,13 @@ class AnswerEngine:
         t = time.perf_counter()
         unanswered = confidence < self.config.min_confidence  # clearly off-topic: not composed
         decision: dict[str, Any] | None = None
+        made: dict[str, Any] = {}
         if unanswered:
             draft, sources = self._not_found(hits)
         else:
-            draft, sources, answerable, decision = self._compose(
-                Question(text, question.platform), hits[: self.config.k], result
+            # the whole question (its thread history too): a generating composer needs it
+            draft, sources, answerable, decision, made = self._compose(
+                replace(question, text=text), hits[: self.config.k], result
             )
             if not draft or not answerable:
                 unanswered = True
@@ -155,6 +157,7 @@ class AnswerEngine:
             draft=draft,
             versions=self.versions(),
             decision=decision,
+            **made,
         )
         if not unanswered and self._style_wanted(question):
             self._restyle(answer, question, timings)
@@ -176,20 +179,23 @@ class AnswerEngine:
 
     def _compose(
         self, question: Question, hits: list[SearchHit], result: SearchResult
-    ) -> tuple[str, list[Source], bool, dict[str, Any] | None]:
-        """The draft, its sources, whether the docs answer, and the decision's evidence.
+    ) -> tuple[str, list[Source], bool, dict[str, Any] | None, dict[str, Any]]:
+        """The draft, its sources, whether the docs answer, the decision's evidence, and what
+        wrote the draft (`composer`, `composer_note`, `check`: Answer fields).
 
         A composer that can judge answerability (`compose_detailed`) gets the hits with the
         chunks around them and the question's vector; any other just composes the hits."""
         detailed = getattr(self.composer, "compose_detailed", None)
         if detailed is None:
             draft, sources = self.composer.compose(question, hits)
-            return draft, sources, True, None
+            return draft, sources, True, None, {"composer": self.composer.version}
         context = getattr(self.searcher, "context", None)
         if self.config.answer_context and context is not None:
             hits = context(hits)
         c = detailed(question, hits, result.query_vector, result.unmatched_terms)
-        return c.text, c.sources, c.answerable, c.decision.as_dict() if c.decision else None
+        made = {"composer": c.composer, "composer_note": c.note, "check": c.check}
+        decision = c.decision.as_dict() if c.decision else None
+        return c.text, c.sources, c.answerable, decision, made
 
     def _not_found(self, hits: list[SearchHit]) -> tuple[str, list[Source]]:
         closest: list[Source] = []
@@ -269,6 +275,8 @@ class AnswerEngine:
                 style_note=answer.style_note,
                 draft=answer.draft if answer.style_used else None,
                 tone_score=answer.tone_score,
+                composer=answer.composer,
+                composer_note=answer.composer_note,
             )
         except Exception as exc:  # the asker still gets the answer; the loss is logged
             log.error("could not record interaction", extra={"error": str(exc)[:200]})

@@ -109,6 +109,9 @@ class Answer:
     interaction_id: int | None = None
     error: str | None = None  # set when answering failed and `text` is an apology
     decision: dict[str, Any] | None = None  # whether the docs answer, and why (see answerability)
+    composer: str | None = None  # what wrote the draft ("extractive-2", "llm:<model>")
+    composer_note: str | None = None  # why it fell back ("fallback: timeout") or what was dropped
+    check: dict[str, Any] | None = None  # the claim check's summary for a generated draft
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
