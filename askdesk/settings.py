@@ -105,6 +105,27 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
+    # -- answer backend: bring your own LLM (README "Bring your own LLM") ---------------------
+    answer_backend: Literal["extractive", "llm"] = Field(
+        "extractive",
+        description="`llm`: answers written by an OpenAI-compatible model (llm_* settings), "
+        "each sentence checked against the passages it cites; `extractive`: quoted from the docs.",
+    )
+    llm_base_url: str = Field(
+        "http://127.0.0.1:11434/v1",
+        description="OpenAI-compatible API root, e.g. Ollama's http://127.0.0.1:11434/v1.",
+    )
+    llm_model: str = Field("llama3.2", description="Model name as the server knows it.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="Bearer key (ASKDESK_LLM_API_KEY); never logged or shown."
+    )
+    llm_timeout_s: float = Field(
+        30.0, gt=0, description="A reply slower than this (retries included) falls back."
+    )
+    llm_max_tokens: int = Field(400, ge=16, description="Longest reply asked of the model.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    llm_stream: bool = Field(False, description="Ask the server to stream its reply (SSE).")
+
     # -- style model -------------------------------------------------------------------------
     style_enabled: bool = Field(
         False, description="Rewrite answers in the brand voice by default (`ask --style`)."

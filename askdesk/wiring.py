@@ -25,6 +25,8 @@ from retrieval.ingest import Ingester
 from retrieval.search import CrossEncoderReranker, FusionConfig, Searcher
 
 if TYPE_CHECKING:
+    from core.hookspecs import Composer
+    from core.llm_compose import LLMComposer
     from styling.rewrite import StyleRewriter
     from styling.tone import BoundToneScorer
 
@@ -76,11 +78,13 @@ class App:
 
     def engine(self, *, record: bool = True) -> AnswerEngine:
         s = self.settings
-        composer = ExtractiveComposer(
+        composer: Composer = ExtractiveComposer(
             max_words=s.answer_max_words,
             url_template=s.docs_url_template,
             decision=self.decision_model(),
         )
+        if s.answer_backend == "llm":
+            composer = self.llm_composer(composer)
         config = EngineConfig(
             k=s.top_k,
             min_confidence=s.min_confidence,
@@ -97,6 +101,13 @@ class App:
             tone=self.tone_scorer(),
             asker_salt=s.salt() if record else "",
         )
+
+    def llm_composer(self, fallback: ExtractiveComposer) -> LLMComposer:
+        """The generating composer (`answer_backend = "llm"`), falling back to `fallback`;
+        imported here so the `openai` client loads only when it is used."""
+        from core.llm_compose import build_llm_composer
+
+        return build_llm_composer(self.settings, fallback=fallback)
 
     def decision_model(self) -> DecisionModel:
         """When to decline: this knowledge base's calibration if one was made for the current

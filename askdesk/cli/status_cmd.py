@@ -60,6 +60,7 @@ def status(
         info["docs_root"] = str(folder)
         info["docs_root_missing"] = True
     info["interactions"] = app.store.counts()
+    info["answer_backend"] = _backend(app)
 
     from askdesk.cli.render import console, print_json
 
@@ -105,6 +106,36 @@ def status(
     console.print(
         f"Store: {c['interactions']} interactions, {c['votes']} votes, {c['index_runs']} index runs"
     )
+    b = info["answer_backend"]
+    if b["backend"] == "llm":
+        state_text = "answers" if b["reachable"] else "does not answer"
+        console.print(
+            f"Answers: llm {b['model']} at {b['base_url']} — server {state_text} ({b['detail']})",
+            markup=False,
+        )
+        if not b["reachable"]:
+            console.print("  Until it does, every answer falls back to the extractive composer.")
+    else:
+        console.print("Answers: extractive (quoted from the docs)")
+
+
+def _backend(app: Any) -> dict[str, Any]:
+    """The answer backend, and for an LLM whether its server answers `GET /models` (3 s).
+    Never the API key."""
+    s = app.settings
+    if s.answer_backend != "llm":
+        return {"backend": s.answer_backend}
+    from core.compose import ExtractiveComposer
+
+    composer = app.llm_composer(ExtractiveComposer())
+    reachable, detail = composer.ping(timeout_s=3.0)
+    return {
+        "backend": "llm",
+        "base_url": _safe_url(s.llm_base_url),
+        "model": s.llm_model,
+        "reachable": reachable,
+        "detail": detail,
+    }
 
 
 def _safe_url(url: str) -> str:
