@@ -44,7 +44,7 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,:/]\d+)*(?:%|\b)")
 _IDENT = re.compile(
     r"(?<![\w/])(?:[A-Za-z]+[_.\-/][\w.\-/]*\w|--?[a-z][\w-]+|[A-Za-z]*\d[A-Za-z][\w-]*|"
-    r"[A-Za-z]+\d[\w-]*|[A-Z]{2,}[a-z]*)"
+    r"[A-Za-z]+\d(?:[\w.-]*\w)?|[A-Z]{2,}[a-z]*)"
 )
 _NAME = re.compile(r"(?<=[a-z,;)] )([A-Z][a-z]+(?:[A-Z][a-z]+)*)\b")
 _DECLINE = re.compile(
