@@ -126,7 +126,7 @@ class CheckResult:
 
 
 def normalize_citations(text: str) -> str:
-    """"…end.[1]" and "…end. [1][2]" become "…end [1][2]." (the marker belongs to the
+    """ "…end.[1]" and "…end. [1][2]" become "…end [1][2]." (the marker belongs to the
     sentence before it), and "[1, 2]" becomes "[1][2]"."""
     text = _CITE.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), text)
     return _CITE_AFTER_END.sub(lambda m: f" {m.group(2).strip()}{m.group(1)}", text)

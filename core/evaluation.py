@@ -25,6 +25,7 @@ from typing import Any
 from core.engine import AnswerEngine
 from core.text_units import content_words, split_units, terms
 from core.types import Answer, Question
+from feedback.analytics import fallback_reason
 from retrieval.search import SearchHit
 
 _CITE = re.compile(r"\[\d+\]")
@@ -496,14 +497,6 @@ def _evaluate(
         backend=backend or "extractive",
         model=model or None,
     )
-
-
-def fallback_reason(note: str) -> str:
-    """"fallback: check kept 0 of 3 claims" → "check"; "fallback: server error (500)" →
-    "server error": a generated answer's fallback reason without its numbers, for counting
-    (eval and the dashboard)."""
-    reason = note.removeprefix("fallback: ")
-    return "check" if reason.startswith("check") else reason.split(" (")[0]
 
 
 def _mean(values: list[float]) -> float | None:

@@ -188,9 +188,7 @@ class FakeOpenAI:
             ) -> None:
                 self._send(status, json.dumps(obj).encode(), "application/json", headers or {})
 
-            def _send(
-                self, status: int, data: bytes, ctype: str, headers: dict[str, str]
-            ) -> None:
+            def _send(self, status: int, data: bytes, ctype: str, headers: dict[str, str]) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))

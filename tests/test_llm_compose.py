@@ -98,9 +98,7 @@ def test_a_citation_of_a_passage_that_does_not_exist_is_an_error(sample_searcher
     assert _row(store, ans)["composer_note"] == "check dropped 1 of 3 sentences"
 
 
-def test_a_reply_citing_only_missing_passages_falls_back(
-    sample_searcher, store, extractive_answer
-):
+def test_a_reply_citing_only_missing_passages_falls_back(sample_searcher, store, extractive_answer):
     with FakeOpenAI(responder=lambda b: Reply(_faithful(b, cite="[9]"))) as server:
         ans = _engine(sample_searcher, store, server).answer(Question(QUESTION))
     note = "fallback: check kept 0 of 2 claims (2 cite passages that do not exist)"
