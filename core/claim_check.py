@@ -15,9 +15,12 @@ A unit without a citation is unsupported, unless it is pure connective text ("He
 "Yes."): nothing in it could be checked, so nothing in it could be false. List items, rows and
 code under a cited intro line ("...: [2]") share its citation. Unsupported units are dropped.
 
-What is left is used only when it still answers: at least one cited claim kept and at least
-`MIN_KEPT_SHARE` of the reply's claim units kept (see `CheckResult.enough`). A reply that was
-mostly unsupported is not trusted for the rest either: the caller answers extractively.
+What is left is used only when it still answers (`CheckResult.enough`): at least one cited claim
+kept, and either at least `MIN_KEPT_SHARE` of the reply's claims or `MIN_KEPT_CLAIMS` of them.
+A short reply that was mostly unsupported is not trusted for the rest either (its one surviving
+sentence rarely answers), and the caller answers extractively; a long reply with several
+verified sentences left still does (bench/llm_overhead.py: long reference answers run past the
+passage cut, and their sentences beyond it are dropped, rightly, while the rest stands).
 
 A reply that says the docs do not cover the question (and keeps no claim) is a decline.
 """
@@ -34,10 +37,13 @@ from core.evaluation import groundedness
 from core.text_units import Unit, split_units, terms
 
 MIN_KEPT_SHARE = 0.5
-"""The checked reply stands when at least this share of its claim units survived; below it
-the reply was mostly invented and the extractive answer is used instead."""
+"""The checked reply stands when at least this share of its claims survived..."""
+MIN_KEPT_CLAIMS = 3
+"""...or at least this many (a long reply with this much verified is still an answer)."""
 
-_CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+# a citation marker stands apart: "linkgit:git-config[1]" or "list[0]" in quoted text is not one
+_CITE = re.compile(r"(?<![\w:/])\[(\d+(?:\s*,\s*\d+)*)\]")
+_MARK = re.compile(r"(?<![\w:/])\[(\d+)\]")
 _CITE_AFTER_END = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
 _URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+")
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
@@ -96,8 +102,9 @@ class CheckResult:
 
     @property
     def enough(self) -> bool:
-        """At least one cited claim kept, and at least MIN_KEPT_SHARE of the claims."""
-        return self.kept >= 1 and self.kept >= MIN_KEPT_SHARE * self.claims
+        """At least one cited claim kept, and MIN_KEPT_SHARE of the claims or MIN_KEPT_CLAIMS."""
+        share = self.kept >= MIN_KEPT_SHARE * self.claims
+        return self.kept >= 1 and (share or self.kept >= MIN_KEPT_CLAIMS)
 
     def cited(self) -> list[int]:
         """Passage numbers the kept text cites, in order of first citation."""
@@ -140,7 +147,7 @@ def check_reply(reply: str, passages: Mapping[int, str]) -> CheckResult:
     checked: list[Checked] = []
     intro: tuple[int, ...] = ()  # the citation a list/table/code under a cited intro shares
     for u in units:
-        cites = tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", u.text)))
+        cites = tuple(dict.fromkeys(int(n) for n in _MARK.findall(u.text)))
         if u.kind == "sentence" or u.kind == "heading":
             intro = cites if u.text.rstrip(" .[]0123456789").endswith(":") else ()
         elif not cites:
@@ -240,4 +247,4 @@ def render(units: list[Unit]) -> str:
 def renumber(text: str, order: list[int]) -> str:
     """Citations renumbered 1..m in `order` (the passages the kept text cites)."""
     new = {old: i for i, old in enumerate(order, 1)}
-    return re.sub(r"\[(\d+)\]", lambda m: f"[{new.get(int(m.group(1)), m.group(1))}]", text)
+    return _MARK.sub(lambda m: f"[{new.get(int(m.group(1)), m.group(1))}]", text)

@@ -58,7 +58,7 @@ class FakeOpenAI:
         self.responder = responder  # computes the reply from the request body instead
         self.models = models
         self.requests: list[Request] = []
-        self.serve_s: list[float] = []  # time spent answering each completion (incl. delay)
+        self.serve_s: list[float] = []  # each completion's scripting + delay, before sending
         self._lock = threading.Lock()
         self._served = 0
         self._server: ThreadingHTTPServer | None = None
@@ -107,11 +107,11 @@ class FakeOpenAI:
                 reply = fake._next(body or {})
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
+                with fake._lock:  # before replying: the client may read serve_s right after
+                    fake.serve_s.append(time.perf_counter() - t)
                 # the client may have given up (a timeout test): nothing to send then
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._answer(reply, body or {})
-                with fake._lock:
-                    fake.serve_s.append(time.perf_counter() - t)
 
             def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
                 if reply.raw is not None:

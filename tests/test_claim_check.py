@@ -83,6 +83,17 @@ def test_not_in_the_docs_is_a_decline_only_when_no_claim_survives():
     assert not check_reply(mixed, PASSAGES).declined
 
 
+def test_three_verified_claims_stand_even_when_more_were_dropped():
+    good = (
+        "Rotate keys every 90 days [1]. Rotation keeps the old key working for a grace period "
+        "[1]. The Business plan includes SSO [2]."
+    )
+    bad = " Keys expire after 30 days [1]. Old keys are deleted on Sundays [1]." * 2
+    result = check_reply(good + bad, PASSAGES)
+    assert result.kept == 3 and result.claims == 7 and result.enough
+    assert result.text == good
+
+
 def test_less_than_half_kept_is_not_enough():
     reply = (
         "Rotate keys every 90 days [1]. Keys expire after 30 days [1]. "
@@ -102,3 +113,11 @@ def test_exact_tokens_and_renumbering():
     toks = exact_tokens("Use key_123 on the Team plan, version v2.1, see www.example.com.")
     assert {"key_123", "Team", "v2.1", "www.example.com"} <= set(toks)
     assert renumber("a [3]. b [1][3].", [3, 1]) == "a [1]. b [2][1]."
+
+
+def test_brackets_inside_quoted_text_are_not_citations():
+    passages = {1: "See linkgit:git-config[1] and set `list[0]` to the first entry."}
+    reply = "See linkgit:git-config[1] and set `list[0]` to the first entry [1]."
+    result = check_reply(reply, passages)
+    assert result.kept == 1 and result.errors == 0 and result.cited() == [1]
+    assert renumber("linkgit:git-config[1] [3].", [3]) == "linkgit:git-config[1] [1]."
