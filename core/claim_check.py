@@ -177,7 +177,9 @@ def _check(
         if not _occurs(_fold(token), source):
             return Checked(u, cites, False, f"not in the cited passages: {token[:40]}")
     if u.kind != "code":
-        share = groundedness(bare, {n: passages[n] for n in cites})
+        # eval's measure reads any "[5]" as a citation: the quoted ones left must not count
+        quoted = re.sub(r"\[(\d+)\]", r"(\1)", bare)
+        share = groundedness(quoted, {n: passages[n] for n in cites})
         if share is not None and share < 1.0:
             return Checked(u, cites, False, "too little overlap with the cited passages")
     return Checked(u, cites, True)

@@ -116,8 +116,8 @@ def test_exact_tokens_and_renumbering():
 
 
 def test_brackets_inside_quoted_text_are_not_citations():
-    passages = {1: "See linkgit:git-config[1] and set `list[0]` to the first entry."}
-    reply = "See linkgit:git-config[1] and set `list[0]` to the first entry [1]."
+    passages = {1: "See linkgit:gitattributes[5] and set `list[0]` to the first entry."}
+    reply = "See linkgit:gitattributes[5] and set `list[0]` to the first entry [1]."
     result = check_reply(reply, passages)
     assert result.kept == 1 and result.errors == 0 and result.cited() == [1]
-    assert renumber("linkgit:git-config[1] [3].", [3]) == "linkgit:git-config[1] [1]."
+    assert renumber("linkgit:git-config[3] [3].", [3]) == "linkgit:git-config[3] [1]."
