@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     docs_url_template: str | None = Field(
         None, description="e.g. https://docs.example.com/{path} — makes sources links."
     )
+    # -- who writes answers; `llm` also reads the llm_* block below (README "Bring your own LLM")
     answer_backend: str = Field(
         "extractive",
         description="Who writes answers: `extractive` (quotes the docs), `llm` (an "
@@ -111,6 +112,22 @@ class Settings(BaseSettings):
         None, description="Secret for hashing user ids; generated into the data dir if unset."
     )
     log_level: str = "INFO"
+
+    # -- answer backend: bring your own LLM (README "Bring your own LLM") ---------------------
+    llm_base_url: str = Field(
+        "http://127.0.0.1:11434/v1",
+        description="OpenAI-compatible API root, e.g. Ollama's http://127.0.0.1:11434/v1.",
+    )
+    llm_model: str = Field("llama3.2", description="Model name as the server knows it.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="Bearer key (ASKDESK_LLM_API_KEY); never logged or shown."
+    )
+    llm_timeout_s: float = Field(
+        30.0, gt=0, description="A reply slower than this (retries included) falls back."
+    )
+    llm_max_tokens: int = Field(400, ge=16, description="Longest reply asked of the model.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    llm_stream: bool = Field(False, description="Ask the server to stream its reply (SSE).")
 
     # -- style model -------------------------------------------------------------------------
     style_enabled: bool = Field(

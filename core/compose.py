@@ -97,14 +97,17 @@ class _Doc:
         return replace(self.hit, heading=owner.heading, text=owner.text)
 
 
-__all__ = ["Composition", "ExtractiveComposer"]  # Composition lives in core.types
+EXTRACTIVE_VERSION = "extractive-2"  # recorded with every answer it writes
+
+# Composition lives in core.types; re-exported for composers that build one
+__all__ = ["EXTRACTIVE_VERSION", "Composition", "ExtractiveComposer"]
 
 
 class ExtractiveComposer:
     """The built-in composer (core.ports.Composer), `answer_backend = "extractive"`."""
 
     name = "extractive"
-    version = "extractive-2"
+    version = EXTRACTIVE_VERSION
 
     def __init__(
         self,

@@ -162,6 +162,7 @@ class AnswerEngine:
             decision=c.decision.as_dict() if c is not None and c.decision else None,
             composer=(c.composer or self.composer.name) if c is not None else None,
             composer_note=c.note if c is not None else None,
+            check=c.check if c is not None else None,
             trace=trace,
         )
         if not unanswered and self._style_wanted(question):
@@ -262,6 +263,8 @@ class AnswerEngine:
                 style_note=answer.style_note,
                 draft=answer.draft if answer.style_used else None,
                 tone_score=answer.tone_score,
+                composer=answer.composer,
+                composer_note=answer.composer_note,
             )
         except Exception as exc:  # the asker still gets the answer; the loss is logged
             log.error("could not record interaction", extra={"error": str(exc)[:200]})

@@ -27,6 +27,7 @@ from core.engine import AnswerEngine
 from core.grounding import cited_texts, groundedness
 from core.text_units import content_words
 from core.types import Question
+from feedback.analytics import fallback_reason
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 USEFUL_SHARE = 0.5
@@ -238,6 +239,8 @@ class EvalReport:
     questions: list[dict[str, Any]] = field(default_factory=list)
     k: int = 5
     style_model_version: str | None = None
+    backend: str = "extractive"  # the answer backend measured ("extractive", "llm")
+    model: str | None = None  # the LLM's model name for backend "llm"
 
     def as_dict(self) -> dict[str, Any]:
         return {"summary": self.summary, "questions": self.questions}
@@ -260,6 +263,8 @@ class EvalReport:
             "metrics": dict(self.summary),
             "duration_s": float(self.summary.get("duration_s", 0.0)),
             "label": label[:64] if label else None,
+            "backend": self.backend,
+            "model": self.model,
         }
 
     def result_records(self) -> list[dict[str, Any]]:
@@ -298,6 +303,10 @@ def evaluate(
     recalls: list[float] = []
     useful: list[float] = []
     grounded: list[float] = []
+    before: list[float] = []  # a generated reply's groundedness before the claim check
+    after: list[float] = []  # and the final answer's, on the same questions
+    checked = dropped = 0  # claim units the check saw / dropped
+    fallbacks: Counter[str] = Counter()  # why a generated answer was not used
     tones: list[float] = []
     latencies: list[float] = []
     t_all = time.perf_counter()
@@ -325,6 +334,9 @@ def evaluate(
             "useful": None,
             "groundedness": None,
             "tone_score": ans.tone_score,
+            "composer": ans.composer,
+            "composer_note": ans.composer_note,
+            "groundedness_before_check": None,
         }
         if not ans.unanswered:
             hits = ans.trace.hits if ans.trace is not None else []
@@ -332,6 +344,16 @@ def evaluate(
             if g is not None:
                 row["groundedness"] = round(g, 4)
                 grounded.append(g)
+        if ans.check is not None:
+            checked += int(ans.check.get("claims", 0))  # connective text is never dropped
+            dropped += int(ans.check.get("dropped", 0))
+            raw = ans.check.get("groundedness_before")
+            row["groundedness_before_check"] = raw
+            if raw is not None and not ans.unanswered and row["groundedness"] is not None:
+                before.append(float(raw))
+                after.append(float(row["groundedness"]))
+        if ans.composer_note and ans.composer_note.startswith("fallback: "):
+            fallbacks[fallback_reason(ans.composer_note)] += 1
         if ans.tone_score is not None:
             tones.append(ans.tone_score)
         if item.sources:
@@ -371,6 +393,13 @@ def evaluate(
         "answer_recall": _mean(recalls),
         USEFUL: _mean(useful),
         "groundedness": _mean(grounded),
+        # the claim check (generated answers only): eval's groundedness on the model's raw
+        # replies and on the answers sent, on the same questions; and the share of reply
+        # units the check dropped
+        "groundedness_before_check": _mean(before),
+        "groundedness_after_check": _mean(after),
+        "check_removed": round(dropped / checked, 4) if checked else None,
+        "fallbacks": dict(fallbacks),
         "tone": _mean(tones),
         "unanswered_rate": _mean([1.0 if r["unanswered"] else 0.0 for r in rows]),
         "unanswered_rate_answerable": _mean([1.0 if r["unanswered"] else 0.0 for r in answerable]),
@@ -385,7 +414,16 @@ def evaluate(
         "duration_s": round(time.perf_counter() - t_all, 3),
     }
     style = engine.rewriter.version if engine.config.style_by_default else None
-    return EvalReport(summary, rows, k=k, style_model_version=style)
+    composer = str(engine.versions().get("composer") or "")
+    backend, _, model = composer.partition(":") if composer.startswith("llm:") else ("", "", "")
+    return EvalReport(
+        summary,
+        rows,
+        k=k,
+        style_model_version=style,
+        backend=backend or "extractive",
+        model=model or None,
+    )
 
 
 def _mean(values: list[float]) -> float | None:

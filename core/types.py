@@ -109,8 +109,9 @@ class Composition:
     sources: list[Source]
     answerable: bool = True
     decision: Decision | None = None
-    composer: str = ""  # the composer that produced `text` (its registry name)
+    composer: str = ""  # what produced `text`: a registry name, or "llm:<model>"
     note: str | None = None  # why a fallback happened; None when the first choice answered
+    check: dict[str, Any] | None = None  # the claim check's summary for a generated draft
 
 
 @dataclass
@@ -148,8 +149,9 @@ class Answer:
     interaction_id: int | None = None
     error: str | None = None  # set when answering failed and `text` is an apology
     decision: dict[str, Any] | None = None  # whether the docs answer, and why (see answerability)
-    composer: str | None = None  # which composer produced the text (None: nothing composed)
-    composer_note: str | None = None  # why the configured composer fell back, if it did
+    composer: str | None = None  # what wrote the text ("extractive", "llm:<model>"; None: nothing)
+    composer_note: str | None = None  # why it fell back ("fallback: timeout") or what was dropped
+    check: dict[str, Any] | None = None  # the claim check's summary for a generated draft
     trace: AnswerTrace | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:

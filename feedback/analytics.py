@@ -105,6 +105,14 @@ _VOTE_KEYS = (
 )
 
 
+def fallback_reason(note: str) -> str:
+    """ "fallback: check kept 0 of 3 claims" → "check"; "fallback: server error (500)" →
+    "server error": why a generated answer was not used, without its numbers, for counting
+    (`askdesk eval` and the dashboard count the same reasons)."""
+    reason = note.removeprefix("fallback: ")
+    return "check" if reason.startswith("check") else reason.split(" (")[0]
+
+
 class Analytics:
     """The dashboard's queries over one store's engine: `Analytics(store.engine)`."""
 
@@ -292,6 +300,30 @@ class Analytics:
         with self.engine.connect() as conn:
             return [{"path": r.path, "cited": r.cited, "down": r.down} for r in conn.execute(q)]
 
+    def composers(self, f: Filters) -> list[dict[str, Any]]:
+        """Answers by what wrote them and, for a generated answer that fell back to the
+        extractive one, why: [{composer, outcome, answers}], most first. Rows from before
+        composers were recorded (composer NULL) are left out."""
+        q = (
+            select(Interaction.composer, Interaction.composer_note, func.count().label("n"))
+            .where(*_conditions(f), Interaction.composer.is_not(None))
+            .group_by(Interaction.composer, Interaction.composer_note)
+        )
+        counts: dict[tuple[str, str], int] = {}
+        with self.engine.connect() as conn:
+            for composer, note, n in conn.execute(q):
+                if note and note.startswith("fallback: "):
+                    outcome = f"fallback: {fallback_reason(note)}"
+                elif note == "model: not in the docs":
+                    outcome = "declined by the model"
+                elif note:
+                    outcome = "answered, check dropped sentences"
+                else:
+                    outcome = "answered"
+                counts[(composer, outcome)] = counts.get((composer, outcome), 0) + int(n)
+        rows = [{"composer": c, "outcome": o, "answers": n} for (c, o), n in counts.items()]
+        return sorted(rows, key=lambda r: (-r["answers"], r["composer"], r["outcome"]))
+
     def worst_eval_questions(self, eval_run_id: int, limit: int = 20) -> list[dict[str, Any]]:
         """The run's weakest answers: lowest answer F1 first, then retrieval misses."""
         r = EvalResult
@@ -340,6 +372,8 @@ class Analytics:
                     index_version=run["index_version"],
                     style_model_version=run["style_model_version"],
                     duration_s=run["duration_s"],
+                    backend=run["backend"] or "extractive",
+                    model=run["model"],
                 )
                 out.append(row)
         return out

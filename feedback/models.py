@@ -109,6 +109,10 @@ class Interaction(Base):
     # the grounded draft when the style model rewrote it (0004): curating an answer as a
     # style example needs the (draft, styled answer) pair
     draft: Mapped[str | None] = mapped_column(Text)
+    # what wrote the draft ("extractive-2", "llm:<model>") and why a generated answer fell back
+    # or what its claim check dropped (0006); NULL for rows from before
+    composer: Mapped[str | None] = mapped_column(String(128))
+    composer_note: Mapped[str | None] = mapped_column(String(256))
 
     __table_args__ = (
         Index("ix_interaction_platform_channel", "platform", "channel"),
@@ -211,6 +215,9 @@ class EvalRun(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     label: Mapped[str | None] = mapped_column(String(64))  # e.g. "demo"
+    # which answer backend and model were measured (0006); NULL: extractive, before 0006
+    backend: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(256))
 
 
 class EvalResult(Base):

@@ -166,6 +166,8 @@ class FeedbackStore:
         error: str | None = None,
         created_at: datetime | None = None,
         draft: str | None = None,
+        composer: str | None = None,
+        composer_note: str | None = None,
     ) -> int:
         """Store one answered (or failed) question; ``asker_hash`` must already be hashed."""
         row = Interaction(
@@ -189,6 +191,8 @@ class FeedbackStore:
             escalated=escalated,
             error=error,
             draft=draft if draft != answer else None,
+            composer=None if composer is None else composer[:128],
+            composer_note=None if composer_note is None else composer_note[:256],
         )
         with self._transaction() as session:
             session.add(row)

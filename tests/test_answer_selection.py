@@ -371,11 +371,11 @@ def test_a_question_that_names_no_code_is_answered_in_prose_not_with_a_command()
     cosines = {"To rotate": 0.70, "curl": 0.60, "The response": 0.72}
     hit, query = _hit_with_cosines(text, cosines)
     composer = ExtractiveComposer(decision=DecisionModel(bias=99.0))
-    c = composer.compose_detailed(Question("How do I rotate my API key?"), [hit], query)
+    c = composer.compose(Question("How do I rotate my API key?"), [hit], query)
     assert "To rotate an API key, open Settings" in c.text, c.text
     assert "curl" not in c.text
     # a question that asks for the command gets it, on the very same scores
-    c = composer.compose_detailed(Question("Which curl call rotates a key?"), [hit], query)
+    c = composer.compose(Question("Which curl call rotates a key?"), [hit], query)
     assert "curl -X POST" in c.text, c.text
 
 
@@ -402,7 +402,7 @@ def test_the_cited_heading_is_the_quoted_chunks_not_the_best_hits():
         "and every invoice can also be downloaded as a PDF from the billing page.",
         neighbour=True,
     )
-    c = ExtractiveComposer(decision=DecisionModel(bias=99.0)).compose_detailed(
+    c = ExtractiveComposer(decision=DecisionModel(bias=99.0)).compose(
         Question("When are invoices emailed to the billing contact?"), [ranked, after]
     )
     assert "first day of each month" in c.text

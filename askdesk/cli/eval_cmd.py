@@ -89,7 +89,12 @@ def evaluate(
     changes = compare_metrics(report.summary, previous["metrics"]) if previous else []
 
     if as_json:
-        out: dict[str, Any] = {"eval_run_id": run_id, **report.as_dict()}
+        out: dict[str, Any] = {
+            "eval_run_id": run_id,
+            "backend": report.backend,
+            "model": report.model,
+            **report.as_dict(),
+        }
         if compare:
             out["compare"] = {
                 "previous_run_id": previous["id"] if previous else None,
@@ -115,13 +120,17 @@ def evaluate(
     console.print(
         f"  {'latency p50 / p95':<28} {s['latency_p50_ms']:.0f} / {s['latency_p95_ms']:.0f} ms"
     )
+    if report.backend == "llm":
+        _print_check(report.model, s)
     misses = [q for q in report.questions if q["expected"] and q["hit_rank"] is None]
     if misses:
         console.print(f"\n[bold]Expected page not in the top 10[/bold] ({len(misses)}):")
         for q in misses[:10]:
             got = q["retrieved"][0] if q["retrieved"] else "nothing"
             console.print(f"  • {q['question']}  → got {got}", markup=False)
-    versions = f"index v{record['index_version'] or '?'}"
+    versions = f"index v{record['index_version'] or '?'}, {record['backend']}"
+    if record["model"]:
+        versions += f" {record['model']}"
     if record["style_model_version"]:
         versions += f", style {record['style_model_version']}"
     console.print(f"\nStored as eval run #{run_id} ({versions}).", markup=False)
@@ -151,6 +160,26 @@ def run_and_store(
         extra={"eval_run_id": run_id, "questions": record["questions"], "label": label or ""},
     )
     return report, record, run_id
+
+
+def _print_check(model: str | None, s: dict[str, Any]) -> None:
+    """What the claim check did to the model's replies, and why answers fell back."""
+    from askdesk.cli.render import console
+
+    def f(v: Any) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    console.print(f"\n[bold]Answer backend: llm {model}[/bold]", highlight=False)
+    console.print(
+        f"  {'groundedness before check':<28} {f(s.get('groundedness_before_check'))}"
+        f"  → after {f(s.get('groundedness_after_check'))}"
+    )
+    console.print(f"  {'claims removed by the check':<28} {f(s.get('check_removed'))}")
+    fallbacks = s.get("fallbacks") or {}
+    total = sum(fallbacks.values())
+    console.print(f"  {'extractive fallbacks':<28} {total} of {s['questions']}")
+    for reason, n in sorted(fallbacks.items(), key=lambda kv: -kv[1]):
+        console.print(f"    {reason:<26} {n}", markup=False)
 
 
 def _previous_run(app: App, golden_sha: str) -> dict[str, Any] | None:

@@ -66,6 +66,8 @@ def status(
         info["docs_root"] = str(folder)
         info["docs_root_missing"] = True
     info["interactions"] = app.store.counts()
+    if app.settings.answer_backend == "llm":
+        info["llm"] = _llm_server(app)
 
     from askdesk.cli.render import console, print_json
 
@@ -107,14 +109,49 @@ def status(
             console.print(f"  {item['path']}: {item['reason']}", markup=False)
     if info.get("docs_root_missing"):
         console.print(f"[yellow]Docs folder {info['docs_root']} is missing.[/yellow]")
-    backend = f"Answers: {info['answer_backend']}"
-    if info.get("answer_backend_error"):
-        backend += f" ({info['answer_backend_error']})"
-    console.print(backend, markup=False)
+    _print_backend(info)
     c = info["interactions"]
     console.print(
         f"Store: {c['interactions']} interactions, {c['votes']} votes, {c['index_runs']} index runs"
     )
+
+
+def _print_backend(info: dict[str, Any]) -> None:
+    from askdesk.cli.render import console
+
+    b = info.get("llm")
+    if b is not None:
+        state_text = "answers" if b["reachable"] else "does not answer"
+        console.print(
+            f"Answers: llm {b['model']} at {b['base_url']} — server {state_text} ({b['detail']})",
+            markup=False,
+        )
+        if not b["reachable"]:
+            console.print("  Until it does, every answer falls back to the extractive composer.")
+        return
+    line = f"Answers: {info['answer_backend']}"
+    if info["answer_backend"] == "extractive":
+        line += " (quoted from the docs)"
+    if info.get("answer_backend_error"):
+        line += f" ({info['answer_backend_error']})"
+    console.print(line, markup=False)
+
+
+def _llm_server(app: Any) -> dict[str, Any]:
+    """For `answer_backend = "llm"`: whether its server answers `GET /models` (3 s). Never
+    the API key."""
+    s = app.settings
+    from core.compose import ExtractiveComposer
+    from core.llm_compose import build_llm_composer
+
+    composer = build_llm_composer(s, fallback=ExtractiveComposer())
+    reachable, detail = composer.ping(timeout_s=3.0)
+    return {
+        "base_url": _safe_url(s.llm_base_url),
+        "model": s.llm_model,
+        "reachable": reachable,
+        "detail": detail,
+    }
 
 
 def _safe_url(url: str) -> str:

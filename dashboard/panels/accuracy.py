@@ -3,7 +3,12 @@ are cited most and draw the most 👎 — where a reindex or a docs fix would pa
 
 Besides retrieval and answer F1 the trend charts useful@0.5 (does the answer hold the facts)
 and the share of unanswerable golden questions declined, once any run has them; a run scored
-before a metric existed shows a gap there, never a zero."""
+before a metric existed shows a gap there, never a zero.
+
+With a generating answer backend (`answer_backend = "llm"`) two tables tell the backends apart:
+the latest eval run of each backend side by side (groundedness before and after the claim
+check, what the check removed, how often answers fell back), and the recorded answers by
+composer and outcome (fallbacks by reason: timeout, rate limited, server error, check, ...)."""
 
 from __future__ import annotations
 
@@ -22,6 +27,42 @@ LATER_METRICS = (
     (USEFUL, USEFUL, "solid"),
     ("declined_rate_unanswerable", "declined (unanswerable)", "dash"),
 )
+
+
+# side by side for the latest run of each answer backend (extractive, llm:<model>)
+BACKEND_METRICS = (
+    ("run", "Run"),
+    ("hit@5", "hit@5"),
+    (USEFUL, USEFUL),
+    ("answer_f1", "answer F1"),
+    ("groundedness", "groundedness"),
+    ("groundedness_before_check", "grounded before check"),
+    ("check_removed", "removed by check"),
+    ("fallback_rate", "fallbacks"),
+    ("unanswered_rate", "unanswered"),
+    ("latency_p50_ms", "p50 ms"),
+)
+
+
+def backend_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest run of each backend (and model), so two backends compare at a glance; runs
+    stored before backends were recorded count as extractive."""
+    latest: dict[str, dict[str, Any]] = {}
+    for run in runs:  # oldest first: a later run replaces an earlier one
+        name = run.get("backend") or "extractive"
+        if run.get("model"):
+            name += f" {run['model']}"
+        latest[name] = run
+    rows = []
+    for name, run in latest.items():
+        fallbacks = sum((run.get("fallbacks") or {}).values())
+        row: dict[str, Any] = {"backend": name, "run": f"#{run['id']} {run['created_at'][:16]}"}
+        for key, _ in BACKEND_METRICS[1:]:
+            row[key] = _cell(run.get(key))
+        if (run.get("backend") or "extractive") == "llm" and run.get("questions"):
+            row["fallback_rate"] = round(fallbacks / run["questions"], 3)
+        rows.append(row)
+    return rows
 
 
 def _table(component_id: str, columns: list[tuple[str, str]]) -> dash_table.DataTable:
@@ -51,6 +92,13 @@ def layout(services: Services) -> html.Div:
                     ("useful", "Useful"),
                     ("groundedness", "Grounded"),
                 ],
+            ),
+            html.H4("Answer backends: the latest eval run of each"),
+            _table("acc-backends", [("backend", "Backend"), *BACKEND_METRICS]),
+            html.H4("Answers by composer: generated, declined, or fallen back (and why)"),
+            _table(
+                "acc-composers",
+                [("composer", "Composer"), ("outcome", "Outcome"), ("answers", "Answers")],
             ),
             html.H4("Sources: most cited, and their 👎"),
             _table(
@@ -131,6 +179,14 @@ def register(app: Dash, services: Services) -> None:
         rows = worst_rows(worst)
         title = f"Worst questions of the latest run (#{latest['id']}, {latest['created_at'][:16]})"
         return trend_figure(runs), title, rows
+
+    @app.callback(Output("acc-backends", "data"), Input("tabs", "value"))
+    def backends(_: str | None) -> list[dict[str, Any]]:
+        return backend_rows(services.analytics.eval_trend())
+
+    @app.callback(Output("acc-composers", "data"), *(Input(c, p) for c, p in FILTER_INPUTS))
+    def composers(start: Any, end: Any, platforms: Any, channels: Any) -> list[dict[str, Any]]:
+        return services.analytics.composers(to_filters(start, end, platforms, channels))
 
     @app.callback(Output("acc-sources", "data"), *(Input(c, p) for c, p in FILTER_INPUTS))
     def sources(start: Any, end: Any, platforms: Any, channels: Any) -> list[dict[str, Any]]:
