@@ -237,9 +237,9 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
     kb, held, foreign = scope_sets()
     index = index_folder("scope", kb.write(ROOT / "pages" / "scope"), emb)
     engine = engines(index, emb)["askdesk"]
-    w = adapter(index, emb, "scope") if adapted else None
-    if w is not None:
-        engine.composer = AdaptedComposer(w)
+    adapter_w = adapter(index, emb, "scope") if adapted else None
+    if adapter_w is not None:
+        engine.composer = AdaptedComposer(adapter_w)
     X: list[list[float]] = []
     y: list[int] = []
     for label, items in ((1, kb.items), (0, held + foreign)):
@@ -271,7 +271,9 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
 
     model = DecisionModel(weights, round(b - thr, 3))
     composer = (
-        AdaptedComposer(w, decision=model) if w is not None else ExtractiveComposer(decision=model)
+        AdaptedComposer(adapter_w, decision=model)
+        if adapter_w is not None
+        else ExtractiveComposer(decision=model)
     )
 
     def probe(question: str, doc_id: str) -> dict[str, float] | None:
