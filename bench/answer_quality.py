@@ -229,7 +229,8 @@ def features(engine: AnswerEngine, question: str) -> dict[str, float] | None:
 
 def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
     """Fit the answerability model on the construction scope split (`adapted`: on the
-    features of the selection scored with the scope KB's own query adapter)."""
+    features of the selection scored with the scope KB's own query adapter, and report the
+    plain, adapted and plain + adapted-cosine feature sets side by side)."""
     from sklearn.linear_model import LogisticRegression
 
     from core.answerability import FEATURES
@@ -237,18 +238,31 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
     kb, held, foreign = scope_sets()
     index = index_folder("scope", kb.write(ROOT / "pages" / "scope"), emb)
     engine = engines(index, emb)["askdesk"]
+    plain = engines(index, emb)["askdesk"]
     adapter_w = adapter(index, emb, "scope") if adapted else None
     if adapter_w is not None:
         engine.composer = AdaptedComposer(adapter_w)
     X: list[list[float]] = []
+    X_plain: list[list[float]] = []  # with the adapter: the plain selection's features too
     y: list[int] = []
     for label, items in ((1, kb.items), (0, held + foreign)):
         for it in items:
             f = features(engine, it.question)
-            if f is not None:
+            fp = features(plain, it.question) if adapter_w is not None else f
+            if f is not None and fp is not None:
                 X.append([f[k] for k in FEATURES])
+                X_plain.append([fp[k] for k in FEATURES])
                 y.append(label)
     x = np.asarray(X)
+    by_features: dict[str, float] = {}
+    if adapter_w is not None:
+        xp, cos = np.asarray(X_plain), FEATURES.index("cosine")
+        compared = {
+            "plain": xp,
+            "adapted": x,
+            "plain_plus_adapted_cosine": np.hstack([xp, x[:, [cos]]]),
+        }
+        by_features = {k: _declined_at_95(v, y) for k, v in compared.items()}
     mu, sd = x.mean(0), x.std(0) + 1e-9
     model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mu) / sd, y)
     w = model.coef_[0] / sd
@@ -265,6 +279,8 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
         "fit_answered": round(float(np.mean(z[yy == 1] >= 0)), 3),
         "fit_declined": round(float(np.mean(z[yy == 0] < 0)), 3),
     }
+    if by_features:  # the decision on each feature set, the selection plain or adapted
+        out["declined_at_95_by_features"] = by_features
     # the share of "page held out" probes this model accepts on the dev KB: the target every
     # other KB's calibration brings its own probes to (core.answerability.PROBE_ACCEPT_TARGET)
     from core.answerability import PROBES, DecisionModel, calibrate
@@ -289,6 +305,17 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
     out["probe_accept_at_95"] = cal.accepted_before if cal else None
     log(f"fit: {out}")
     return out
+
+
+def _declined_at_95(x: np.ndarray, y: list[int]) -> float:
+    """Share of label-0 rows below the threshold that keeps 0.95 of label-1 rows, for a
+    logistic decision fitted in-sample on the standardised features `x`."""
+    from sklearn.linear_model import LogisticRegression
+
+    xs = (x - x.mean(0)) / (x.std(0) + 1e-9)
+    z = LogisticRegression(C=1.0, max_iter=1000).fit(xs, y).decision_function(xs)
+    yy = np.asarray(y)
+    return round(float(np.mean(z[yy == 0] < np.quantile(z[yy == 1], 0.05))), 3)
 
 
 def sample_scope(emb: Embedder) -> dict[str, Any]:
