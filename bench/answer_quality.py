@@ -19,6 +19,11 @@ questions (foreign) declined. The naive baseline declines below a paragraph-cosi
 set, generously, on the very questions scored (to answer 0.95 of the in-scope ones).
 
     python bench/answer_quality.py [--json] [--sets construction_faq_en,sqlite3_faq,...]
+    python bench/answer_quality.py --adapter [--fit]   # the per-KB query adapter experiment
+
+`--adapter` trains a query adapter on each set's own passages (bench/_query_adapter.py: inverse
+cloze task, no labels) and adds `adapted` (the selection scored with the adapted question
+vector) beside `selection` and `naive`; with `--fit` it refits the decision on adapted features.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _query_adapter
 import numpy as np
 from _common import THREADS, MemoEmbedder, embedder, emit, log, parser
 from _composer_before import ComposerBefore
@@ -92,7 +98,43 @@ class Naive:
         return "\n\n".join(parts), float(sims[i])
 
 
-def engines(index: ChunkIndex, emb: Embedder) -> dict[str, AnswerEngine]:
+class AdaptedComposer(ExtractiveComposer):
+    """The default composer scoring blocks with the adapted question vector."""
+
+    def __init__(self, w: np.ndarray, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.w = w
+
+    def compose_detailed(  # type: ignore[override]
+        self,
+        question: Question,
+        hits: Any,
+        query_vector: np.ndarray | None = None,
+        unmatched_terms: Any = None,
+    ) -> Any:
+        vec = None if query_vector is None else _query_adapter.apply(self.w, query_vector)
+        return super().compose_detailed(question, hits, vec, unmatched_terms)
+
+
+def adapter(index: ChunkIndex, emb: Embedder, name: str) -> np.ndarray:
+    """The set's own adapter, trained from its passages (timed, with its ICT accuracy)."""
+    t = time.perf_counter()
+    blocks = _query_adapter.kb_blocks(index)
+    q, p, src = _query_adapter.ict_pairs(blocks, emb)
+    t_pairs = time.perf_counter() - t
+    t = time.perf_counter()
+    w, before, after = _query_adapter.train(q, p, src, np.stack([b.vector for b in blocks]))
+    log(
+        f"{name}: adapter from {len(blocks)} blocks, {len(q)} pairs (embedded in {t_pairs:.1f}s, "
+        f"trained in {time.perf_counter() - t:.1f}s); held-out ICT top-1 {before:.3f} -> "
+        f"{after:.3f}, |W-I| {np.linalg.norm(w - np.eye(len(w))):.2f}"
+    )
+    return w
+
+
+def engines(
+    index: ChunkIndex, emb: Embedder, w: np.ndarray | None = None
+) -> dict[str, AnswerEngine]:
     searcher = Searcher(index, emb)
     before = AnswerEngine(
         searcher,
@@ -100,12 +142,16 @@ def engines(index: ChunkIndex, emb: Embedder) -> dict[str, AnswerEngine]:
         config=EngineConfig(min_confidence=OLD_MIN_CONFIDENCE, answer_context=False),
     )
     always = ExtractiveComposer(decision=DecisionModel(bias=99.0))
-    return {
+    out = {
         "before": before,
         "askdesk": AnswerEngine(searcher, ExtractiveComposer()),
         # the same selection with every question answered: quality of the quote alone
         "selection": AnswerEngine(searcher, always, config=EngineConfig(min_confidence=0.0)),
     }
+    if w is not None:
+        adapted = AdaptedComposer(w, decision=DecisionModel(bias=99.0))
+        out["adapted"] = AnswerEngine(searcher, adapted, config=EngineConfig(min_confidence=0.0))
+    return out
 
 
 def score(answer: str, reference: str) -> tuple[float, float]:
@@ -140,11 +186,13 @@ def answerability(emb: Embedder) -> dict[str, Any]:
     eng = engines(index, emb)
     naive = Naive(kb.pages, emb)
     groups = {"in_scope": kb.items, "held_out": held, "foreign": foreign}
-    declined: dict[str, dict[str, list[bool]]] = {k: {} for k in eng if k != "selection"}
+    declined: dict[str, dict[str, list[bool]]] = {
+        k: {} for k in eng if k not in ("selection", "adapted")
+    }
     sims: dict[str, list[float]] = {}
     for group, items in groups.items():
         for key, engine in eng.items():
-            if key == "selection":
+            if key in ("selection", "adapted"):
                 continue
             declined[key][group] = [
                 engine.answer(Question(i.question, platform="eval")).unanswered for i in items
@@ -179,9 +227,10 @@ def features(engine: AnswerEngine, question: str) -> dict[str, float] | None:
     return c.decision.features if c.decision else None
 
 
-def fit(emb: Embedder) -> dict[str, Any]:
-    """Fit the answerability model on the construction scope split; check it on a second KB
-    (the sqlite3 + git pages, their own questions in scope, construction ones foreign)."""
+def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
+    """Fit the answerability model on the construction scope split (`adapted`: on the
+    features of the selection scored with the scope KB's own query adapter, and report the
+    plain, adapted and plain + adapted-cosine feature sets side by side)."""
     from sklearn.linear_model import LogisticRegression
 
     from core.answerability import FEATURES
@@ -189,15 +238,31 @@ def fit(emb: Embedder) -> dict[str, Any]:
     kb, held, foreign = scope_sets()
     index = index_folder("scope", kb.write(ROOT / "pages" / "scope"), emb)
     engine = engines(index, emb)["askdesk"]
+    plain = engines(index, emb)["askdesk"]
+    adapter_w = adapter(index, emb, "scope") if adapted else None
+    if adapter_w is not None:
+        engine.composer = AdaptedComposer(adapter_w)
     X: list[list[float]] = []
+    X_plain: list[list[float]] = []  # with the adapter: the plain selection's features too
     y: list[int] = []
     for label, items in ((1, kb.items), (0, held + foreign)):
         for it in items:
             f = features(engine, it.question)
-            if f is not None:
+            fp = features(plain, it.question) if adapter_w is not None else f
+            if f is not None and fp is not None:
                 X.append([f[k] for k in FEATURES])
+                X_plain.append([fp[k] for k in FEATURES])
                 y.append(label)
     x = np.asarray(X)
+    by_features: dict[str, float] = {}
+    if adapter_w is not None:
+        xp, cos = np.asarray(X_plain), FEATURES.index("cosine")
+        compared = {
+            "plain": xp,
+            "adapted": x,
+            "plain_plus_adapted_cosine": np.hstack([xp, x[:, [cos]]]),
+        }
+        by_features = {k: _declined_at_95(v, y) for k, v in compared.items()}
     mu, sd = x.mean(0), x.std(0) + 1e-9
     model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mu) / sd, y)
     w = model.coef_[0] / sd
@@ -214,12 +279,18 @@ def fit(emb: Embedder) -> dict[str, Any]:
         "fit_answered": round(float(np.mean(z[yy == 1] >= 0)), 3),
         "fit_declined": round(float(np.mean(z[yy == 0] < 0)), 3),
     }
+    if by_features:  # the decision on each feature set, the selection plain or adapted
+        out["declined_at_95_by_features"] = by_features
     # the share of "page held out" probes this model accepts on the dev KB: the target every
     # other KB's calibration brings its own probes to (core.answerability.PROBE_ACCEPT_TARGET)
     from core.answerability import PROBES, DecisionModel, calibrate
 
     model = DecisionModel(weights, round(b - thr, 3))
-    composer = ExtractiveComposer(decision=model)
+    composer = (
+        AdaptedComposer(adapter_w, decision=model)
+        if adapter_w is not None
+        else ExtractiveComposer(decision=model)
+    )
 
     def probe(question: str, doc_id: str) -> dict[str, float] | None:
         res = engine.searcher.search(question, 5, exclude_docs=[doc_id])
@@ -234,6 +305,17 @@ def fit(emb: Embedder) -> dict[str, Any]:
     out["probe_accept_at_95"] = cal.accepted_before if cal else None
     log(f"fit: {out}")
     return out
+
+
+def _declined_at_95(x: np.ndarray, y: list[int]) -> float:
+    """Share of label-0 rows below the threshold that keeps 0.95 of label-1 rows, for a
+    logistic decision fitted in-sample on the standardised features `x`."""
+    from sklearn.linear_model import LogisticRegression
+
+    xs = (x - x.mean(0)) / (x.std(0) + 1e-9)
+    z = LogisticRegression(C=1.0, max_iter=1000).fit(xs, y).decision_function(xs)
+    yy = np.asarray(y)
+    return round(float(np.mean(z[yy == 0] < np.quantile(z[yy == 1], 0.05))), 3)
 
 
 def sample_scope(emb: Embedder) -> dict[str, Any]:
@@ -290,10 +372,13 @@ def main() -> None:
     p.add_argument("--sets", default=",".join((*DEV_FAQS, "tidewire")))
     p.add_argument("--no-scope", action="store_true", help="skip the answerability sets")
     p.add_argument("--fit", action="store_true", help="fit the answerability model and stop")
+    p.add_argument(
+        "--adapter", action="store_true", help="add the per-KB query adapter (experiment)"
+    )
     args = p.parse_args()
     emb = embedder(MemoEmbedder)
     if args.fit:
-        figures = fit(emb)
+        figures = fit(emb, adapted=args.adapter)
         emit(figures, args.json, lambda: str(figures))
         return
     figures: dict[str, Any] = {"threads": THREADS, "budget_words": BUDGET, "sets": []}
@@ -313,7 +398,8 @@ def main() -> None:
             index = index_folder(name, faq.write(ROOT / "pages" / name), emb)
             items = [(i.question, i.answer) for i in faq.items]
             naive = Naive(faq.pages, emb)
-        res = answer_level(name, items, engines(index, emb), naive)
+        w = adapter(index, emb, name) if args.adapter else None
+        res = answer_level(name, items, engines(index, emb, w), naive)
         log(f"{name}: {res}")
         figures["sets"].append(res)
     if not args.no_scope:
@@ -324,7 +410,7 @@ def main() -> None:
 
 
 def _text(f: dict[str, Any]) -> str:
-    keys = ("before", "askdesk", "selection", "naive")
+    keys = ("before", "askdesk", "selection", "adapted", "naive")
     head = f"{'set':<22} {'questions':>9}" + "".join(f"{k:>15}" for k in keys)
     lines = ["useful@0.5 / token F1", head]
     for s in f["sets"]:
