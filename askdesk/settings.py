@@ -213,6 +213,14 @@ class Settings(BaseSettings):
     )
     discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, v: Path) -> Path:
+        """Absolute from the start: every path derived from it (the base model cache, style
+        versions, the database) then means the same folder whichever directory a later
+        command, job or bot process runs in."""
+        return v.expanduser().absolute()
+
     @field_validator("docs_url_template")
     @classmethod
     def _has_path(cls, v: str | None) -> str | None:
