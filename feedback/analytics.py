@@ -35,6 +35,9 @@ from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vo
 FACT_REASONS: tuple[str, ...] = ("wrong_facts", "not_in_docs")
 TONE_REASONS: tuple[str, ...] = ("tone_format",)
 DEMO_SOURCE = "demo"
+STYLE_WANTED = or_(Interaction.style_used.is_(True), Interaction.style_note.is_not(None))
+"""Answers where the voice was asked for: rewritten, or kept as the draft with a reason (the
+engine writes `style_note` only when it tried the style model)."""
 """`Vote.source` of simulated votes (the demo): counted like the rest, labelled by the UI."""
 
 EVIDENCE_MAX = 200
@@ -513,14 +516,22 @@ class Analytics:
         cur = _window(now - window, now)
         prev = _window(now - 2 * window, now - window)
         with self.engine.connect() as conn:
-            answers, unanswered, tone_mean, tone_n = conn.execute(
+            answers, unanswered = conn.execute(
+                select(func.count(), _flag(Interaction.unanswered.is_(True))).where(*cur)
+            ).one()
+            # the tone rule judges the voice only where it was asked for (issue 12, part 6)
+            wanted = [*cur, STYLE_WANTED]
+            tone_mean, tone_n, style_wanted, style_fallbacks = conn.execute(
                 select(
-                    func.count(),
-                    _flag(Interaction.unanswered.is_(True)),
                     func.avg(Interaction.tone_score),
                     func.count(Interaction.tone_score),
-                ).where(*cur)
+                    func.count(),
+                    _flag(Interaction.style_used.is_not(True)),
+                ).where(*wanted)
             ).one()
+            fallback_ids = self._ids(
+                conn, select(Interaction.id).where(*wanted, Interaction.style_used.is_not(True))
+            )
             prev_answers, prev_unanswered = conn.execute(
                 select(func.count(), _flag(Interaction.unanswered.is_(True))).where(*prev)
             ).one()
@@ -532,7 +543,7 @@ class Analytics:
             low_tone_ids = list(
                 conn.scalars(
                     select(Interaction.id)
-                    .where(*cur, Interaction.tone_score.is_not(None))
+                    .where(*wanted, Interaction.tone_score.is_not(None))
                     .order_by(Interaction.tone_score, Interaction.id.desc())
                     .limit(EVIDENCE_MAX)
                 )
@@ -573,6 +584,9 @@ class Analytics:
             unanswered_ids=unanswered_ids,
             low_tone_ids=low_tone_ids,
             new_example_ids=example_ids,
+            style_wanted=style_wanted or 0,
+            style_fallbacks=style_fallbacks or 0,
+            style_fallback_ids=fallback_ids,
         )
 
     @staticmethod
