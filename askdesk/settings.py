@@ -124,6 +124,11 @@ class Settings(BaseSettings):
         description="A rewrite (with its retries) slower than this falls back to the draft.",
     )
     style_threads: int | None = Field(None, description="torch threads for the style model.")
+    style_delivery: Literal["edit", "wait"] = Field(
+        "edit",
+        description="Chat with style on: `edit` posts the grounded answer at once and edits "
+        "the styled one into the same message; `wait` posts only the final text.",
+    )
 
     # -- dashboard -----------------------------------------------------------------------------
     dashboard_host: str = Field(

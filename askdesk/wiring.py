@@ -197,7 +197,12 @@ class App:
 
     def desk(self) -> SupportDesk:
         """What the chat adapters talk to: answering, votes, escalations, thread context."""
-        return SupportDesk(self.engine(), self.store, self.settings.salt())
+        return SupportDesk(
+            self.engine(),
+            self.store,
+            self.settings.salt(),
+            style_delivery=self.settings.style_delivery,
+        )
 
     def channels(self) -> ChannelDirectory:
         s = self.settings

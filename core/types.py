@@ -109,6 +109,7 @@ class Answer:
     interaction_id: int | None = None
     error: str | None = None  # set when answering failed and `text` is an apology
     decision: dict[str, Any] | None = None  # whether the docs answer, and why (see answerability)
+    style_pending: bool = False  # the draft goes out first; AnswerEngine.finish_style follows
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)

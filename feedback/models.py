@@ -109,6 +109,9 @@ class Interaction(Base):
     # the grounded draft when the style model rewrote it (0004): curating an answer as a
     # style example needs the (draft, styled answer) pair
     draft: Mapped[str | None] = mapped_column(Text)
+    # what the chat message shows now when the styled text is edited in later (0007):
+    # "draft" until the edit lands, then "styled"; None when no edit was planned
+    shown: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_interaction_platform_channel", "platform", "channel"),
@@ -132,6 +135,7 @@ class Vote(Base):
     source: Mapped[str] = mapped_column(String(16), default="button")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    shown: Mapped[str | None] = mapped_column(String(16))  # interaction.shown when cast (0007)
 
     __table_args__ = (
         UniqueConstraint("interaction_id", "voter_hash"),
