@@ -40,6 +40,41 @@ STYLE_WANTED = or_(Interaction.style_used.is_(True), Interaction.style_note.is_n
 engine writes `style_note` only when it tried the style model)."""
 """`Vote.source` of simulated votes (the demo): counted like the rest, labelled by the UI."""
 
+#: Why a styled answer kept its draft, as the Tone tab groups the engine's style notes.
+KEPT_REASONS: tuple[str, ...] = (
+    "guard",
+    "timeout",
+    "loop",
+    "error",
+    "passed",
+    "other",
+    "pending",
+)
+STYLE_ROWS_MAX = 20_000
+"""Most recent style-wanted answers the per-version report reads."""
+
+
+def kept_reason(note: str | None) -> str:
+    """The group of a style note of an answer that kept its draft (styling.rewrite's notes:
+    "guard: …", "placeholders: …", "timeout", "repetition", "model error: …"; the engine's
+    "style model failed: …", "passed through: …" for a draft outside what the voice was
+    trained on, and "pending" while a chat edit is on its way)."""
+    note = note or ""
+    if note.startswith(("guard", "placeholders")):
+        return "guard"
+    if note == "timeout":
+        return "timeout"
+    if note == "repetition":
+        return "loop"
+    if note.startswith(("model error", "style model failed")):
+        return "error"
+    if note == "pending":
+        return "pending"
+    if note.startswith("passed through"):
+        return "passed"
+    return "other"
+
+
 EVIDENCE_MAX = 200
 """Interaction ids kept per rule as evidence (newest first); counts are never capped."""
 
@@ -238,6 +273,73 @@ class Analytics:
         result["down_rate"] = _ratio(result["down"], votes)
         result["unanswered_rate"] = _ratio(result["unanswered"], result["answers"])
         return result
+
+    def style_by_version(self, f: Filters, limit: int = STYLE_ROWS_MAX) -> list[dict[str, Any]]:
+        """Per style model version, over the answers where the voice was wanted: how many were
+        rewritten, how many kept the draft and why (guard, timeout, loop, error, other; a
+        styled edit still on its way counts as pending), and the mean tone. Oldest version
+        first (by its first answer), so each can be compared with the one before it.
+
+        Each entry carries its (draft, styled answer) pairs (`pairs`, newest first) for the
+        sentiment shift check, which needs the styling layer and so runs in the dashboard.
+        The newest `limit` answers are read: the check is about recent behaviour."""
+        q = (
+            select(
+                Interaction.created_at,
+                Interaction.style_used,
+                Interaction.style_note,
+                Interaction.style_model_version,
+                Interaction.versions,
+                Interaction.tone_score,
+                Interaction.draft,
+                Interaction.answer,
+            )
+            .where(*_conditions(f), STYLE_WANTED)
+            .order_by(Interaction.created_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+        by_version: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                name = r.style_model_version or (r.versions or {}).get("style_model") or "?"
+                v = by_version.setdefault(
+                    name,
+                    {
+                        "version": name,
+                        "answers": 0,
+                        "rewritten": 0,
+                        "kept": dict.fromkeys(KEPT_REASONS, 0),
+                        "tone": [],
+                        "first_seen": r.created_at,
+                        "pairs": [],
+                    },
+                )
+                v["answers"] += 1
+                v["first_seen"] = min(v["first_seen"], r.created_at)
+                if r.tone_score is not None:
+                    v["tone"].append(float(r.tone_score))
+                if r.style_used:
+                    v["rewritten"] += 1
+                    if r.draft:
+                        v["pairs"].append((r.draft, r.answer))
+                else:
+                    v["kept"][kept_reason(r.style_note)] += 1
+        out = []
+        for v in sorted(by_version.values(), key=lambda v: v["first_seen"]):
+            tone = v.pop("tone")
+            settled = v["answers"] - v["kept"]["pending"]
+            kept = sum(n for k, n in v["kept"].items() if k != "pending")
+            out.append(
+                {
+                    **v,
+                    "first_seen": _iso(v["first_seen"]),
+                    "rewritten_share": _ratio(v["rewritten"], settled),
+                    "fallback_rate": _ratio(kept, settled),
+                    "tone_mean": _round(sum(tone) / len(tone)) if tone else None,
+                    "tone_n": len(tone),
+                }
+            )
+        return out
 
     def tone_by_channel(self, f: Filters) -> list[dict[str, Any]]:
         """Mean tone per day and channel (scored answers only), for the tone heat map."""
