@@ -30,6 +30,7 @@ from typing import Any
 
 from styling.fact_patterns import DEFAULT_PRODUCT_TERMS
 from styling.facts import check_rewrite
+from styling.passthrough import passthrough_reason
 from styling.placeholders import protect
 from styling.training import STYLE_FILE, prompt_text
 
@@ -113,6 +114,9 @@ class StyleRewriter:
             protected = protect(draft, self.product_terms)
         except ValueError as exc:
             return RewriteResult(None, f"placeholders: {exc}", "", time.perf_counter() - t0)
+        skip = passthrough_reason(draft, len(protected.counts))
+        if skip is not None:  # outside what the voice was trained on: not worth the budget
+            return RewriteResult(None, skip, "", time.perf_counter() - t0, 0)
         budget = self.time_budget_s
         attempt = 0
         while True:
