@@ -109,9 +109,11 @@ def seed_traffic(
 def install_sample_style(app: App) -> str | None:
     """Make the bundled sample style model (if this build ships one) the active version.
 
-    The version folder is copied into DATA_DIR/style once; its `style.json` names the base
-    model by label, resolved to this machine's converted copy. Returns the version, or None
-    when no sample model is bundled (then `askdesk style train` makes one).
+    The version folder is copied into DATA_DIR/style once; its `style.json` keeps naming the
+    base model by label, which each load resolves to the data dir's converted copy (so the data
+    dir can be moved, or used from any directory). Returns the version, or None when no sample
+    model is bundled (then `askdesk style train` makes one). `askdesk style use sample` and
+    `askdesk demo` both call this.
     """
     from askdesk.upkeep.retrain import activate_version
 
@@ -130,13 +132,23 @@ def install_sample_style(app: App) -> str | None:
         for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
             if (base / name).is_file() and not (target / name).is_file():
                 shutil.copy2(base / name, target / name)
-        style["base_model"] = str(base)
-        (target / "style.json").write_text(json.dumps(style, indent=2))
         # its training run, so the dashboard can say what answers in the voice
         report = json.loads((target / "report.json").read_text())
-        app.store.record_train_run({**report, "version": version}, str(target))
+        app.store.record_train_run({**report, "version": version}, app.data_relative(target))
+    else:
+        installed = json.loads((target / "style.json").read_text())
+        if _stored_path(installed):
+            # installed by an older askdesk with the base model as a path relative to the
+            # folder the command ran in: named by its label again (what the demo bug left)
+            installed["base_model"] = style["base_model"]
+            (target / "style.json").write_text(json.dumps(installed, indent=2))
     activate_version(app, version)
     return version
+
+
+def _stored_path(style: dict[str, Any]) -> bool:
+    base = str(style.get("base_model") or "")
+    return "/" in base and not Path(base).is_absolute()
 
 
 def ensure_tone_scorer(app: App) -> str | None:

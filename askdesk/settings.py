@@ -148,6 +148,11 @@ class Settings(BaseSettings):
         description="A rewrite (with its retries) slower than this falls back to the draft.",
     )
     style_threads: int | None = Field(None, description="torch threads for the style model.")
+    style_delivery: Literal["edit", "wait"] = Field(
+        "edit",
+        description="Chat with style on: `edit` posts the grounded answer at once and edits "
+        "the styled one into the same message; `wait` posts only the final text.",
+    )
 
     # -- dashboard -----------------------------------------------------------------------------
     dashboard_host: str = Field(
@@ -236,6 +241,14 @@ class Settings(BaseSettings):
         description="HTTP mode: a larger request is refused with 413 before it is read.",
     )
     discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, v: Path) -> Path:
+        """Absolute from the start: every path derived from it (the base model cache, style
+        versions, the database) then means the same folder whichever directory a later
+        command, job or bot process runs in."""
+        return v.expanduser().absolute()
 
     @field_validator("docs_url_template")
     @classmethod

@@ -128,6 +128,15 @@ class App:
         """Where the packaged SmolLM2 GGUF is converted to safetensors, once."""
         return self.settings.data_dir / "models" / "smollm2-135m-instruct"
 
+    def data_relative(self, path: Path) -> str:
+        """`path` as stored in the database: relative to the data dir when inside it (so a
+        moved data dir stays right), absolute otherwise."""
+        path = Path(path).absolute()
+        try:
+            return str(path.relative_to(self.settings.data_dir))
+        except ValueError:
+            return str(path)
+
     def active_style_version(self) -> str | None:
         """The `style_model` setting, else the version chosen with `askdesk style use`."""
         if self.settings.style_model:
@@ -155,7 +164,12 @@ class App:
         from styling.rewrite import StyleRewriter
 
         s = self.settings
-        return StyleRewriter(folder, time_budget_s=s.style_time_budget_s, threads=s.style_threads)
+        return StyleRewriter(
+            folder,
+            time_budget_s=s.style_time_budget_s,
+            threads=s.style_threads,
+            base_cache=self.base_model_cache,
+        )
 
     def tone_folder(self) -> Path | None:
         """Where the tone scorer lives: next to the active style model version if it has one
@@ -193,7 +207,12 @@ class App:
 
     def desk(self) -> SupportDesk:
         """What the chat adapters talk to: answering, votes, escalations, thread context."""
-        return SupportDesk(self.engine(), self.store, self.settings.salt())
+        return SupportDesk(
+            self.engine(),
+            self.store,
+            self.settings.salt(),
+            style_delivery=self.settings.style_delivery,
+        )
 
     def channels(self) -> ChannelDirectory:
         s = self.settings

@@ -105,7 +105,7 @@ class AdaptedComposer(ExtractiveComposer):
         super().__init__(**kwargs)
         self.w = w
 
-    def compose_detailed(  # type: ignore[override]
+    def compose(  # type: ignore[override]
         self,
         question: Question,
         hits: Any,
@@ -113,7 +113,7 @@ class AdaptedComposer(ExtractiveComposer):
         unmatched_terms: Any = None,
     ) -> Any:
         vec = None if query_vector is None else _query_adapter.apply(self.w, query_vector)
-        return super().compose_detailed(question, hits, vec, unmatched_terms)
+        return super().compose(question, hits, vec, unmatched_terms)
 
 
 def adapter(index: ChunkIndex, emb: Embedder, name: str) -> np.ndarray:

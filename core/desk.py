@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from core.engine import AnswerEngine
+from core.engine import AnswerEngine, finish_style
 from core.types import Answer, Question, Turn
 from feedback.hashing import hash_user
 from feedback.store import FeedbackStore
@@ -33,24 +33,51 @@ class SupportDesk:
         salt: str,
         *,
         history_turns: int = 2,
+        style_delivery: str = "edit",
     ) -> None:
         self.engine = engine
         self.store = store
         self.salt = salt
         self.history_turns = history_turns
+        # "edit": chat posts the grounded answer at once and edits the styled one in;
+        # "wait": the styled text (or the draft after a failed rewrite) is the only post
+        self.style_delivery = style_delivery
 
     def user_hash(self, platform: str, user_id: str) -> str:
         return hash_user(self.salt, platform, user_id)
 
     # -- answering ---------------------------------------------------------------------------
-    def ask(self, question: Question) -> Answer:
-        """Answer, with the thread's earlier turns as context; never raises."""
+    def ask(self, question: Question, *, draft_first: bool = False) -> Answer:
+        """Answer, with the thread's earlier turns as context; never raises.
+
+        `draft_first` (a chat adapter that can edit its message) with style_delivery="edit":
+        the answer comes back unstyled with `style_pending` set, and `finish_style` gives the
+        text to edit in; the voice never delays the answer."""
+        defer = draft_first and self.style_delivery == "edit"
         try:
             if question.thread and not question.history:
                 question = replace(question, history=self._history(question))
-            return self.engine.answer(question)
+            return self.engine.answer(question, defer_style=defer)
         except Exception as exc:
             return self._apology(question, exc)
+
+    def finish_style(self, answer: Answer, question: Question) -> Answer | None:
+        """The styled answer to edit into the posted draft, or None (the draft stands: no
+        rewrite was pending, or it failed — the reason is recorded). Never raises."""
+        try:
+            return finish_style(self.engine, answer, question)
+        except Exception:
+            log.exception("style rewrite failed after the draft was posted")
+            answer.style_pending = False
+            return None
+
+    def mark_shown(self, interaction_id: int, shown: str) -> None:
+        """The chat message now shows `shown` ("styled" once the edit landed); later votes
+        record it. A failure only costs that label, never the answer."""
+        try:
+            self.store.mark_shown(interaction_id, shown)
+        except Exception as exc:
+            log.warning("could not record what the answer shows", extra={"error": str(exc)[:200]})
 
     def _history(self, question: Question) -> tuple[Turn, ...]:
         rows = self.store.thread_interactions(

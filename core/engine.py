@@ -48,6 +48,7 @@ _GREETING = re.compile(
 )
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b[\s\w!.,]{0,20}$", re.I)
 NOT_FOUND_WITH_SOURCES = NOT_FOUND + " These pages came closest:"
+STYLE_PENDING = "pending"  # style_note of a draft posted first, its styled edit on the way
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,10 @@ class AnswerEngine:
             return question, None
         return replace(question, text=kept + clipped_marker(total)), total
 
-    def answer(self, question: Question) -> Answer:
+    def answer(self, question: Question, *, defer_style: bool = False) -> Answer:
+        """The grounded answer, styled when the question wants the voice. With `defer_style`
+        the rewrite is left out (`answer.style_pending`): a chat front end posts the draft at
+        once and calls `finish_style` for the styled text to edit in (style_delivery="edit")."""
         t0 = time.perf_counter()
         question, total = self.kept(question)
         searched = question.text[: self.config.max_stored_question_chars]  # not the marker
@@ -166,7 +170,10 @@ class AnswerEngine:
             trace=trace,
         )
         if not unanswered and self._style_wanted(question):
-            self._restyle(answer, question, timings)
+            if defer_style:
+                answer.style_pending, answer.style_note = True, STYLE_PENDING
+            else:
+                self._restyle(answer, question, timings)
         if not unanswered and self.tone is not None:
             self._score_tone(answer, timings)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -265,10 +272,42 @@ class AnswerEngine:
                 tone_score=answer.tone_score,
                 composer=answer.composer,
                 composer_note=answer.composer_note,
+                **({"shown": "draft"} if answer.style_pending else {}),
             )
         except Exception as exc:  # the asker still gets the answer; the loss is logged
             log.error("could not record interaction", extra={"error": str(exc)[:200]})
         answer.timings_ms["record_ms"] = round((time.perf_counter() - t) * 1000, 2)
+
+
+def finish_style(engine: AnswerEngine, answer: Answer, question: Question) -> Answer | None:
+    """The styled version of an answer returned with `style_pending`, or None when the draft
+    stands (the rewrite failed, timed out or broke a fact; `answer.style_note` says why).
+
+    Runs the same style and tone stages `answer` would have, then stores the outcome on the
+    recorded interaction (the recorder's `record_style`). Never raises: a failure
+    anywhere leaves the grounded answer that is already posted."""
+    if not answer.style_pending:
+        return None
+    styled = replace(answer, timings_ms=dict(answer.timings_ms), style_pending=False)
+    timings: dict[str, float] = {}
+    engine._restyle(styled, question, timings)
+    if styled.style_used and engine.tone is not None:
+        engine._score_tone(styled, timings)
+    answer.style_pending, answer.style_note = False, styled.style_note
+    styled.timings_ms.update({k: round(v, 2) for k, v in timings.items()})
+    if answer.interaction_id is not None and engine.recorder is not None:
+        try:
+            engine.recorder.record_style(
+                answer.interaction_id,
+                styled=styled.text if styled.style_used else None,
+                note=styled.style_note,
+                style_model_version=engine.rewriter.version if styled.style_used else None,
+                tone_score=styled.tone_score if styled.style_used else None,
+                style_ms=timings.get("style_ms"),
+            )
+        except Exception as exc:  # the styled text can still be shown; the loss is logged
+            log.error("could not record the style outcome", extra={"error": str(exc)[:200]})
+    return styled if styled.style_used else None
 
 
 def _long_notice(searched: int, total: int | None, config: EngineConfig) -> str | None:

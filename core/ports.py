@@ -111,6 +111,11 @@ class Recorder(Protocol):
 
     def record_interaction(self, **fields: Any) -> int: ...
 
+    def record_style(self, interaction_id: int, **outcome: Any) -> None:
+        """The outcome of a rewrite that finished after the draft was posted (the styled text
+        or why the draft stands), stored on the interaction `record_interaction` made."""
+        ...
+
 
 class NoRewrite:
     """The default: answers are the grounded draft, untouched."""

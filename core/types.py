@@ -153,6 +153,7 @@ class Answer:
     composer_note: str | None = None  # why it fell back ("fallback: timeout") or what was dropped
     check: dict[str, Any] | None = None  # the claim check's summary for a generated draft
     trace: AnswerTrace | None = field(default=None, repr=False, compare=False)
+    style_pending: bool = False  # the draft goes out first; AnswerEngine.finish_style follows
 
     def as_dict(self) -> dict[str, Any]:
         """The answer as JSON-ready data (`ask --json`); the trace is left out."""

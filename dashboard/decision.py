@@ -204,6 +204,25 @@ def _eval_rule(name: str, keys: tuple[str, ...], h: History, t: Thresholds) -> R
 
 
 def _tone_mean_rule(h: History, t: Thresholds) -> RuleResult:
+    """Mean tone over the answers where the voice was wanted (rewritten or fallen back); a
+    plain draft is not meant to sound like the brand, so with style off there is nothing to
+    judge. The share kept as the draft is stated beside the mean, its answers as evidence."""
+    evidence = list(dict.fromkeys([*h.low_tone_ids, *h.style_fallback_ids]))
+    if h.style_wanted == 0:
+        return RuleResult(
+            "tone_mean",
+            "retrain",
+            None,
+            t.tone_target,
+            False,
+            False,
+            "n/a: style is off (no answer in the window asked for the brand voice).",
+            [],
+        )
+    fallback = (
+        f" {h.style_fallbacks} of {h.style_wanted} styled answers "
+        f"({_pct(h.style_fallbacks / h.style_wanted)}) kept the plain draft."
+    )
     if h.tone_mean is None or h.tone_n < t.rules_min_answers:
         return RuleResult(
             "tone_mean",
@@ -212,9 +231,9 @@ def _tone_mean_rule(h: History, t: Thresholds) -> RuleResult:
             t.tone_target,
             False,
             False,
-            f"Not enough data: {h.tone_n} scored answers in the window, "
-            f"{t.rules_min_answers} needed.",
-            list(h.low_tone_ids),
+            f"Not enough data: {h.tone_n} scored styled answers in the window, "
+            f"{t.rules_min_answers} needed." + fallback,
+            evidence,
         )
     fired = _above(t.tone_target, h.tone_mean)
     return RuleResult(
@@ -224,9 +243,9 @@ def _tone_mean_rule(h: History, t: Thresholds) -> RuleResult:
         t.tone_target,
         fired,
         True,
-        f"Mean tone score {h.tone_mean:.3f} over {h.tone_n} answers, "
-        f"{'below' if fired else 'at or above'} the target {t.tone_target:.3f}.",
-        list(h.low_tone_ids),
+        f"Mean tone score {h.tone_mean:.3f} over {h.tone_n} answers in the brand voice, "
+        f"{'below' if fired else 'at or above'} the target {t.tone_target:.3f}." + fallback,
+        evidence,
     )
 
 

@@ -35,7 +35,45 @@ from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vo
 FACT_REASONS: tuple[str, ...] = ("wrong_facts", "not_in_docs")
 TONE_REASONS: tuple[str, ...] = ("tone_format",)
 DEMO_SOURCE = "demo"
+STYLE_WANTED = or_(Interaction.style_used.is_(True), Interaction.style_note.is_not(None))
+"""Answers where the voice was asked for: rewritten, or kept as the draft with a reason (the
+engine writes `style_note` only when it tried the style model)."""
 """`Vote.source` of simulated votes (the demo): counted like the rest, labelled by the UI."""
+
+#: Why a styled answer kept its draft, as the Tone tab groups the engine's style notes.
+KEPT_REASONS: tuple[str, ...] = (
+    "guard",
+    "timeout",
+    "loop",
+    "error",
+    "passed",
+    "other",
+    "pending",
+)
+STYLE_ROWS_MAX = 20_000
+"""Most recent style-wanted answers the per-version report reads."""
+
+
+def kept_reason(note: str | None) -> str:
+    """The group of a style note of an answer that kept its draft (styling.rewrite's notes:
+    "guard: …", "placeholders: …", "timeout", "repetition", "model error: …"; the engine's
+    "style model failed: …", "passed through: …" for a draft outside what the voice was
+    trained on, and "pending" while a chat edit is on its way)."""
+    note = note or ""
+    if note.startswith(("guard", "placeholders")):
+        return "guard"
+    if note == "timeout":
+        return "timeout"
+    if note == "repetition":
+        return "loop"
+    if note.startswith(("model error", "style model failed")):
+        return "error"
+    if note == "pending":
+        return "pending"
+    if note.startswith("passed through"):
+        return "passed"
+    return "other"
+
 
 EVIDENCE_MAX = 200
 """Interaction ids kept per rule as evidence (newest first); counts are never capped."""
@@ -243,6 +281,73 @@ class Analytics:
         result["down_rate"] = _ratio(result["down"], votes)
         result["unanswered_rate"] = _ratio(result["unanswered"], result["answers"])
         return result
+
+    def style_by_version(self, f: Filters, limit: int = STYLE_ROWS_MAX) -> list[dict[str, Any]]:
+        """Per style model version, over the answers where the voice was wanted: how many were
+        rewritten, how many kept the draft and why (guard, timeout, loop, error, other; a
+        styled edit still on its way counts as pending), and the mean tone. Oldest version
+        first (by its first answer), so each can be compared with the one before it.
+
+        Each entry carries its (draft, styled answer) pairs (`pairs`, newest first) for the
+        sentiment shift check, which needs the styling layer and so runs in the dashboard.
+        The newest `limit` answers are read: the check is about recent behaviour."""
+        q = (
+            select(
+                Interaction.created_at,
+                Interaction.style_used,
+                Interaction.style_note,
+                Interaction.style_model_version,
+                Interaction.versions,
+                Interaction.tone_score,
+                Interaction.draft,
+                Interaction.answer,
+            )
+            .where(*_conditions(f), STYLE_WANTED)
+            .order_by(Interaction.created_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+        by_version: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                name = r.style_model_version or (r.versions or {}).get("style_model") or "?"
+                v = by_version.setdefault(
+                    name,
+                    {
+                        "version": name,
+                        "answers": 0,
+                        "rewritten": 0,
+                        "kept": dict.fromkeys(KEPT_REASONS, 0),
+                        "tone": [],
+                        "first_seen": r.created_at,
+                        "pairs": [],
+                    },
+                )
+                v["answers"] += 1
+                v["first_seen"] = min(v["first_seen"], r.created_at)
+                if r.tone_score is not None:
+                    v["tone"].append(float(r.tone_score))
+                if r.style_used:
+                    v["rewritten"] += 1
+                    if r.draft:
+                        v["pairs"].append((r.draft, r.answer))
+                else:
+                    v["kept"][kept_reason(r.style_note)] += 1
+        out = []
+        for v in sorted(by_version.values(), key=lambda v: v["first_seen"]):
+            tone = v.pop("tone")
+            settled = v["answers"] - v["kept"]["pending"]
+            kept = sum(n for k, n in v["kept"].items() if k != "pending")
+            out.append(
+                {
+                    **v,
+                    "first_seen": _iso(v["first_seen"]),
+                    "rewritten_share": _ratio(v["rewritten"], settled),
+                    "fallback_rate": _ratio(kept, settled),
+                    "tone_mean": _round(sum(tone) / len(tone)) if tone else None,
+                    "tone_n": len(tone),
+                }
+            )
+        return out
 
     def tone_by_channel(self, f: Filters) -> list[dict[str, Any]]:
         """Mean tone per day and channel (scored answers only), for the tone heat map."""
@@ -547,14 +652,22 @@ class Analytics:
         cur = _window(now - window, now)
         prev = _window(now - 2 * window, now - window)
         with self.engine.connect() as conn:
-            answers, unanswered, tone_mean, tone_n = conn.execute(
+            answers, unanswered = conn.execute(
+                select(func.count(), _flag(Interaction.unanswered.is_(True))).where(*cur)
+            ).one()
+            # the tone rule judges the voice only where it was asked for (issue 12, part 6)
+            wanted = [*cur, STYLE_WANTED]
+            tone_mean, tone_n, style_wanted, style_fallbacks = conn.execute(
                 select(
-                    func.count(),
-                    _flag(Interaction.unanswered.is_(True)),
                     func.avg(Interaction.tone_score),
                     func.count(Interaction.tone_score),
-                ).where(*cur)
+                    func.count(),
+                    _flag(Interaction.style_used.is_not(True)),
+                ).where(*wanted)
             ).one()
+            fallback_ids = self._ids(
+                conn, select(Interaction.id).where(*wanted, Interaction.style_used.is_not(True))
+            )
             prev_answers, prev_unanswered = conn.execute(
                 select(func.count(), _flag(Interaction.unanswered.is_(True))).where(*prev)
             ).one()
@@ -566,7 +679,7 @@ class Analytics:
             low_tone_ids = list(
                 conn.scalars(
                     select(Interaction.id)
-                    .where(*cur, Interaction.tone_score.is_not(None))
+                    .where(*wanted, Interaction.tone_score.is_not(None))
                     .order_by(Interaction.tone_score, Interaction.id.desc())
                     .limit(EVIDENCE_MAX)
                 )
@@ -607,6 +720,9 @@ class Analytics:
             unanswered_ids=unanswered_ids,
             low_tone_ids=low_tone_ids,
             new_example_ids=example_ids,
+            style_wanted=style_wanted or 0,
+            style_fallbacks=style_fallbacks or 0,
+            style_fallback_ids=fallback_ids,
         )
 
     @staticmethod

@@ -17,6 +17,9 @@ class History:
     `facts_down` and `tone_down` count answers (not votes) with at least one 👎 of that kind;
     the `*_ids` lists are the interactions behind each count, shown as evidence.
     `docs_changed` is None when the docs folder could not be compared with the index.
+    `tone_mean`/`tone_n` cover only the answers where the voice was wanted (`style_wanted`:
+    rewritten, or fallen back to the draft — `style_fallbacks` of them): a plain draft is not
+    meant to sound like the brand, so its tone says nothing about the style model.
     """
 
     answers: int = 0
@@ -31,9 +34,12 @@ class History:
     eval_latest: dict[str, Any] | None = None
     eval_previous: dict[str, Any] | None = None
     new_examples: int = 0
+    style_wanted: int = 0
+    style_fallbacks: int = 0
     demo_votes: int = 0
     facts_down_ids: list[int] = field(default_factory=list)
     tone_down_ids: list[int] = field(default_factory=list)
     unanswered_ids: list[int] = field(default_factory=list)
     low_tone_ids: list[int] = field(default_factory=list)
     new_example_ids: list[int] = field(default_factory=list)
+    style_fallback_ids: list[int] = field(default_factory=list)

@@ -113,6 +113,9 @@ class Interaction(Base):
     # or what its claim check dropped (0006); NULL for rows from before
     composer: Mapped[str | None] = mapped_column(String(128))
     composer_note: Mapped[str | None] = mapped_column(String(256))
+    # what the chat message shows now when the styled text is edited in later (0007):
+    # "draft" until the edit lands, then "styled"; None when no edit was planned
+    shown: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_interaction_platform_channel", "platform", "channel"),
@@ -136,6 +139,7 @@ class Vote(Base):
     source: Mapped[str] = mapped_column(String(16), default="button")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    shown: Mapped[str | None] = mapped_column(String(16))  # interaction.shown when cast (0007)
 
     __table_args__ = (
         UniqueConstraint("interaction_id", "voter_hash"),

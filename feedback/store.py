@@ -168,6 +168,7 @@ class FeedbackStore:
         draft: str | None = None,
         composer: str | None = None,
         composer_note: str | None = None,
+        shown: str | None = None,
     ) -> int:
         """Store one answered (or failed) question; ``asker_hash`` must already be hashed."""
         row = Interaction(
@@ -193,6 +194,7 @@ class FeedbackStore:
             draft=draft if draft != answer else None,
             composer=None if composer is None else composer[:128],
             composer_note=None if composer_note is None else composer_note[:256],
+            shown=shown,
         )
         with self._transaction() as session:
             session.add(row)
@@ -213,6 +215,42 @@ class FeedbackStore:
             query = query.where(Interaction.platform == platform)
         with self._transaction() as session:
             return [_as_dict(row) for row in session.scalars(query.limit(limit))]
+
+    def record_style(
+        self,
+        interaction_id: int,
+        *,
+        styled: str | None,
+        note: str | None,
+        style_model_version: str | None,
+        tone_score: float | None,
+        style_ms: float | None = None,
+    ) -> None:
+        """The rewrite's outcome for an answer recorded with its draft first (style edited in
+        later): with `styled`, the answer becomes the styled text and the draft is kept beside
+        it; without, the draft stands and `note` says why. `shown` is left to `mark_shown`."""
+        with self._transaction() as session:
+            row = session.get(Interaction, interaction_id, with_for_update=True)
+            if row is None:
+                raise ValueError(f"no interaction {interaction_id}")
+            row.style_note = None if note is None else note[:256]
+            if styled:
+                row.draft = row.draft or row.answer
+                row.answer = styled
+                row.style_used = True
+                row.style_model_version = style_model_version
+            if tone_score is not None:
+                row.tone_score = float(tone_score)
+            if style_ms is not None:
+                row.timings = {**(row.timings or {}), "style_ms": round(style_ms, 2)}
+
+    def mark_shown(self, interaction_id: int, shown: str) -> None:
+        """What the answer's chat message shows from now on ("draft" or "styled"); votes cast
+        afterwards record it."""
+        statement = update(Interaction).where(Interaction.id == interaction_id).values(shown=shown)
+        with self._transaction() as session:
+            if session.execute(statement).rowcount == 0:
+                raise ValueError(f"no interaction {interaction_id}")
 
     def mark_escalated(self, interaction_id: int) -> None:
         """Flag that a human was asked to take over; unknown ids raise ValueError."""
@@ -290,11 +328,14 @@ class FeedbackStore:
             dialect = session.get_bind().dialect.name
             if dialect not in _UPSERT_INSERTS:
                 raise StoreError(f"votes need SQLite or PostgreSQL, not {dialect}")
-            exists = session.scalar(
-                select(Interaction.id).where(Interaction.id == interaction_id).with_for_update()
-            )
+            exists = session.execute(
+                select(Interaction.id, Interaction.shown)
+                .where(Interaction.id == interaction_id)
+                .with_for_update()
+            ).first()
             if exists is None:
                 raise ValueError(f"no interaction {interaction_id}")
+            shown = exists.shown  # what the voter saw: read under the same lock mark_shown takes
             now = utcnow()  # after the lock: see the docstring
             insert = _UPSERT_INSERTS[dialect](Vote).values(
                 interaction_id=interaction_id,
@@ -305,6 +346,7 @@ class FeedbackStore:
                 source=source,
                 created_at=now,
                 updated_at=now,
+                shown=shown,
             )
             same = Vote.value == insert.excluded.value
             upsert = insert.on_conflict_do_update(
@@ -317,6 +359,7 @@ class FeedbackStore:
                     "comment": _keep_if_same(Vote.comment, insert.excluded.comment, same),
                     "source": insert.excluded.source,
                     "updated_at": insert.excluded.updated_at,
+                    "shown": insert.excluded.shown,
                 },
             )
             try:

@@ -86,6 +86,48 @@ def resolve_base_model(name_or_path: str | None, cache_dir: Path | None) -> str:
     return str(cache_dir)
 
 
+def stored_base_model(path_or_name: str, label: str | None = None) -> str:
+    """How a version's `style.json` names its base model, so the folder travels: the packaged
+    default by its label (each data dir resolves it to its own converted copy), any other
+    existing folder as an absolute path, a hub name as is — never a path relative to the
+    directory training happened to run in."""
+    if label == DEFAULT_BASE_MODEL or path_or_name == DEFAULT_BASE_MODEL:
+        return DEFAULT_BASE_MODEL
+    path = Path(path_or_name).expanduser()
+    return str(path.resolve()) if path.exists() else path_or_name
+
+
+def base_model_for(stored: str, version_folder: Path, cache_dir: Path | None) -> str:
+    """What transformers should load for the base model a `style.json` names.
+
+    The packaged label resolves through `cache_dir` (the data dir's converted copy); an
+    absolute path is used as is; a relative path — written by older versions, relative to the
+    directory they ran in — is looked up next to the version folder and in the data dir
+    holding it (DATA_DIR/style/<version>), never in the current directory, and a relative path
+    to a converted packaged model is taken for the label. A hub name is returned as is."""
+    if stored == DEFAULT_BASE_MODEL:
+        return resolve_base_model(stored, cache_dir or _data_dir_cache(version_folder))
+    path = Path(stored).expanduser()
+    if path.is_absolute():
+        return str(path)
+    folder = Path(version_folder).resolve()
+    for root in (folder, folder.parent.parent):
+        if (root / path).is_dir():
+            return str(root / path)
+    if path.name == DEFAULT_BASE_MODEL and path.parent.name == "models":
+        return resolve_base_model(DEFAULT_BASE_MODEL, cache_dir or _data_dir_cache(folder))
+    if len(path.parts) > 2 or stored.startswith("."):  # a path that is not here any more
+        raise BaseModelError(
+            f"the style model's base model {stored!r} is not next to {folder} or in its data dir"
+        )
+    return stored  # a hub name ("org/model")
+
+
+def _data_dir_cache(version_folder: Path) -> Path:
+    """DATA_DIR/models/<label> for a version folder at DATA_DIR/style/<version>."""
+    return Path(version_folder).resolve().parent.parent / "models" / DEFAULT_BASE_MODEL
+
+
 def load_model(name_or_path: str, *, threads: int | None = None) -> tuple[Any, Any]:
     """(model, tokenizer) in float32 from a folder or name; pad = eos if the model has none."""
     import torch

@@ -30,6 +30,7 @@ from typing import Any
 
 from styling.fact_patterns import DEFAULT_PRODUCT_TERMS
 from styling.facts import check_rewrite
+from styling.passthrough import passthrough_reason
 from styling.placeholders import protect
 from styling.training import STYLE_FILE, prompt_text
 
@@ -68,8 +69,10 @@ class StyleRewriter:
         prompt_lookup: int = 10,
         constrain: bool = True,
         retries: int = 2,
+        base_cache: Path | None = None,
     ) -> None:
-        self.model_dir = Path(model_dir)
+        self.model_dir = Path(model_dir).expanduser().absolute()
+        self.base_cache = base_cache  # where the packaged base model is converted (data dir)
         self.version: str | None = self.model_dir.name
         self.time_budget_s = time_budget_s
         self.max_new_tokens = max_new_tokens
@@ -90,7 +93,9 @@ class StyleRewriter:
     def load(self) -> StyleRewriter:
         """Load the model now (LoRA versions are merged into their base once, here)."""
         if self._model is None:
-            self._model, self._tok = load_version(self.model_dir, self.style, self.threads)
+            self._model, self._tok = load_version(
+                self.model_dir, self.style, self.threads, self.base_cache
+            )
             if self.constrain:  # ~0.3 s over the vocabulary: at load, not in the first answer
                 from styling.constrained import VocabClasses
 
@@ -109,6 +114,9 @@ class StyleRewriter:
             protected = protect(draft, self.product_terms)
         except ValueError as exc:
             return RewriteResult(None, f"placeholders: {exc}", "", time.perf_counter() - t0)
+        skip = passthrough_reason(draft, len(protected.counts))
+        if skip is not None:  # outside what the voice was trained on: not worth the budget
+            return RewriteResult(None, skip, "", time.perf_counter() - t0, 0)
         budget = self.time_budget_s
         attempt = 0
         while True:
@@ -192,8 +200,11 @@ def default_max_new_tokens(draft_tokens: int) -> int:
     return min(768, int(draft_tokens * 1.6) + 48)
 
 
-def load_version(model_dir: Path, style: dict[str, Any], threads: int | None) -> tuple[Any, Any]:
-    """(model, tokenizer) of a version folder: a full model as is, a LoRA adapter merged."""
+def load_version(
+    model_dir: Path, style: dict[str, Any], threads: int | None, base_cache: Path | None = None
+) -> tuple[Any, Any]:
+    """(model, tokenizer) of a version folder: a full model as is, a LoRA adapter merged
+    into its base (styling.base_model.base_model_for: never relative to the current dir)."""
     import torch
     from transformers import AutoTokenizer
 
@@ -206,7 +217,9 @@ def load_version(model_dir: Path, style: dict[str, Any], threads: int | None) ->
     if style.get("mode") == "lora":
         from peft import PeftModel
 
-        base, _ = load_model(style["base_model"])
+        from styling.base_model import base_model_for
+
+        base, _ = load_model(base_model_for(str(style["base_model"]), model_dir, base_cache))
         model = PeftModel.from_pretrained(base, str(model_dir)).merge_and_unload()
     else:
         model, _ = load_model(str(model_dir))

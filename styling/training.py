@@ -277,9 +277,11 @@ def train_style_model(
     model.save_pretrained(tmp)  # LoRA: the adapter only; full: the whole model
     tok.save_pretrained(tmp)
     duration = time.perf_counter() - started
+    from styling.base_model import stored_base_model
+
     style = {
         "mode": cfg.mode,
-        "base_model": base_model,
+        "base_model": stored_base_model(base_model, base_model_label),
         "system_prompt": SYSTEM_PROMPT,
         "product_terms": list(cfg.product_terms),
         "max_length": cfg.max_length,

@@ -170,6 +170,8 @@ class FakeDiscord:
         self.followups: list[dict[str, Any]] = []  # messages posted through interaction webhooks
         self.commands: list[dict[str, Any]] = []  # the application's global commands
         self.interactions: dict[str, dict[str, Any]] = {}  # payloads dispatched, by token
+        self.edits: list[dict[str, Any]] = []  # PATCHes of messages: {"id", "body"}
+        self.refuse_edits = 0  # answer the next n message edits with 403 Missing Permissions
         self.identify: dict[str, Any] | None = None
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
@@ -244,6 +246,8 @@ class FakeDiscord:
             asyncio.get_running_loop().create_task(self.dispatch("MESSAGE_CREATE", msg))
             return jresp(msg)
         if parts[0] == "channels" and len(parts) == 4 and parts[2] == "messages":
+            if request.method == "PATCH":
+                return self._edit(parts[3], body or {})
             found = self.messages.get(parts[3])
             if request.method == "GET" and found is not None:
                 return jresp(found)
@@ -252,9 +256,24 @@ class FakeDiscord:
             return self._callback(parts[1], body or {})
         if parts[0] == "webhooks" and len(parts) == 3 and request.method == "POST":
             return jresp(self._followup(parts[2], body or {}))
+        if parts[0] == "webhooks" and parts[3:4] == ["messages"] and request.method == "PATCH":
+            return self._edit(parts[4], body or {})  # a followup edited through its token
         if "/reactions/" in path:
             return web.Response(status=204)
         return jresp({"message": f"fake: unhandled {request.method} {path}", "code": 0}, 404)
+
+    def _edit(self, message_id: str, body: dict[str, Any]) -> web.Response:
+        """PATCH a message: only the fields sent change (as Discord does); recorded in order."""
+        if self.refuse_edits > 0:
+            self.refuse_edits -= 1
+            return jresp({"message": "Missing Permissions", "code": 50013}, 403)
+        found = self.messages.get(message_id)
+        if found is None:
+            return jresp({"message": "Unknown Message", "code": 10008}, 404)
+        self.edits.append({"id": message_id, "body": body})
+        found.update({k: body[k] for k in ("content", "embeds", "components") if k in body})
+        found["edited_timestamp"] = datetime.now(UTC).isoformat()
+        return jresp(found)
 
     def _referenced(self, reference: dict[str, Any] | None) -> dict[str, Any] | None:
         if not reference:

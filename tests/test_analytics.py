@@ -270,6 +270,7 @@ def test_history_feeds_the_rules(store: FeedbackStore) -> None:
                 answer="a",
                 tone_score=0.9,
                 unanswered=i < 3,
+                style_used=True,
                 created_at=now - timedelta(hours=i + 1),
             )
         )
@@ -312,3 +313,44 @@ def test_history_feeds_the_rules(store: FeedbackStore) -> None:
         "eval_hit_rate",
         "tone_downvotes",
     }
+
+
+def _answers(store: FeedbackStore, now: datetime, n: int, tone: float, **style: object) -> list:
+    return [
+        store.record_interaction(
+            platform="slack",
+            question=f"q{i}",
+            answer="a",
+            tone_score=tone,
+            created_at=now - timedelta(hours=i + 1),
+            **style,
+        )
+        for i in range(n)
+    ]
+
+
+def test_tone_rule_with_style_off_is_na_not_retrain(store: FeedbackStore) -> None:
+    """The demo's history: 42 plain drafts scored ~0.03 by the tone scorer, none styled."""
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    _answers(store, now, 42, 0.033)
+    h = Analytics(store.engine).history(now, window_days=7)
+    assert (h.answers, h.style_wanted, h.tone_n, h.tone_mean) == (42, 0, 0, None)
+    rec = decide(h, Thresholds())
+    tone = next(r for r in rec.rules if r.name == "tone_mean")
+    assert not tone.fired and tone.explanation.startswith("n/a: style is off")
+    assert rec.verdict == "HEALTHY"
+
+
+def test_tone_rule_reads_only_the_styled_answers(store: FeedbackStore) -> None:
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    _answers(store, now, 39, 0.02)  # plain: style not wanted
+    styled = _answers(store, now, 25, 0.9, style_used=True, style_note="rewritten")
+    kept = _answers(store, now, 5, 0.1, style_note="timeout")  # wanted, fell back
+    h = Analytics(store.engine).history(now, window_days=7)
+    assert (h.style_wanted, h.style_fallbacks, h.tone_n) == (30, 5, 30)
+    assert h.tone_mean == pytest.approx((25 * 0.9 + 5 * 0.1) / 30, abs=1e-3)
+    assert sorted(h.style_fallback_ids) == sorted(kept)
+    assert set(h.low_tone_ids) <= set(styled + kept)
+    tone = next(r for r in decide(h, Thresholds()).rules if r.name == "tone_mean")
+    assert tone.fired and "5 of 30 styled answers (16.7%) kept the plain draft" in tone.explanation
+    assert set(kept) <= set(tone.evidence)

@@ -23,6 +23,7 @@ def healthy(**changes: object) -> History:
         prev_unanswered=5,
         tone_mean=0.9,
         tone_n=100,
+        style_wanted=100,
         docs_changed=0,
         eval_latest={"hit@5": 0.9, "answer_f1": 0.6},
         eval_previous={"hit@5": 0.9, "answer_f1": 0.6},
@@ -80,9 +81,10 @@ def test_empty_history_is_not_enough_data() -> None:
     assert rec.verdict == "NOT_ENOUGH_DATA"
     assert not rec.fired()
     by_name = {r.name: r for r in rec.rules}
-    for name in ("facts_downvotes", "unanswered_rate", "unanswered_rise", "tone_mean"):
+    for name in ("facts_downvotes", "unanswered_rate", "unanswered_rise"):
         assert not by_name[name].enough_data
         assert by_name[name].explanation.startswith("Not enough data")
+    assert by_name["tone_mean"].explanation.startswith("n/a: style is off")
     assert not by_name["docs_changed"].enough_data  # unknown, not "unchanged"
     assert not by_name["eval_hit_rate"].enough_data
     assert by_name["new_examples"].enough_data  # needs no answers
@@ -153,3 +155,27 @@ def test_eval_rules_need_the_same_metric_in_both_runs() -> None:
 def test_demo_votes_are_named_in_the_summary() -> None:
     rec = decide(healthy(facts_down=50, demo_votes=12), T)
     assert "12 simulated demo votes" in rec.summary
+
+
+def test_tone_rule_says_na_when_style_is_off() -> None:
+    """The demo's case: a tone scorer scores every plain draft (~0.03) but no answer asked for
+    the voice; the tone rule must not call for a retrain."""
+    h = healthy(tone_mean=None, tone_n=0, style_wanted=0, low_tone_ids=[1, 2])
+    r = rule(h, "tone_mean")
+    assert not r.fired and not r.enough_data and r.value is None and r.evidence == []
+    assert r.explanation.startswith("n/a: style is off")
+    assert decide(h, T).verdict == "HEALTHY"
+
+
+def test_tone_rule_reads_styled_answers_and_states_the_fallback_share() -> None:
+    h = healthy(
+        tone_mean=0.6, tone_n=40, style_wanted=40, style_fallbacks=10,
+        low_tone_ids=[5, 6], style_fallback_ids=[6, 7],
+    )
+    r = rule(h, "tone_mean")
+    assert r.fired and r.enough_data and r.value == 0.6
+    assert "over 40 answers in the brand voice" in r.explanation
+    assert "10 of 40 styled answers (25.0%) kept the plain draft" in r.explanation
+    assert r.evidence == [5, 6, 7]
+    few = rule(healthy(tone_mean=0.1, tone_n=3, style_wanted=3, style_fallbacks=3), "tone_mean")
+    assert not few.fired and "3 scored styled answers" in few.explanation

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import stat
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -22,9 +23,9 @@ def _clean_env(monkeypatch, tmp_path):
 
 
 def test_defaults_put_everything_under_one_data_dir():
-    s = Settings()
-    assert s.lancedb_location == ".askdesk/lancedb"
-    assert s.database_location == "sqlite:///.askdesk/askdesk.db"
+    s = Settings()  # the data dir is made absolute once, so no later chdir changes its meaning
+    assert s.lancedb_location == str(Path.cwd() / ".askdesk" / "lancedb")
+    assert s.database_location == f"sqlite:///{Path.cwd() / '.askdesk' / 'askdesk.db'}"
     assert s.embed_model == "all-MiniLM-L6-v2" and s.search_mode == "hybrid"
 
 
@@ -35,7 +36,7 @@ def test_toml_then_env_then_arguments(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("ASKDESK_MIN_CONFIDENCE", "0.6")
     s = Settings()
-    assert str(s.data_dir) == "from-toml" and s.top_k == 7 and s.min_confidence == 0.6
+    assert s.data_dir == Path.cwd() / "from-toml" and s.top_k == 7 and s.min_confidence == 0.6
     assert s.database_location.startswith("postgresql+psycopg://")
     assert Settings(top_k=3).top_k == 3
 

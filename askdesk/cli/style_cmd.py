@@ -26,6 +26,9 @@ style_app = typer.Typer(
     no_args_is_help=True,
 )
 
+#: `askdesk style use sample`: the bundled voice (askdesk/sample/style/model).
+SAMPLE_VERSION = "sample"
+
 ExamplesArg = Annotated[
     Path | None,
     typer.Argument(help="JSONL of {input, output} pairs (default: the bundled sample)."),
@@ -196,10 +199,23 @@ def list_versions(ctx: typer.Context) -> None:
 
 @style_app.command("use")
 def use(
-    ctx: typer.Context, version: Annotated[str, typer.Argument(help="A version name.")]
+    ctx: typer.Context,
+    version: Annotated[
+        str, typer.Argument(help="A version name, a version folder, or `sample` (bundled voice).")
+    ],
 ) -> None:
-    """Answer with this version from now on (roll back by using an older one)."""
+    """Answer with this version from now on (roll back by using an older one).
+
+    `sample` installs the bundled Tidewire sample voice into this data dir and activates it,
+    so the voice can be tried without training."""
     app = ctx.obj.app()
+    if version == SAMPLE_VERSION and app.style_folder(version) is None:
+        from askdesk.demo import install_sample_style
+
+        installed = install_sample_style(app)
+        if installed is None:
+            raise UserError("this build bundles no sample style model: run `askdesk style train`")
+        version = installed
     if app.style_folder(version) is None:
         raise UserError(f"no style model version {version!r} (see `askdesk style list`)")
     activate_version(app, version)

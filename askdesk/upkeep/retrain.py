@@ -60,8 +60,14 @@ def split_examples(path: Path) -> tuple[list[Example], CheckReport]:
 
 
 def activate_version(app: App, version: str) -> None:
-    """What `askdesk style use` does: answers use this version from now on."""
+    """What `askdesk style use` does: answers use this version from now on.
+
+    A version under DATA_DIR/style is written by name; a folder elsewhere by its absolute
+    path, never relative to the directory the command ran in."""
     app.style_root.mkdir(parents=True, exist_ok=True)
+    given = Path(version).expanduser()
+    if not (app.style_root / version).is_dir() and given.is_dir():
+        version = str(given.resolve())
     (app.style_root / "active").write_text(version + "\n")
 
 
@@ -92,7 +98,7 @@ def train_and_record(
     rep = result.report
     tone_note = fit_tone(app, train_pairs, result.folder, rep)
     (result.folder / "report.json").write_text(json.dumps(rep, indent=2))
-    run_id = app.store.record_train_run(rep, str(result.folder))
+    run_id = app.store.record_train_run(rep, app.data_relative(result.folder))
     return TrainOutcome(result.version, result.folder, rep, tone_note, run_id)
 
 

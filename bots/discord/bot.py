@@ -146,7 +146,8 @@ class AskdeskBot(discord.Client):
                 content, reference=reference, mention_author=False, **extra
             )
 
-        await self._deliver(answer, reply)
+        sent = await self._deliver(answer, reply)
+        await self._edit_in_style(answer, question, sent)
 
     async def handle_ask(self, interaction: discord.Interaction[Any], text: str) -> None:
         """`/ask`: acknowledge at once (Discord allows 3 s), answer in the followup."""
@@ -169,7 +170,8 @@ class AskdeskBot(discord.Client):
         async def followup(content: str, **extra: Any) -> discord.Message:
             return await interaction.followup.send(content, wait=True, **extra)
 
-        await self._deliver(answer, followup)
+        sent = await self._deliver(answer, followup)
+        await self._edit_in_style(answer, question, sent)
 
     def _called(self, message: discord.Message) -> bool:
         """A DM, a mention of the bot (or its role), or a reply to one of its messages."""
@@ -232,20 +234,22 @@ class AskdeskBot(discord.Client):
 
     # -- answers -----------------------------------------------------------------------------
     async def _answer(self, question: Question) -> Answer:
-        """SupportDesk.ask already turns a crash into an apology; this guards the adapter too."""
+        """SupportDesk.ask already turns a crash into an apology; this guards the adapter too.
+        The grounded answer comes first; a styled edit may follow (`_edit_in_style`)."""
         async with self._answering:
             try:
-                return await asyncio.to_thread(self.desk.ask, question)
+                return await asyncio.to_thread(self.desk.ask, question, draft_first=True)
             except Exception:
                 log.exception("answering failed in the discord adapter")
                 answer = Answer(FALLBACK_APOLOGY, [], 0.0, True, question=question.text)
                 answer.error = "adapter"
                 return answer
 
-    async def _deliver(self, answer: Answer, send: Send) -> None:
-        """Send the pieces; the sources and buttons ride on the last, which reactions target."""
+    async def _deliver(self, answer: Answer, send: Send) -> list[discord.Message]:
+        """Send the pieces; the sources and buttons ride on the last, which reactions target.
+        Returns the sent messages, in order (what a styled edit replaces)."""
         rendered = render_answer(answer)
-        last: discord.Message | None = None
+        sent: list[discord.Message] = []
         for i, piece in enumerate(rendered.pieces):
             extra: dict[str, Any] = {}
             if i == len(rendered.pieces) - 1:
@@ -253,9 +257,42 @@ class AskdeskBot(discord.Client):
                     extra["embed"] = rendered.embed
                 if rendered.feedback and answer.interaction_id is not None:
                     extra["view"] = feedback_view(answer.interaction_id)
-            last = await send(piece, **extra)
-        if rendered.feedback and last is not None and answer.interaction_id is not None:
-            await asyncio.to_thread(self.desk.link_answer, answer.interaction_id, str(last.id))
+            sent.append(await send(piece, **extra))
+        if rendered.feedback and sent and answer.interaction_id is not None:
+            await asyncio.to_thread(self.desk.link_answer, answer.interaction_id, str(sent[-1].id))
+        return sent
+
+    async def _edit_in_style(
+        self, answer: Answer, question: Question, sent: list[discord.Message]
+    ) -> None:
+        """Edit the posted draft into the styled answer: only the text changes (the sources
+        embed, buttons, reply and votes stay). The rewrite runs outside the answering
+        semaphore, so the next question's answer never waits for this one's voice. The draft
+        stands when the rewrite fails, when the styled text needs another number of pieces,
+        or when Discord refuses the first edit (an edit failing halfway is put back)."""
+        if not answer.style_pending or not sent or answer.interaction_id is None:
+            return
+        styled = await asyncio.to_thread(self.desk.finish_style, answer, question)
+        if styled is None:
+            return
+        before, after = render_answer(answer).pieces, render_answer(styled).pieces
+        if len(after) != len(sent):
+            log.info("styled answer kept as draft", extra={"reason": "message count"})
+            return
+        done: list[int] = []
+        try:
+            for i, (message, piece) in enumerate(zip(sent, after, strict=True)):
+                await message.edit(content=piece)
+                done.append(i)
+        except discord.HTTPException as exc:
+            log.warning("styled edit failed", extra={"status": exc.status})
+            for i in done:  # best effort: one answer, one voice
+                try:
+                    await sent[i].edit(content=before[i])
+                except discord.HTTPException:
+                    log.warning("could not put the draft back", extra={"status": exc.status})
+            return
+        await asyncio.to_thread(self.desk.mark_shown, answer.interaction_id, "styled")
 
     # -- feedback ----------------------------------------------------------------------------
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:

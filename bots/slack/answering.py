@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bots.common import ChannelDirectory
-from bots.slack.blocks import answer_messages, escape
+from bots.slack.blocks import Message, answer_messages, escape
 from bots.slack.dedupe import SeenKeys
 from core.desk import SupportDesk
 from core.types import Answer, Question
@@ -88,12 +88,17 @@ class Answerer:
             log.exception("answering failed", extra={"channel": ask.channel})
 
     def _answer(self, ask: Ask, *, broadcast: bool = False) -> None:
+        """The grounded answer is posted as soon as it exists; with the voice wanted (and
+        style_delivery="edit") the same messages are then edited into the styled answer."""
         self._react("reactions_add", ask.channel, ask.ts)
+        question = self._question(ask)
         try:
-            answer = self.desk.ask(self._question(ask))
-            self.post(ask.channel, ask.thread, answer, broadcast=broadcast)
+            answer = self.desk.ask(question, draft_first=True)
+            posted = self.post_all(ask.channel, ask.thread, answer, broadcast=broadcast)
         finally:
             self._react("reactions_remove", ask.channel, ask.ts)
+        if answer.style_pending:
+            self._edit_in_style(ask.channel, posted, answer, question)
 
     def _answer_slash(self, ask: SlashAsk) -> None:
         shown, _ = self.desk.engine.kept(Question(ask.text))  # a huge /ask is echoed cut
@@ -127,21 +132,67 @@ class Answerer:
         )
 
     def post(self, channel: str, thread: str, answer: Answer, *, broadcast: bool = False) -> str:
-        """Post the answer's messages in the thread; link the one with the buttons for votes."""
-        ts = ""
+        """Post the answer's messages in the thread; the last one's ts (it has the buttons)."""
+        posted = self.post_all(channel, thread, answer, broadcast=broadcast)
+        return posted[-1] if posted else ""
+
+    def post_all(
+        self, channel: str, thread: str, answer: Answer, *, broadcast: bool = False
+    ) -> list[str]:
+        """Post the answer's messages in the thread; link the one with the buttons for votes.
+        Returns every posted message's ts, in order (what a styled edit replaces)."""
+        posted: list[str] = []
         for i, message in enumerate(answer_messages(answer)):
-            ts = self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread,
-                text=message.text,
-                blocks=message.blocks,
-                reply_broadcast=broadcast and i == 0,
-                unfurl_links=False,
-                unfurl_media=False,
-            )["ts"]
-        if answer.interaction_id is not None and not answer.error and ts:
-            self.desk.link_answer(answer.interaction_id, message_ref(channel, ts))
-        return ts
+            posted.append(
+                self.client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=thread,
+                    text=message.text,
+                    blocks=message.blocks,
+                    reply_broadcast=broadcast and i == 0,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )["ts"]
+            )
+        if answer.interaction_id is not None and not answer.error and posted:
+            self.desk.link_answer(answer.interaction_id, message_ref(channel, posted[-1]))
+        return posted
+
+    def _edit_in_style(
+        self, channel: str, posted: list[str], answer: Answer, question: Question
+    ) -> None:
+        """Replace the posted draft with the styled answer (chat.update, same messages: the
+        thread, buttons, sources and votes stay). The draft stands when the rewrite fails,
+        when the styled text needs a different number of messages, or when Slack refuses the
+        first edit; an edit that fails halfway puts the draft back where it was changed."""
+        styled = self.desk.finish_style(answer, question)
+        if styled is None or answer.interaction_id is None:
+            return
+        before, after = answer_messages(answer), answer_messages(styled)
+        if len(after) != len(posted):
+            log.info("styled answer kept as draft", extra={"reason": "message count"})
+            return
+        done: list[int] = []
+        try:
+            for i, (ts, message) in enumerate(zip(posted, after, strict=True)):
+                self.client.chat_update(
+                    channel=channel, ts=ts, text=message.text, blocks=message.blocks
+                )
+                done.append(i)
+        except SlackApiError as exc:
+            log.warning("styled edit failed", extra={"error": exc.response.get("error")})
+            for i in done:  # best effort: one answer, one voice
+                self._restore(channel, posted[i], before[i])
+            return
+        self.desk.mark_shown(answer.interaction_id, "styled")
+
+    def _restore(self, channel: str, ts: str, message: Message) -> None:
+        try:
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as exc:
+            log.warning("could not put the draft back", extra={"error": exc.response.get("error")})
 
     def _react(self, method: str, channel: str, ts: str) -> None:
         """👀 is a courtesy: a missing scope or a race with the user never blocks the answer."""

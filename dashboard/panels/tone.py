@@ -1,8 +1,14 @@
 """Tone: how close recent answers sound to the team's voice, per channel, against the target,
-and which style model produced them — the retrain side of the verdict."""
+and which style model produced them — the retrain side of the verdict.
+
+Per style version (the fine-tuning checklist's "monitor for style consistency and bias"):
+the share of answers rewritten, kept as draft by reason, the mean tone and the sentiment shift
+of its rewrites; a version that falls back more often or sounds less like the team than the
+one before it is flagged."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dash import Dash, Input, Output, html
@@ -18,11 +24,109 @@ from dashboard.panels.common import (
 )
 from dashboard.services import Services
 
+#: How many of a version's newest rewrites the sentiment check reads (VADER, ~1 ms each).
+SHIFT_SAMPLE = 500
+KEPT_SHOWN = ("guard", "timeout", "loop", "error")
+_EPSILON = 1e-9
+
 
 def layout(services: Services) -> html.Div:
     return html.Div(
-        [html.Div(id="tone-model", className="stats"), graph("tone-trend")], className="panel"
+        [
+            html.Div(id="tone-model", className="stats"),
+            graph("tone-trend"),
+            html.H4("Style versions"),
+            html.Div(id="tone-versions"),
+        ],
+        className="panel",
     )
+
+
+def version_report(
+    rows: list[dict[str, Any]], shifts: Callable[[list[str], list[str]], list[int]] | None = None
+) -> list[dict[str, Any]]:
+    """`Analytics.style_by_version` rows with the sentiment shift count of each version's
+    rewrites and a `worse` note when its fallback rate is higher or its mean tone lower than
+    the previous version's (oldest first, so "previous" is the one it replaced)."""
+    if shifts is None:
+        from styling.sentiment import sentiment_shifts as shifts
+    out: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for row in rows:
+        pairs = row.get("pairs", [])[:SHIFT_SAMPLE]
+        flagged = shifts([d for d, _ in pairs], [a for _, a in pairs]) if pairs else []
+        worse = []
+        if previous is not None:
+            if _worse(row["fallback_rate"], previous["fallback_rate"], higher_is_worse=True):
+                worse.append(
+                    f"falls back more than {previous['version']} "
+                    f"({row['fallback_rate']:.0%} vs {previous['fallback_rate']:.0%})"
+                )
+            if _worse(row["tone_mean"], previous["tone_mean"], higher_is_worse=False):
+                worse.append(
+                    f"lower tone than {previous['version']} "
+                    f"({row['tone_mean']:.2f} vs {previous['tone_mean']:.2f})"
+                )
+        out.append(
+            {
+                **{k: v for k, v in row.items() if k != "pairs"},
+                "shift_checked": len(pairs),
+                "shift_flagged": len(flagged),
+                "worse": worse,
+            }
+        )
+        previous = row
+    return out
+
+
+def _worse(now: float | None, before: float | None, *, higher_is_worse: bool) -> bool:
+    if now is None or before is None:
+        return False
+    return (now - before if higher_is_worse else before - now) > _EPSILON
+
+
+def versions_table(report: list[dict[str, Any]]) -> Any:
+    if not report:
+        return html.P(
+            "No answer asked for the brand voice in this range (style is off, or no style "
+            "model is set up).",
+            className="muted",
+        )
+    head = html.Tr(
+        [
+            html.Th(h)
+            for h in (
+                "Version",
+                "Answers",
+                "Rewritten",
+                *(f"Kept: {k}" for k in KEPT_SHOWN),
+                "Mean tone",
+                "Sentiment moved",
+                "Compared with the previous version",
+            )
+        ]
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(r["version"]),
+                html.Td(str(r["answers"])),
+                html.Td(_share(r["rewritten_share"])),
+                *(html.Td(str(r["kept"].get(k, 0))) for k in KEPT_SHOWN),
+                html.Td("—" if r["tone_mean"] is None else f"{r['tone_mean']:.2f}"),
+                html.Td(f"{r['shift_flagged']} of {r['shift_checked']}"),
+                html.Td("; ".join(r["worse"]) or "—"),
+            ],
+            className="fired" if r["worse"] else "",
+            id={"type": "style-version", "version": r["version"]},
+        )
+        for r in report
+    ]
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="rules")
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
 
 
 def tone_figure(rows: list[dict[str, Any]], target: float) -> dict[str, Any]:
@@ -79,14 +183,17 @@ def register(app: Dash, services: Services) -> None:
     @app.callback(
         Output("tone-trend", "figure"),
         Output("tone-model", "children"),
+        Output("tone-versions", "children"),
         *(Input(c, p) for c, p in FILTER_INPUTS),
     )
-    def update(start: Any, end: Any, platforms: Any, channels: Any) -> tuple[Any, Any]:
-        rows = services.analytics.tone_by_channel(to_filters(start, end, platforms, channels))
+    def update(start: Any, end: Any, platforms: Any, channels: Any) -> tuple[Any, Any, Any]:
+        filters = to_filters(start, end, platforms, channels)
+        rows = services.analytics.tone_by_channel(filters)
+        versions = versions_table(version_report(services.analytics.style_by_version(filters)))
         run = _model_in_use(services)
         active = services.style_version()
         if run is None and active:
             model = [html.Div(f"Style model {active}: no training run recorded for it.")]
         else:
             model = _model(run)
-        return tone_figure(rows, services.tone_target), model
+        return tone_figure(rows, services.tone_target), model, versions
