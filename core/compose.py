@@ -106,7 +106,7 @@ class ExtractiveComposer:
         self.decision = decision or DecisionModel()
 
     def source_for(self, n: int, hit: SearchHit) -> Source:
-        url = self.url_template.format(path=hit.doc_id) if self.url_template else None
+        url = hit.url or (self.url_template.format(path=hit.doc_id) if self.url_template else None)
         snippet = " ".join(hit.text.split())[:240]
         return Source(n, hit.doc_id, hit.title, hit.heading, round(hit.similarity, 4), url, snippet)
 
