@@ -130,3 +130,21 @@ def sources_overview(
             }
         )
     return rows
+
+
+def with_pending(rows: list[dict[str, Any]], folders: dict[str, Path], index: ChunkIndex) -> None:
+    """Add `pending` (documents added, changed or removed since the last sync) to the rows of
+    folder sources; sites and repositories are only compared by syncing (`pending` None)."""
+    from retrieval.ingest import diff_source
+    from retrieval.sources import FolderSource
+
+    for row in rows:
+        row["pending"] = None
+        root = folders.get(row["name"])
+        if root is None:
+            continue
+        try:
+            diff = diff_source(FolderSource(root, row["name"]), index)
+            row["pending"] = len(diff.added) + len(diff.changed) + len(diff.removed)
+        except Exception as exc:  # a folder gone or unreadable: say so on its row
+            row["error"] = row.get("error") or f"cannot compare: {_first_line(exc)}"

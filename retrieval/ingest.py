@@ -408,7 +408,6 @@ class Ingester:
         self, src: Source, report: IndexReport, index: ChunkIndex, progress: Progress
     ) -> None:
         """Bring `index` in line with one source, one atomic batch of documents at a time."""
-        progress("scan", 0, 0)
         listing = src.list_items()
         report.revision = listing.revision
         report.notes = dict(listing.notes)

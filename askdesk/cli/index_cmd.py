@@ -99,10 +99,10 @@ def _one_off(app: App, source: Any, *, rebuild: bool, as_json: bool) -> None:
             if isinstance(exc, (UserError, KeyboardInterrupt)):
                 raise
             text = str(exc).strip().splitlines()
-            raise UserError(
-                f"{source.location}: {text[0] if text else type(exc).__name__}; "
-                "the index was not changed"
-            ) from exc
+            said = text[0] if text else type(exc).__name__
+            if source.location not in said:
+                said = f"{source.location}: {said}"
+            raise UserError(f"{said}; the index was not changed") from exc
     if as_json:
         print_json(report.as_dict())
     else:
@@ -154,9 +154,11 @@ def sources(
     app = state.app()
     from core.freshness import sources_overview
 
-    unique = {s.name: s for s in reversed(app.settings.sources)}  # the first entry wins
+    unique: dict[str, Any] = {}
+    for conf in app.settings.sources:
+        unique.setdefault(conf.name, conf)  # the first entry wins, as in a sync
     rows = sources_overview(
-        [(s.name, s.kind, _where(s)) for s in reversed(unique.values())],
+        [(s.name, s.kind, where_of(s)) for s in unique.values()],
         app.index,
         lambda name: app.store.last_index_run(source=name),
     )
@@ -184,7 +186,8 @@ def sources(
         typer.echo(f"warning: source name {name!r} is used twice; the second is skipped")
 
 
-def _where(conf: Any) -> str:
+def where_of(conf: Any) -> str:
+    """Where a configured source is, as it may be shown (no credentials)."""
     from retrieval.gitsource import redact
 
     if conf.path is not None:

@@ -149,7 +149,7 @@ def reindex_job(
 
     report_progress = guarded(progress)
     if docs_root is None and app.settings.sources:
-        return sync_configured(app, progress=progress)
+        return sync_configured(app, progress=progress, only_due=True)
     folder = app.docs_dir(docs_root)
     if folder is None:
         return skipped(NO_FOLDER)
@@ -184,6 +184,7 @@ def sync_configured(
     only: str | None = None,
     rebuild: bool = False,
     ingest_progress: Progress | None = None,
+    only_due: bool = False,
 ) -> dict[str, Any]:
     """Sync every `[[sources]]` entry (or just `only`): one report per source, a failing
     source reported while the others sync, and, on a full sync, the documents of sources
@@ -195,6 +196,10 @@ def sync_configured(
     chosen = plan(app.settings, only)
     if only is not None and not chosen.sources and not chosen.problems:
         raise UpkeepError(f"no source named {only!r} in the config")
+    if only_due:  # the schedule: a source with its own every_minutes waits until it is due
+        not_due = _not_due(app)
+        chosen.problems += [{"source": n, "reason": "not due yet"} for n in not_due]
+        chosen.sources = [src for src in chosen.sources if src.name not in not_due]
     report_progress(0.0, f"syncing {len(chosen.sources)} source(s)")
     try:
         reports = index_sources(
@@ -210,14 +215,38 @@ def sync_configured(
         log.warning("source skipped", extra=problem)
     results = [r.as_dict() for r in reports]
     failed = [r for r in results if r["status"] != "ok"]
+    waiting = [p for p in chosen.problems if p["reason"] == "not due yet"]
+    chosen.problems = [p for p in chosen.problems if p not in waiting]
     report_progress(1.0, "done")
     return {
         "status": "ok" if not failed and not chosen.problems else "partial",
         "sources": results,
         "problems": chosen.problems,
+        "not_due": [p["source"] for p in waiting],
         "message": "; ".join(source_line(r) for r in results)
         + "".join(f"; {p['source']}: skipped ({p['reason']})" for p in chosen.problems),
     }
+
+
+def _not_due(app: App) -> set[str]:
+    """Configured sources with their own `every_minutes` whose last sync is more recent."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    out = set()
+    for conf in app.settings.sources:
+        if not conf.every_minutes:
+            continue
+        try:
+            last = app.store.last_index_run(source=conf.name)
+        except Exception:
+            continue
+        finished = (last or {}).get("finished_at")
+        if isinstance(finished, datetime):
+            finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
+            if now - finished < timedelta(minutes=conf.every_minutes):
+                out.add(conf.name)
+    return out
 
 
 def source_line(r: dict[str, Any]) -> str:
