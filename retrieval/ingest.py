@@ -303,16 +303,17 @@ class Ingester:
         """
         progress = progress or _no_progress
         self._drop_leftover_staging()
-        target = self.index
-        if rebuild:
-            target = ChunkIndex(self.index.uri, STAGING)
-            target.drop()
-            target.create(self.embedder.dimension, self.embedder.version)
-        else:
-            self._prepare_table()
-            # cheap when present; repairs a table whose full-text index was lost
-            self.index.ensure_text_index()
-            self.index.ensure_url_column()
+        try:
+            target = self._target(rebuild)
+        except Exception as exc:  # no source can sync: each gets a failed report, then raise
+            for src in sources:
+                report = IndexReport(src.location, self.embedder.model_name, src.name, src.kind)
+                report.status = "failed"
+                report.error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                self.last_report = report
+                if on_report is not None:
+                    on_report(report)
+            raise
         reports: list[IndexReport] = []
         changed = False
         for src in sources:
@@ -347,6 +348,19 @@ class Ingester:
         for report in reports:
             report.table_version = version
         return reports
+
+    def _target(self, rebuild: bool) -> ChunkIndex:
+        """The table this run writes: the index, or a fresh staging table for a rebuild."""
+        if rebuild:
+            target = ChunkIndex(self.index.uri, STAGING)
+            target.drop()
+            target.create(self.embedder.dimension, self.embedder.version)
+            return target
+        self._prepare_table()
+        # cheap when present; repairs a table whose full-text index was lost
+        self.index.ensure_text_index()
+        self.index.ensure_url_column()
+        return self.index
 
     def _one(
         self, src: Source, index: ChunkIndex, progress: Progress, raise_failure: bool

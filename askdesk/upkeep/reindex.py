@@ -69,8 +69,12 @@ def index_sources(
     with exclusive(index_lock(app), "index run"):
         run_ids = {id(s): _start_run(app, s) for s in sources if _startable(s)}
         by_name = {s.name: s for s in sources}
+        recorded: set[int] = set()
 
         def record(report: IndexReport) -> None:
+            if id(report) in recorded:  # a failure after this report was already stored
+                return
+            recorded.add(id(report))
             src = by_name.get(report.source)
             record_index_run(app, report, run_ids.pop(id(src), None) if src else None)
 
@@ -94,7 +98,7 @@ def index_sources(
                     raise_failure=single,
                 )
         except BaseException:
-            if ingester.last_report is not None and run_ids:
+            if ingester.last_report is not None:
                 record(ingester.last_report)
             raise
     ok = [r for r in reports if r.status == "ok"]
