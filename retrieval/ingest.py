@@ -385,12 +385,12 @@ class Ingester:
         except Exception as exc:
             report.status = "failed"
             report.error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            if raise_failure:  # the caller reports it: one line, not a warning as well
+                raise
             log.warning(
                 "source sync failed",
                 extra={"source": src.name, "kind": src.kind, "error": report.error},
             )
-            if raise_failure:
-                raise
         finally:
             report.duration_s = time.perf_counter() - t0
             report.table_version = self.index.version if self.index.exists() else None
