@@ -42,6 +42,52 @@ class ChannelSettings(BaseModel):
     escalate_to: list[str] | None = Field(None, description="Overrides the global escalate_to.")
 
 
+class SourceSettings(BaseModel):
+    """A `[[sources]]` table: one place the desk's docs live (a folder, a site, a repo)."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Unique; the doc_id prefix (`name/...`) and a channel `paths` prefix.",
+    )
+    path: Path | None = Field(None, description="A docs folder.")
+    url: str | None = Field(None, description="A website: crawled within this URL's prefix.")
+    git: str | None = Field(None, description="A git repository URL (https, ssh or file).")
+    branch: str | None = Field(None, description="git: the branch (default: the remote's).")
+    subdir: str | None = Field(None, description="git: only this folder of the repository.")
+    token_env: str | None = Field(
+        None, description="git/web: the environment variable holding an access token."
+    )
+    web_url: str | None = Field(
+        None,
+        description="Link for answers, with {path} (and {commit} for git), e.g. "
+        "https://github.com/org/repo/blob/{commit}/{path}.",
+    )
+    every_minutes: float | None = Field(None, gt=0, description="Own sync schedule.")
+    max_pages: int = Field(2000, ge=1, description="web: pages fetched per sync at most.")
+    max_mb: float = Field(200.0, gt=0, description="web: megabytes downloaded per sync at most.")
+    delay_s: float = Field(0.0, ge=0, description="web: pause between requests per worker.")
+    concurrency: int = Field(4, ge=1, le=16, description="web: requests in flight at most.")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None and not v.lower().startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return v
+
+    def model_post_init(self, _context: Any) -> None:
+        given = [k for k in ("path", "url", "git") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"source {self.name!r} needs exactly one of path, url or git"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+
+    @property
+    def kind(self) -> str:
+        return "folder" if self.path is not None else "web" if self.url is not None else "git"
+
+
 def _env(*names: str) -> AliasChoices:
     """Accept the platform's conventional variable (SLACK_BOT_TOKEN) and the ASKDESK_ one."""
     return AliasChoices(*names, *(f"ASKDESK_{n}" for n in names))
@@ -106,6 +152,10 @@ class Settings(BaseSettings):
         description="Who writes answers: `extractive` (quotes the docs), `llm` (an "
         "OpenAI-compatible model, checked against the passages), or a composer installed "
         "through the `askdesk.composers` entry points.",
+    )
+    sources: list[SourceSettings] = Field(
+        default_factory=list,
+        description="`[[sources]]` tables: every place the docs live; `askdesk index` syncs all.",
     )
 
     asker_salt: SecretStr | None = Field(

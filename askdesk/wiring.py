@@ -235,10 +235,14 @@ class App:
         return Ingester(self.index, self.embedder)
 
     def docs_dir(self, given: Path | None) -> Path | None:
-        """The folder to index: the argument, else the setting, else the last run's folder."""
+        """The folder to index: the argument, else the setting, else the last folder run
+        (not a site's, a repository's or a configured source's)."""
         if given is not None:
             return given
         if self.settings.docs_dir is not None:
             return self.settings.docs_dir
-        last = self.store.last_index_run()
-        return Path(last["docs_root"]) if last else None
+        for run in self.store.index_runs(limit=50):
+            root = str(run.get("docs_root") or "")
+            if not run.get("source") and root.startswith("/") and "://" not in root:
+                return Path(root)
+        return None

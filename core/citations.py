@@ -52,7 +52,8 @@ def doc_url(path: str, url_template: str | None) -> str | None:
 
 def source_for(n: int, hit: SearchHit, url_template: str | None = None) -> Source:
     """How a hit is shown as source [n]: its document, title, heading, similarity, link and
-    the start of its text."""
+    the start of its text. The link is the page's own URL when its source gave one (a site's
+    page, a repository file at its commit), else the docs URL template's."""
     snippet = " ".join(hit.text.split())[:SNIPPET_CHARS]
     return Source(
         n,
@@ -60,7 +61,7 @@ def source_for(n: int, hit: SearchHit, url_template: str | None = None) -> Sourc
         hit.title,
         hit.heading,
         round(hit.similarity, 4),
-        doc_url(hit.doc_id, url_template),
+        hit.url or doc_url(hit.doc_id, url_template),
         snippet,
     )
 

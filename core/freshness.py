@@ -91,3 +91,60 @@ def index_freshness(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
+
+
+def sources_overview(
+    sources: list[tuple[str, str, str]],
+    index: ChunkIndex,
+    last_run: Any,
+) -> list[dict[str, Any]]:
+    """One row per configured source (name, kind, location): its documents in the index,
+    its last sync (from `last_run(name)`, the store's last IndexRun of that source), the
+    commit it was synced at, and its last error. Never raises, like `index_freshness`."""
+    try:
+        states = index.doc_states() if index.exists() else {}
+        index_error = None
+    except Exception as exc:
+        states, index_error = {}, f"cannot read the index: {_first_line(exc)}"
+    rows = []
+    for name, kind, location in sources:
+        try:
+            run = last_run(name) or {}
+        except Exception as exc:
+            run = {"error": f"cannot read the runs: {_first_line(exc)}"}
+        prefix = name + "/"
+        rows.append(
+            {
+                "name": name,
+                "kind": kind,
+                "location": location,
+                "documents": sum(1 for d in states if d.startswith(prefix)),
+                "last_sync_at": _iso(run.get("finished_at")),
+                "last_status": run.get("status"),
+                "revision": run.get("revision"),
+                "added": run.get("docs_added", 0),
+                "changed": run.get("docs_changed", 0),
+                "removed": run.get("docs_removed", 0),
+                "skipped": len(run.get("skipped") or []),
+                "error": index_error or run.get("error"),
+            }
+        )
+    return rows
+
+
+def with_pending(rows: list[dict[str, Any]], folders: dict[str, Path], index: ChunkIndex) -> None:
+    """Add `pending` (documents added, changed or removed since the last sync) to the rows of
+    folder sources; sites and repositories are only compared by syncing (`pending` None)."""
+    from retrieval.ingest import diff_source
+    from retrieval.sources import FolderSource
+
+    for row in rows:
+        row["pending"] = None
+        root = folders.get(row["name"])
+        if root is None:
+            continue
+        try:
+            diff = diff_source(FolderSource(root, row["name"]), index)
+            row["pending"] = len(diff.added) + len(diff.changed) + len(diff.removed)
+        except Exception as exc:  # a folder gone or unreadable: say so on its row
+            row["error"] = row.get("error") or f"cannot compare: {_first_line(exc)}"

@@ -55,8 +55,12 @@ class JobRunner:
         self._running: dict[str, int] = {}
         self._threads: dict[str, threading.Thread] = {}
 
-    def start(self, kind: str, started_by: str) -> StartOutcome:
-        function = self.functions.get(kind)
+    def start(
+        self, kind: str, started_by: str, function: JobFunction | None = None
+    ) -> StartOutcome:
+        """Start the job of `kind` (or `function` under that kind: one source's sync is a
+        reindex, and waits for any other reindex like one)."""
+        function = function or self.functions.get(kind)
         if function is None:
             return StartOutcome(False, None, f"{kind} is not available in this process")
         with self._lock:

@@ -50,3 +50,5 @@ class Services:
     now: Callable[[], datetime] = field(default=_now)
     # the style model version answers use (`askdesk style use`); None: the latest trained one
     style_version: Callable[[], str | None] = field(default=lambda: None)
+    # sync one configured source now (name, started_by): the freshness tab's "Sync now"
+    sync_source: Callable[[str, str], Any] | None = None

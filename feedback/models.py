@@ -157,6 +157,10 @@ class IndexRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     status: Mapped[str] = mapped_column(String(16))
     docs_root: Mapped[str] = mapped_column(String(1024))
+    source: Mapped[str | None] = mapped_column(String(128), index=True)
+    """The source's name; "" or NULL: the unnamed source that owns the whole index."""
+    revision: Mapped[str | None] = mapped_column(String(64))
+    """The git commit a repository source was synced at."""
     docs_added: Mapped[int] = mapped_column(default=0)
     docs_changed: Mapped[int] = mapped_column(default=0)
     docs_removed: Mapped[int] = mapped_column(default=0)

@@ -405,6 +405,8 @@ class FeedbackStore:
         duration_s: float = 0.0,
         table_version: int | None = None,
         error: str | None = None,
+        source: str | None = None,
+        revision: str | None = None,
     ) -> int:
         """Store a finished ingestion pass; times default to "just finished, took duration_s"."""
         _check_index_run_status(status)
@@ -428,6 +430,8 @@ class FeedbackStore:
             table_version=table_version,
             embed_model=embed_model,
             error=error,
+            source=source,
+            revision=revision,
         )
         with self._transaction() as session:
             session.add(row)
@@ -435,7 +439,12 @@ class FeedbackStore:
             return row.id
 
     def start_index_run(
-        self, *, docs_root: str, embed_model: str, started_at: datetime | None = None
+        self,
+        *,
+        docs_root: str,
+        embed_model: str,
+        started_at: datetime | None = None,
+        source: str | None = None,
     ) -> int:
         """Record a run as "running" before it writes anything, so a run killed outright
         still leaves a trace (see `finish_index_run`, `close_abandoned_index_runs`)."""
@@ -444,6 +453,7 @@ class FeedbackStore:
             finished_at=None,
             status="running",
             docs_root=docs_root,
+            source=source,
             embed_model=embed_model,
             skipped=[],
         )
@@ -480,9 +490,10 @@ class FeedbackStore:
             ).rowcount
 
     def last_index_run(
-        self, docs_root: str | None = None, status: str | None = None
+        self, docs_root: str | None = None, status: str | None = None, source: str | None = None
     ) -> dict[str, Any] | None:
-        """The most recently finished run, optionally for one docs root and/or one status."""
+        """The most recently finished run, optionally for one docs root, status and/or
+        source name."""
         query = (
             select(IndexRun)
             .where(IndexRun.finished_at.is_not(None))
@@ -493,6 +504,8 @@ class FeedbackStore:
             query = query.where(IndexRun.docs_root == docs_root)
         if status is not None:
             query = query.where(IndexRun.status == status)
+        if source is not None:
+            query = query.where(IndexRun.source == source)
         with self._transaction() as session:
             row = session.scalars(query).first()
             return None if row is None else _as_dict(row)

@@ -74,6 +74,8 @@ class ChunkRow:
     content_hash: str
     format: str
     vector: np.ndarray
+    url: str | None = None
+    """Where a reader opens the document (a page URL, a file at a commit); None: unknown."""
 
 
 def _schema(dim: int, embed_model: str) -> pa.Schema:
@@ -91,6 +93,7 @@ def _schema(dim: int, embed_model: str) -> pa.Schema:
             ("content_hash", pa.string()),
             ("format", pa.string()),
             ("vector", pa.list_(pa.float32(), dim)),
+            ("url", pa.string()),
         ],
         metadata={"embed_model": embed_model},
     )
@@ -178,6 +181,15 @@ class ChunkIndex:
         reader = staged.table.search().limit(None).to_batches()
         self._table = self.db.create_table(self.name, data=reader, mode="overwrite")
         self.ensure_text_index()
+
+    def ensure_url_column(self) -> bool:
+        """Add the `url` column to a table made before sources had URLs (rows get NULL, and
+        answers fall back to `docs_url_template`). Returns whether it added it."""
+        if "url" in self.table.schema.names:
+            return False
+        self.table.add_columns({"url": "CAST(NULL AS STRING)"})
+        log.info("index: url column added", extra={"table": self.name})
+        return True
 
     @property
     def embed_model(self) -> str | None:
@@ -271,7 +283,7 @@ class ChunkIndex:
             f"(doc_id = {sql_str(d)} AND ordinal IN ({', '.join(str(o) for o in sorted(os))}))"
             for d, os in by_doc.items()
         )
-        return self._scan(where, _TEXT_COLUMNS).to_pylist()
+        return self._scan(where, self._text_columns()).to_pylist()
 
     def vectors_for(self, content_hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors by content hash: the cache that makes unchanged chunks free."""
@@ -338,17 +350,31 @@ class ChunkIndex:
         if where:
             q = q.where(where, prefilter=True)
         # no vector column: LanceDB's cosine distance already gives the similarity
-        return q.select([*_TEXT_COLUMNS, "_distance"]).to_list()
+        return q.select([*self._text_columns(), "_distance"]).to_list()
 
     def text_search(self, text: str, limit: int, where: str | None = None) -> list[dict[str, Any]]:
         q = self.table.search(text, query_type="fts").limit(limit)
         if where:
             q = q.where(where, prefilter=True)
-        return q.select([*_RESULT_COLUMNS, "_score"]).to_list()
+        return q.select([*self._text_columns(), "vector", "_score"]).to_list()
+
+    def _text_columns(self) -> list[str]:
+        """The result columns this table has: one made before `url` existed is still read
+        (by a bot that has not seen a reindex yet) without it."""
+        names = set(self.table.schema.names)
+        return [c for c in _TEXT_COLUMNS if c in names]
 
 
-_TEXT_COLUMNS = ["chunk_id", "doc_id", "ordinal", "title", "heading", "text", "content_hash"]
-_RESULT_COLUMNS = [*_TEXT_COLUMNS, "vector"]
+_TEXT_COLUMNS = [
+    "chunk_id",
+    "doc_id",
+    "ordinal",
+    "title",
+    "heading",
+    "text",
+    "content_hash",
+    "url",
+]
 
 
 def _to_arrow(rows: Sequence[ChunkRow], schema: pa.Schema) -> pa.Table:
@@ -356,11 +382,12 @@ def _to_arrow(rows: Sequence[ChunkRow], schema: pa.Schema) -> pa.Table:
 
     dim = schema.field("vector").type.list_size
     vectors = np.asarray([r.vector for r in rows], dtype=np.float32).reshape(len(rows), dim)
-    cols: dict[str, Any] = {
-        name: [getattr(r, name) for r in rows] for name in schema.names if name != "vector"
-    }
-    arrays = [pa.array(cols[f.name], type=f.type) for f in schema if f.name != "vector"]
-    arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim))
+    arrays = [
+        pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel(), pa.float32()), dim)
+        if f.name == "vector"
+        else pa.array([getattr(r, f.name) for r in rows], type=f.type)
+        for f in schema
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

@@ -1,6 +1,7 @@
-"""Incremental indexing of a docs folder: load → chunk → hash → embed only what changed → write.
+"""Incremental indexing of sources: list → read what changed → chunk → embed new text → write.
 
-Work is decided per document by the hash of its bytes (plus the pipeline version), and per
+Work is decided per document by its validator (a hash of its bytes, an ETag, a blob id; see
+retrieval.sources), and per
 chunk by the hash of its embedding text: a changed document is re-chunked, but each of its
 chunks whose text was seen before reuses the stored vector, so only new text is embedded.
 Documents are written in batches, each batch one atomic commit; an interrupted run leaves
@@ -27,13 +28,13 @@ from retrieval.chunking import chunk_document
 from retrieval.documents import Chunk, LoadError, printable_path
 from retrieval.embedding import Embedder
 from retrieval.index import STAGING, ChunkIndex, ChunkRow, IndexUnavailable
-from retrieval.loaders import SUPPORTED_SUFFIXES, load_document
+from retrieval.loaders import SUPPORTED_SUFFIXES, parse
 from retrieval.passages import embed_missing
+from retrieval.sources import PIPELINE_VERSION, FolderSource, Item, Listing, Source, owns
 
 log = logging.getLogger(__name__)
 
-# Bump when loading or chunking changes output, so every document is re-chunked once.
-PIPELINE_VERSION = "3"
+__all__ = ["PIPELINE_VERSION", "IndexReport", "Ingester", "diff_folder", "diff_source", "scan"]
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as work advances; stages "scan", "embed", "passages",
@@ -53,6 +54,12 @@ class IndexReport:
 
     docs_root: str
     embed_model: str
+    source: str = ""
+    """The source's name ("" for the unnamed source that owns the whole index)."""
+    kind: str = "folder"
+    revision: str | None = None
+    """The git commit a repository source was synced at."""
+    notes: dict[str, object] = field(default_factory=dict)
     docs_added: list[str] = field(default_factory=list)
     docs_changed: list[str] = field(default_factory=list)
     docs_removed: list[str] = field(default_factory=list)
@@ -73,6 +80,10 @@ class IndexReport:
     def as_dict(self) -> dict[str, object]:
         return {
             "docs_root": self.docs_root,
+            "source": self.source,
+            "kind": self.kind,
+            "revision": self.revision,
+            "notes": self.notes,
             "embed_model": self.embed_model,
             "status": self.status,
             "docs_added": len(self.docs_added),
@@ -93,14 +104,18 @@ class IndexReport:
 
 
 @dataclass(frozen=True)
-class FolderDiff:
-    added: list[SourceFile]
-    changed: list[SourceFile]
+class SourceDiff:
+    added: list[Item]
+    changed: list[Item]
     removed: list[str]
-    unchanged: list[SourceFile]
+    unchanged: list[Item]
     ignored: int
     skipped: list[dict[str, str]] = field(default_factory=list)
-    """Files on disk that are not (or no longer) indexable as they are, each with its reason."""
+    """Items that are not (or no longer) indexable as they are, each with its reason."""
+    listing: Listing | None = None
+
+
+FolderDiff = SourceDiff  # the name `status` and older callers know
 
 
 @dataclass(frozen=True)
@@ -188,40 +203,50 @@ def scan_folder(root: Path) -> tuple[list[SourceFile], int]:
 
 def diff_folder(
     root: Path, index: ChunkIndex, known_skips: Iterable[Mapping[str, Any]] = ()
-) -> FolderDiff:
-    """Compare the folder on disk with what the index holds (used by `status` too).
+) -> SourceDiff:
+    """Compare the folder on disk with what the index holds (used by `status` too)."""
+    return diff_source(FolderSource(root), index, known_skips)
 
-    `known_skips` are a previous run's skipped entries: a file skipped then, with the same
-    content hash now, would be skipped again, so it is listed as skipped, not as a change.
-    Unreadable files and folders are kept in the index, not removed.
+
+def diff_source(
+    source: Source,
+    index: ChunkIndex,
+    known_skips: Iterable[Mapping[str, Any]] = (),
+    listing: Listing | None = None,
+) -> SourceDiff:
+    """Compare what a source holds with what the index holds for it.
+
+    Only documents the source owns are compared (a named source: those under `name/`).
+    `known_skips` are a previous run's skipped entries: an item skipped then, with the same
+    validator now, would be skipped again, so it is listed as skipped, not as a change.
+    Items the source could not read this time (`listing.keep`) are kept, not removed.
     """
-    found = scan(root)
-    states = index.doc_states()
-    by_id = {f.doc_id: f for f in found.files}
+    found = listing if listing is not None else source.list_items()
+    states = {d: h for d, h in index.doc_states().items() if owns(source.name, d)}
+    by_id = {f.doc_id: f for f in found.items}
     again: dict[str, str] = {}
     for entry in known_skips:
         f = by_id.get(str(entry.get("path")))
-        if f is not None and entry.get("doc_hash") == f.doc_hash:
+        if f is not None and entry.get("doc_hash") == f.validator:
             again[f.doc_id] = str(entry.get("reason") or "skipped")
     skipped = list(found.skipped)
-    files = []
-    for f in found.files:
-        if f.doc_id in again and states.get(f.doc_id) != f.doc_hash:
+    items = []
+    for f in found.items:
+        if f.doc_id in again and states.get(f.doc_id) != f.validator:
             skipped.append({"path": f.doc_id, "reason": again[f.doc_id]})
         else:
-            files.append(f)
-    keep = {s["path"] for s in found.skipped}
-    on_disk = {f.doc_id for f in found.files} | keep
-    added = [f for f in files if f.doc_id not in states]
-    changed = [f for f in files if f.doc_id in states and states[f.doc_id] != f.doc_hash]
-    unchanged = [f for f in files if states.get(f.doc_id) == f.doc_hash]
+            items.append(f)
+    keep_ids = {s["path"] for s in found.skipped} | set(found.keep)
+    prefixes = [k for k in found.keep if k.endswith("/")]
+    present = {f.doc_id for f in found.items} | keep_ids
+    added = [f for f in items if f.doc_id not in states]
+    changed = [f for f in items if f.doc_id in states and states[f.doc_id] != f.validator]
+    unchanged = [f for f in items if states.get(f.doc_id) == f.validator]
     removed = sorted(
-        d
-        for d in states
-        if d not in on_disk and not any(d.startswith(b) for b in found.blocked)
+        d for d in states if d not in present and not any(d.startswith(b) for b in prefixes)
     )
     skipped.sort(key=lambda s: s["path"])
-    return FolderDiff(added, changed, removed, unchanged, found.ignored, skipped)
+    return SourceDiff(added, changed, removed, unchanged, found.ignored, skipped, found)
 
 
 class Ingester:
@@ -242,18 +267,117 @@ class Ingester:
         self.last_report: IndexReport | None = None  # readable after an interrupted run
 
     def run(
-        self, root: Path, *, rebuild: bool = False, progress: Progress | None = None
+        self,
+        source: Path | Source,
+        *,
+        rebuild: bool = False,
+        progress: Progress | None = None,
     ) -> IndexReport:
-        root = Path(root)
-        if not root.exists():
-            raise FileNotFoundError(f"docs folder not found: {root}")
-        if not root.is_dir():
-            raise NotADirectoryError(f"not a folder: {root}")
-        report = IndexReport(docs_root=str(root.resolve()), embed_model=self.embedder.model_name)
+        """Bring the index in line with one source (a Path means the unnamed folder source,
+        which owns the whole index)."""
+        src: Source = FolderSource(Path(source)) if isinstance(source, (str, Path)) else source
+        if isinstance(src, FolderSource):
+            src.check()
+        return self.run_many([src], rebuild=rebuild, progress=progress, raise_failure=True)[0]
+
+    def run_many(
+        self,
+        sources: list[Source],
+        *,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        drop_unowned: bool = False,
+        on_report: Callable[[IndexReport], None] | None = None,
+        raise_failure: bool = False,
+        keep_names: Iterable[str] = (),
+    ) -> list[IndexReport]:
+        """Sync several sources into one index, one report each (`on_report` is called as
+        each finishes, so a caller records it even if a later one fails).
+
+        A source that cannot be listed at all (unreachable site, missing repository) fails
+        its own report and keeps its documents; the others still sync. With
+        `drop_unowned`, documents no source owns (a source removed from the config) are
+        deleted, in one more report whose `source` is "(removed)"; `keep_names` are names
+        still configured that could not be built this time. A rebuild syncs every source
+        into a staging table and swaps it in once.
+        """
+        progress = progress or _no_progress
+        self._drop_leftover_staging()
+        try:
+            target = self._target(rebuild)
+        except Exception as exc:  # no source can sync: each gets a failed report, then raise
+            for src in sources:
+                report = IndexReport(src.location, self.embedder.model_name, src.name, src.kind)
+                report.status = "failed"
+                report.error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                self.last_report = report
+                if on_report is not None:
+                    on_report(report)
+            raise
+        reports: list[IndexReport] = []
+        changed = False
+        for src in sources:
+            report = self._one(src, target, progress, raise_failure)
+            reports.append(report)
+            changed = changed or bool(report.docs_added or report.docs_changed)
+            changed = changed or bool(report.docs_removed)
+            if on_report is not None:
+                on_report(report)
+        if drop_unowned and not rebuild:
+            gone = self._drop_unowned(target, [s.name for s in sources] + list(keep_names))
+            if gone is not None:
+                reports.append(gone)
+                changed = True
+                if on_report is not None:
+                    on_report(gone)
+        failed = [r for r in reports if r.status != "ok"]
+        if rebuild:
+            if failed:
+                target.drop()
+                return reports
+            progress("write", 0, 1)
+            self.index.swap_in(target)
+            target.drop()
+            self.index.compact()
+            progress("write", 1, 1)
+        elif changed:
+            progress("write", 0, 1)
+            self.index.compact()
+            progress("write", 1, 1)
+        version = self.index.version if self.index.exists() else None
+        for report in reports:
+            report.table_version = version
+        return reports
+
+    def _target(self, rebuild: bool) -> ChunkIndex:
+        """The table this run writes: the index, or a fresh staging table for a rebuild."""
+        if rebuild:
+            target = ChunkIndex(self.index.uri, STAGING)
+            target.drop()
+            target.create(self.embedder.dimension, self.embedder.version)
+            return target
+        self._prepare_table()
+        # cheap when present; repairs a table whose full-text index was lost
+        self.index.ensure_text_index()
+        self.index.ensure_url_column()
+        return self.index
+
+    def _one(
+        self, src: Source, index: ChunkIndex, progress: Progress, raise_failure: bool
+    ) -> IndexReport:
+        report = IndexReport(
+            docs_root=src.location,
+            embed_model=self.embedder.model_name,
+            source=src.name,
+            kind=src.kind,
+        )
         self.last_report = report
         t0 = time.perf_counter()
         try:
-            self._run(root, report, rebuild, progress or _no_progress)
+            self._sync(src, report, index, progress)
+            finish = getattr(src, "finish", None)  # optional: remember what was synced
+            if finish is not None:
+                finish()
         except KeyboardInterrupt:
             report.status = "interrupted"
             report.error = "interrupted; the next run completes the remaining documents"
@@ -261,37 +385,32 @@ class Ingester:
         except Exception as exc:
             report.status = "failed"
             report.error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-            raise
+            if raise_failure:  # the caller reports it: one line, not a warning as well
+                raise
+            log.warning(
+                "source sync failed",
+                extra={"source": src.name, "kind": src.kind, "error": report.error},
+            )
         finally:
             report.duration_s = time.perf_counter() - t0
             report.table_version = self.index.version if self.index.exists() else None
         return report
 
-    def _run(self, root: Path, report: IndexReport, rebuild: bool, progress: Progress) -> None:
-        self._drop_leftover_staging()
-        if rebuild:
-            self._rebuild(root, report, progress)
-            return
-        self._prepare_table()
-        # cheap when present; repairs a table whose full-text index was lost (a crash, a bug)
-        self.index.ensure_text_index()
-        self._sync(root, report, self.index, progress)
-
-    def _rebuild(self, root: Path, report: IndexReport, progress: Progress) -> None:
-        """Embed everything into a staging table, then swap it in with one commit.
-
-        Until the swap the old index keeps serving; a run killed before it leaves the old
-        index as it was (the next run drops the leftover staging table).
-        """
-        staged = ChunkIndex(self.index.uri, STAGING)
-        staged.drop()
-        staged.create(self.embedder.dimension, self.embedder.version)
-        self._sync(root, report, staged, progress, compact=False)  # it is copied, then dropped
-        progress("write", 0, 1)
-        self.index.swap_in(staged)
-        staged.drop()
-        self.index.compact()
-        progress("write", 1, 1)
+    def _drop_unowned(self, index: ChunkIndex, names: list[str]) -> IndexReport | None:
+        """Delete the documents of sources no longer configured."""
+        gone = sorted(d for d in index.doc_states() if not any(owns(n, d) for n in names))
+        if not gone:
+            return None
+        counts = index.doc_chunk_counts()
+        index.delete_documents(gone)
+        report = IndexReport(
+            docs_root="(removed sources)", embed_model=self.embedder.model_name, source="(removed)"
+        )
+        report.docs_removed = gone
+        report.chunks_removed = sum(counts.get(d, 0) for d in gone)
+        report.notes = {"sources": sorted({d.split("/", 1)[0] for d in gone})}
+        log.info("removed sources dropped", extra={"docs": len(gone)})
+        return report
 
     def _drop_leftover_staging(self) -> None:
         try:
@@ -300,31 +419,28 @@ class Ingester:
             log.warning("leftover rebuild table not dropped", extra={"error": str(exc)[:200]})
 
     def _sync(
-        self,
-        root: Path,
-        report: IndexReport,
-        index: ChunkIndex,
-        progress: Progress,
-        *,
-        compact: bool = True,
+        self, src: Source, report: IndexReport, index: ChunkIndex, progress: Progress
     ) -> None:
-        """Bring `index` in line with the folder, one atomic batch of documents at a time."""
-        diff = diff_folder(root, index)
+        """Bring `index` in line with one source, one atomic batch of documents at a time."""
+        listing = src.list_items()
+        report.revision = listing.revision
+        report.notes = dict(listing.notes)
+        diff = diff_source(src, index, listing=listing)
         report.ignored = diff.ignored
         report.skipped.extend(diff.skipped)
         for entry in diff.skipped:
-            log.info("skipped file", extra={"path": entry["path"], "reason": entry["reason"]})
+            log.info("skipped item", extra={"path": entry["path"], "reason": entry["reason"]})
         report.docs_unchanged = len(diff.unchanged)
         counts = index.doc_chunk_counts()
         report.chunks_unchanged = sum(counts.get(f.doc_id, 0) for f in diff.unchanged)
         todo = diff.added + diff.changed
         progress("scan", 0, len(todo))
 
-        loaded: list[tuple[SourceFile, list[Chunk]]] = []
-        for i, src in enumerate(todo, 1):
-            chunks = self._load(src, root, report)
+        loaded: list[tuple[Item, list[Chunk]]] = []
+        for i, item in enumerate(todo, 1):
+            chunks = self._load(src, item, report)
             if chunks is not None:
-                loaded.append((src, chunks))
+                loaded.append((item, chunks))
             progress("scan", i, len(todo))
 
         added_ids = {f.doc_id for f in diff.added}
@@ -334,16 +450,16 @@ class Ingester:
         for batch in _batches(loaded, self.batch_chunks):
             rows, embedded, known_before = self._rows(index, batch, counter.advance)
             index.replace_documents([s.doc_id for s, _ in batch], rows)
-            for src, chunks in batch:
-                if src.doc_id in added_ids:
-                    report.docs_added.append(src.doc_id)
+            for item, chunks in batch:
+                if item.doc_id in added_ids:
+                    report.docs_added.append(item.doc_id)
                     report.chunks_added += len(chunks)
                     continue
-                report.docs_changed.append(src.doc_id)
+                report.docs_changed.append(item.doc_id)
                 kept = sum(1 for c in chunks if c.content_hash in known_before)
                 report.chunks_unchanged += kept
                 report.chunks_added += len(chunks) - kept
-                report.chunks_removed += max(counts.get(src.doc_id, 0) - kept, 0)
+                report.chunks_removed += max(counts.get(item.doc_id, 0) - kept, 0)
             report.chunks_embedded += embedded
             done += len(rows)
             counter.set(done)
@@ -354,11 +470,6 @@ class Ingester:
             report.chunks_removed += sum(counts.get(d, 0) for d in diff.removed)
 
         report.passages_embedded = self._index_passages(index, progress, loaded or diff.removed)
-
-        if (loaded or diff.removed) and compact:
-            progress("write", 0, 1)
-            index.compact()
-            progress("write", 1, 1)
 
     def _index_passages(self, index: ChunkIndex, progress: Progress, changed: object) -> int:
         """Embed the quotable blocks of every chunk text that has none yet (new text, or an
@@ -400,10 +511,10 @@ class Ingester:
         out[order] = vectors
         return out
 
-    def _load(self, src: SourceFile, root: Path, report: IndexReport) -> list[Chunk] | None:
+    def _load(self, src: Source, item: Item, report: IndexReport) -> list[Chunk] | None:
         try:
-            doc = load_document(src.path, root, max_bytes=int(self.max_file_mb * 1_000_000))
-            chunks = chunk_document(doc)
+            data = src.read(item, int(self.max_file_mb * 1_000_000))
+            chunks = chunk_document(parse(data, item.fmt, item.doc_id))
             if not chunks:
                 raise LoadError("no text content")
             return chunks
@@ -414,14 +525,14 @@ class Ingester:
                 f"unreadable: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
             )
         # the hash lets `status` tell "will be skipped again" from "changed since"
-        report.skipped.append({"path": src.doc_id, "reason": reason, "doc_hash": src.doc_hash})
-        log.info("skipped file", extra={"path": src.doc_id, "reason": reason})
+        report.skipped.append({"path": item.doc_id, "reason": reason, "doc_hash": item.validator})
+        log.info("skipped item", extra={"path": item.doc_id, "reason": reason})
         return None
 
     def _rows(
         self,
         index: ChunkIndex,
-        batch: list[tuple[SourceFile, list[Chunk]]],
+        batch: list[tuple[Item, list[Chunk]]],
         on_embedded: Callable[[int], None] | None = None,
     ) -> tuple[list[ChunkRow], int, set[str]]:
         """Rows for a batch, the number of texts embedded, and the hashes already stored."""
@@ -443,14 +554,15 @@ class Ingester:
             ChunkRow(
                 chunk_id=c.chunk_id,
                 doc_id=c.doc_id,
-                doc_hash=src.doc_hash,
+                doc_hash=src.validator,
                 ordinal=c.ordinal,
                 title=c.title,
                 heading=c.heading,
                 text=c.text,
                 content_hash=c.content_hash,
-                format=src.path.suffix.lower().lstrip("."),
+                format=src.fmt,
                 vector=np.asarray(known[c.content_hash], dtype=np.float32),
+                url=src.url,
             )
             for src, c in chunks
         ]
@@ -475,10 +587,10 @@ class _EmbedProgress:
 
 
 def _batches(
-    loaded: list[tuple[SourceFile, list[Chunk]]], max_chunks: int
-) -> Iterator[list[tuple[SourceFile, list[Chunk]]]]:
+    loaded: list[tuple[Item, list[Chunk]]], max_chunks: int
+) -> Iterator[list[tuple[Item, list[Chunk]]]]:
     """Group whole documents into write batches of about max_chunks chunks."""
-    batch: list[tuple[SourceFile, list[Chunk]]] = []
+    batch: list[tuple[Item, list[Chunk]]] = []
     size = 0
     for item in loaded:
         if batch and size + len(item[1]) > max_chunks:

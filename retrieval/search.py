@@ -70,6 +70,7 @@ class SearchHit:
     text_score: float | None = None  # BM25 from the full-text index, when it matched
     rerank_score: float | None = None
     content_hash: str = ""
+    url: str | None = None  # the document's own link (a page, a file at a commit), if known
     neighbour: bool = False  # not ranked: the chunk before or after a hit, fetched as context
     passage_vectors: np.ndarray | None = field(default=None, repr=False)  # blocks × dim
 
@@ -84,6 +85,7 @@ class SearchHit:
             text=row["text"],
             ordinal=int(row["ordinal"]),
             content_hash=row.get("content_hash") or "",
+            url=row.get("url") or None,
             neighbour=neighbour,
         )
 

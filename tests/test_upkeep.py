@@ -126,7 +126,7 @@ def test_a_failing_run_is_recorded_and_the_last_good_index_keeps_serving(
     def broken_loader(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("retrieval.ingest.load_document", broken_loader)
+    monkeypatch.setattr("retrieval.ingest.parse", broken_loader)  # loaders parse bytes
     with pytest.raises(UpkeepError, match=r"disk on fire.*last good index keeps serving"):
         reindex_job(app)
     run = app.store.last_index_run()

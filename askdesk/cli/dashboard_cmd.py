@@ -131,7 +131,10 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
         key = None if last is None else last["id"]
         if cached and cached["key"] == key and time.monotonic() - cached["at"] < FRESHNESS_TTL_S:
             return cached["info"]
-        info = index_freshness(app.docs_dir(None), app.index, last)
+        if s.sources:
+            info = _sources_freshness(app, last)
+        else:
+            info = index_freshness(app.docs_dir(None), app.index, last)
         cached.update(key=key, at=time.monotonic(), info=info)
         return info
 
@@ -142,6 +145,14 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
         JobJournal(store),
         {"reindex": partial(reindex_job, app), "retrain": partial(retrain_job, app)},
     )
+
+    def sync_source(name: str, started_by: str) -> Any:
+        from askdesk.upkeep import sync_configured
+
+        job = partial(lambda progress, only: sync_configured(app, progress, only=only), only=name)
+        cached.clear()
+        return jobs.start("reindex", started_by, job)
+
     return Services(
         store=store,
         analytics=Analytics(store.engine),
@@ -155,4 +166,28 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
         tone_target=s.tone_target,
         window_days=s.rules_window_days,
         style_version=app.active_style_version,
+        sync_source=sync_source if s.sources else None,
     )
+
+
+def _sources_freshness(app: App, last: dict[str, Any] | None) -> dict[str, Any]:
+    """The freshness of a desk with `[[sources]]`: the index size, and a row per source."""
+    from askdesk.cli.index_cmd import where_of
+    from core.freshness import index_freshness, sources_overview, with_pending
+
+    info = index_freshness(None, app.index, last)
+    info["error"] = None if "no docs folder" in str(info.get("error")) else info["error"]
+    unique: dict[str, Any] = {}
+    for conf in app.settings.sources:
+        unique.setdefault(conf.name, conf)
+    rows = sources_overview(
+        [(c.name, c.kind, where_of(c)) for c in unique.values()],
+        app.index,
+        lambda name: app.store.last_index_run(source=name),
+    )
+    with_pending(rows, {c.name: c.path for c in unique.values() if c.path is not None}, app.index)
+    info["sources"] = rows
+    known = [r["pending"] for r in rows if r["pending"] is not None]
+    info["docs_changed"] = sum(known) if known else None
+    info["docs_root"] = f"{len(rows)} sources"
+    return info

@@ -24,12 +24,18 @@ DEFAULT_WATCH_MINUTES = 5.0
 
 def register(app: typer.Typer) -> None:
     app.command("index")(index)
+    app.command("sources")(sources)
 
 
 def index(
     ctx: typer.Context,
     docs: Annotated[
-        Path | None, typer.Argument(help="Docs folder (default: the last one).")
+        str | None,
+        typer.Argument(
+            metavar="[SOURCE]",
+            help="A docs folder, an http(s):// site, a git+ URL, or a configured source's "
+            "name (default: every [[sources]] entry, else the last folder).",
+        ),
     ] = None,
     rebuild: Annotated[
         bool, typer.Option(help="Drop the index and embed everything again.")
@@ -46,14 +52,25 @@ def index(
         ),
     ] = None,
 ) -> None:
-    """Index a docs folder: the first run reads everything, later runs only what changed."""
+    """Index your docs: the first run reads everything, later runs only what changed."""
     state: State = ctx.obj
     if every is not None and not watch:
         raise UserError("--every goes with --watch")
     if watch and rebuild:
         raise UserError("--rebuild re-embeds everything; run it once, without --watch")
     app = state.app()
-    folder = app.docs_dir(docs)
+    configured = {s.name for s in app.settings.sources}
+    if (docs is None and configured) or (docs is not None and docs in configured):
+        _sync_configured(app, docs, rebuild=rebuild, as_json=as_json, watch=watch, every=every)
+        return
+    from askdesk.sourcing import is_remote, one_off
+
+    if docs is not None and is_remote(docs):
+        if watch:
+            raise UserError("--watch takes a folder or the configured sources")
+        _one_off(app, one_off(app.settings, docs), rebuild=rebuild, as_json=as_json)
+        return
+    folder = app.docs_dir(Path(docs) if docs is not None else None)
     if folder is None:
         raise UserError("which folder? run `askdesk index ./docs` (or set ASKDESK_DOCS_DIR)")
     if watch:
@@ -70,16 +87,125 @@ def index(
         print_index_report(report)
 
 
+def _one_off(app: App, source: Any, *, rebuild: bool, as_json: bool) -> None:
+    """A site or repository given on the command line, synced as the whole desk."""
+    from askdesk.cli.render import IndexProgress, print_index_report, print_json
+    from askdesk.upkeep import index_source
+
+    with IndexProgress(sys.stderr.isatty(), quiet=as_json) as progress:
+        try:
+            report = index_source(app, source, rebuild=rebuild, progress=progress)
+        except Exception as exc:
+            if isinstance(exc, (UserError, KeyboardInterrupt)):
+                raise
+            text = str(exc).strip().splitlines()
+            said = text[0] if text else type(exc).__name__
+            if source.location not in said:
+                said = f"{source.location}: {said}"
+            raise UserError(f"{said}; the index was not changed") from exc
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        print_index_report(report)
+
+
+def _sync_configured(
+    app: App,
+    only: str | None,
+    *,
+    rebuild: bool,
+    as_json: bool,
+    watch: bool,
+    every: float | None,
+) -> None:
+    """`askdesk index` with `[[sources]]` configured: every source (or the one named)."""
+    from askdesk.cli.render import IndexProgress, print_json
+    from askdesk.upkeep import UpkeepError, sync_configured
+
+    if watch:
+        minutes = every or app.settings.reindex_every_minutes or DEFAULT_WATCH_MINUTES
+        typer.echo(f"syncing the configured sources every {minutes:g} min; Ctrl-C stops", err=True)
+        watch_folder(app, None, minutes * 60, as_json=as_json)
+        return
+    with IndexProgress(sys.stderr.isatty(), quiet=as_json) as progress:
+        try:
+            result = sync_configured(app, only=only, rebuild=rebuild, ingest_progress=progress)
+        except UpkeepError as exc:
+            raise UserError(str(exc)) from exc
+    if as_json:
+        print_json(result)
+    else:
+        for line in result.get("message", "").split("; "):
+            typer.echo(line)
+    if result.get("status") == "skipped":
+        raise UserError(str(result.get("reason")))
+    if result.get("status") != "ok":
+        raise typer.Exit(1)
+
+
+def sources(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the configured sources: last sync, documents, errors."""
+    from askdesk.cli.render import print_json
+
+    state: State = ctx.obj
+    app = state.app()
+    from core.freshness import sources_overview
+
+    unique: dict[str, Any] = {}
+    for conf in app.settings.sources:
+        unique.setdefault(conf.name, conf)  # the first entry wins, as in a sync
+    rows = sources_overview(
+        [(s.name, s.kind, where_of(s)) for s in unique.values()],
+        app.index,
+        lambda name: app.store.last_index_run(source=name),
+    )
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no [[sources]] in the config; `askdesk index SOURCE` indexes one folder/site")
+        return
+    for r in rows:
+        last = r["last_sync_at"] or "never"
+        line = (
+            f"{r['name']} ({r['kind']}) {r['location']}: {r['documents']} documents, "
+            f"last sync {last} {r['last_status'] or ''}".rstrip()
+        )
+        if r.get("revision"):
+            line += f" at {r['revision'][:12]}"
+        if r.get("skipped"):
+            line += f", {r['skipped']} skipped"
+        if r.get("error"):
+            line += f"; error: {r['error']}"
+        typer.echo(line)
+    names = [s.name for s in app.settings.sources]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        typer.echo(f"warning: source name {name!r} is used twice; the second is skipped")
+
+
+def where_of(conf: Any) -> str:
+    """Where a configured source is, as it may be shown (no credentials)."""
+    from retrieval.gitsource import redact
+
+    if conf.path is not None:
+        return str(conf.path)
+    return redact(str(conf.url or conf.git))
+
+
 def watch_folder(
     app: App,
-    folder: Path,
+    folder: Path | None,
     every_s: float,
     *,
     as_json: bool = False,
     echo: Callable[[str], None] = typer.echo,
     stop: threading.Event | None = None,
 ) -> int:
-    """Run the shared reindex job every `every_s` seconds until Ctrl-C (or `stop` is set),
+    """Run the shared reindex job every `every_s` seconds until Ctrl-C (or `stop` is set;
+    `folder` None: the configured sources),
     echoing one line per run; a failed run is reported and the loop goes on, as the
     schedule in the bots does. Returns the number of runs."""
     from askdesk.upkeep import UpkeepError, reindex_job
@@ -103,6 +229,8 @@ def watch_folder(
 
 def _run_line(result: dict[str, Any]) -> str:
     status = result.get("status")
+    if "sources" in result:
+        return f"{status}: {result.get('message', '')}"
     if status == "ok":
         return (
             f"reindexed: {result['docs_added']} added, {result['docs_changed']} changed, "

@@ -50,7 +50,8 @@ def status(
 
     last = run_state(app, app.store.latest_index_run())  # a killed run shows as interrupted
     info["last_run"] = last
-    folder = app.docs_dir(docs)
+    # with [[sources]] the index is several sources: `askdesk sources` shows each one
+    folder = app.docs_dir(docs) if docs is not None or not app.settings.sources else None
     if folder is not None and folder.is_dir() and app.index.exists():
         # files the last finished run of this folder skipped, unchanged since, stay skipped
         done = app.store.last_index_run(docs_root=str(folder.resolve()))

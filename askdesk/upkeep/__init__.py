@@ -10,7 +10,13 @@ from __future__ import annotations
 from askdesk.upkeep.errors import UpkeepError
 from askdesk.upkeep.progress import JobProgress
 from askdesk.upkeep.purge import purge_job
-from askdesk.upkeep.reindex import index_folder, reindex_job
+from askdesk.upkeep.reindex import (
+    index_folder,
+    index_source,
+    index_sources,
+    reindex_job,
+    sync_configured,
+)
 from askdesk.upkeep.retrain import retrain_job
 from askdesk.upkeep.scheduler import Scheduler, interrupt_abandoned_jobs, start_upkeep
 
@@ -19,9 +25,12 @@ __all__ = [
     "Scheduler",
     "UpkeepError",
     "index_folder",
+    "index_source",
+    "index_sources",
     "interrupt_abandoned_jobs",
     "purge_job",
     "reindex_job",
     "retrain_job",
     "start_upkeep",
+    "sync_configured",
 ]

@@ -21,6 +21,7 @@ from askdesk.upkeep.progress import IngestProgress, JobProgress, guarded
 if TYPE_CHECKING:
     from askdesk.wiring import App
     from retrieval.ingest import IndexReport, Progress
+    from retrieval.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +37,81 @@ def index_folder(
 ) -> IndexReport:
     """Run the ingester under the index lock and record the run, also when it fails or is
     interrupted. Raises `askdesk.locking.Busy` when another run holds the lock."""
+    from retrieval.sources import FolderSource
+
+    return index_source(app, FolderSource(folder), rebuild=rebuild, progress=progress)
+
+
+def index_source(
+    app: App, source: Source, *, rebuild: bool = False, progress: Progress | None = None
+) -> IndexReport:
+    """One source as the whole desk (`askdesk index SOURCE`): a failure raises."""
+    return index_sources(app, [source], rebuild=rebuild, progress=progress, single=True)[0]
+
+
+def index_sources(
+    app: App,
+    sources: list[Source],
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    keep_names: list[str] | None = None,
+    single: bool = False,
+) -> list[IndexReport]:
+    """Sync sources under the index lock, one IndexRun row per source.
+
+    With `keep_names` (every configured name), documents of sources no longer configured
+    are removed. Unless `single`, a source that fails is reported and the others go on.
+    """
     from askdesk.locking import exclusive
 
     ingester = app.ingester()
     with exclusive(index_lock(app), "index run"):
-        run_id = _start_run(app, folder) if folder.is_dir() else None
+        run_ids = {id(s): _start_run(app, s) for s in sources if _startable(s)}
+        by_name = {s.name: s for s in sources}
+        recorded: set[int] = set()
+
+        def record(report: IndexReport) -> None:
+            if id(report) in recorded:  # a failure after this report was already stored
+                return
+            recorded.add(id(report))
+            src = by_name.get(report.source)
+            record_index_run(app, report, run_ids.pop(id(src), None) if src else None)
+
         try:
-            report = ingester.run(folder, rebuild=rebuild, progress=progress)
+            if keep_names is not None:
+                extra = [n for n in keep_names if n not in by_name]
+                reports = ingester.run_many(
+                    sources,
+                    rebuild=rebuild,
+                    progress=progress,
+                    drop_unowned=True,
+                    on_report=record,
+                    keep_names=extra,
+                )
+            else:
+                reports = ingester.run_many(
+                    sources,
+                    rebuild=rebuild,
+                    progress=progress,
+                    on_report=record,
+                    raise_failure=single,
+                )
         except BaseException:
             if ingester.last_report is not None:
-                record_index_run(app, ingester.last_report, run_id)
+                record(ingester.last_report)
             raise
-        record_index_run(app, report, run_id)
-    calibrate_answers(app, report)
-    return report
+    ok = [r for r in reports if r.status == "ok"]
+    changed = [r for r in ok if r.docs_added or r.docs_changed or r.docs_removed]
+    if ok:
+        calibrate_answers(app, (changed or ok)[0])
+    return reports
+
+
+def _startable(source: Source) -> bool:
+    from retrieval.sources import FolderSource
+
+    return not isinstance(source, FolderSource) or source.root.is_dir()
 
 
 def run_state(app: App, run: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -65,16 +127,17 @@ def run_state(app: App, run: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**run, "status": "interrupted", "error": run.get("error") or ABANDONED_RUN}
 
 
-def _start_run(app: App, folder: Path) -> int | None:
+def _start_run(app: App, source: Source) -> int | None:
     """Close rows left "running" by a killed run (we hold the lock: none is running), then
     write this run's "running" row. A store failure only warns; the run is recorded at the
     end instead."""
-    root = str(folder.resolve())
     try:
-        closed = app.store.close_abandoned_index_runs(root)
+        closed = app.store.close_abandoned_index_runs(source.location)
         if closed:
             log.warning("earlier index run was interrupted", extra={"runs": closed})
-        return app.store.start_index_run(docs_root=root, embed_model=app.settings.embed_model)
+        return app.store.start_index_run(
+            docs_root=source.location, embed_model=app.settings.embed_model, source=source.name
+        )
     except Exception as exc:
         log.warning("could not record the index run start", extra={"error": _first_line(exc)})
         return None
@@ -89,6 +152,8 @@ def reindex_job(
     from askdesk.locking import Busy
 
     report_progress = guarded(progress)
+    if docs_root is None and app.settings.sources:
+        return sync_configured(app, progress=progress, only_due=True)
     folder = app.docs_dir(docs_root)
     if folder is None:
         return skipped(NO_FOLDER)
@@ -116,12 +181,104 @@ def reindex_job(
     return result
 
 
+def sync_configured(
+    app: App,
+    progress: JobProgress | None = None,
+    *,
+    only: str | None = None,
+    rebuild: bool = False,
+    ingest_progress: Progress | None = None,
+    only_due: bool = False,
+) -> dict[str, Any]:
+    """Sync every `[[sources]]` entry (or just `only`): one report per source, a failing
+    source reported while the others sync, and, on a full sync, the documents of sources
+    no longer configured removed. Returns {"status", "sources": [...], "problems", ...}."""
+    from askdesk.locking import Busy
+    from askdesk.sourcing import plan
+
+    report_progress = guarded(progress)
+    chosen = plan(app.settings, only)
+    if only is not None and not chosen.sources and not chosen.problems:
+        raise UpkeepError(f"no source named {only!r} in the config")
+    if only_due:  # the schedule: a source with its own every_minutes waits until it is due
+        not_due = _not_due(app)
+        chosen.problems += [{"source": n, "reason": "not due yet"} for n in not_due]
+        chosen.sources = [src for src in chosen.sources if src.name not in not_due]
+    report_progress(0.0, f"syncing {len(chosen.sources)} source(s)")
+    try:
+        reports = index_sources(
+            app,
+            chosen.sources,
+            rebuild=rebuild,
+            progress=ingest_progress or IngestProgress(report_progress),
+            keep_names=chosen.names if only is None else None,
+        )
+    except Busy as exc:
+        return skipped(str(exc))
+    for problem in chosen.problems:
+        log.warning("source skipped", extra=problem)
+    results = [r.as_dict() for r in reports]
+    failed = [r for r in results if r["status"] != "ok"]
+    waiting = [p for p in chosen.problems if p["reason"] == "not due yet"]
+    chosen.problems = [p for p in chosen.problems if p not in waiting]
+    report_progress(1.0, "done")
+    return {
+        "status": "ok" if not failed and not chosen.problems else "partial",
+        "sources": results,
+        "problems": chosen.problems,
+        "not_due": [p["source"] for p in waiting],
+        "message": "; ".join(source_line(r) for r in results)
+        + "".join(f"; {p['source']}: skipped ({p['reason']})" for p in chosen.problems),
+    }
+
+
+def _not_due(app: App) -> set[str]:
+    """Configured sources with their own `every_minutes` whose last sync is more recent."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    out = set()
+    for conf in app.settings.sources:
+        if not conf.every_minutes:
+            continue
+        try:
+            last = app.store.last_index_run(source=conf.name)
+        except Exception:
+            continue
+        finished = (last or {}).get("finished_at")
+        if isinstance(finished, datetime):
+            finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
+            if now - finished < timedelta(minutes=conf.every_minutes):
+                out.add(conf.name)
+    return out
+
+
+def source_line(r: dict[str, Any]) -> str:
+    """One line about one source's sync, for the CLI, the watch loop and the job log."""
+    name = r.get("source") or r.get("docs_root")
+    if r.get("source") == "(removed)":
+        gone = ", ".join(r.get("notes", {}).get("sources", []))
+        return f"removed sources ({gone}): {r['docs_removed']} documents dropped"
+    if r["status"] != "ok":
+        return f"{name}: {r['status']} ({r.get('error')}); its documents are kept"
+    line = (
+        f"{name}: {r['docs_added']} added, {r['docs_changed']} changed, "
+        f"{r['docs_removed']} removed, {r['docs_unchanged']} unchanged "
+        f"({r['chunks_embedded']} chunks embedded)"
+    )
+    if r.get("skipped"):
+        line += f", {len(r['skipped'])} skipped"
+    if r.get("revision"):
+        line += f" at {str(r['revision'])[:12]}"
+    return line
+
+
 def record_index_run(app: App, report: IndexReport, run_id: int | None = None) -> None:
     """Store the run (completing its "running" row when there is one); the index is updated
     either way, so a store failure only warns."""
     fields = report.as_dict()
-    fields.pop("ignored", None)
-    fields.pop("passages_embedded", None)
+    for key in ("ignored", "passages_embedded", "kind", "notes"):  # report-only figures
+        fields.pop(key, None)
     try:
         if run_id is None:
             app.store.record_index_run(**fields)

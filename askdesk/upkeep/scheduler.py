@@ -142,7 +142,10 @@ def start_upkeep(app: App) -> Scheduler | None:
     Either way, first mark the jobs a stopped process left "running" as interrupted."""
     interrupt_abandoned_jobs(app)
     s = app.settings
-    reindex_every_s = s.reindex_every_minutes * 60 if s.reindex_every_minutes else None
+    # the schedule ticks at the shortest interval asked for; a source with its own
+    # `every_minutes` is synced on the ticks where it is due (see reindex.sync_configured)
+    minutes = [m for m in [s.reindex_every_minutes, *(c.every_minutes for c in s.sources)] if m]
+    reindex_every_s = min(minutes) * 60 if minutes else None
     purge_every_s = DAY_S if s.retention_days else None
     if reindex_every_s is None and purge_every_s is None:
         return None

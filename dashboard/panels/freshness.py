@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output, html, no_update
+from dash import ALL, Dash, Input, Output, ctx, html, no_update
 
 from dashboard.panels.common import stat, when
 from dashboard.services import Services
@@ -14,7 +14,48 @@ KINDS = ("added", "changed", "removed")
 
 
 def layout(services: Services) -> html.Div:
-    return html.Div([html.Div(id="fresh-body")], className="panel")
+    return html.Div(
+        [html.Div(id="fresh-body"), html.P(id="fresh-sync-msg", className="muted")],
+        className="panel",
+    )
+
+
+def _sources_table(rows: list[dict[str, Any]], can_sync: bool) -> html.Table:
+    """One row per configured source: last sync, documents, pending changes, errors."""
+    head = ["Source", "Kind", "Last sync", "Documents", "Pending", "Errors", ""]
+    body = []
+    for r in rows:
+        status = r.get("last_status") or "never"
+        errors = r.get("error") or (f"{r['skipped']} skipped" if r.get("skipped") else "")
+        pending = r.get("pending")
+        button = (
+            html.Button(
+                "Sync now",
+                id={"type": "fresh-sync", "name": r["name"]},
+                className="button",
+                n_clicks=0,
+            )
+            if can_sync
+            else ""
+        )
+        body.append(
+            html.Tr(
+                [
+                    html.Td(html.Span(r["name"], title=str(r.get("location") or ""))),
+                    html.Td(r["kind"]),
+                    html.Td(f"{when(r.get('last_sync_at'))} ({status})"),
+                    html.Td(str(r.get("documents", 0))),
+                    html.Td("checked at sync" if pending is None else str(pending)),
+                    html.Td(errors[:200]),
+                    html.Td(button),
+                ],
+                id=f"fresh-source-{r['name']}",
+            )
+        )
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+        id="fresh-sources",
+    )
 
 
 def _paths(value: Any) -> list[str]:
@@ -27,7 +68,7 @@ def _count(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def render(info: dict[str, Any]) -> list[Any]:
+def render(info: dict[str, Any], can_sync: bool = False) -> list[Any]:
     last = info.get("last_index_at")
     parts: list[Any] = [
         html.Div(
@@ -41,6 +82,8 @@ def render(info: dict[str, Any]) -> list[Any]:
         ),
         html.P(f"Docs folder: {info.get('docs_root') or 'unknown'}", className="muted"),
     ]
+    if info.get("sources") is not None:
+        parts.append(_sources_table(info["sources"], can_sync))
     if info.get("error"):
         parts.append(html.P(f"Could not compare with the docs: {info['error']}", id="fresh-error"))
     for kind in KINDS:
@@ -60,4 +103,16 @@ def register(app: Dash, services: Services) -> None:
             return no_update
         if services.freshness is None:
             return html.P("Index freshness is not available in this process.")
-        return render(services.freshness())
+        return render(services.freshness(), services.sync_source is not None)
+
+    @app.callback(
+        Output("fresh-sync-msg", "children"),
+        Input({"type": "fresh-sync", "name": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def sync_now(clicks: list[int | None]) -> Any:
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(clicks) or services.sync_source is None:
+            return no_update
+        outcome = services.sync_source(str(trigger["name"]), "dashboard")
+        return f"{trigger['name']}: {getattr(outcome, 'message', outcome)}"

@@ -17,7 +17,15 @@ from retrieval.documents import LoadedDocument, LoadError, Section, printable_pa
 from retrieval.loaders._outline import prettify_stem
 from retrieval.loaders._source import MB, decode_text, read_bytes
 
-__all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_SUFFIXES", "LoadError", "load_document"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "SUPPORTED_SUFFIXES",
+    "LoadError",
+    "format_for_name",
+    "format_for_type",
+    "load_document",
+    "parse",
+]
 
 DEFAULT_MAX_BYTES = 20 * MB
 
@@ -32,6 +40,37 @@ _FORMATS = {
     ".pdf": "pdf",
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_FORMATS)
+_MEDIA_TYPES = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "application/pdf": "pdf",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "text/x-rst": "rst",
+    "text/plain": "text",
+}
+
+
+def format_for_name(name: str) -> str | None:
+    """The loader format of a file name by its suffix (None: not a format we read)."""
+    dot = name.rfind(".")
+    return _FORMATS.get(name[dot:].lower()) if dot >= 0 else None
+
+
+def format_for_type(content_type: str | None, name: str = "") -> str | None:
+    """The loader format of a fetched page: its media type, the suffix breaking ties.
+
+    Servers often send Markdown and reStructuredText as text/plain, so a text/plain page
+    whose name says .md or .rst is read as such; a missing type falls back to the name.
+    """
+    media = (content_type or "").split(";")[0].strip().lower()
+    by_name = format_for_name(name)
+    if not media or media == "application/octet-stream":
+        return by_name
+    fmt = _MEDIA_TYPES.get(media)
+    if fmt == "text" and by_name in ("markdown", "rst", "text"):
+        return by_name
+    return fmt
 
 Parsed = tuple[str | None, tuple[Section, ...]]
 
@@ -123,10 +162,23 @@ def load_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
     fmt = _FORMATS.get(suffix)
     if fmt is None:
         raise LoadError(f"unsupported file type: {suffix or 'no extension'}")
-    data = read_bytes(path, max_bytes)
+    return parse(read_bytes(path, max_bytes), fmt, doc_id)
+
+
+def parse(data: bytes, fmt: str, doc_id: str) -> LoadedDocument:
+    """Bytes of one item (a file, a fetched page, a blob) → a document, or LoadError.
+
+    Sources read bytes; this is the only place that knows formats, so a page fetched from a
+    website and a file in a folder become documents the same way.
+    """
+    parser = _PARSERS.get(fmt)
+    if parser is None:
+        raise LoadError(f"unsupported format: {fmt}")
+    if not data:
+        raise LoadError("empty file")
     with _quiet():
         try:
-            title, sections = _PARSERS[fmt](data)
+            title, sections = parser(data)
         except LoadError:
             raise
         except RecursionError as exc:
@@ -136,4 +188,11 @@ def load_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
     sections = tuple(s for s in sections if s.text.strip())
     if not sections:
         raise LoadError("no text content")
-    return LoadedDocument(doc_id, title or prettify_stem(printable_path(path.stem)), fmt, sections)
+    return LoadedDocument(doc_id, title or _stem_title(doc_id), fmt, sections)
+
+
+def _stem_title(doc_id: str) -> str:
+    """A title from the last path segment's stem ("guides/set-up.md" → "Set up")."""
+    name = doc_id.rstrip("/").rsplit("/", 1)[-1] or doc_id
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    return prettify_stem(printable_path(stem or name))

@@ -1,0 +1,115 @@
+"""Settings and command-line arguments → source objects (retrieval.sources).
+
+The one place that knows how a `[[sources]]` table or an `askdesk index SOURCE` argument
+becomes a folder, website or git source, and where each keeps its state in the data dir
+(DATA_DIR/sources/<name>/: a repository's clone, a website's validators).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retrieval.sources import FolderSource, Source
+
+if TYPE_CHECKING:
+    from askdesk.settings import Settings, SourceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """The configured sources to sync, and the entries that cannot be (with the reason)."""
+
+    sources: list[Source] = field(default_factory=list)
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        """Every name the config claims, also of entries that cannot sync this time: their
+        documents are kept, not removed as "no longer configured"."""
+        return [s.name for s in self.sources] + [p["source"] for p in self.problems]
+
+
+def state_dir(settings: Settings, key: str) -> Path:
+    return settings.data_dir / "sources" / key
+
+
+def _token(env_name: str | None) -> str | None:
+    return os.environ.get(env_name) if env_name else None
+
+
+def build(settings: Settings, conf: SourceSettings) -> Source:
+    """One configured source."""
+    where = state_dir(settings, conf.name)
+    if conf.path is not None:
+        return FolderSource(conf.path, conf.name, conf.web_url)
+    if conf.git is not None:
+        from retrieval.gitsource import GitSource
+
+        return GitSource(
+            conf.git,
+            where,
+            name=conf.name,
+            branch=conf.branch,
+            subdir=conf.subdir,
+            token=_token(conf.token_env),
+            web_url=conf.web_url,
+        )
+    from retrieval.web import CrawlLimits, WebSource
+
+    assert conf.url is not None
+    limits = CrawlLimits(
+        max_pages=conf.max_pages,
+        max_bytes=int(conf.max_mb * 1_000_000),
+        delay_s=conf.delay_s,
+        concurrency=conf.concurrency,
+    )
+    return WebSource(conf.url, where, name=conf.name, limits=limits, token=_token(conf.token_env))
+
+
+def plan(settings: Settings, only: str | None = None) -> Plan:
+    """The configured sources (or just `only`); a name used twice keeps its first entry and
+    reports the others, so one typo never stops the rest from syncing."""
+    out = Plan()
+    seen: set[str] = set()
+    for conf in settings.sources:
+        if only is not None and conf.name != only:
+            continue
+        if conf.name in seen:
+            out.problems.append(
+                {
+                    "source": conf.name,
+                    "reason": f"source name {conf.name!r} is used twice; "
+                    "this entry is skipped (names must be unique)",
+                }
+            )
+            continue
+        seen.add(conf.name)
+        out.sources.append(build(settings, conf))
+    return out
+
+
+def one_off(settings: Settings, spec: str) -> Source:
+    """`askdesk index SPEC`: a folder, an http(s) URL or a git+ URL, as the unnamed source
+    (it owns the whole index, as a docs folder always has)."""
+    low = spec.lower()
+    key = "_" + hashlib.sha256(spec.encode()).hexdigest()[:12]
+    if low.startswith(("http://", "https://")):
+        from retrieval.web import WebSource
+
+        return WebSource(spec, state_dir(settings, key))
+    if low.startswith("git+"):
+        from retrieval.gitsource import GitSource
+
+        return GitSource(spec, state_dir(settings, key))
+    return FolderSource(Path(spec))
+
+
+def is_remote(spec: str) -> bool:
+    return spec.lower().startswith(("http://", "https://", "git+"))
