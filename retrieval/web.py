@@ -10,7 +10,10 @@ or embedded again. Redirects are followed by hand so each hop stays inside the p
 What a sync does with each answer: 200 → indexed (HTML, PDF, Markdown, text; other types
 skipped); 404/410 → the page is gone, its chunks are removed; 5xx, timeouts, refused
 connections → the page is kept as indexed and reported. A sync that hits the page or byte
-limit keeps the pages it did not reach. The validators live in DATA_DIR/sources/<name>/.
+limit keeps the pages it did not reach. The validators live in DATA_DIR/sources/<name>/,
+and robots.txt and every sitemap are asked for the same way: their validators and parsed
+content (robots lines, sitemap locs) are kept beside the pages', so an unchanged site costs
+only 304s; a saved copy that cannot be read is ignored and the file fetched whole.
 """
 
 from __future__ import annotations
@@ -92,6 +95,16 @@ def _prefix(start: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
+def _sitemap_ok(saved: dict[str, Any]) -> bool:
+    """A saved sitemap is usable when its tag and locs are what _sitemap_urls wrote."""
+    locs = saved.get("locs")
+    return (
+        isinstance(saved.get("tag"), str)
+        and isinstance(locs, list)
+        and all(isinstance(loc, str) for loc in locs)
+    )
+
+
 class WebSource:
     kind = "web"
 
@@ -114,6 +127,8 @@ class WebSource:
         self._local = threading.local()
         self._pages: dict[str, _Page] = {}
         self._new_state: dict[str, dict[str, Any]] | None = None
+        self._old_meta: dict[str, dict[str, Any]] = {}
+        self._new_meta: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._bytes = 0
 
@@ -185,27 +200,68 @@ class WebSource:
         except (OSError, ValueError, AttributeError):
             return {}
 
+    def _meta_state(self) -> dict[str, dict[str, Any]]:
+        """robots.txt and sitemaps of the last sync: URL → validators and parsed content."""
+        try:
+            data = json.loads((self.workdir / _STATE).read_text())
+            meta = data.get("meta", {}) if data.get("prefix") == self.prefix else {}
+            return meta if isinstance(meta, dict) else {}
+        except (OSError, ValueError, AttributeError):
+            return {}
+
     def finish(self) -> None:
         """Keep the validators of this sync for the next one (after its chunks were written)."""
         if self._new_state is None:
             return
         self.workdir.mkdir(parents=True, exist_ok=True)
         tmp = self.workdir / (_STATE + ".tmp")
-        tmp.write_text(json.dumps({"prefix": self.prefix, "pages": self._new_state}))
+        state = {"prefix": self.prefix, "pages": self._new_state, "meta": self._new_meta}
+        tmp.write_text(json.dumps(state))
         tmp.replace(self.workdir / _STATE)
+
+    def _conditional(
+        self, url: str, max_bytes: int, content_ok: Any
+    ) -> tuple[int, bytes | None, dict[str, Any] | None]:
+        """GET robots.txt or a sitemap with the last sync's validators. Returns the status,
+        the body (None when the saved copy is reused on 304) and the saved entry to reuse.
+        A saved entry whose content fails `content_ok` is ignored: the file is fetched whole."""
+        saved = self._old_meta.get(url)
+        if not isinstance(saved, dict) or not content_ok(saved):
+            saved = None
+        headers: dict[str, str] = {}
+        if saved and isinstance(saved.get("etag"), str):
+            headers["If-None-Match"] = saved["etag"]
+        if saved and isinstance(saved.get("modified"), str):
+            headers["If-Modified-Since"] = saved["modified"]
+        resp, _, body = self._get(url, headers or None, max_bytes=max_bytes)
+        if resp.status_code == 304 and saved:
+            self._new_meta[url] = saved
+            return 304, None, saved
+        if resp.status_code == 304:  # a 304 we did not ask for: fetch it whole
+            resp, _, body = self._get(url, max_bytes=max_bytes)
+        entry = {"etag": resp.headers.get("ETag"), "modified": resp.headers.get("Last-Modified")}
+        return resp.status_code, body, entry
 
     # -- discovery ---------------------------------------------------------------------------
     def _robots(self) -> tuple[RobotFileParser | None, list[str], float]:
         parts = urlsplit(self.prefix)
         url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        def lines_ok(saved: dict[str, Any]) -> bool:
+            lines = saved.get("lines")
+            return isinstance(lines, list) and all(isinstance(ln, str) for ln in lines)
+
         try:
-            resp, _, body = self._get(url, max_bytes=1_000_000)
+            code, body, entry = self._conditional(url, 1_000_000, lines_ok)
         except (requests.RequestException, LoadError):
             return None, [], 0.0
-        if resp.status_code != 200:
+        if code == 304 and entry is not None:
+            lines = list(entry["lines"])
+        elif code == 200 and body is not None and entry is not None:
+            lines = body.decode("utf-8", "replace").splitlines()
+            self._new_meta[url] = {**entry, "lines": lines}
+        else:
             return None, [], 0.0
         parser = RobotFileParser()
-        lines = body.decode("utf-8", "replace").splitlines()
         parser.parse(lines)
         sitemaps = [
             ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("sitemap:")
@@ -225,18 +281,27 @@ class WebSource:
                 continue
             seen_maps.add(url)
             try:
-                resp, _, body = self._get(url, max_bytes=MAX_SITEMAP_BYTES)
+                code, body, entry = self._conditional(url, MAX_SITEMAP_BYTES, _sitemap_ok)
             except (requests.RequestException, LoadError):
                 continue
-            if resp.status_code != 200 or not body.lstrip().startswith(b"<"):
+            if code == 304 and entry is not None:
+                tag, locs = entry["tag"], list(entry["locs"])
+                notes["sitemaps_not_modified"] = notes.get("sitemaps_not_modified", 0) + 1
+            elif code == 200 and body is not None and entry is not None:
+                if not body.lstrip().startswith(b"<"):
+                    continue
+                try:
+                    root = ET.fromstring(body)
+                except ET.ParseError:
+                    notes.setdefault("warnings", []).append(f"sitemap {url} is not valid XML")
+                    continue
+                tag = root.tag.rsplit("}", 1)[-1]
+                locs = [
+                    el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text
+                ]
+                self._new_meta[url] = {**entry, "tag": tag, "locs": locs}
+            else:
                 continue
-            try:
-                root = ET.fromstring(body)
-            except ET.ParseError:
-                notes.setdefault("warnings", []).append(f"sitemap {url} is not valid XML")
-                continue
-            tag = root.tag.rsplit("}", 1)[-1]
-            locs = [el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text]
             if tag == "sitemapindex":
                 queue.extend(locs)
                 continue
@@ -334,13 +399,15 @@ class WebSource:
 
     def list_items(self) -> Listing:
         old_state = self._state()
+        self._old_meta = self._meta_state()
+        self._new_meta = {}
+        self._bytes = 0
         notes: dict[str, Any] = {}
         robots, sitemaps, crawl_delay = self._robots()
         delay = max(self.limits.delay_s, crawl_delay)
         allowed = (lambda u: robots.can_fetch(USER_AGENT, u)) if robots else (lambda u: True)
         if not allowed(self.start):
             raise WebError(f"robots.txt does not allow fetching {self.start}")
-        self._bytes = 0
 
         listed = self._sitemap_urls(sitemaps or [self.prefix + "sitemap.xml"], notes)
         if not listed and not sitemaps and self.prefix != _prefix(self._origin() + "/"):

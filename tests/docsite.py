@@ -1,5 +1,5 @@
 """A real documentation site on a loopback HTTP server, for the website source's tests and
-bench: pages with ETag / Last-Modified (304 when unchanged), a sitemap, robots.txt, redirects
+bench: pages, sitemaps and robots.txt with ETag / Last-Modified (304 when unchanged), redirects
 (inside, outside, looping), 404, 500, a slow page, a PDF and an image. Everything is
 mutable while it runs (`site.pages`, `site.status`), and every request is counted.
 """
@@ -93,7 +93,7 @@ class DocSite:
                 if path in site.slow:
                     time.sleep(site.slow[path])
                 if path == "/robots.txt" and site.robots is not None:
-                    self._send(200, site.robots.encode(), {"Content-Type": "text/plain"})
+                    self._page(site.robots.encode(), "text/plain")
                     return
                 if path in site.redirects:
                     self._send(301, b"", {"Location": site.redirects[path]})
@@ -105,7 +105,10 @@ class DocSite:
                 if path not in site.pages:
                     self._send(404, b"not found", {"Content-Type": "text/plain"})
                     return
-                body, ctype = site.pages[path]
+                self._page(*site.pages[path])
+
+            def _page(self, body: bytes, ctype: str) -> None:
+                """200 with ETag / Last-Modified, or 304 when If-None-Match matches."""
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
                 modified = formatdate(1_700_000_000, usegmt=True)
                 if self.headers.get("If-None-Match") == etag:

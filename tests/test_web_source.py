@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_a_site_syncs_with_304s_changes_deletions_and_failures(site, tmp_path, e
     again = ing.run(source)
     assert again.notes["not_modified"] == 5 and again.notes["fetched"] == 0
     assert again.docs_unchanged == 5 and again.chunks_embedded == 0
-    assert site.count(200) == 2  # robots.txt and the sitemap
+    assert site.count(200) == 0  # robots.txt and the sitemap answer 304 too
     assert site.bytes_sent < first_bytes / 20
 
     # a changed page, a deleted page, a page that fails, a page that times out
@@ -141,3 +142,65 @@ def test_bad_sites_fail_with_one_line_and_limits_hold(site, tmp_path, embedder):
     assert listing.notes["sitemap_urls"] == 100_000
     assert listing.notes["limit"] == "page limit (5) reached"
     assert len(listing.items) == 3
+
+
+def _index_site(site: DocSite, pages: list[str]) -> None:
+    """robots.txt → a sitemap index → one child sitemap listing `pages`."""
+    base = site.base + "/docs/"
+    site.sitemap("/docs/sitemap-pages.xml", [base + p for p in pages])
+    index = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{base}sitemap-pages.xml</loc></sitemap></sitemapindex>"
+    )
+    site.pages["/docs/sitemap-index.xml"] = (index.encode(), "application/xml")
+    site.robots = f"User-agent: *\nSitemap: {base}sitemap-index.xml\n"
+
+
+def test_an_unchanged_site_resyncs_with_only_304s_for_robots_sitemaps_and_pages(
+    site, tmp_path, embedder
+):
+    pages = ["autoinc.html", "wal.html", "lang_vacuum.html"]
+    _index_site(site, pages)
+    ing = Ingester(ChunkIndex(tmp_path / "lancedb"), embedder)
+    source = _source(site, tmp_path)
+    assert ing.run(source).status == "ok"
+
+    site.reset_counts()
+    again = ing.run(source)
+    assert again.status == "ok" and again.chunks_embedded == 0
+    seen = sorted(site.requests)
+    expected = ["/docs/sitemap-index.xml", "/docs/sitemap-pages.xml", "/robots.txt"]
+    assert seen == sorted([(p, 304) for p in [*expected, *(f"/docs/{n}" for n in pages)]])
+    assert site.bytes_sent == 0
+    assert again.notes["sitemaps_not_modified"] == 2 and again.notes["not_modified"] == 3
+
+    # a saved copy that cannot be used (here: its robots lines mangled) → fetched whole
+    state_file = tmp_path / "state" / "web.json"
+    state = json.loads(state_file.read_text())
+    state["meta"][site.base + "/robots.txt"]["lines"] = "not a list"
+    state_file.write_text(json.dumps(state))
+    site.reset_counts()
+    assert ing.run(source).status == "ok"
+    assert ("/robots.txt", 200) in site.requests and site.count(200) == 1
+    state_file.write_text("{broken json")
+    site.reset_counts()
+    assert ing.run(source).status == "ok"
+    assert site.count(304) == 0 and site.count(200) == 3 + len(pages)
+
+
+def test_a_changed_sitemap_is_read_again_and_its_new_page_indexed(site, tmp_path, embedder):
+    _index_site(site, ["autoinc.html", "wal.html"])
+    index = ChunkIndex(tmp_path / "lancedb")
+    ing = Ingester(index, embedder)
+    source = _source(site, tmp_path)
+    assert ing.run(source).status == "ok"
+    assert "sqlite/lang_vacuum.html" not in index.doc_states()
+
+    _index_site(site, ["autoinc.html", "wal.html", "lang_vacuum.html"])  # child's ETag changes
+    site.reset_counts()
+    report = ing.run(source)
+    assert report.status == "ok" and report.docs_added == ["sqlite/lang_vacuum.html"]
+    assert ("/docs/sitemap-pages.xml", 200) in site.requests
+    assert ("/docs/sitemap-index.xml", 304) in site.requests
+    assert "sqlite/lang_vacuum.html" in index.doc_states()
