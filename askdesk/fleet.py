@@ -1,0 +1,91 @@
+"""What several askdesk processes on one shared database agree on, and how.
+
+With SQLite (the zero-config default) everything stays per data dir: the file lock, the
+salt file, each process's own memory of Slack deliveries. With a database server
+(`database_url` = PostgreSQL) the fleet's state moves into it:
+
+- deliveries are claimed with a unique row (`FeedbackStore.claim`), so exactly one process
+  answers a Slack event or a Discord message, whichever receives it;
+- index runs and scheduled jobs take a PostgreSQL advisory lock instead of a file lock;
+- the asker salt is one row, created once, so user hashes agree on every machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from askdesk.locking import Busy, exclusive, live_holder
+
+if TYPE_CHECKING:
+    from askdesk.wiring import App
+    from bots.slack.dedupe import SeenKeys
+    from feedback.store import FeedbackStore
+
+log = logging.getLogger(__name__)
+
+SALT_SETTING = "asker_salt"
+
+
+def shared_salt(store: FeedbackStore, salt_file: Path) -> str:
+    """The fleet's asker salt. The first process to ask proposes DATA_DIR/salt when it has
+    one (hashes already stored keep matching), else a fresh secret; the stored value is never
+    replaced, and a salt file that disagrees with it is left as it is (and reported)."""
+    existing = salt_file.read_text().strip() if salt_file.is_file() else ""
+    value = store.instance_setting(SALT_SETTING, existing or secrets.token_hex(32))
+    if existing and existing != value:
+        log.warning(
+            "DATA_DIR/salt differs from the database's asker salt; the database's is used",
+            extra={"salt_file": str(salt_file)},
+        )
+    return value
+
+
+def instance_name() -> str:
+    """Who holds a claim, for a person reading the table (host:pid)."""
+    return f"{os.uname().nodename[:100]}:{os.getpid()}"
+
+
+def delivery_keys(app: App) -> SeenKeys:
+    """Slack's "have we taken this delivery?" set: fleet-wide on a shared database."""
+    from bots.slack.dedupe import SeenKeys, SharedKeys
+
+    if not app.shared_database:
+        return SeenKeys()
+    owner = instance_name()
+    store = app.store
+
+    def claim(key: str) -> bool:
+        return store.claim(key, owner=owner)
+
+    return SharedKeys(claim, store.release)
+
+
+@contextmanager
+def fleet_lock(app: App, name: str, what: str) -> Iterator[None]:
+    """Hold lock `name` across the fleet or raise `Busy` naming `what`: a PostgreSQL advisory
+    lock on a shared database, else the file lock DATA_DIR/<name>.lock."""
+    if not app.shared_database:
+        with exclusive(app.settings.data_dir / f"{name}.lock", what):
+            yield
+        return
+    from feedback.locks import advisory_lock
+
+    with advisory_lock(app.store.engine, name) as taken:
+        if not taken:
+            raise Busy(f"another {what} is running in the fleet; try again when it ends")
+        yield
+
+
+def lock_held(app: App, name: str) -> bool:
+    """Whether some live process holds lock `name` (read-only: never takes it)."""
+    if not app.shared_database:
+        return live_holder(app.settings.data_dir / f"{name}.lock") is not None
+    from feedback.locks import lock_holder
+
+    return lock_holder(app.store.engine, name) is not None
