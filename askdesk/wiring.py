@@ -56,7 +56,8 @@ class App:
 
     @cached_property
     def index(self) -> ChunkIndex:
-        return ChunkIndex(self.settings.lancedb_location)
+        s = self.settings
+        return ChunkIndex(s.lancedb_location, storage_options=s.lancedb.storage_options)
 
     @cached_property
     def store(self) -> FeedbackStore:

@@ -283,7 +283,7 @@ class Ingester:
         Until the swap the old index keeps serving; a run killed before it leaves the old
         index as it was (the next run drops the leftover staging table).
         """
-        staged = ChunkIndex(self.index.uri, STAGING)
+        staged = self.index.sibling(STAGING)
         staged.drop()
         staged.create(self.embedder.dimension, self.embedder.version)
         self._sync(root, report, staged, progress, compact=False)  # it is copied, then dropped
@@ -295,7 +295,7 @@ class Ingester:
 
     def _drop_leftover_staging(self) -> None:
         try:
-            ChunkIndex(self.index.uri, STAGING).drop()
+            self.index.sibling(STAGING).drop()
         except Exception as exc:  # never block a run on cleaning up after an older one
             log.warning("leftover rebuild table not dropped", extra={"error": str(exc)[:200]})
 
