@@ -11,12 +11,16 @@ after 3 s) and their answers wait until the model is loaded; `/readyz` says 503 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from askdesk.cli.context import State, UserError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -75,12 +79,13 @@ def slack(
 
     readiness = Readiness(app.store.ping)
     desk = app.desk()
+    pool = WaitingExecutor(workers, readiness.wait)
     bolt = build_slack_app(
         desk,
         app.channels(),
         client=client,
         signing_secret=signing_secret,
-        executor=WaitingExecutor(workers, readiness.wait),
+        executor=pool,
         seen=delivery_keys(app),
     )
     # Connect (or bind) before loading the model, so a bad app token or a busy port is
@@ -118,7 +123,14 @@ def slack(
     typer.echo(f"askdesk is answering in Slack as @{who} ({where}); Ctrl-C stops it.", err=True)
     try:
         if http:
-            _wait_forever(serving)
+            # SIGTERM (a restart, a scale-down) stops like Ctrl-C: no new deliveries, then
+            # the questions already acked are answered before the process exits
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
+            try:
+                _wait_forever(serving)
+            except KeyboardInterrupt:
+                server.shutdown()
+                _drain(pool, DRAIN_S)
         else:
             run_socket_mode(handler)
     finally:
@@ -126,10 +138,22 @@ def slack(
             upkeep.stop()
 
 
+DRAIN_S = 30.0
+"""How long a stopping HTTP-mode bot waits for the answers it already acked."""
+
+
 def _wait_forever(serving: threading.Thread) -> None:
     """Block (Ctrl-C interrupts) while the HTTP server thread runs."""
     while serving.is_alive():
         serving.join(0.5)
+
+
+def _drain(pool: Executor, within_s: float) -> None:
+    """Finish the queued answers, for at most `within_s` seconds (then say how it ended)."""
+    done = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
+    done.start()
+    done.join(within_s)
+    log.info("stopped", extra={"answers_drained": not done.is_alive()})
 
 
 def _auth_test(client: WebClient) -> str:
