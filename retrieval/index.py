@@ -37,10 +37,11 @@ _IN_BATCH = 500  # ids per `IN (...)` filter: keeps the filter string a reasonab
 
 REMOTE_DEFAULTS: dict[str, str] = {
     # object_store retries a failing request for up to 3 minutes by default; a bot must
-    # answer (or apologise) within seconds, so an unreachable bucket fails fast instead
+    # answer (or apologise) within seconds, so a store that stops answering is given up on
+    # sooner: 3 s to connect, 30 s per request, one retry within 10 s
     "connect_timeout": "3s",
-    "timeout": "60s",
-    "client_max_retries": "2",
+    "timeout": "30s",
+    "client_max_retries": "1",
     "client_retry_timeout": "10",
 }
 """Storage options for an object-store index that the settings may override."""
