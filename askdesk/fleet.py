@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from askdesk.locking import Busy, exclusive, live_holder
 
@@ -89,3 +90,64 @@ def lock_held(app: App, name: str) -> bool:
     from feedback.locks import lock_holder
 
     return lock_holder(app.store.engine, name) is not None
+
+
+class WorkJournal:
+    """The questions this process is answering, kept in the shared database until answered.
+
+    The process holds a session advisory lock on its own name (`owner:<host:pid:random>`) on
+    one dedicated connection for its whole life; PostgreSQL frees it when the process dies,
+    even by kill -9. Every few seconds each process looks for held questions whose owner's
+    lock is free and takes them over with one UPDATE … WHERE owner = dead, so exactly one
+    survivor answers each. (A database restart also frees the lock; a question may then be
+    answered twice, never lost.)"""
+
+    def __init__(self, store: FeedbackStore, *, stale_after_s: float = 3.0) -> None:
+        from sqlalchemy import text
+
+        from feedback.locks import lock_key
+
+        key: tuple[int, int]
+        self.store = store
+        self.owner = f"{instance_name()}:{secrets.token_hex(4)}"
+        self.stale_after_s = stale_after_s
+        self._closed = threading.Event()
+        self._key = {"h": (key := lock_key(f"owner:{self.owner}"))[0], "l": key[1]}
+        self._connection = store.engine.connect()
+        self._connection.execute(text("SELECT pg_advisory_lock(:h, :l)"), self._key)
+        self._connection.commit()
+
+    def hold(self, key: str, work: dict[str, Any]) -> None:
+        self.store.hold(key, work, owner=self.owner)
+
+    def finish(self, key: str) -> None:
+        self.store.finish(key)
+
+    def orphans(self) -> list[tuple[str, dict[str, Any]]]:
+        """Take over the held questions of every dead owner (their lock is free)."""
+        from feedback.locks import lock_holder
+
+        taken: list[tuple[str, dict[str, Any]]] = []
+        for dead in self.store.unfinished_owners(self.stale_after_s):
+            if dead != self.owner and lock_holder(self.store.engine, f"owner:{dead}") is None:
+                taken += self.store.take_over(dead, self.owner)
+        return taken
+
+    def wait(self, seconds: float) -> bool:
+        return self._closed.wait(seconds)
+
+    def close(self) -> None:
+        """Stop looking for orphans and let go of the owner lock."""
+        from sqlalchemy import text
+
+        self._closed.set()
+        try:  # the connection goes back to the pool: the lock must not go with it
+            self._connection.execute(text("SELECT pg_advisory_unlock(:h, :l)"), self._key)
+            self._connection.commit()
+        finally:
+            self._connection.close()
+
+
+def work_journal(app: App) -> WorkJournal | None:
+    """A journal on a shared database; None with SQLite (one process, nothing to take over)."""
+    return WorkJournal(app.store) if app.shared_database else None

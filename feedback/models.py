@@ -299,7 +299,9 @@ class DeliveryClaim(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    owner: Mapped[str | None] = mapped_column(String(128))
+    owner: Mapped[str | None] = mapped_column(String(128), index=True)
+    # a question still being answered (see `FeedbackStore.hold`); NULL once answered
+    work: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class InstanceSetting(Base):

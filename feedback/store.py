@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, case, delete, exc, func, inspect, or_, select, update
+from sqlalchemy import Engine, case, delete, exc, func, inspect, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -752,6 +752,50 @@ class FeedbackStore:
         """Drop a claim so the delivery can be taken again (the work it guarded never began)."""
         with self._transaction() as session:
             session.execute(delete(DeliveryClaim).where(DeliveryClaim.key == key))
+
+    def hold(self, key: str, work: dict[str, Any], *, owner: str) -> None:
+        """Attach what is needed to answer claim `key` (never a raw user id) and name its
+        owner, so a survivor can answer it if `owner` dies before `finish(key)`."""
+        with self._transaction() as session:
+            session.execute(
+                update(DeliveryClaim)
+                .where(DeliveryClaim.key == key)
+                .values(work=work, owner=owner, claimed_at=utcnow())
+            )
+
+    def finish(self, key: str) -> None:
+        """The work held under `key` is done: nobody takes it over any more."""
+        with self._transaction() as session:
+            session.execute(
+                update(DeliveryClaim).where(DeliveryClaim.key == key).values(work=null())
+            )
+
+    def unfinished_owners(self, older_than_s: float) -> list[str]:
+        """Owners of held work at least `older_than_s` old (alive or not: the caller checks)."""
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(DeliveryClaim.owner)
+                .where(
+                    DeliveryClaim.work.is_not(None),
+                    DeliveryClaim.owner.is_not(None),
+                    DeliveryClaim.claimed_at <= cutoff,
+                )
+                .distinct()
+            )
+            return [str(owner) for owner in rows]
+
+    def take_over(self, dead: str, owner: str) -> list[tuple[str, dict[str, Any]]]:
+        """Move `dead`'s unfinished work to `owner` and return it. One UPDATE … WHERE
+        owner = dead RETURNING: of several survivors racing, exactly one gets each row."""
+        with self._transaction() as session:
+            rows = session.execute(
+                update(DeliveryClaim)
+                .where(DeliveryClaim.owner == dead, DeliveryClaim.work.is_not(None))
+                .values(owner=owner, claimed_at=utcnow())
+                .returning(DeliveryClaim.key, DeliveryClaim.work)
+            ).all()
+            return [(str(key), dict(work)) for key, work in rows]
 
     def instance_setting(self, name: str, proposed: str) -> str:
         """The fleet-wide value of `name`: `proposed` if nobody set it yet, else the value

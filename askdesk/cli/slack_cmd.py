@@ -66,7 +66,7 @@ def slack(
     client = config.web_client(bot_token, s.slack_api_url)
     who = _auth_test(client)
     app.store.ping()  # an unreachable database is one line now, not an apology per question
-    from askdesk.fleet import delivery_keys
+    from askdesk.fleet import delivery_keys, work_journal
     from askdesk.health import Readiness, with_health
     from bots.slack.app import build_slack_app
     from bots.slack.run import (
@@ -87,6 +87,7 @@ def slack(
         signing_secret=signing_secret,
         executor=pool,
         seen=delivery_keys(app),
+        journal=work_journal(app),
     )
     # Connect (or bind) before loading the model, so a bad app token or a busy port is
     # reported at once; the model then loads before the first answer is due.

@@ -20,7 +20,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bots.common import ChannelDirectory, strip_mentions
-from bots.slack.answering import Answerer, Ask, SlashAsk
+from bots.slack.answering import Answerer, Ask, Journal, SlashAsk
 from bots.slack.blocks import (
     COMMENT,
     COMMENT_BLOCK,
@@ -51,6 +51,7 @@ def build_slack_app(
     executor: Executor | None = None,
     seen: SeenKeys | None = None,
     answer_workers: int = 4,
+    journal: Journal | None = None,
 ) -> App:
     """The askdesk Slack bot as a Bolt app, for Socket Mode or HTTP mode alike.
 
@@ -60,7 +61,7 @@ def build_slack_app(
     """
     seen = seen if seen is not None else SeenKeys()
     pool = executor or ThreadPoolExecutor(answer_workers, thread_name_prefix="askdesk-answer")
-    answerer = Answerer(desk, channels, client, pool, seen)
+    answerer = Answerer(desk, channels, client, pool, seen, journal)
     feedback = Feedback(desk, channels, client, seen)
     app = App(
         client=client,
