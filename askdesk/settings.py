@@ -86,6 +86,14 @@ class SourceSettings(BaseModel):
     @property
     def kind(self) -> str:
         return "folder" if self.path is not None else "web" if self.url is not None else "git"
+class LanceDBSettings(BaseModel):
+    """The `[lancedb]` table: how to reach an index on object storage."""
+
+    storage_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Passed to LanceDB for s3:// gs:// az:// URIs (e.g. aws_endpoint, "
+        "aws_region, allow_http); credentials may come from the environment instead.",
+    )
 
 
 def _env(*names: str) -> AliasChoices:
@@ -110,7 +118,10 @@ class Settings(BaseSettings):
         Path(".askdesk"), description="Holds the LanceDB folder and SQLite file."
     )
     docs_dir: Path | None = Field(None, description="Default docs folder for `index` and `status`.")
-    lancedb_uri: str | None = Field(None, description="Default: DATA_DIR/lancedb.")
+    lancedb_uri: str | None = Field(
+        None, description="Default: DATA_DIR/lancedb; or s3://bucket/prefix (gs://, az://)."
+    )
+    lancedb: LanceDBSettings = Field(default_factory=LanceDBSettings)
     database_url: str | None = Field(None, description="Default: sqlite:///DATA_DIR/askdesk.db.")
 
     embed_model: str = "all-MiniLM-L6-v2"

@@ -7,10 +7,12 @@ down, so each layer stays usable and testable without the shell.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import make_url
 
 from askdesk.composers import build_composer
 from askdesk.settings import Settings
@@ -42,6 +44,7 @@ class App:
     """Everything a command needs, built lazily from one Settings object."""
 
     settings: Settings
+    _salt: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         d = self.settings.data_dir
@@ -55,11 +58,32 @@ class App:
 
     @cached_property
     def index(self) -> ChunkIndex:
-        return ChunkIndex(self.settings.lancedb_location)
+        s = self.settings
+        return ChunkIndex(s.lancedb_location, storage_options=s.lancedb.storage_options)
 
     @cached_property
     def store(self) -> FeedbackStore:
         return FeedbackStore(self.settings.database_location)
+
+    @property
+    def shared_database(self) -> bool:
+        """True when the database is a server several machines share (not a SQLite file):
+        then claims, locks and the asker salt live in it (see `askdesk.fleet`)."""
+        return make_url(self.settings.database_location).get_backend_name() != "sqlite"
+
+    def salt(self) -> str:
+        """The asker-hashing secret: the setting, else on a shared database the fleet's one
+        (created once there; an existing DATA_DIR/salt is imported, never replaced), else
+        the one generated into the data dir."""
+        if self._salt is None:
+            s = self.settings
+            if self.shared_database and not (s.asker_salt and s.asker_salt.get_secret_value()):
+                from askdesk.fleet import shared_salt
+
+                self._salt = shared_salt(self.store, s.data_dir / "salt")
+            else:
+                self._salt = s.salt()
+        return self._salt
 
     @cached_property
     def searcher(self) -> Searcher:
@@ -105,7 +129,7 @@ class App:
             rewriter=self.style_rewriter(),
             recorder=self.store if record else None,
             tone=self.tone_scorer(),
-            asker_salt=s.salt() if record else "",
+            asker_salt=self.salt() if record else "",
         )
 
     def decision_model(self) -> DecisionModel:
@@ -210,7 +234,7 @@ class App:
         return SupportDesk(
             self.engine(),
             self.store,
-            self.settings.salt(),
+            self.salt(),
             style_delivery=self.settings.style_delivery,
         )
 

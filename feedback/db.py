@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
+PG_CONNECT_TIMEOUT_S = 2
+
 
 class StoreError(Exception):
     """A problem the user can fix (bad file, bad URL), worded as one line for the CLI."""
@@ -52,8 +54,16 @@ def dump_json(value: Any) -> str:
 
 def make_engine(url: str) -> Engine:
     """Build an engine; for SQLite, one that lets threads and processes write without errors."""
-    if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, json_serializer=dump_json)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            # a bot claims each Slack delivery here before acking it (Slack allows 3 s): a
+            # database that stopped answering must fail fast, not hang the ack
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        return create_engine(
+            url, pool_pre_ping=True, json_serializer=dump_json, connect_args=connect_args
+        )
 
     path = sqlite_path(url)
     if path is not None:

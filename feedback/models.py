@@ -303,3 +303,28 @@ class JobRun(Base):
     # the process running it, so a later start can tell an abandoned row from a live job
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column()
+
+
+class DeliveryClaim(Base):
+    """A chat delivery one process has taken (see `FeedbackStore.claim`): the primary key is
+    what makes "exactly one process answers" hold across a fleet."""
+
+    __tablename__ = "delivery_claim"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    owner: Mapped[str | None] = mapped_column(String(128), index=True)
+    # a question still being answered (see `FeedbackStore.hold`); NULL once answered
+    work: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class InstanceSetting(Base):
+    """A value every process sharing the database must agree on (the asker salt), written
+    once by whichever process gets there first and never replaced."""
+
+    __tablename__ = "instance_setting"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

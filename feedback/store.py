@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, case, delete, exc, func, inspect, or_, select, update
+from sqlalchemy import Engine, case, delete, exc, func, inspect, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,11 @@ from feedback.models import (
     VOTE_VALUES,
     Base,
     CuratedExample,
+    DeliveryClaim,
     EvalResult,
     EvalRun,
     IndexRun,
+    InstanceSetting,
     Interaction,
     PrivacyAction,
     TrainRun,
@@ -59,6 +61,22 @@ def _columns(model: type[Base], given: Mapping[str, Any], what: str) -> dict[str
 
 def _keep_if_same(old: Any, new: Any, same: Any) -> Any:
     return case((same, func.coalesce(new, old)), else_=new)
+
+
+CLAIM_TTL_S = 24 * 3600.0
+"""How long a delivery claim lasts: Slack retries for minutes, a day is far beyond that."""
+
+_SWEEP_EVERY = 200
+_claims_since_sweep = [0]
+
+
+def _sweep_due() -> bool:
+    """Every so many claims, also delete all expired ones (not on each: that is a scan)."""
+    _claims_since_sweep[0] += 1
+    if _claims_since_sweep[0] >= _SWEEP_EVERY:
+        _claims_since_sweep[0] = 0
+        return True
+    return False
 
 
 ABANDONED_RUN = "the run ended before it finished (process killed or machine stopped)"
@@ -122,6 +140,11 @@ class FeedbackStore:
             session.begin(),
         ):
             yield session
+
+    def ping(self) -> None:
+        """Raise when the database cannot be reached now (a readiness probe's check)."""
+        with self._transaction() as session:
+            session.execute(select(1))
 
     def close(self) -> None:
         """Release pooled connections; the store reopens itself if used again."""
@@ -252,14 +275,23 @@ class FeedbackStore:
             if session.execute(statement).rowcount == 0:
                 raise ValueError(f"no interaction {interaction_id}")
 
-    def mark_escalated(self, interaction_id: int) -> None:
-        """Flag that a human was asked to take over; unknown ids raise ValueError."""
+    def mark_escalated(self, interaction_id: int) -> bool:
+        """Flag that a human was asked to take over; unknown ids raise ValueError.
+
+        Returns True only for the call that flipped the flag: with several processes on one
+        database, a second "Talk to a human" (another click, a retry on another process)
+        sees False and must not ping the humans again."""
         statement = (
-            update(Interaction).where(Interaction.id == interaction_id).values(escalated=True)
+            update(Interaction)
+            .where(Interaction.id == interaction_id, Interaction.escalated.is_(False))
+            .values(escalated=True)
         )
         with self._transaction() as session:
-            if session.execute(statement).rowcount == 0:
+            if session.execute(statement).rowcount:
+                return True
+            if session.get(Interaction, interaction_id) is None:
                 raise ValueError(f"no interaction {interaction_id}")
+            return False
 
     def set_answer_ref(self, interaction_id: int, answer_ref: str) -> None:
         """Remember which chat message carried the answer (for reactions on it)."""
@@ -485,9 +517,7 @@ class FeedbackStore:
         if docs_root is not None:
             query = query.where(IndexRun.docs_root == docs_root)
         with self._transaction() as session:
-            return session.execute(
-                query.values(status="interrupted", error=ABANDONED_RUN)
-            ).rowcount
+            return session.execute(query.values(status="interrupted", error=ABANDONED_RUN)).rowcount
 
     def last_index_run(
         self, docs_root: str | None = None, status: str | None = None, source: str | None = None
@@ -675,8 +705,15 @@ class FeedbackStore:
 
         With `output` the team corrected the answer ("edited"), else the answer stands as
         given ("thumbs_up"). One example per interaction: curating again updates it, and a
-        changed text counts as unused again so the retrain rule sees it.
+        changed text counts as unused again so the retrain rule sees it. Two processes
+        curating the same answer at once: the loser of the unique row retries as an update.
         """
+        try:
+            return self._curate(interaction_id, output, curated_by)
+        except exc.IntegrityError:
+            return self._curate(interaction_id, output, curated_by)
+
+    def _curate(self, interaction_id: int, output: str | None, curated_by: str | None) -> int:
         with self._transaction() as session:
             source = session.get(Interaction, interaction_id)
             if source is None:
@@ -737,6 +774,101 @@ class FeedbackStore:
                 if len(out) >= limit:
                     break
         return list(out.values())
+
+    # -- fleet: state several processes must agree on ---------------------------------------
+
+    def claim(self, key: str, *, ttl_s: float = CLAIM_TTL_S, owner: str | None = None) -> bool:
+        """Take `key` for this process: True for exactly one caller across every process on
+        this database (until the claim expires), False for all others.
+
+        One INSERT … ON CONFLICT DO NOTHING, so two processes claiming at once cannot both
+        win; expired claims are deleted first, in the same transaction, so a key can be taken
+        again a day later and the table stays small.
+        """
+        if len(key) > 255:
+            raise ValueError("claim keys are at most 255 characters")
+        now = utcnow()
+        with self._transaction() as session:
+            dialect = session.get_bind().dialect.name
+            if dialect not in _UPSERT_INSERTS:
+                raise StoreError(f"claims need SQLite or PostgreSQL, not {dialect}")
+            session.execute(
+                delete(DeliveryClaim).where(
+                    DeliveryClaim.key == key, DeliveryClaim.expires_at <= now
+                )
+            )
+            if _sweep_due():
+                session.execute(delete(DeliveryClaim).where(DeliveryClaim.expires_at <= now))
+            insert = _UPSERT_INSERTS[dialect](DeliveryClaim).values(
+                key=key, claimed_at=now, expires_at=now + timedelta(seconds=ttl_s), owner=owner
+            )
+            # RETURNING, not rowcount: the driver reports -1 for a skipped ORM-level insert
+            taken = insert.on_conflict_do_nothing(index_elements=["key"]).returning(
+                DeliveryClaim.key
+            )
+            return session.execute(taken).first() is not None
+
+    def release(self, key: str) -> None:
+        """Drop a claim so the delivery can be taken again (the work it guarded never began)."""
+        with self._transaction() as session:
+            session.execute(delete(DeliveryClaim).where(DeliveryClaim.key == key))
+
+    def hold(self, key: str, work: dict[str, Any], *, owner: str) -> None:
+        """Attach what is needed to answer claim `key` (never a raw user id) and name its
+        owner, so a survivor can answer it if `owner` dies before `finish(key)`."""
+        with self._transaction() as session:
+            session.execute(
+                update(DeliveryClaim)
+                .where(DeliveryClaim.key == key)
+                .values(work=work, owner=owner, claimed_at=utcnow())
+            )
+
+    def finish(self, key: str) -> None:
+        """The work held under `key` is done: nobody takes it over any more."""
+        with self._transaction() as session:
+            session.execute(
+                update(DeliveryClaim).where(DeliveryClaim.key == key).values(work=null())
+            )
+
+    def unfinished_owners(self, older_than_s: float) -> list[str]:
+        """Owners of held work at least `older_than_s` old (alive or not: the caller checks)."""
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(DeliveryClaim.owner)
+                .where(
+                    DeliveryClaim.work.is_not(None),
+                    DeliveryClaim.owner.is_not(None),
+                    DeliveryClaim.claimed_at <= cutoff,
+                )
+                .distinct()
+            )
+            return [str(owner) for owner in rows]
+
+    def take_over(self, dead: str, owner: str) -> list[tuple[str, dict[str, Any]]]:
+        """Move `dead`'s unfinished work to `owner` and return it. One UPDATE … WHERE
+        owner = dead RETURNING: of several survivors racing, exactly one gets each row."""
+        with self._transaction() as session:
+            rows = session.execute(
+                update(DeliveryClaim)
+                .where(DeliveryClaim.owner == dead, DeliveryClaim.work.is_not(None))
+                .values(owner=owner, claimed_at=utcnow())
+                .returning(DeliveryClaim.key, DeliveryClaim.work)
+            ).all()
+            return [(str(key), dict(work)) for key, work in rows]
+
+    def instance_setting(self, name: str, proposed: str) -> str:
+        """The fleet-wide value of `name`: `proposed` if nobody set it yet, else the value
+        already stored (which is never replaced). Safe when processes race to set it."""
+        with self._transaction() as session:
+            dialect = session.get_bind().dialect.name
+            insert = _UPSERT_INSERTS[dialect](InstanceSetting).values(
+                name=name, value=proposed, created_at=utcnow()
+            )
+            session.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
+            return session.scalars(
+                select(InstanceSetting.value).where(InstanceSetting.name == name)
+            ).one()
 
     # -- overview -------------------------------------------------------------------------
 

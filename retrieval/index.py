@@ -9,7 +9,7 @@ either wholly old or wholly new, never duplicated.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +33,27 @@ SEE_WRITES_WITHIN = timedelta(seconds=5)
 """How stale a long-running reader (a bot) may be: after that its next search checks for a
 newer table version, so it picks up `askdesk index` runs made by other processes."""
 _IN_BATCH = 500  # ids per `IN (...)` filter: keeps the filter string a reasonable size
+
+
+REMOTE_DEFAULTS: dict[str, str] = {
+    # object_store retries a failing request for up to 3 minutes by default; a bot must
+    # answer (or apologise) within seconds, so a store that stops answering is given up on
+    # sooner: 3 s to connect, 30 s per request, one retry within 10 s
+    "connect_timeout": "3s",
+    "timeout": "30s",
+    "client_max_retries": "1",
+    "client_retry_timeout": "10",
+}
+"""Storage options for an object-store index that the settings may override."""
+
+
+def remote_storage_options(uri: str, given: Mapping[str, str] | None) -> dict[str, str]:
+    """The options LanceDB gets: for `s3://`, `gs://`, `az://`… our fail-fast defaults under
+    the given ones (credentials and endpoint may also come from the environment, e.g.
+    AWS_ENDPOINT, which LanceDB reads itself); nothing for a local folder."""
+    if "://" not in uri or uri.startswith("file://"):
+        return dict(given or {})
+    return {**REMOTE_DEFAULTS, **{k: str(v) for k, v in (given or {}).items()}}
 
 
 class IndexUnavailable(Exception):
@@ -103,11 +124,16 @@ class ChunkIndex:
     """A handle on the chunks table in one LanceDB database (a folder or an object-store URI)."""
 
     def __init__(
-        self, uri: str | Path, name: str = TABLE, see_writes_within: timedelta = SEE_WRITES_WITHIN
+        self,
+        uri: str | Path,
+        name: str = TABLE,
+        see_writes_within: timedelta = SEE_WRITES_WITHIN,
+        storage_options: Mapping[str, str] | None = None,
     ) -> None:
         self.uri = str(uri)
         self.name = name
         self.see_writes_within = see_writes_within
+        self.storage_options = remote_storage_options(self.uri, storage_options)
         self._db: lancedb.DBConnection | None = None
         self._table: lancedb.table.Table | None = None
         self._passages: PassageStore | None = None
@@ -122,13 +148,19 @@ class ChunkIndex:
                 if "://" not in self.uri:
                     Path(self.uri).mkdir(parents=True, exist_ok=True)
                 self._db = lancedb.connect(
-                    self.uri, read_consistency_interval=self.see_writes_within
+                    self.uri,
+                    read_consistency_interval=self.see_writes_within,
+                    storage_options=self.storage_options or None,
                 )
             except Exception as exc:
                 raise IndexUnavailable(
                     f"cannot open the index at {self.uri}: {_first_line(exc)}"
                 ) from exc
         return self._db
+
+    def sibling(self, name: str) -> ChunkIndex:
+        """Another table in the same database, opened the same way (e.g. the staging table)."""
+        return ChunkIndex(self.uri, name, self.see_writes_within, self.storage_options)
 
     def exists(self) -> bool:
         if self._table is not None:

@@ -352,7 +352,7 @@ class Ingester:
     def _target(self, rebuild: bool) -> ChunkIndex:
         """The table this run writes: the index, or a fresh staging table for a rebuild."""
         if rebuild:
-            target = ChunkIndex(self.index.uri, STAGING)
+            target = self.index.sibling(STAGING)  # opened like the index (object storage too)
             target.drop()
             target.create(self.embedder.dimension, self.embedder.version)
             return target
@@ -414,7 +414,7 @@ class Ingester:
 
     def _drop_leftover_staging(self) -> None:
         try:
-            ChunkIndex(self.index.uri, STAGING).drop()
+            self.index.sibling(STAGING).drop()
         except Exception as exc:  # never block a run on cleaning up after an older one
             log.warning("leftover rebuild table not dropped", extra={"error": str(exc)[:200]})
 

@@ -70,10 +70,13 @@ def serve(app: App, host: str | None = None, port: int | None = None) -> None:
     from dashboard.auth import AuthConfig
 
     auth = AuthConfig(s.dashboard_user, password) if password else None
+    from askdesk.health import Readiness, with_health
     from dashboard.app import create_app
 
     dash_app = create_app(build_services(app, auth))
-    server = _listen(host, port, dash_app.server)
+    readiness = Readiness(app.store.ping)  # probes skip auth and the Host check
+    server = _listen(host, port, with_health(dash_app.server, readiness))
+    readiness.mark_ready()
     from askdesk.upkeep import start_upkeep
 
     scheduler = start_upkeep(app)  # also marks jobs a stopped server left "running"

@@ -45,7 +45,7 @@ def _asker_hash(state: State, platform: str, user_id: str) -> str:
 
     if not platform.strip() or not user_id.strip():
         raise UserError("give the platform and the user id, e.g. slack U024BE7LH")
-    return hash_user(state.app().settings.salt(), platform.strip().lower(), user_id.strip())
+    return hash_user(state.app().salt(), platform.strip().lower(), user_id.strip())
 
 
 def _counts(rows: dict[str, int]) -> str:

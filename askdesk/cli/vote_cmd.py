@@ -49,7 +49,7 @@ def vote(
     app = state.app()
     from feedback.hashing import hash_user
 
-    voter = hash_user(app.settings.salt(), "cli", getpass.getuser())
+    voter = hash_user(app.salt(), "cli", getpass.getuser())
     try:
         app.store.record_vote(
             interaction,

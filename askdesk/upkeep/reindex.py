@@ -1,6 +1,7 @@
 """The incremental reindex every entry point shares: the CLI, the dashboard and the schedule.
 
-Runs never overlap (a per-data-dir lock), every run is recorded as an IndexRun, also a
+Runs never overlap (a per-data-dir file lock; on a shared PostgreSQL a fleet-wide advisory
+lock, see `askdesk.fleet`), every run is recorded as an IndexRun, also a
 failed one, and a failed run leaves the last good index serving: the ingester writes whole
 documents per atomic batch, so searches keep answering from what was there. The row is
 written as "running" when the run starts, so a run killed outright (kill -9) is still seen:
@@ -28,8 +29,12 @@ log = logging.getLogger(__name__)
 NO_FOLDER = "no docs folder yet: set docs_dir or run `askdesk index ./docs` once"
 
 
+INDEX_LOCK = "index"
+"""The lock's name: DATA_DIR/index.lock on SQLite, an advisory lock on PostgreSQL."""
+
+
 def index_lock(app: App) -> Path:
-    return app.settings.data_dir / "index.lock"
+    return app.settings.data_dir / f"{INDEX_LOCK}.lock"
 
 
 def index_folder(
@@ -63,10 +68,10 @@ def index_sources(
     With `keep_names` (every configured name), documents of sources no longer configured
     are removed. Unless `single`, a source that fails is reported and the others go on.
     """
-    from askdesk.locking import exclusive
+    from askdesk.fleet import fleet_lock
 
     ingester = app.ingester()
-    with exclusive(index_lock(app), "index run"):
+    with fleet_lock(app, INDEX_LOCK, "index run"):
         run_ids = {id(s): _start_run(app, s) for s in sources if _startable(s)}
         by_name = {s.name: s for s in sources}
         recorded: set[int] = set()
@@ -117,12 +122,12 @@ def _startable(source: Source) -> bool:
 def run_state(app: App, run: dict[str, Any] | None) -> dict[str, Any] | None:
     """A stored run as it really is: a "running" row whose process is gone (no live holder
     of the index lock) is an interrupted run."""
-    from askdesk.locking import live_holder
+    from askdesk.fleet import lock_held
     from feedback.store import ABANDONED_RUN
 
     if run is None or run.get("status") != "running":
         return run
-    if live_holder(index_lock(app)) is not None:
+    if lock_held(app, INDEX_LOCK):
         return run
     return {**run, "status": "interrupted", "error": run.get("error") or ABANDONED_RUN}
 

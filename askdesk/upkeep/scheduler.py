@@ -5,6 +5,10 @@ One daemon thread waits on an Event, so stopping is immediate between runs and w
 for a run in progress. Jobs run one at a time in that thread; a run another process holds
 the lock for is skipped (the job says so) and the next tick tries again. A failing run is
 logged and the schedule goes on: upkeep must never take the bot down.
+
+On a shared database every process of the fleet keeps this schedule, but each tick runs
+once for the whole fleet: a tick first claims its wall-clock slot (`schedule:reindex:<n>`,
+n = time // interval) in the database, and the processes that lose the claim skip it.
 """
 
 from __future__ import annotations
@@ -53,8 +57,12 @@ class Scheduler:
         purge_every_s: float | None = None,
         reindex: Callable[[App], dict[str, Any]] = reindex_job,
         purge: Callable[[App], dict[str, Any]] = purge_job,
+        claim: Callable[[str, float], bool] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
+        self.claim = claim  # (key, ttl_s) -> whether this process runs the tick
+        self.clock = clock
         self.intervals = {"reindex": reindex_every_s, "purge": purge_every_s}
         self.jobs = {"reindex": reindex, "purge": purge}
         self.last: dict[str, dict[str, Any]] = {}
@@ -94,12 +102,31 @@ class Scheduler:
             name = min(due, key=due.__getitem__)
             if self._stop.wait(max(0.0, due[name] - time.monotonic())):
                 break
-            self.run_once(name)
+            self.tick(name)
             every = self.intervals[name] or DAY_S
             # a run longer than the interval skips the ticks it overlapped, never queues them
             elapsed = time.monotonic() - due[name]
             due[name] += every * (math.floor(elapsed / every) + 1)
         log.info("upkeep schedule stopped")
+
+    def tick(self, name: str) -> dict[str, Any]:
+        """A scheduled run: the job, unless another process of the fleet has this tick."""
+        every = self.intervals[name] or DAY_S
+        if self.claim is not None:
+            slot = int(self.clock() // every)
+            try:
+                mine = self.claim(f"schedule:{name}:{slot}", every * 2)
+            except Exception as exc:  # database down: skip, the next tick tries again
+                mine = False
+                log.warning(
+                    "schedule claim failed", extra={"job": name, "error": type(exc).__name__}
+                )
+            if not mine:
+                result = {"status": "skipped", "reason": "another process has this tick"}
+                self.last[name] = result
+                log.info("upkeep job skipped", extra={"job": name, **result})
+                return result
+        return self.run_once(name)
 
     def run_once(self, name: str) -> dict[str, Any]:
         """Run one job now, log it as one structured line and keep its outcome in `last`."""
@@ -149,7 +176,18 @@ def start_upkeep(app: App) -> Scheduler | None:
     purge_every_s = DAY_S if s.retention_days else None
     if reindex_every_s is None and purge_every_s is None:
         return None
-    return Scheduler(app, reindex_every_s=reindex_every_s, purge_every_s=purge_every_s).start()
+    claim = None
+    if app.shared_database:
+        from askdesk.fleet import instance_name
+
+        owner = instance_name()
+
+        def claim(key: str, ttl_s: float) -> bool:
+            return app.store.claim(key, ttl_s=ttl_s, owner=owner)
+
+    return Scheduler(
+        app, reindex_every_s=reindex_every_s, purge_every_s=purge_every_s, claim=claim
+    ).start()
 
 
 def _since(t0: float) -> float:

@@ -67,6 +67,7 @@ class AskdeskBot(discord.Client):
         sync_commands: bool = True,
         max_concurrent_answers: int = 1,
         announce: Callable[[str], None] | None = None,
+        claim: Callable[[str], bool] | None = None,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -79,6 +80,9 @@ class AskdeskBot(discord.Client):
         self.channels = channels
         self.sync_commands = sync_commands
         self.announce = announce
+        # Several processes on one bot token all receive each message: on a shared database
+        # `claim` (an insert-or-skip row) lets exactly one of them answer it.
+        self.claim = claim
         # Answering is CPU-bound: running several at once on a small machine only slows all.
         self._answering = asyncio.Semaphore(max_concurrent_answers)
         self.tree = app_commands.CommandTree(self)
@@ -110,6 +114,17 @@ class AskdeskBot(discord.Client):
             )
             self.announce = None
 
+    async def _mine(self, key: str) -> bool:
+        """Whether this process answers `key` (always, without a fleet claim). A database
+        that cannot be reached leaves the decision to this process, and says so."""
+        if self.claim is None:
+            return True
+        try:
+            return await asyncio.to_thread(self.claim, key)
+        except Exception as exc:
+            log.warning("shared claim unavailable", extra={"error": type(exc).__name__})
+            return True
+
     def config_for(self, channel: Any) -> ChannelConfig:
         """A thread's own settings if it has any, else its parent channel's, else defaults."""
         channel_id, thread_id = channel_keys(channel)
@@ -128,6 +143,8 @@ class AskdeskBot(discord.Client):
         text = strip_mentions(message.content, *self._mention_patterns(message))
         if not text and not called:
             return  # an image or sticker in a respond-to-all channel: nothing to answer
+        if not await self._mine(f"discord:message:{message.id}"):
+            return
         channel_id, thread_id = channel_keys(message.channel)
         question = Question(
             text,
@@ -151,6 +168,8 @@ class AskdeskBot(discord.Client):
 
     async def handle_ask(self, interaction: discord.Interaction[Any], text: str) -> None:
         """`/ask`: acknowledge at once (Discord allows 3 s), answer in the followup."""
+        if not await self._mine(f"discord:interaction:{interaction.id}"):
+            return
         await interaction.response.defer(thinking=True)
         channel_id, thread_id = channel_keys(interaction.channel)
         if interaction.channel is None:

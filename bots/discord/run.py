@@ -74,9 +74,11 @@ def run(
     *,
     warm_up: Callable[[], Any] | None = None,
     announce: Callable[[str], None] | None = None,
+    claim: Callable[[str], bool] | None = None,
 ) -> None:
-    """Run until Ctrl-C or SIGTERM (both close the gateway connection cleanly)."""
-    bot = build_bot(desk, channels, announce=announce)
+    """Run until Ctrl-C or SIGTERM (both close the gateway connection cleanly); `claim`
+    decides which process of a fleet answers a message (see AskdeskBot)."""
+    bot = build_bot(desk, channels, announce=announce, claim=claim)
 
     async def main() -> None:
         task = asyncio.current_task()

@@ -8,9 +8,11 @@ burst of questions can never delay a click's ack.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -53,6 +55,20 @@ class SlashAsk:
     respond: Callable[..., object] | None = None  # response_url, for "I can't post here"
 
 
+class Journal(Protocol):
+    """Where a fleet keeps the questions being answered (see `askdesk.fleet.WorkJournal`), so
+    those of a process killed mid-answer are answered by a survivor, not lost."""
+
+    def hold(self, key: str, work: dict[str, Any]) -> None: ...
+    def finish(self, key: str) -> None: ...
+    def orphans(self) -> list[tuple[str, dict[str, Any]]]: ...
+    def wait(self, seconds: float) -> bool: ...  # True once the journal is closed
+
+
+TAKEOVER_EVERY_S = 3.0
+"""How often a process looks for questions whose owner died (then answered within seconds)."""
+
+
 class Answerer:
     def __init__(
         self,
@@ -61,21 +77,55 @@ class Answerer:
         client: WebClient,
         executor: Executor,
         seen: SeenKeys,
+        journal: Journal | None = None,
     ) -> None:
         self.desk = desk
         self.channels = channels
         self.client = client
         self.executor = executor
         self.seen = seen
+        self.journal = journal
+        if journal is not None:
+            threading.Thread(
+                target=self._take_over_loop, name="askdesk-takeover", daemon=True
+            ).start()
 
     # -- entry points (called from Bolt listeners; must return quickly) -----------------------
     def take(self, ask: Ask) -> bool:
         """Queue an answer unless this message is already being answered (retry, or both
         `app_mention` and `message` for one post). Returns whether it was queued."""
-        if not self.seen.claim(f"msg:{message_ref(ask.channel, ask.ts)}"):
+        key = f"msg:{message_ref(ask.channel, ask.ts)}"
+        if not self.seen.claim(key):
             return False
-        self.executor.submit(self._guard, self._answer, ask)
+        if self.journal is not None:
+            work = {"text": ask.text, "channel": ask.channel, "ts": ask.ts, "thread": ask.thread}
+            self._journal("hold", key, work)  # no user id: a taken-over answer has no asker
+        self.executor.submit(self._guard, self._answer_held, ask)
         return True
+
+    def _take_over_loop(self) -> None:
+        """Every few seconds, answer the held questions of processes that died."""
+        assert self.journal is not None
+        while not self.journal.wait(TAKEOVER_EVERY_S):
+            try:
+                orphans = self.journal.orphans()
+            except Exception as exc:
+                log.warning("takeover check failed", extra={"error": type(exc).__name__})
+                continue
+            for _key, work in orphans:
+                try:
+                    ask = Ask(str(work["text"]), "", work["channel"], work["ts"], work["thread"])
+                except (KeyError, TypeError):
+                    log.warning("unreadable held question skipped")
+                    continue
+                log.info("answering a question whose process died", extra={"channel": ask.channel})
+                self.executor.submit(self._guard, self._answer_held, ask)
+
+    def _journal(self, method: str, *args: Any) -> None:
+        try:
+            getattr(self.journal, method)(*args)
+        except Exception as exc:  # the answer still goes out; only a takeover is lost
+            log.warning("work journal unavailable", extra={"error": type(exc).__name__})
 
     def take_slash(self, ask: SlashAsk) -> None:
         self.executor.submit(self._guard, self._answer_slash, ask)
@@ -86,6 +136,13 @@ class Answerer:
             work(ask)
         except Exception:  # a worker thread must never die silently
             log.exception("answering failed", extra={"channel": ask.channel})
+
+    def _answer_held(self, ask: Ask) -> None:
+        try:
+            self._answer(ask)
+        finally:
+            if self.journal is not None:
+                self._journal("finish", f"msg:{message_ref(ask.channel, ask.ts)}")
 
     def _answer(self, ask: Ask, *, broadcast: bool = False) -> None:
         """The grounded answer is posted as soon as it exists; with the voice wanted (and
@@ -127,7 +184,7 @@ class Answerer:
             platform=PLATFORM,
             channel=ask.channel,
             thread=ask.thread,
-            asker_id=ask.user,
+            asker_id=ask.user or None,
             path_prefixes=self.channels.get(ask.channel).paths,
         )
 

@@ -20,7 +20,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bots.common import ChannelDirectory, strip_mentions
-from bots.slack.answering import Answerer, Ask, SlashAsk
+from bots.slack.answering import Answerer, Ask, Journal, SlashAsk
 from bots.slack.blocks import (
     COMMENT,
     COMMENT_BLOCK,
@@ -51,6 +51,7 @@ def build_slack_app(
     executor: Executor | None = None,
     seen: SeenKeys | None = None,
     answer_workers: int = 4,
+    journal: Journal | None = None,
 ) -> App:
     """The askdesk Slack bot as a Bolt app, for Socket Mode or HTTP mode alike.
 
@@ -60,7 +61,7 @@ def build_slack_app(
     """
     seen = seen if seen is not None else SeenKeys()
     pool = executor or ThreadPoolExecutor(answer_workers, thread_name_prefix="askdesk-answer")
-    answerer = Answerer(desk, channels, client, pool, seen)
+    answerer = Answerer(desk, channels, client, pool, seen, journal)
     feedback = Feedback(desk, channels, client, seen)
     app = App(
         client=client,
@@ -186,9 +187,11 @@ def _bolt_logger() -> logging.Logger:
 def first_delivery_only(seen: SeenKeys) -> Callable[..., BoltResponse | None]:
     """Global middleware: each `event_id` is handled once; redeliveries are acked and dropped.
 
-    A retry after `http_timeout` is dropped even if this process never saw the first
-    delivery: Slack only times out on a request it delivered, and with acks sent before any
-    work that request is still being answered by whichever process took it.
+    With claims local to this process, a retry after `http_timeout` is dropped even if this
+    process never saw the first delivery: Slack only times out on a request it delivered,
+    and with acks sent before any work that request is still being answered by whichever
+    process took it. With fleet-wide claims (`SharedKeys`) the claim alone decides: a
+    retry whose first delivery died with its process (killed before it claimed) is answered.
 
     A slash command has no `event_id`: the same signed `/ask` sent twice (a replay inside
     the 5-minute signature window) is caught on its `trigger_id`, or on a hash of the body.
@@ -206,7 +209,8 @@ def first_delivery_only(seen: SeenKeys) -> Callable[..., BoltResponse | None]:
         event_id = body.get("event_id")
         if event_id:
             reason = (req.headers.get("x-slack-retry-reason") or [""])[0]
-            if reason == "http_timeout" or not seen.claim(f"event:{event_id}"):
+            timed_out = reason == "http_timeout" and not seen.shared
+            if timed_out or not seen.claim(f"event:{event_id}"):
                 retry = (req.headers.get("x-slack-retry-num") or ["?"])[0]
                 log.info(
                     "dropped a redelivered event", extra={"event_id": event_id, "retry": retry}

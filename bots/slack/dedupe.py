@@ -4,20 +4,27 @@ Slack redelivers an event (same `event_id`, `X-Slack-Retry-Num: n`) when it did 
 ack in time, and can deliver one message both as `app_mention` and as `message`. Answering
 twice is the visible bug, so the first delivery claims a key and every later one is dropped.
 
-Limit: the set lives in one process. Bots running side by side each have their own, so a
-retry that lands on another process is only caught by the HTTP-mode rule in
-`bots.slack.app` (retries after an `http_timeout` are dropped: the first delivery arrived).
+`SeenKeys` lives in one process. `SharedKeys` adds the fleet: each first claim is also a
+unique row in the shared database (`FeedbackStore.claim`), so of several processes behind
+one request URL exactly one takes a delivery, whichever of them receives it. When the
+database cannot be reached, the local set decides (the bot keeps acking and answering with
+its apology) and a warning says so.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+log = logging.getLogger(__name__)
+
 
 class SeenKeys:
+    shared = False  # claims seen by this process only (see SharedKeys)
+
     def __init__(
         self,
         ttl_s: float = 3600.0,  # Slack retries for about 5 minutes; keep well beyond that
@@ -58,3 +65,45 @@ class SeenKeys:
             if deadline > now:
                 break
             del self._keys[key]
+
+
+class SharedKeys(SeenKeys):
+    """`SeenKeys` whose first claims are also claimed in the fleet's database.
+
+    `claim_shared(key) -> bool` must be atomic across processes (an insert-or-skip);
+    `release_shared(key)` undoes it. A key this process already holds is refused locally
+    without a round trip; a key the database refuses is remembered locally too.
+    """
+
+    shared = True
+
+    def __init__(
+        self,
+        claim_shared: Callable[[str], bool],
+        release_shared: Callable[[str], None] | None = None,
+        **kwargs: float,
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._claim_shared = claim_shared
+        self._release_shared = release_shared
+
+    def claim(self, key: str) -> bool:
+        if not super().claim(key):
+            return False
+        try:
+            return self._claim_shared(key)
+        except Exception as exc:  # database down: this process decides alone, and says so
+            log.warning(
+                "shared claim unavailable; deciding in this process",
+                extra={"error": type(exc).__name__},
+            )
+            return True
+
+    def forget(self, key: str) -> None:
+        super().forget(key)
+        if self._release_shared is None:
+            return
+        try:
+            self._release_shared(key)
+        except Exception as exc:
+            log.warning("shared claim not released", extra={"error": type(exc).__name__})

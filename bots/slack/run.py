@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -84,12 +85,15 @@ def serve_http(
     *,
     signing_secret: str,
     max_bytes: int = MAX_REQUEST_BYTES,
+    wrap: Callable[[WSGIApplication], WSGIApplication] | None = None,
 ) -> WSGIServer:
-    """Bind the HTTP-mode server (port 0 picks a free one); call `serve_forever` on it."""
+    """Bind the HTTP-mode server (port 0 picks a free one); call `serve_forever` on it.
+    `wrap` puts a WSGI middleware in front (e.g. the health probes)."""
+    application = wsgi_app(app, path, signing_secret=signing_secret, max_bytes=max_bytes)
     return make_server(
         host,
         port,
-        wsgi_app(app, path, signing_secret=signing_secret, max_bytes=max_bytes),
+        wrap(application) if wrap is not None else application,
         server_class=_ThreadingWSGIServer,
         handler_class=_LoggingHandler,
     )
@@ -101,6 +105,23 @@ def run_http(server: WSGIServer) -> None:
         server.serve_forever(poll_interval=0.5)
     finally:
         server.server_close()
+
+
+class WaitingExecutor(ThreadPoolExecutor):
+    """The answer pool of a process still starting: work is accepted (the event is acked at
+    once) and each task first waits for `ready` (the model loaded), so acks never wait for
+    the model and answers never race its loading."""
+
+    def __init__(self, workers: int, ready: Callable[[float | None], bool]) -> None:
+        super().__init__(workers, thread_name_prefix="askdesk-answer")
+        self._ready = ready
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def when_ready() -> Any:
+            self._ready(None)
+            return fn(*args, **kwargs)
+
+        return super().submit(when_ready)
 
 
 class _FirstConnectError(logging.Filter):
