@@ -138,17 +138,28 @@ class Answerer:
             log.exception("answering failed", extra={"channel": ask.channel})
 
     def _answer_held(self, ask: Ask) -> None:
-        try:
-            self._answer(ask)
-        finally:
-            if self.journal is not None:
+        """Answer, then mark the held question done the moment its answer is posted (before
+        linking and un-reacting: the shorter that gap, the rarer a double answer when this
+        process dies in it), or when answering failed here."""
+        finished = []
+
+        def finish() -> None:
+            if self.journal is not None and not finished:
+                finished.append(True)
                 self._journal("finish", f"msg:{message_ref(ask.channel, ask.ts)}")
 
-    def _answer(self, ask: Ask, *, broadcast: bool = False) -> None:
+        try:
+            self._answer(ask, posted=finish)
+        finally:
+            finish()
+
+    def _answer(
+        self, ask: Ask, *, broadcast: bool = False, posted: Callable[[], None] | None = None
+    ) -> None:
         self._react("reactions_add", ask.channel, ask.ts)
         try:
             answer = self.desk.ask(self._question(ask))
-            self.post(ask.channel, ask.thread, answer, broadcast=broadcast)
+            self.post(ask.channel, ask.thread, answer, broadcast=broadcast, posted=posted)
         finally:
             self._react("reactions_remove", ask.channel, ask.ts)
 
@@ -183,8 +194,17 @@ class Answerer:
             path_prefixes=self.channels.get(ask.channel).paths,
         )
 
-    def post(self, channel: str, thread: str, answer: Answer, *, broadcast: bool = False) -> str:
-        """Post the answer's messages in the thread; link the one with the buttons for votes."""
+    def post(
+        self,
+        channel: str,
+        thread: str,
+        answer: Answer,
+        *,
+        broadcast: bool = False,
+        posted: Callable[[], None] | None = None,
+    ) -> str:
+        """Post the answer's messages in the thread; link the one with the buttons for votes.
+        `posted` runs as soon as the last message is posted."""
         ts = ""
         for i, message in enumerate(answer_messages(answer)):
             ts = self.client.chat_postMessage(
@@ -196,6 +216,8 @@ class Answerer:
                 unfurl_links=False,
                 unfurl_media=False,
             )["ts"]
+        if posted is not None:
+            posted()
         if answer.interaction_id is not None and not answer.error and ts:
             self.desk.link_answer(answer.interaction_id, message_ref(channel, ts))
         return ts
