@@ -138,24 +138,38 @@ class Answerer:
             log.exception("answering failed", extra={"channel": ask.channel})
 
     def _answer_held(self, ask: Ask) -> None:
-        try:
-            self._answer(ask)
-        finally:
-            if self.journal is not None:
+        """Answer, then mark the held question done the moment its answer is posted (before
+        linking and un-reacting: the shorter that gap, the rarer a double answer when this
+        process dies in it), or when answering failed here."""
+        finished = []
+
+        def finish() -> None:
+            if self.journal is not None and not finished:
+                finished.append(True)
                 self._journal("finish", f"msg:{message_ref(ask.channel, ask.ts)}")
 
-    def _answer(self, ask: Ask, *, broadcast: bool = False) -> None:
+        try:
+            self._answer(ask, posted=finish)
+        finally:
+            finish()
+
+    def _answer(
+        self, ask: Ask, *, broadcast: bool = False, posted: Callable[[], None] | None = None
+    ) -> None:
         """The grounded answer is posted as soon as it exists; with the voice wanted (and
-        style_delivery="edit") the same messages are then edited into the styled answer."""
+        style_delivery="edit") the same messages are then edited into the styled answer.
+        `posted` runs the moment the last message is out (a held question is then done)."""
         self._react("reactions_add", ask.channel, ask.ts)
         question = self._question(ask)
         try:
             answer = self.desk.ask(question, draft_first=True)
-            posted = self.post_all(ask.channel, ask.thread, answer, broadcast=broadcast)
+            sent = self.post_all(
+                ask.channel, ask.thread, answer, broadcast=broadcast, posted=posted
+            )
         finally:
             self._react("reactions_remove", ask.channel, ask.ts)
         if answer.style_pending:
-            self._edit_in_style(ask.channel, posted, answer, question)
+            self._edit_in_style(ask.channel, sent, answer, question)
 
     def _answer_slash(self, ask: SlashAsk) -> None:
         shown, _ = self.desk.engine.kept(Question(ask.text))  # a huge /ask is echoed cut
@@ -194,13 +208,20 @@ class Answerer:
         return posted[-1] if posted else ""
 
     def post_all(
-        self, channel: str, thread: str, answer: Answer, *, broadcast: bool = False
+        self,
+        channel: str,
+        thread: str,
+        answer: Answer,
+        *,
+        broadcast: bool = False,
+        posted: Callable[[], None] | None = None,
     ) -> list[str]:
         """Post the answer's messages in the thread; link the one with the buttons for votes.
-        Returns every posted message's ts, in order (what a styled edit replaces)."""
-        posted: list[str] = []
+        Returns every posted message's ts, in order (what a styled edit replaces); `posted`
+        runs as soon as the last message is posted."""
+        sent: list[str] = []
         for i, message in enumerate(answer_messages(answer)):
-            posted.append(
+            sent.append(
                 self.client.chat_postMessage(
                     channel=channel,
                     thread_ts=thread,
@@ -211,9 +232,11 @@ class Answerer:
                     unfurl_media=False,
                 )["ts"]
             )
-        if answer.interaction_id is not None and not answer.error and posted:
-            self.desk.link_answer(answer.interaction_id, message_ref(channel, posted[-1]))
-        return posted
+        if posted is not None:
+            posted()
+        if answer.interaction_id is not None and not answer.error and sent:
+            self.desk.link_answer(answer.interaction_id, message_ref(channel, sent[-1]))
+        return sent
 
     def _edit_in_style(
         self, channel: str, posted: list[str], answer: Answer, question: Question
