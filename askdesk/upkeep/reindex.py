@@ -84,24 +84,16 @@ def index_sources(
             record_index_run(app, report, run_ids.pop(id(src), None) if src else None)
 
         try:
-            if keep_names is not None:
-                extra = [n for n in keep_names if n not in by_name]
-                reports = ingester.run_many(
-                    sources,
-                    rebuild=rebuild,
-                    progress=progress,
-                    drop_unowned=True,
-                    on_report=record,
-                    keep_names=extra,
-                )
-            else:
-                reports = ingester.run_many(
-                    sources,
-                    rebuild=rebuild,
-                    progress=progress,
-                    on_report=record,
-                    raise_failure=single,
-                )
+            reports = ingester.run_many(
+                sources,
+                rebuild=rebuild,
+                progress=progress,
+                # every configured name given: documents of sources no longer there go
+                drop_unowned=keep_names is not None,
+                keep_names=[n for n in keep_names or () if n not in by_name],
+                on_report=record,
+                raise_failure=single,
+            )
         except BaseException:
             if ingester.last_report is not None:
                 record(ingester.last_report)
