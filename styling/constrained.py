@@ -92,9 +92,15 @@ class PlaceholderConstraint:
         return left
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
+        return self.apply(input_ids[0, self.prompt_length :].tolist(), scores)
+
+    def apply(self, generated: list[int], scores: Any) -> Any:
+        """`scores` (a [1, vocab] batch or one [vocab] row) masked for what may come after
+        the `generated` ids."""
         import torch
 
-        generated = input_ids[0, self.prompt_length :].tolist()
+        if scores.dim() == 1:
+            return self.apply(generated, scores[None])[0]
         text = self.tokenizer.decode(generated, skip_special_tokens=True)
         left = self.remaining(text)
         open_nums = [str(n) for n, k in left.items() if k > 0]

@@ -74,6 +74,10 @@ def evaluate(
                 "used": r.text is not None,
                 "voice": r.text is not None and carries_voice(r.text, ex.caution),
                 "voice_raw": carries_voice(r.output, ex.caution),
+                "units": getattr(r, "units", 0),
+                "units_kept": list(getattr(r, "units_kept", ())),
+                "passes": getattr(r, "passes", 0),
+                "tokens": getattr(r, "tokens", 0),
                 "text": r.text,
                 "output": r.output,
             }
@@ -85,6 +89,9 @@ def evaluate(
     out: dict[str, Any] = {
         "drafts": len(rows),
         "guard_pass": sum(r["used"] for r in rows) / n,
+        # styled with every unit rewritten: nothing fell back, not even one sentence
+        "rewritten_whole": sum(r["used"] and not r["units_kept"] for r in rows) / n,
+        "rewritten_in_part": sum(r["used"] and bool(r["units_kept"]) for r in rows) / n,
         "voice": sum(r["voice"] for r in rows) / n,
         "voice_raw_output": sum(r["voice_raw"] for r in rows) / n,
         "latency_p50_s": percentile(lat, 0.5),
@@ -100,12 +107,12 @@ def evaluate(
 
 
 def _plain_generate(rewriter: Any, ex: Example) -> float:
-    """Seconds of plain greedy generate on the unprotected draft: no placeholders, no prompt
-    lookup, no constraint, no retries, no time budget."""
+    """Seconds of transformers' plain greedy `generate` on the unprotected draft: no
+    placeholders, units, cached prefix, guesses, constraint or time budget."""
     import time
 
     t0 = time.perf_counter()
-    rewriter.generate(ex.input, budget_s=float("inf"), prompt_lookup=0)
+    rewriter.plain_generate(ex.input)
     return time.perf_counter() - t0
 
 
@@ -130,12 +137,15 @@ def _tone(tone: Scorer, examples: Sequence[Example], rows: Sequence[dict]) -> di
     brand_scores = tone([ex.output for ex in examples])
     final_scores = tone(finals)
     used = [s for s, r in zip(final_scores, rows, strict=True) if r["used"]]
+    both = [r["voice"] and s >= 0.5 for s, r in zip(final_scores, rows, strict=True)]
     shifted = sentiment_shifts(drafts, finals)
     return {
         "drafts_mean": statistics.fmean(draft_scores) if draft_scores else None,
         "answers_mean": statistics.fmean(final_scores) if final_scores else None,
         "rewrites_mean": statistics.fmean(used) if used else None,
         "auroc": auroc(brand_scores, draft_scores) if examples else None,
+        # the issue's "voice carried": the rule check and a tone score of at least 0.5
+        "voice_rules_and_tone": sum(both) / len(both) if both else None,
         "spread_by_topic": {
             str(k): v
             for k, v in spread_by_group(final_scores, [ex.topic for ex in examples]).items()

@@ -20,6 +20,7 @@ where an under-trained model gave only 1.1×. Greedy either way: the output does
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import warnings
@@ -28,15 +29,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from styling.decode import Decoded, PrefixCache
 from styling.fact_patterns import DEFAULT_PRODUCT_TERMS
-from styling.facts import check_rewrite
+from styling.facts import check_rewrite, guard
+from styling.frame import Frame
+from styling.opener import choose
 from styling.passthrough import passthrough_reason
 from styling.placeholders import protect
+from styling.split_sentences import split_long
 from styling.training import STYLE_FILE, prompt_text
+from styling.units import MAX_UNIT_WORDS, join, sentence_split, units
 
 REWRITTEN = "rewritten"
+_LIST_START = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 TIMEOUT = "timeout"
 REPETITION = "repetition"
+RETRY_TIME = "kept as drafted: no time left to retry it"
+#: A failing one-sentence unit is retried in halves if it is longer than this.
+RETRY_SPLIT_WORDS = 10
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,24 @@ class RewriteResult:
     note: str
     output: str
     seconds: float
-    attempts: int = 1  # 1: the greedy rewrite; more: sampled retries after a loop or guard failure
+    attempts: int = 1  # model generations run (one per prose unit reached)
+    units: int = 0  # prose units the draft was cut into
+    units_kept: tuple[str, ...] = ()  # why each unit that kept its drafted words did
+    passes: int = 0  # model forward passes, all units
+    tokens: int = 0  # tokens generated, all units
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    body: str | None  # the styled unit without opener and sign-off, facts restored
+    note: str
+    output: str
+    opener: str | None = None
+    sign_off: str | None = None
+    passes: int = 0
+    tokens: int = 0
+    kept: tuple[str, ...] = ()  # why parts of it kept their drafted words (sentence retry)
+    opener_index: int | None = None  # which of the frame's openers the model started with
 
 
 class StyleRewriter:
@@ -68,8 +95,10 @@ class StyleRewriter:
         product_terms: tuple[str, ...] | None = None,
         prompt_lookup: int = 10,
         constrain: bool = True,
-        retries: int = 2,
         base_cache: Path | None = None,
+        max_unit_words: int = MAX_UNIT_WORDS,
+        sentence_bias: bool = True,
+        retry_within_s: float = 5.0,
     ) -> None:
         self.model_dir = Path(model_dir).expanduser().absolute()
         self.base_cache = base_cache  # where the packaged base model is converted (data dir)
@@ -79,27 +108,42 @@ class StyleRewriter:
         self.threads = threads
         self.prompt_lookup = prompt_lookup
         self.constrain = constrain
-        self.retries = retries
+        self.max_unit_words = max_unit_words
+        self.sentence_bias = sentence_bias
+        # a failing unit is retried sentence by sentence only until this many seconds into
+        # the rewrite; later, its sentences keep their drafted words (p95 latency)
+        self.retry_within_s = retry_within_s
         self._vocab: Any = None
         style = _read_style(self.model_dir)
         self.style = style
+        self.frame = Frame.from_json(style.get("frame"))
         self.product_terms = tuple(
             product_terms or style.get("product_terms") or DEFAULT_PRODUCT_TERMS
         )
         self._model: Any = None
         self._tok: Any = None
+        self._prefix: PrefixCache | None = None
+        self._frame_ids: list[list[int]] = []
+        self._opener_ids: list[list[int]] = []
         self._lock = threading.Lock()
 
     def load(self) -> StyleRewriter:
-        """Load the model now (LoRA versions are merged into their base once, here)."""
+        """Load the model now (LoRA versions are merged into their base once, here), with
+        what every rewrite reuses: the prompt prefix's cache and the frame lines' ids."""
         if self._model is None:
-            self._model, self._tok = load_version(
-                self.model_dir, self.style, self.threads, self.base_cache
-            )
+            model, tok = load_version(self.model_dir, self.style, self.threads, self.base_cache)
             if self.constrain:  # ~0.3 s over the vocabulary: at load, not in the first answer
                 from styling.constrained import VocabClasses
 
-                self._vocab = VocabClasses.of(self._tok)
+                self._vocab = VocabClasses.of(tok)
+            self._prefix = PrefixCache(_prefix_ids(tok)).build(model)
+            end = _end_ids(tok)[-1:]
+            self._opener_ids = [_ids(tok, line) for line in self.frame.openers]
+            self._frame_ids = [  # tokenised as inside an answer ("\n\n" before text is 2 ids)
+                *(_ids_before(tok, f"{line}\n\n", "Then") for line in self.frame.openers),
+                *(_ids_before(tok, f"\n\n{line}", "") + end for line in self.frame.sign_offs),
+            ]
+            self._model, self._tok = model, tok
         return self
 
     def rewrite(self, draft: str, question: Any = None) -> tuple[str | None, str | None]:
@@ -108,7 +152,12 @@ class StyleRewriter:
         return result.text, result.note
 
     def rewrite_detail(self, draft: str) -> RewriteResult:
-        """The rewrite with what an evaluation needs: raw model output, note, seconds."""
+        """The rewrite with what an evaluation needs: raw model output, note, seconds.
+
+        The draft is cut into units (styling.units): prose units are rewritten one at a time,
+        code, lists and tables pass through as written. A unit whose rewrite fails the guard
+        or loops keeps its drafted words; the answer is a rewrite if at least one unit is,
+        framed by one opener and one sign-off. Running out of time keeps the whole draft."""
         t0 = time.perf_counter()
         try:
             protected = protect(draft, self.product_terms)
@@ -117,30 +166,209 @@ class StyleRewriter:
         skip = passthrough_reason(draft, len(protected.counts))
         if skip is not None:  # outside what the voice was trained on: not worth the budget
             return RewriteResult(None, skip, "", time.perf_counter() - t0, 0)
-        budget = self.time_budget_s
-        attempt = 0
-        while True:
-            left = budget - (time.perf_counter() - t0)
+        deadline = t0 + self.time_budget_s
+        parts = units(draft, self.max_unit_words)
+        prose = sum(u.prose for u in parts)
+        done: list[UnitResult | None] = []
+        pick: int | None = None
+        for block in parts:
+            if not block.prose:
+                done.append(None)
+                continue
+            unit = self._unit_or_sentences(block.text, deadline, t0 + self.retry_within_s, pick)
+            done.append(unit)
+            if pick is None and unit.body is not None:
+                pick = unit.opener_index  # later units start like the first styled one
+            if unit.note in (TIMEOUT,) or unit.note.startswith("model error"):
+                return self._result(None, unit.note, done, t0, prose)
+        styled = [u for u in done if u is not None and u.body is not None]
+        if not prose and self.frame.openers:  # only lists and code: framed, not reworded
             try:
-                output, timed_out = self.generate(
-                    protected.text, counts=protected.counts, budget_s=left, sample_seed=attempt
-                )
+                styled = [self._frame_only(protected.text)]
             except Exception as exc:
-                note = _short(f"model error: {type(exc).__name__}: {exc}")
-                return RewriteResult(None, note, "", time.perf_counter() - t0, attempt + 1)
-            if timed_out:
-                return RewriteResult(None, TIMEOUT, output, time.perf_counter() - t0, attempt + 1)
-            if repeated_line(output) is not None:
-                text, note = None, REPETITION
-            else:
-                text, result = check_rewrite(protected, output, self.product_terms)
-                note = REWRITTEN if text is not None else _short(f"guard: {result.reason}")
-            # a loop or a guard failure is retried with sampling while the budget lasts: the
-            # greedy path is deterministic, so asking it again would only repeat the failure
-            if text is not None or attempt >= self.retries or left <= 0:
-                raw = output if text is None else text
-                return RewriteResult(text, note, raw, time.perf_counter() - t0, attempt + 1)
-            attempt += 1
+                return self._result(None, f"model error: {type(exc).__name__}", done, t0, 0)
+        elif not styled:
+            first = next((u for u in done if u is not None), None)
+            note = first.note if first else "passed through: no prose to restyle"
+            return self._result(None, note, done, t0, prose)
+        opener = next((u.opener for u in styled if u.opener), None)
+        sign_off = next((u.sign_off for u in reversed(styled) if u.sign_off), None)
+        if sign_off is not None and not self.frame.pairs_with(opener, sign_off):
+            sign_off = None
+        opener = opener or self.frame.opener_for(sign_off)
+        sign_off = sign_off or self.frame.sign_off_for(opener)
+        body = [
+            self._passed(block.text)
+            if u is None
+            else (u.body if u.body is not None else block.text)
+            for block, u in zip(parts, done, strict=True)
+        ]
+        text = join([opener or "", *body, sign_off or ""])
+        final = guard(draft, text, self.product_terms)  # each unit passed; the whole must too
+        if not final.ok:
+            return self._result(None, f"guard: {final.reason}", done, t0, prose)
+        return self._result(text, REWRITTEN, done, t0, prose)
+
+    def _result(
+        self, text: str | None, note: str, done: list[UnitResult | None], t0: float, prose: int
+    ) -> RewriteResult:
+        ran = [u for u in done if u is not None]
+        output = "\n\n".join(u.output for u in ran)
+        return RewriteResult(
+            text,
+            _short(note),
+            text if text is not None else output,
+            time.perf_counter() - t0,
+            len(ran),
+            prose,
+            tuple(k for u in ran for k in ((u.note,) if u.body is None else u.kept)),
+            sum(u.passes for u in ran),
+            sum(u.tokens for u in ran),
+        )
+
+    def _passed(self, text: str) -> str:
+        """A block the model skips: a list's long items are still cut at their joints (the
+        guard checks the whole answer after this); code and tables stay as written."""
+        if not self.frame.max_sentence_words or not _LIST_START.match(text):
+            return text
+        protected = protect(text, self.product_terms)
+        return protected.restore(split_long(protected.text, self.frame.max_sentence_words))
+
+    def _unit_or_sentences(
+        self, text: str, deadline: float, soft_deadline: float, opener: int | None = None
+    ) -> UnitResult:
+        """A unit, and if its rewrite loops or fails the guard, each of its sentences on its
+        own (greedy again, so the same draft always gets the same answer): a sentence that
+        still fails keeps its drafted words, the others are styled."""
+        unit = self._unit(text, deadline, opener)
+        if opener is None:
+            opener = unit.opener_index
+        if unit.body is not None or unit.note == TIMEOUT or unit.note.startswith("model error"):
+            return unit
+        parts = sentence_split(text)
+        if len(parts) < 2:  # one long sentence: its halves, cut at a joint ("…, and …")
+            parts = sentence_split(split_long(text, RETRY_SPLIT_WORDS))
+        soon = min(deadline, soft_deadline)
+        if len(parts) < 2 or time.perf_counter() >= soon:
+            return unit
+        done = []
+        for part in parts:
+            one = self._unit(part, soon, opener) if time.perf_counter() < soon else None
+            if one is None or one.note == TIMEOUT:  # out of retry time: as drafted
+                one = UnitResult(None, RETRY_TIME, "")
+            elif one.note.startswith("model error"):
+                return one
+            done.append(one)
+        styled = [u for u in done if u.body is not None]
+        if not styled:
+            return unit
+        body = "\n\n".join(
+            u.body if u.body is not None else part for u, part in zip(done, parts, strict=True)
+        )
+        return UnitResult(
+            body,
+            REWRITTEN,
+            "\n\n".join(u.output for u in done),
+            next((u.opener for u in styled if u.opener), None),
+            next((u.sign_off for u in reversed(styled) if u.sign_off), None),
+            unit.passes + sum(u.passes for u in done),
+            unit.tokens + sum(u.tokens for u in done),
+            (unit.note, *(u.note for u in done if u.body is None)),
+            opener,
+        )
+
+    def _unit(self, text: str, deadline: float, opener: int | None = None) -> UnitResult:
+        """One prose unit: protect, generate, take off the frame, cut long sentences,
+        restore, guard (facts and made-up words)."""
+        try:
+            protected = protect(text, self.product_terms)
+        except ValueError as exc:
+            return UnitResult(None, f"placeholders: {exc}", "")
+        left = deadline - time.perf_counter()
+        self.last_decode = None
+        try:
+            output, timed_out = self.generate(
+                protected.text, counts=protected.counts, budget_s=left, opener=opener
+            )
+        except Exception as exc:
+            return UnitResult(None, _short(f"model error: {type(exc).__name__}: {exc}"), "")
+        stats = self.last_decode
+        passes, tokens = (stats.passes, len(stats.ids)) if stats is not None else (0, 0)
+
+        def kept(note: str) -> UnitResult:
+            return UnitResult(
+                None,
+                _short(note),
+                output,
+                passes=passes,
+                tokens=tokens,
+                opener_index=self.last_opener,
+            )
+
+        if timed_out:
+            return kept(TIMEOUT)
+        if repeated_line(output) is not None:
+            return kept(REPETITION)
+        first, body, last = self.frame.parts(output)
+        if self.frame.max_sentence_words:
+            body = split_long(body, self.frame.max_sentence_words)
+        novel = self.frame.novel_words(body, protected.text)
+        if novel:
+            return kept(f"guard: words in neither the draft nor the examples: {', '.join(novel)}")
+        restored, result = check_rewrite(protected, body, self.product_terms)
+        if restored is None:
+            return kept(f"guard: {result.reason}")
+        return UnitResult(
+            restored, REWRITTEN, output, first, last, passes, tokens, (), self.last_opener
+        )
+
+    def _frame_only(self, protected_text: str) -> UnitResult:
+        """The opener for a draft whose blocks all pass through: the calibrated choice
+        after the draft (one prefill and the openers scored, no generation)."""
+        scores = self.opener_scores(protected_text)
+        best = choose(scores, self.frame.opener_offsets)
+        return UnitResult("", REWRITTEN, self.frame.openers[best], self.frame.openers[best])
+
+    def opener_scores(self, protected_text: str) -> list[float]:
+        """Log-probability of each of the frame's openers as the start of the answer."""
+        import torch
+
+        from styling.decode import continuation_scores
+
+        self.load()
+        tok, model = self._tok, self._model
+        prompt = _ids(tok, prompt_text(tok, protected_text))
+        cache, start = None, 0
+        if self._prefix is not None and prompt[: len(self._prefix.ids)] == self._prefix.ids:
+            cache, start = self._prefix.fresh(), len(self._prefix.ids)
+        with self._lock, torch.inference_mode():
+            res = model(torch.tensor([prompt[start:]]), use_cache=True, **{_cache_kw(model): cache})
+            cache = res.past_key_values if getattr(res, "cache", None) is None else res.cache
+            return continuation_scores(model, cache, res.logits[0, -1], self._opener_ids)
+
+    def plain_generate(self, text: str) -> str:
+        """The baseline the rewriter is measured against: transformers' own greedy
+        `generate` on the unprotected draft, no cache reuse, guesses, constraint or stops
+        but the end of turn."""
+        import torch
+
+        self.load()
+        tok, model = self._tok, self._model
+        enc = tok(prompt_text(tok, text), return_tensors="pt", add_special_tokens=False)
+        n = enc["input_ids"].shape[1]
+        limit = self.max_new_tokens or default_max_new_tokens(len(tok(text)["input_ids"]))
+        with self._lock, torch.inference_mode():
+            out = model.generate(
+                **enc,
+                max_new_tokens=limit,
+                do_sample=False,
+                eos_token_id=_end_ids(tok),
+                pad_token_id=tok.pad_token_id,
+            )
+        return tok.decode(out[0, n:], skip_special_tokens=True).strip()
+
+    last_decode: Decoded | None = None
+    last_opener: int | None = None
 
     def generate(
         self,
@@ -149,50 +377,69 @@ class StyleRewriter:
         budget_s: float | None = None,
         counts: Mapping[str, int] | None = None,
         prompt_lookup: int | None = None,
-        sample_seed: int = 0,
+        opener: int | None = None,
     ) -> tuple[str, bool]:
-        """Generation for one (already protected) draft: (output, ran out of time). Greedy;
-        with `sample_seed` > 0 (a retry), sampled at temperature 0.7 from that seed.
+        """Greedy generation for one (already protected) unit: (output, ran out of time).
 
-        With `counts` (placeholder -> uses in the draft) and `constrain`, decoding cannot drop,
-        repeat or invent a placeholder (styling.constrained)."""
-        import torch
-        from transformers import LogitsProcessorList, StoppingCriteriaList
+        With `counts` (placeholder -> uses in the draft) and `constrain`, decoding cannot
+        drop, repeat or invent a placeholder (styling.constrained), and stops at the first
+        repeated line (a model kept from ending while a fact is missing tends to repeat its
+        sign-off). Guesses come from the prompt and the frame lines (styling.decode)."""
+        from styling.decode import Lookup, decode
 
         self.load()
         tok, model = self._tok, self._model
-        enc = tok(prompt_text(tok, text), return_tensors="pt", add_special_tokens=False)
-        n = enc["input_ids"].shape[1]
+        prompt = tok(prompt_text(tok, text), add_special_tokens=False)["input_ids"]
         limit = self.max_new_tokens or default_max_new_tokens(len(tok(text)["input_ids"]))
-        deadline = Deadline(self.time_budget_s if budget_s is None else budget_s)
-        stops: list[Any] = [deadline]
-        kwargs: dict[str, Any] = {"do_sample": False}
-        if sample_seed:  # a retry: sampled, seeded so the same draft gets the same answer
-            kwargs.update(do_sample=True, temperature=0.7, top_p=0.9)
-        lookup = self.prompt_lookup if prompt_lookup is None else prompt_lookup
-        if lookup:
-            kwargs["prompt_lookup_num_tokens"] = lookup
-        if counts and self.constrain:
+        width = self.prompt_lookup if prompt_lookup is None else prompt_lookup
+        lookup = Lookup([prompt, *self._frame_ids], width) if width else None
+        rules: list[Any] = []
+        stops: list[Any] = []
+        if counts is not None and self.constrain:  # {}: a unit without facts gets none
             from styling.constrained import PlaceholderConstraint
 
-            rule = PlaceholderConstraint(tok, self._vocab, counts, n, _end_ids(tok))
-            kwargs["logits_processor"] = LogitsProcessorList([rule])
-            # kept from ending while a fact is missing, a small model tends to repeat its
-            # sign-off until max_new_tokens: stop at the first repeated line instead
-            stops.append(LoopStop(tok, n))
-        with self._lock, torch.inference_mode():
-            if sample_seed:  # under the lock: another rewrite must not reseed mid-generation
-                torch.manual_seed(sample_seed)
-            deadline.start()
-            out = model.generate(
-                **enc,
+            rule = PlaceholderConstraint(tok, self._vocab, counts, len(prompt), _end_ids(tok))
+            rules.append(rule.apply)
+            stops.append(loop_stop(tok))
+        if self.frame.sign_offs:  # the end of a unit, even when a placeholder is missing
+            stops.append(sign_off_stop(tok, self.frame.sign_offs))
+        if self.frame.max_sentence_words and self.sentence_bias:
+            from styling.sentence_length import SentenceLengthBias
+
+            rules.append(SentenceLengthBias(tok, self.frame.max_sentence_words).apply)
+        processor = _chain(rules) if rules else None
+        budget = self.time_budget_s if budget_s is None else budget_s
+        # the answer starts with an opener chosen by calibrated likelihood (styling.opener),
+        # or the one given (the first unit's, for the units after it)
+        choices: list[list[int]] = []
+        offsets: tuple[float, ...] = ()
+        self.last_opener = None
+        if self._opener_ids and counts is not None:
+            if opener is None:
+                choices, offsets = self._opener_ids, self.frame.opener_offsets
+            else:
+                choices = [self._opener_ids[opener]]
+        with self._lock:
+            deadline = time.perf_counter() + budget
+            result = decode(
+                model,
+                prompt,
+                prefix=self._prefix,
+                end_ids=_end_ids(tok),
                 max_new_tokens=limit,
-                stopping_criteria=StoppingCriteriaList(stops),
-                eos_token_id=_end_ids(tok),
-                pad_token_id=tok.pad_token_id,
-                **kwargs,
+                lookup=lookup,
+                processor=processor,
+                stops=stops,
+                deadline=deadline,
+                choices=choices,
+                offsets=offsets,
             )
-        return tok.decode(out[0, n:], skip_special_tokens=True).strip(), deadline.fired
+        self.last_decode = result
+        if choices:
+            pick = result.extra.get("choice", 0)
+            self.last_opener = opener if opener is not None else pick
+        output = tok.decode(result.ids, skip_special_tokens=True).strip()
+        return output, result.stopped == "deadline"
 
 
 def default_max_new_tokens(draft_tokens: int) -> int:
@@ -250,43 +497,71 @@ def repeated_line(text: str, min_chars: int = 8) -> str | None:
     return None
 
 
-class LoopStop:
-    """A StoppingCriteria: stop as soon as a generated line repeats an earlier one."""
+def loop_stop(tokenizer: Any) -> Any:
+    """A decode Stop: "repetition" as soon as a generated line repeats an earlier one."""
 
-    def __init__(self, tokenizer: Any, prompt_length: int) -> None:
-        self.tokenizer = tokenizer
-        self.prompt_length = prompt_length
+    def stop(ids: list[int]) -> str | None:
+        if "\n" not in tokenizer.decode(ids[-1:]):  # only a finished line can repeat
+            return None
+        text = tokenizer.decode(ids, skip_special_tokens=True)
+        return REPETITION if repeated_line(text[: text.rindex("\n") + 1]) else None
 
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        last = self.tokenizer.decode(input_ids[0, -1:])
-        stop = False
-        if "\n" in last:  # only a finished line can repeat
-            text = self.tokenizer.decode(
-                input_ids[0, self.prompt_length :], skip_special_tokens=True
-            )
-            stop = repeated_line(text[: text.rindex("\n") + 1]) is not None
-        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
+    return stop
 
 
-class Deadline:
-    """A StoppingCriteria on wall time: generation stops at the next token past the budget."""
+def sign_off_stop(tokenizer: Any, sign_offs: tuple[str, ...]) -> Any:
+    """A decode Stop at the end of a sign-off line: the unit is over. With a placeholder
+    still missing, the constraint would otherwise keep the model writing past its own end
+    (a made-up next turn, up to `max_new_tokens`); stopped, the guard names the missing
+    fact and the unit is retried sentence by sentence."""
 
-    def __init__(self, budget_s: float) -> None:
-        self.budget_s = budget_s
-        self.until = float("inf")
-        self.fired = False
+    def stop(ids: list[int]) -> str | None:
+        tail = tokenizer.decode(ids[-24:], skip_special_tokens=True).rstrip()
+        for line in sign_offs:
+            if tail.endswith(line):
+                before = tail[: -len(line)]
+                if not before.strip() or before.endswith("\n"):
+                    return "sign_off"
+        return None
 
-    def start(self) -> None:
-        self.until = time.perf_counter() + self.budget_s
+    return stop
 
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
 
-        if time.perf_counter() > self.until:
-            self.fired = True
-        return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool)
+def _chain(rules: list[Any]) -> Any:
+    def apply(ids: list[int], scores: Any) -> Any:
+        for rule in rules:
+            scores = rule(ids, scores)
+        return scores
+
+    return apply
+
+
+def _prefix_ids(tok: Any) -> list[int]:
+    """Token ids of the prompt up to the draft (system line, template): the same for every
+    unit and answer, so its key/value cache is computed once."""
+    marker = "\u2063draft\u2063"
+    head = prompt_text(tok, marker).split(marker)[0]
+    return tok(head, add_special_tokens=False)["input_ids"]
+
+
+def _ids(tok: Any, text: str) -> list[int]:
+    return tok(text, add_special_tokens=False)["input_ids"]
+
+
+def _ids_before(tok: Any, text: str, follower: str) -> list[int]:
+    """The ids of `text` as tokenised with `follower` after it (in an answer, "\n\n" before
+    a word is two newline ids, at the end of a string one merged id)."""
+    ids = _ids(tok, text + follower)
+    for k in range(len(ids), 0, -1):
+        if tok.decode(ids[:k]) == text:
+            return ids[:k]
+    return _ids(tok, text)
+
+
+def _cache_kw(model: Any) -> str:
+    from styling.decode import _cache_kw as kw
+
+    return kw(model)
 
 
 def _end_ids(tok: Any) -> list[int]:
@@ -307,3 +582,28 @@ def _read_style(model_dir: Path) -> dict[str, Any]:
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def calibrate_openers(
+    folder: Path, pairs: list[tuple[str, str]], base_cache: Path | None = None
+) -> tuple[float, ...]:
+    """Fit the opener offsets of a trained version on its training pairs and store them in
+    its style.json (styling.opener); returns them. A frame with one opener needs none."""
+    from styling.opener import fit_offsets
+
+    rewriter = StyleRewriter(folder, base_cache=base_cache)
+    frame = rewriter.frame
+    if len(frame.openers) < 2:
+        return ()
+    scores, labels = [], []
+    for draft, answer in pairs:
+        first = answer.strip().split("\n")[0].strip()
+        if first in frame.openers:
+            scores.append(rewriter.opener_scores(protect(draft, rewriter.product_terms).text))
+            labels.append(frame.openers.index(first))
+    offsets = tuple(fit_offsets(scores, labels))
+    path = Path(folder) / STYLE_FILE
+    style = json.loads(path.read_text())
+    style.setdefault("frame", {})["opener_offsets"] = list(offsets)
+    path.write_text(json.dumps(style, indent=2, ensure_ascii=False))
+    return offsets

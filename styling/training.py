@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from styling.fact_patterns import DEFAULT_PRODUCT_TERMS
+from styling.frame import Frame
 from styling.placeholders import protect
 
 SYSTEM_PROMPT = "Rewrite in the brand voice; keep every fact."
@@ -44,7 +45,7 @@ ALL_LINEAR: tuple[str, ...] = (
 ATTENTION_ONLY: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
 REPORT_FILE = "report.json"
 
-#: Progress events: {"event": "step"|"eval"|"done", "step", "total", "loss"?, "eval_loss"?}
+#: Progress events: {"event": "step"|"eval"|"calibrate"|"done", "step", "total", "loss"?, ...}
 Progress = Callable[[dict[str, Any]], None]
 
 
@@ -285,6 +286,9 @@ def train_style_model(
         "system_prompt": SYSTEM_PROMPT,
         "product_terms": list(cfg.product_terms),
         "max_length": cfg.max_length,
+        # opener/sign-off lines, sentence length and words of the voice, read off the
+        # training answers: the rewriter guesses, frames, splits and guards with them
+        "frame": Frame.learn([answer for _, answer in train_pairs]).to_json(),
     }
     report = {
         "version": version,
@@ -309,7 +313,13 @@ def train_style_model(
         "config": {k: v for k, v in asdict(cfg).items() if k != "product_terms"},
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    (tmp / STYLE_FILE).write_text(json.dumps(style, indent=2))
+    (tmp / STYLE_FILE).write_text(json.dumps(style, indent=2, ensure_ascii=False))
+    if len(style["frame"]["openers"]) > 1:  # which opener when: calibrated on the pairs
+        from styling.rewrite import calibrate_openers
+
+        _emit(progress, event="calibrate", step=step, total=total)
+        cache = Path(base_model) if Path(base_model).is_dir() else None
+        report["opener_offsets"] = list(calibrate_openers(tmp, train_pairs, cache))
     (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2))
     tmp.rename(folder)
     _emit(progress, event="done", step=step, total=total)

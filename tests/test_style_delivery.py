@@ -78,7 +78,7 @@ class Gate:
 
 def make_desk(tmp_path: Path, searcher: Any, folder: Path, gate: Gate, delivery: str = "edit"):
     store = FeedbackStore(f"sqlite:///{tmp_path / 'style.db'}")
-    rewriter = StyleRewriter(folder, time_budget_s=30, retries=0)
+    rewriter = StyleRewriter(folder, time_budget_s=30)
     rewriter.generate = gate  # type: ignore[method-assign]
     engine = AnswerEngine(
         searcher,

@@ -186,7 +186,10 @@ def test_guard_pass_restores_the_facts(trained, monkeypatch):
         lambda text, **kw: ("Hey there! 👋\n\nKeys expire after <F1>. <F2>", False),
     )
     text, note = rewriter.rewrite("Keys expire after 24h. [1]", None)
-    assert note == "rewritten" and text.endswith("Keys expire after 24h. [1]")
+    # the facts restored; the sign-off the model left out is the one the examples pair
+    # with its opener (the frame learned from the training pairs)
+    assert note == "rewritten"
+    assert text == "Hey there! 👋\n\nKeys expire after 24h. [1]\n\nHappy building! 🌊"
 
 
 def test_model_exception_returns_none_and_the_error(trained, monkeypatch):
@@ -368,25 +371,76 @@ def test_a_looping_rewrite_falls_back_with_repetition(trained, monkeypatch):
     assert rewriter.rewrite("Keys expire after 24h. [1]", None) == (None, REPETITION)
 
 
-def test_a_failed_rewrite_is_retried_with_sampling_within_the_budget(trained, monkeypatch):
+def test_a_failing_unit_is_retried_sentence_by_sentence_and_keeps_what_still_fails(
+    trained, monkeypatch
+):
+    """Greedy again on each sentence (no sampling: the same draft always gets the same
+    answer); a sentence that still fails keeps its drafted words, the others are styled."""
     rewriter = StyleRewriter(trained[0].folder, time_budget_s=30)
-    calls: list[int] = []
+    seen: list[str] = []
 
-    def flaky(text, **kw):
-        calls.append(kw.get("sample_seed", 0))
-        if len(calls) == 1:  # the greedy attempt loops
+    def model(text, **kw):
+        seen.append(text)
+        if len(seen) == 1:  # the whole unit loops
             return "Hey there!\n\nKeys expire.\n\nKeys expire.", False
-        return "Hey there! 👋\n\nKeys expire after <F1>. <F2>\n\nHappy building! 🌊", False
+        if text.startswith("Keys"):  # the first sentence is styled
+            return "Hey there! 👋\n\nKeys expire after **<F1>**. <F2>\n\nHappy building! 🌊", False
+        return "Hey there! 👋\n\nIt is gone.\n\nHappy building! 🌊", False  # drops its fact
 
-    monkeypatch.setattr(rewriter, "generate", flaky)
-    result = rewriter.rewrite_detail("Keys expire after 24h. [1]")
-    assert result.note == "rewritten" and result.attempts == 2 and calls == [0, 1]
-    assert "24h" in result.text
-
-    never: list[int] = []
-    monkeypatch.setattr(
-        rewriter, "generate", lambda text, **kw: (never.append(1), ("Hey there!", False))[1]
+    monkeypatch.setattr(rewriter, "generate", model)
+    draft = "Keys expire after 24h. [1] Rotate them with `tw keys rotate`."
+    result = rewriter.rewrite_detail(draft)
+    assert seen == [
+        "Keys expire after <F1>. <F2> Rotate them with <F3>.",
+        "Keys expire after <F1>. <F2>",
+        "Rotate them with <F1>.",
+    ]
+    assert result.note == "rewritten"
+    assert result.text == (
+        "Hey there! 👋\n\nKeys expire after **24h**. [1]\n\n"
+        "Rotate them with `tw keys rotate`.\n\nHappy building! 🌊"
     )
-    result = rewriter.rewrite_detail("Keys expire after 24h. [1]")
-    assert result.text is None and result.note.startswith("guard:")
-    assert result.attempts == 3 == len(never)  # the greedy try and two retries, then the draft
+    assert result.units_kept[0] == "repetition" and result.units_kept[1].startswith("guard:")
+
+
+def test_units_pass_code_and_lists_through_and_get_one_opener_and_sign_off(trained, monkeypatch):
+    rewriter = StyleRewriter(trained[0].folder, time_budget_s=30)
+    seen: list[str] = []
+
+    def model(text, **kw):
+        seen.append(text)
+        return f"Hey there! 👋\n\n{text}\n\nHappy building! 🌊", False
+
+    monkeypatch.setattr(rewriter, "generate", model)
+    draft = (
+        "Rotate a key from the dashboard. [1]\n\n```bash\ntw keys rotate --grace 24h\n```\n\n"
+        "Then:\n\n- update your deploys\n- revoke the old key\n\nOld keys stop working."
+    )
+    result = rewriter.rewrite_detail(draft)
+    assert seen == ["Rotate a key from the dashboard. <F1>", "Old keys stop working."]
+    assert result.units == 2 and result.note == "rewritten"
+    assert result.text == (
+        "Hey there! 👋\n\nRotate a key from the dashboard. [1]\n\n"
+        "```bash\ntw keys rotate --grace 24h\n```\n\nThen:\n\n"
+        "- update your deploys\n- revoke the old key\n\nOld keys stop working.\n\n"
+        "Happy building! 🌊"
+    )
+
+
+def test_words_the_model_made_up_fail_the_guard(trained, monkeypatch, tmp_path):
+    """The demo's "Wirespaces fail and services deploy.": no fact changed, but words found
+    neither in the draft nor in the examples' answers; the draft stands."""
+    import shutil
+
+    from styling.frame import Frame
+
+    folder = tmp_path / "v"
+    shutil.copytree(trained[0].folder, folder)  # with the sample's frame: 6 pairs are too few
+    style = json.loads((folder / STYLE_FILE).read_text())
+    style["frame"] = Frame.learn([ex.output for ex in load_examples(SAMPLE)]).to_json()
+    (folder / STYLE_FILE).write_text(json.dumps(style))
+    rewriter = StyleRewriter(folder, time_budget_s=30)
+    invented = "Hey there! 👋\n\n<F1> disables an endpoint. Wirespaces fail.\n\nHappy building! 🌊"
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (invented, False))
+    text, note = rewriter.rewrite("Tidewire disables an endpoint after repeated failures.")
+    assert text is None and "Wirespaces" in note and note.startswith("guard: words")

@@ -273,12 +273,10 @@ class _progress_bar:
             self.eval = f"{event['eval_loss']:.3f}"
         if "loss" in event:
             self.loss = f"{event['loss']:.3f}"
-        self.bar.update(
-            self.task,
-            completed=event["step"],
-            total=event["total"],
-            description=f"training loss {self.loss} eval {self.eval}",
-        )
+        what = f"training loss {self.loss} eval {self.eval}"
+        if event["event"] == "calibrate":
+            what = "choosing when each opener fits (calibrating on the examples)"
+        self.bar.update(self.task, completed=event["step"], total=event["total"], description=what)
 
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()

@@ -70,4 +70,7 @@ class TrainProgress:
         step, total = int(event.get("step", 0)), int(event.get("total") or 0)
         share = step / total if total else 0.0
         loss = f", loss {event['loss']:.3f}" if "loss" in event else ""
+        if event.get("event") == "calibrate":
+            self.report(0.9, "calibrating the openers on the examples")
+            return
         self.report(0.05 + 0.85 * min(share, 1.0), f"training step {step}/{total}{loss}")
