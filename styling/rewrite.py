@@ -2,19 +2,23 @@
 
 Facts are protected by construction: the model only ever sees the draft with each number,
 URL, code span, citation and product term replaced by `<F1>`, `<F2>`, ... (which also
-shortens the sequence, the one speed lever left on this CPU), and its output is restored
-and guarded by `check_rewrite`. A rewrite that loops or fails the guard is tried again with
-seeded sampling (`retries`, within the same time budget): the greedy path would only repeat
-itself. Anything that still goes wrong — a fact missing, the model raising, generation running
-past the budget — returns `(None, reason)`, and the answer core keeps the plain draft and
-records the reason.
+shortens the sequence), decoding cannot drop, repeat or invent one (styling.constrained), and
+the output is restored and guarded by `check_rewrite`.
 
-Measured levers (bench/style_model.py, shared/MODELS.md): dynamic int8 destroyed quality and
-bf16 is slow on this AVX2-only CPU, and torch.compile saved ~10% per token for a 2-minute
-compile, so none is used. Prompt-lookup decoding (`prompt_lookup`, 10 tokens) is on: with the
-fully trained model, which copies the draft's wording between its own opener, bullets and
-sign-off, it made rewrites 1.6× faster (p50 4.3 → 2.7 s on 12 held-out drafts, same outputs),
-where an under-trained model gave only 1.1×. Greedy either way: the output does not change.
+Speed and sureness come from rewriting in units (styling.units): prose a paragraph or a few
+sentences at a time, code, lists and tables passed through. Each unit is decoded by our own
+greedy loop (styling.decode): the prompt prefix's key/value cache is computed once per
+rewriter, one forward pass verifies up to `prompt_lookup` tokens guessed from the draft and
+from the voice's frame lines, the opener is chosen by calibrated likelihood
+(styling.opener), and the unit stops at its sign-off. A unit that loops or fails the guard is
+retried sentence by sentence, greedily again (the same draft always gets the same answer; the
+seeded-sampling retries this replaced made the demo differ between runs and the p95 latency
+12 s); what still fails keeps its drafted words. Running out of the time budget or a model
+error keeps the whole draft: `(None, reason)`, and the answer core records the reason.
+
+Measured levers (bench/style_model.py, BENCHMARKS.md): dynamic int8 destroyed quality, bf16 is
+slow on this AVX2-only CPU, and torch.compile saved ~10% per token for a 2-minute compile, so
+none is used.
 """
 
 from __future__ import annotations
@@ -35,12 +39,20 @@ from styling.facts import check_rewrite, guard
 from styling.frame import Frame
 from styling.opener import choose
 from styling.passthrough import passthrough_reason
-from styling.placeholders import protect
+from styling.placeholders import PLACEHOLDER, protect
 from styling.split_sentences import split_long
 from styling.training import STYLE_FILE, prompt_text
-from styling.units import MAX_UNIT_WORDS, join, sentence_split, units
+from styling.units import (
+    MAX_UNIT_WORDS,
+    join,
+    line_sentences,
+    sentence_split,
+    trailing_citations,
+    units,
+)
 
 REWRITTEN = "rewritten"
+_TAG = re.compile(r"<(?!F\d+>)[^<>\n]{0,12}>")
 _LIST_START = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 TIMEOUT = "timeout"
 REPETITION = "repetition"
@@ -279,7 +291,9 @@ class StyleRewriter:
 
     def _unit(self, text: str, deadline: float, opener: int | None = None) -> UnitResult:
         """One prose unit: protect, generate, take off the frame, cut long sentences,
-        restore, guard (facts and made-up words)."""
+        restore, guard (facts and made-up words). Its closing citation markers stay out of
+        the model and are put back at its end."""
+        text, cites = trailing_citations(text)
         try:
             protected = protect(text, self.product_terms)
         except ValueError as exc:
@@ -312,15 +326,58 @@ class StyleRewriter:
         first, body, last = self.frame.parts(output)
         if self.frame.max_sentence_words:
             body = split_long(body, self.frame.max_sentence_words)
+        body = attach_lone_citations(protected, body)
+        junk = [t for t in _TAG.findall(body) if t not in protected.text]
+        if junk:  # "<#>", "<pre>": markup the draft never had
+            return kept(f"guard: markup the draft does not have: {', '.join(junk[:3])}")
+        if repeated_sentence(body):
+            return kept(REPETITION)
+        body, dropped = self._drop_unsupported(body, protected.text)
         novel = self.frame.novel_words(body, protected.text)
-        if novel:
+        if novel:  # in a sentence holding a fact: the sentence cannot go, the unit does
             return kept(f"guard: words in neither the draft nor the examples: {', '.join(novel)}")
+        if not body.strip():
+            return kept("guard: nothing left after dropping made-up sentences")
+        misplaced = misplaced_citations(protected, body)
+        if misplaced:  # "[1] disables an endpoint": a marker standing in for a word
+            return kept(f"guard: citation {', '.join(misplaced)} moved into a sentence")
         restored, result = check_rewrite(protected, body, self.product_terms)
         if restored is None:
             return kept(f"guard: {result.reason}")
+        if cites:
+            restored = f"{restored.rstrip()} {cites}"
+        notes = (f"dropped unsupported sentences: {'; '.join(dropped)}",) if dropped else ()
         return UnitResult(
-            restored, REWRITTEN, output, first, last, passes, tokens, (), self.last_opener
+            restored, REWRITTEN, output, first, last, passes, tokens, notes, self.last_opener
         )
+
+    def _drop_unsupported(self, body: str, draft: str) -> tuple[str, list[str]]:
+        """`body` without the sentences the draft does not support, when they hold no fact:
+        one with a word found neither in the draft nor in the examples ("Wireshark shows a
+        network failure"), or whose content words are mostly not the draft's ("So you can
+        have them run every time"). Like the LLM composer's claim check, an unsupported
+        sentence goes and the rest stays; the fact guard then checks that no fact went with
+        it. Returns the body and what was dropped (the made-up words, or "unsupported")."""
+        dropped: list[str] = []
+        lines = []
+        for line in body.split("\n"):
+            kept_parts = []
+            for sentence in line_sentences(line):
+                if PLACEHOLDER.search(sentence):
+                    kept_parts.append(sentence)
+                    continue
+                novel = self.frame.novel_words(sentence, draft)
+                if novel:
+                    dropped.extend(w for w in novel if w not in dropped)
+                elif self.frame.unsupported(sentence, draft):
+                    dropped.append(f"unsupported: {sentence[:60]!r}")
+                else:
+                    kept_parts.append(sentence)
+            text = " ".join(kept_parts).rstrip()
+            if kept_parts or not line.strip():
+                lines.append(text if not _LIST_START.fullmatch(text + " ") else "")
+        cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        return cleaned, dropped
 
     def _frame_only(self, protected_text: str) -> UnitResult:
         """The opener for a draft whose blocks all pass through: the calibrated choice
@@ -328,6 +385,14 @@ class StyleRewriter:
         scores = self.opener_scores(protected_text)
         best = choose(scores, self.frame.opener_offsets)
         return UnitResult("", REWRITTEN, self.frame.openers[best], self.frame.openers[best])
+
+    def opener_input(self, draft: str) -> str:
+        """What the model sees when it chooses the opener: the first prose unit without its
+        closing citations, protected (the whole protected draft when it has no prose)."""
+        first = next((u.text for u in units(draft, self.max_unit_words) if u.prose), None)
+        if first is None:
+            return protect(draft, self.product_terms).text
+        return protect(trailing_citations(first)[0], self.product_terms).text
 
     def opener_scores(self, protected_text: str) -> list[float]:
         """Log-probability of each of the frame's openers as the start of the answer."""
@@ -477,6 +542,20 @@ def load_version(
     return model, tok
 
 
+def repeated_sentence(text: str) -> bool:
+    """Two sentences with the same words (4 or more) in a different order or with other
+    placeholders: a loop that `repeated_line` does not see."""
+    seen: set[frozenset[str]] = set()
+    for line in text.split("\n"):
+        for sentence in line_sentences(line):
+            words = frozenset(re.findall(r"[a-z']{3,}", sentence.lower()))
+            if len(words) >= 4:
+                if words in seen:
+                    return True
+                seen.add(words)
+    return False
+
+
 def repeated_line(text: str, min_chars: int = 8) -> str | None:
     """The first complete line that repeats an earlier one (a decoding loop), or None.
 
@@ -507,6 +586,47 @@ def loop_stop(tokenizer: Any) -> Any:
         return REPETITION if repeated_line(text[: text.rindex("\n") + 1]) else None
 
     return stop
+
+
+def attach_lone_citations(protected: Any, body: str) -> str:
+    """A line holding only citation markers joins the line above it ("…instead.\n\n[1]"
+    becomes "…instead. [1]"), where the examples put them."""
+    cites = {ph for ph, kind in protected.kinds.items() if kind == "citation"}
+    lines: list[str] = []
+    for line in body.split("\n"):
+        marks = PLACEHOLDER.findall(line)
+        only = line.strip() and not PLACEHOLDER.sub("", line).strip()
+        if only and all(f"<F{n}>" in cites for n in marks):
+            while lines and not lines[-1].strip():
+                lines.pop()
+            if lines:
+                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+                continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def misplaced_citations(protected: Any, body: str) -> list[str]:
+    """Citation markers the model moved from the end of a line into running text.
+
+    The constraint makes the model write each placeholder once, not in the right place, and
+    a 135M model sometimes puts a citation's placeholder where a product name's should be
+    ("[1] disables an endpoint"): every fact is there, so the fact guard passes. A marker
+    that ends its line in the draft must end its line in the rewrite (the examples' answers
+    always end a line with their markers), and none may start a line or sentence."""
+    out = []
+    for ph, kind in protected.kinds.items():
+        if kind != "citation":
+            continue
+        line_final = re.search(re.escape(ph) + r"[ \t]*(?:<F\d+>[ \t]*)*$", protected.text, re.M)
+        for m in re.finditer(re.escape(ph), body):
+            before = body[: m.start()].rstrip(" \t")
+            after = body[m.end() :].split("\n", 1)[0]
+            starts = not before or before.endswith("\n")
+            tail = re.sub(r"<F\d+>|[\s.,;:!?)]", "", after)
+            if starts or (line_final and tail):
+                out.append(protected.tokens[ph])
+    return out
 
 
 def sign_off_stop(tokenizer: Any, sign_offs: tuple[str, ...]) -> Any:
@@ -599,7 +719,7 @@ def calibrate_openers(
     for draft, answer in pairs:
         first = answer.strip().split("\n")[0].strip()
         if first in frame.openers:
-            scores.append(rewriter.opener_scores(protect(draft, rewriter.product_terms).text))
+            scores.append(rewriter.opener_scores(rewriter.opener_input(draft)))
             labels.append(frame.openers.index(first))
     offsets = tuple(fit_offsets(scores, labels))
     path = Path(folder) / STYLE_FILE

@@ -17,7 +17,9 @@ import re
 
 MIN_PART_WORDS = 5
 #: Joint -> how the second half starts. The comma forms keep their connective, capitalised.
-_JOINTS = re.compile(r"(; |: (?=[a-z])|, (?=(?:so|then|and|but|or|which|because) )| — )")
+_JOINTS = re.compile(
+    r"(; |: (?=[a-z])|, (?=(?:so|then|and|but|or|because) (?!that |which |who |where |if ))| — )"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*`<]?[A-Z0-9`*<])")
 _LIST_ITEM = re.compile(r"^(\s*(?:[-*+•]|\d{1,3}[.)])\s+)")
 

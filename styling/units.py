@@ -23,6 +23,7 @@ MAX_UNIT_WORDS = 90
 _FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _CITATIONS_LEAD = re.compile(r"(?:\[\d{1,3}\]\s*)+")
+_TRAILING_CITATIONS = re.compile(r"(?:[ \t]*\[\d{1,3}\])+[ \t]*\Z")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*`<]?[A-Z0-9`*<])")
 
@@ -108,6 +109,7 @@ def units(draft: str, max_words: int = MAX_UNIT_WORDS) -> list[Block]:
             if (
                 last is not None
                 and last.prose
+                and not trailing_citations(last.text)[1]  # a cited paragraph ends its unit
                 and len(last.text.split()) + len(piece.split()) <= max_words
             ):
                 out[-1] = Block(f"{last.text}\n\n{piece}", "prose")
@@ -161,6 +163,26 @@ def sentence_split(text: str) -> list[str]:
             if piece:
                 out.append(piece)
     return out
+
+
+def trailing_citations(text: str) -> tuple[str, str]:
+    """(text, its closing citation markers): "Keys expire. [1][2]" -> ("Keys expire.",
+    "[1][2]"). The rewriter keeps them out of the model and puts them back at the end, where
+    a 135M model would otherwise sometimes move one into the text ("[1] disables…")."""
+    m = _TRAILING_CITATIONS.search(text)
+    if not m:
+        return text, ""
+    return text[: m.start()].rstrip(), m.group(0).strip()
+
+
+def line_sentences(line: str) -> list[str]:
+    """One line's sentences, a list marker kept with the first ("- Do this. Then that.")."""
+    marker = _LIST_ITEM.match(line)
+    head = marker.group(0) if marker else ""
+    parts = sentence_split(line[len(head) :]) if line[len(head) :].strip() else []
+    if head and parts:
+        parts[0] = head + parts[0]
+    return parts or ([line] if line.strip() else [])
 
 
 def join(parts: list[str]) -> str:

@@ -59,7 +59,8 @@ def version(tmp_path_factory) -> Path:
 class Gate:
     """Stands in for the model's decoding: waits until opened, then writes `mode`'s output.
     "voice" keeps the protected draft whole between an opener and a sign-off (the guard
-    passes); "drop" loses every fact (the guard refuses); "raise" is a crashing model."""
+    passes); "drop" loses the facts and makes one up (the guard refuses, also sentence by
+    sentence); "raise" is a crashing model."""
 
     def __init__(self, mode: str = "voice") -> None:
         self.mode = mode
@@ -72,7 +73,7 @@ class Gate:
         if self.mode == "raise":
             raise RuntimeError("model crashed")
         if self.mode == "drop":
-            return f"{OPENER}\nIt is in the settings.\nHappy building! 🌊", False
+            return f"{OPENER}\nIt takes 99 days.\nHappy building! 🌊", False  # adds a fact
         return f"{OPENER}\n{text}\nHappy building! 🌊", False
 
 

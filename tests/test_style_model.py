@@ -183,11 +183,11 @@ def test_guard_pass_restores_the_facts(trained, monkeypatch):
     monkeypatch.setattr(
         rewriter,
         "generate",
-        lambda text, **kw: ("Hey there! 👋\n\nKeys expire after <F1>. <F2>", False),
+        lambda text, **kw: ("Hey there! 👋\n\nKeys expire after <F1>.", False),
     )
     text, note = rewriter.rewrite("Keys expire after 24h. [1]", None)
-    # the facts restored; the sign-off the model left out is the one the examples pair
-    # with its opener (the frame learned from the training pairs)
+    # the facts restored, the closing citation (kept out of the model) put back; the
+    # sign-off the model left out is the one the examples pair with its opener
     assert note == "rewritten"
     assert text == "Hey there! 👋\n\nKeys expire after 24h. [1]\n\nHappy building! 🌊"
 
@@ -384,7 +384,7 @@ def test_a_failing_unit_is_retried_sentence_by_sentence_and_keeps_what_still_fai
         if len(seen) == 1:  # the whole unit loops
             return "Hey there!\n\nKeys expire.\n\nKeys expire.", False
         if text.startswith("Keys"):  # the first sentence is styled
-            return "Hey there! 👋\n\nKeys expire after **<F1>**. <F2>\n\nHappy building! 🌊", False
+            return "Hey there! 👋\n\nKeys expire after **<F1>**.\n\nHappy building! 🌊", False
         return "Hey there! 👋\n\nIt is gone.\n\nHappy building! 🌊", False  # drops its fact
 
     monkeypatch.setattr(rewriter, "generate", model)
@@ -392,7 +392,7 @@ def test_a_failing_unit_is_retried_sentence_by_sentence_and_keeps_what_still_fai
     result = rewriter.rewrite_detail(draft)
     assert seen == [
         "Keys expire after <F1>. <F2> Rotate them with <F3>.",
-        "Keys expire after <F1>. <F2>",
+        "Keys expire after <F1>.",  # its citation stays out of the model
         "Rotate them with <F1>.",
     ]
     assert result.note == "rewritten"
@@ -417,7 +417,7 @@ def test_units_pass_code_and_lists_through_and_get_one_opener_and_sign_off(train
         "Then:\n\n- update your deploys\n- revoke the old key\n\nOld keys stop working."
     )
     result = rewriter.rewrite_detail(draft)
-    assert seen == ["Rotate a key from the dashboard. <F1>", "Old keys stop working."]
+    assert seen == ["Rotate a key from the dashboard.", "Old keys stop working."]
     assert result.units == 2 and result.note == "rewritten"
     assert result.text == (
         "Hey there! 👋\n\nRotate a key from the dashboard. [1]\n\n"
@@ -427,9 +427,12 @@ def test_units_pass_code_and_lists_through_and_get_one_opener_and_sign_off(train
     )
 
 
-def test_words_the_model_made_up_fail_the_guard(trained, monkeypatch, tmp_path):
-    """The demo's "Wirespaces fail and services deploy.": no fact changed, but words found
-    neither in the draft nor in the examples' answers; the draft stands."""
+def test_sentences_the_draft_does_not_support_are_dropped_or_fail_the_unit(
+    trained, monkeypatch, tmp_path
+):
+    """The demo's "Wirespaces fail and services deploy.": no fact changed, but a word found
+    neither in the draft nor in the examples' answers. Such a sentence is dropped (the rest
+    of the rewrite stands) unless it holds a fact, in which case the draft stands."""
     import shutil
 
     from styling.frame import Frame
@@ -440,7 +443,29 @@ def test_words_the_model_made_up_fail_the_guard(trained, monkeypatch, tmp_path):
     style["frame"] = Frame.learn([ex.output for ex in load_examples(SAMPLE)]).to_json()
     (folder / STYLE_FILE).write_text(json.dumps(style))
     rewriter = StyleRewriter(folder, time_budget_s=30)
-    invented = "Hey there! 👋\n\n<F1> disables an endpoint. Wirespaces fail.\n\nHappy building! 🌊"
-    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (invented, False))
-    text, note = rewriter.rewrite("Tidewire disables an endpoint after repeated failures.")
+    draft = "Tidewire disables an endpoint after repeated failures."
+    made_up = "Hey there! 👋\n\n<F1> disables an endpoint. Wirespaces fail.\n\nHappy building! 🌊"
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (made_up, False))
+    result = rewriter.rewrite_detail(draft)
+    assert result.text == "Hey there! 👋\n\nTidewire disables an endpoint.\n\nHappy building! 🌊"
+    assert "Wirespaces" in result.units_kept[0]
+    unsupported = "Hey there! 👋\n\n<F1> disables an endpoint. Run jobs weekly for cheaper bills."
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (unsupported, False))
+    assert "cheaper" not in rewriter.rewrite(draft)[0]
+    with_fact = "Hey there! 👋\n\n<F1> Wirespaces disable an endpoint.\n\nHappy building! 🌊"
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (with_fact, False))
+    text, note = rewriter.rewrite(draft)
     assert text is None and "Wirespaces" in note and note.startswith("guard: words")
+    junk = "Hey there! 👋\n\n<F1> disables an endpoint.\n\nRun: <#>\n\nHappy building! 🌊"
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (junk, False))
+    assert rewriter.rewrite(draft) == (None, "guard: markup the draft does not have: <#>")
+
+
+def test_a_citation_moved_into_the_text_fails_the_guard(trained, monkeypatch):
+    """The demo's "[1] disables an endpoint…": a marker in a product name's place."""
+    rewriter = StyleRewriter(trained[0].folder, time_budget_s=30)
+    draft = "Tidewire retries [1] and Tidewire disables it. [2]"  # [1] mid-text reaches the model
+    moved = "Hey there! 👋\n\n<F2> retries <F1> and disables it.\n\nHappy building! 🌊"
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (moved, False))
+    text, note = rewriter.rewrite(draft)
+    assert text is None and note == "guard: citation [1] moved into a sentence"

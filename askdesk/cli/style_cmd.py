@@ -144,6 +144,8 @@ def rewrite(
     result = rewriter.rewrite_detail(text)
     typer.echo(result.text if result.text is not None else result.output)
     verdict = "kept every fact" if result.text is not None else f"draft kept ({result.note})"
+    if result.text is not None and result.units_kept:
+        verdict += f"; kept as drafted where: {'; '.join(result.units_kept)}"
     typer.echo(f"\n[{rewriter.version}] {verdict} — {result.seconds:.1f} s", err=True)
 
 
@@ -292,8 +294,15 @@ def _num(value: float | None) -> str:
 
 def _print_eval(r: dict[str, Any]) -> None:
     typer.echo(f"style model {r['version']} on {r['drafts']} held-out drafts")
-    typer.echo(f"  kept every fact, no fallback: {r['guard_pass']:.0%}")
-    typer.echo(f"  carry the voice:              {r['voice']:.0%}")
+    typer.echo(
+        f"  styled, every fact kept:      {r['guard_pass']:.0%} "
+        f"(whole {r.get('rewritten_whole', 0):.0%}, some sentences as drafted "
+        f"{r.get('rewritten_in_part', 0):.0%})"
+    )
+    typer.echo(f"  carry the voice (rules):      {r['voice']:.0%}")
+    both = (r.get("tone") or {}).get("voice_rules_and_tone")
+    if both is not None:
+        typer.echo(f"  carry the voice (rules+tone): {both:.0%}")
     typer.echo(
         f"  latency p50 / p95:            {r['latency_p50_s']:.1f} s / {r['latency_p95_s']:.1f} s"
     )
