@@ -44,6 +44,7 @@ from styling.split_sentences import split_long
 from styling.training import STYLE_FILE, prompt_text
 from styling.units import (
     MAX_UNIT_WORDS,
+    Block,
     join,
     line_sentences,
     sentence_split,
@@ -179,7 +180,10 @@ class StyleRewriter:
         if skip is not None:  # outside what the voice was trained on: not worth the budget
             return RewriteResult(None, skip, "", time.perf_counter() - t0, 0)
         deadline = t0 + self.time_budget_s
-        parts = units(draft, self.max_unit_words)
+        # a version without a learned frame (trained before frames existed, or on fewer than
+        # MIN_COUNT examples of an opener) cannot have its units' openers taken off: one unit
+        frameless = not (self.frame.openers or self.frame.sign_offs)
+        parts = [Block(draft.strip(), "prose")] if frameless else units(draft, self.max_unit_words)
         prose = sum(u.prose for u in parts)
         done: list[UnitResult | None] = []
         pick: int | None = None
@@ -212,7 +216,7 @@ class StyleRewriter:
         body = [
             self._passed(block.text)
             if u is None
-            else (u.body if u.body is not None else block.text)
+            else (u.body if u.body is not None else self._as_drafted(block.text))
             for block, u in zip(parts, done, strict=True)
         ]
         text = join([opener or "", *body, sign_off or ""])
@@ -241,7 +245,12 @@ class StyleRewriter:
     def _passed(self, text: str) -> str:
         """A block the model skips: a list's long items are still cut at their joints (the
         guard checks the whole answer after this); code and tables stay as written."""
-        if not self.frame.max_sentence_words or not _LIST_START.match(text):
+        return self._as_drafted(text) if _LIST_START.match(text) else text
+
+    def _as_drafted(self, text: str) -> str:
+        """Drafted words kept in a styled answer (a list, a unit or sentence the model did
+        not get right), their long sentences cut at the joints the examples cut at."""
+        if not self.frame.max_sentence_words:
             return text
         protected = protect(text, self.product_terms)
         return protected.restore(split_long(protected.text, self.frame.max_sentence_words))
@@ -275,7 +284,8 @@ class StyleRewriter:
         if not styled:
             return unit
         body = "\n\n".join(
-            u.body if u.body is not None else part for u, part in zip(done, parts, strict=True)
+            u.body if u.body is not None else self._as_drafted(part)
+            for u, part in zip(done, parts, strict=True)
         )
         return UnitResult(
             body,

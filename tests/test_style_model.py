@@ -469,3 +469,51 @@ def test_a_citation_moved_into_the_text_fails_the_guard(trained, monkeypatch):
     monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (moved, False))
     text, note = rewriter.rewrite(draft)
     assert text is None and note == "guard: citation [1] moved into a sentence"
+
+
+def test_a_version_without_a_frame_is_rewritten_as_one_unit(trained, monkeypatch, tmp_path):
+    """Versions trained before frames existed: their units' openers could not be taken off,
+    so the draft goes to the model whole, lists and all, as before."""
+    import shutil
+
+    folder = tmp_path / "old"
+    shutil.copytree(trained[0].folder, folder)
+    style = json.loads((folder / STYLE_FILE).read_text())
+    style.pop("frame", None)
+    (folder / STYLE_FILE).write_text(json.dumps(style))
+    rewriter = StyleRewriter(folder, time_budget_s=30)
+    seen: list[str] = []
+
+    def model(text, **kw):
+        seen.append(text)
+        return f"Hey there! 👋\n\n{text}", False
+
+    monkeypatch.setattr(rewriter, "generate", model)
+    text, note = rewriter.rewrite("Rotate keys.\n\n- in Settings\n- or with the CLI\n\nDone.")
+    assert seen == ["Rotate keys.\n\n- in Settings\n- or with the CLI\n\nDone."]
+    assert note == "rewritten" and text.count("Hey there!") == 1
+
+
+def test_drafted_words_kept_in_a_styled_answer_get_their_long_sentences_cut(
+    trained, monkeypatch, tmp_path
+):
+    import shutil
+
+    from styling.frame import Frame
+
+    folder = tmp_path / "v"
+    shutil.copytree(trained[0].folder, folder)
+    style = json.loads((folder / STYLE_FILE).read_text())
+    style["frame"] = Frame.learn([ex.output for ex in load_examples(SAMPLE)]).to_json()
+    (folder / STYLE_FILE).write_text(json.dumps(style))
+    rewriter = StyleRewriter(folder, time_budget_s=30)
+    styled = "Hey there! 👋\n\nRotate keys in Settings.\n\nHappy building! 🌊"
+    monkeypatch.setattr(rewriter, "generate", lambda text, **kw: (styled, False))
+    long = (
+        "Both keys work during the grace period, so update your secret stores and redeploy "
+        "the services that use them before the old key expires."
+    )
+    draft = f"Rotate keys in Settings.\n\n- {long}"  # a list item: passed through, then cut
+    text, note = rewriter.rewrite(draft)
+    assert note == "rewritten"
+    assert "- Both keys work during the grace period. So update your secret stores" in text
