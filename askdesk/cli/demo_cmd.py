@@ -64,8 +64,9 @@ def demo(
     note = ensure_tone_scorer(app)
     if version:
         console.print(
-            f"\n2. Style model: the bundled sample version {version} is active; the three "
-            "questions below are answered in the sample brand voice (facts guarded)."
+            f"\n2. Style model: the bundled sample version {version} is active; answers "
+            "below are rewritten in the sample brand voice (facts guarded; the same "
+            "answer every run)."
         )
     else:
         console.print(
