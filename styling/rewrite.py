@@ -43,6 +43,7 @@ from styling.placeholders import PLACEHOLDER, protect
 from styling.split_sentences import split_long
 from styling.training import STYLE_FILE, prompt_text
 from styling.units import (
+    LIST_ITEM,
     MAX_UNIT_WORDS,
     Block,
     join,
@@ -54,7 +55,6 @@ from styling.units import (
 
 REWRITTEN = "rewritten"
 _TAG = re.compile(r"<(?!F\d+>)[^<>\n]{0,12}>")
-_LIST_START = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 TIMEOUT = "timeout"
 REPETITION = "repetition"
 RETRY_TIME = "kept as drafted: no time left to retry it"
@@ -245,7 +245,7 @@ class StyleRewriter:
     def _passed(self, text: str) -> str:
         """A block the model skips: a list's long items are still cut at their joints (the
         guard checks the whole answer after this); code and tables stay as written."""
-        return self._as_drafted(text) if _LIST_START.match(text) else text
+        return self._as_drafted(text) if LIST_ITEM.match(text) else text
 
     def _as_drafted(self, text: str) -> str:
         """Drafted words kept in a styled answer (a list, a unit or sentence the model did
@@ -385,7 +385,7 @@ class StyleRewriter:
                     kept_parts.append(sentence)
             text = " ".join(kept_parts).rstrip()
             if kept_parts or not line.strip():
-                lines.append(text if not _LIST_START.fullmatch(text + " ") else "")
+                lines.append(text if not LIST_ITEM.fullmatch(text + " ") else "")
         cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
         return cleaned, dropped
 

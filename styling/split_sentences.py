@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 
+from styling.units import LIST_ITEM, SENTENCE_END
+
 MIN_PART_WORDS = 5
 #: Joint -> how the second half starts. The comma forms keep their connective, capitalised.
 _JOINTS = re.compile(
     r"(; |: (?=[a-z])|, (?=(?:so|then|and|but|or|because) (?!that |which |who |where |if ))| — )"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*`<]?[A-Z0-9`*<])")
-_LIST_ITEM = re.compile(r"^(\s*(?:[-*+•]|\d{1,3}[.)])\s+)")
 
 
 def split_long(text: str, max_words: int) -> str:
@@ -32,10 +32,10 @@ def split_long(text: str, max_words: int) -> str:
 def _line(line: str, max_words: int) -> str:
     if line.lstrip().startswith(("#", "|", "<F")) and len(line.split()) <= 1:
         return line
-    marker = _LIST_ITEM.match(line)
-    head = marker.group(1) if marker else ""
+    marker = LIST_ITEM.match(line)
+    head = marker.group(0) if marker else ""
     body = line[len(head) :]
-    sentences = _SENTENCE_END.split(body)
+    sentences = SENTENCE_END.split(body)
     return head + " ".join(_cut(s, max_words) for s in sentences)
 
 

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 MAX_UNIT_WORDS = 90
 
 _FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+#: A Markdown list item's marker; shared by the modules that cut or pass lists through.
+LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _CITATIONS_LEAD = re.compile(r"(?:\[\d{1,3}\]\s*)+")
 _TRAILING_CITATIONS = re.compile(r"(?:[ \t]*\[\d{1,3}\])+[ \t]*\Z")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*`<]?[A-Z0-9`*<])")
+#: Where one sentence ends and the next starts (placeholders and code may start one).
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*`<]?[A-Z0-9`*<])")
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def _split_kinds(lines: list[str]) -> list[Block]:
     for line in lines:
         if _TABLE_ROW.match(line):
             kind_of.append("table")
-        elif _LIST_ITEM.match(line) or (kind_of and kind_of[-1] == "list" and line[:1] in " \t"):
+        elif LIST_ITEM.match(line) or (kind_of and kind_of[-1] == "list" and line[:1] in " \t"):
             kind_of.append("list")
         else:
             kind_of.append("prose")
@@ -125,7 +127,7 @@ def _lead_in(out: list[Block]) -> list[Block]:
     fixed: list[Block] = []
     for block in out:
         if block.prose and block.text.rstrip().endswith(":"):
-            sentences = _SENTENCE_END.split(block.text.strip())
+            sentences = SENTENCE_END.split(block.text.strip())
             rest = " ".join(sentences[:-1]).strip()
             if rest:
                 fixed.append(Block(rest, "prose"))
@@ -155,7 +157,7 @@ def sentence_split(text: str) -> list[str]:
     after a full stop ("… instead. [1]") stay with their sentence."""
     out: list[str] = []
     for para in text.split("\n\n"):
-        for piece in _SENTENCE_END.split(para.strip()):
+        for piece in SENTENCE_END.split(para.strip()):
             lead = _CITATIONS_LEAD.match(piece)
             if out and lead:  # "[1] Next sentence": the marker belongs to the one before
                 out[-1] = f"{out[-1]} {lead.group(0).strip()}"
@@ -177,7 +179,7 @@ def trailing_citations(text: str) -> tuple[str, str]:
 
 def line_sentences(line: str) -> list[str]:
     """One line's sentences, a list marker kept with the first ("- Do this. Then that.")."""
-    marker = _LIST_ITEM.match(line)
+    marker = LIST_ITEM.match(line)
     head = marker.group(0) if marker else ""
     parts = sentence_split(line[len(head) :]) if line[len(head) :].strip() else []
     if head and parts:
