@@ -93,7 +93,7 @@ def _english(words: list[str]) -> bool:
     letters = "".join(words)
     if letters and sum(c.isascii() for c in letters) / len(letters) < 0.9:
         return False
-    if len(words) < 20:
-        return True  # too short to judge by function words
     common = sum(w.lower() in _ENGLISH for w in words)
+    if len(words) < 20:  # too short for a share: but 8 words without one are not English
+        return common > 0 or len(words) < 8
     return common / len(words) >= 0.08

@@ -28,11 +28,16 @@ TABLE = (
     "Plans compared:\n\n| Plan | Seats | Price |\n|---|---|---|\n| Team | 10 | $49 |\n"
     "| Business | 50 | $199 |\n\nSee the billing page [1]."
 )
+FRENCH_SHORT = (
+    "Pour faire pivoter votre clé API, ouvrez les paramètres de l'espace de travail et "
+    "cliquez sur Renouveler maintenant."
+)  # 19 words: too short for the share of English function words, but it has none
 BAD = {
     "code only": (CODE_ONLY, "passed through: no prose"),
     "2,000 words": (LONG, "passed through: too long"),
     "30 numbers": (NUMBERS, None),  # within what the voice was trained on: the model tries
     "another language": (FRENCH, "passed through: not English"),
+    "another language, one sentence": (FRENCH_SHORT, "passed through: not English"),
     "a Markdown table": (TABLE, "passed through: a Markdown table"),
 }
 
