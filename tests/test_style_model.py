@@ -517,3 +517,23 @@ def test_drafted_words_kept_in_a_styled_answer_get_their_long_sentences_cut(
     text, note = rewriter.rewrite(draft)
     assert note == "rewritten"
     assert "- Both keys work during the grace period. So update your secret stores" in text
+
+
+def test_training_calibrates_the_openers_when_the_voice_has_several(tiny_base, pairs, tmp_path):
+    """A voice with a cautious opener beside the usual one: training stores an offset per
+    opener, fitted on the pairs (styling.opener), and the rewriter reads it back."""
+    cheerful = [p for p in pairs if p[1].startswith("Hey there! 👋")][:4]
+    cautious = [p for p in pairs if p[1].startswith("Hey there.\n")][:4]
+    assert len(cautious) == 4
+    cfg = TrainConfig(max_steps=1, batch_size=2, eval_every=1, warmup_steps=0, threads=1)
+    events: list[dict] = []
+    result = train_style_model(
+        cheerful + cautious, cautious[:1], tmp_path, str(tiny_base), cfg, progress=events.append
+    )
+    style = json.loads((result.folder / STYLE_FILE).read_text())
+    assert style["frame"]["openers"] == ["Hey there! 👋", "Hey there."]
+    offsets = style["frame"]["opener_offsets"]
+    assert len(offsets) == 2 and offsets[0] == 0.0
+    assert result.report["opener_offsets"] == offsets
+    assert "calibrate" in [e["event"] for e in events]
+    assert StyleRewriter(result.folder).frame.opener_offsets == tuple(offsets)
