@@ -91,7 +91,13 @@ def cmd_eval(args: argparse.Namespace) -> dict:
 
     train, _, held = split_pairs()
     held = held[: args.limit]
-    rewriter = StyleRewriter(args.model, time_budget_s=args.budget, threads=args.threads).load()
+    rewriter = StyleRewriter(
+        args.model,
+        time_budget_s=args.budget,
+        threads=args.threads,
+        prompt_lookup=args.prompt_lookup,
+        max_unit_words=args.max_unit_words,
+    ).load()
     tone = None
     tone_fit: dict = {}
     try:
@@ -197,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--baseline-limit", type=int, default=None)
     ev.add_argument("--budget", type=float, default=20.0)
+    ev.add_argument("--prompt-lookup", type=int, default=10, help="0: no guessed tokens")
+    ev.add_argument("--max-unit-words", type=int, default=90, help="words per rewritten unit")
     for name in ("steps", "one-mode"):
         sp = sub.add_parser(name)
         sp.add_argument("--steps", type=int, default=3)
