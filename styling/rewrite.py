@@ -139,6 +139,7 @@ class StyleRewriter:
         self._frame_ids: list[list[int]] = []
         self._opener_ids: list[list[int]] = []
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def load(self) -> StyleRewriter:
         """Load the model now (LoRA versions are merged into their base once, here), with
@@ -442,8 +443,23 @@ class StyleRewriter:
             )
         return tok.decode(out[0, n:], skip_special_tokens=True).strip()
 
-    last_decode: Decoded | None = None
-    last_opener: int | None = None
+    # what the last `generate` of *this thread* decoded: rewrites of several answers may run
+    # at once in a bot (one generation at a time, under the lock, but interleaved units)
+    @property
+    def last_decode(self) -> Decoded | None:
+        return getattr(self._local, "decode", None)
+
+    @last_decode.setter
+    def last_decode(self, value: Decoded | None) -> None:
+        self._local.decode = value
+
+    @property
+    def last_opener(self) -> int | None:
+        return getattr(self._local, "opener", None)
+
+    @last_opener.setter
+    def last_opener(self, value: int | None) -> None:
+        self._local.opener = value
 
     def generate(
         self,

@@ -537,3 +537,31 @@ def test_training_calibrates_the_openers_when_the_voice_has_several(tiny_base, p
     assert result.report["opener_offsets"] == offsets
     assert "calibrate" in [e["event"] for e in events]
     assert StyleRewriter(result.folder).frame.opener_offsets == tuple(offsets)
+
+
+def test_concurrent_rewrites_keep_their_own_opener(trained, monkeypatch):
+    """Bots rewrite several answers at once: what one thread's generation chose must not leak
+    into another's answer (the decode stats are per thread)."""
+    import threading
+
+    rewriter = StyleRewriter(trained[0].folder, time_budget_s=30)
+    both = threading.Barrier(2)
+
+    def model(text, **kw):
+        mine = 1 if text.startswith("Second") else 0
+        rewriter.last_opener = mine
+        both.wait(timeout=10)  # both threads have set theirs before either reads it
+        return f"Hey there! 👋\n\n{text}\n\nHappy building! 🌊", False
+
+    monkeypatch.setattr(rewriter, "generate", model)
+    seen: dict[str, int | None] = {}
+
+    def run(draft: str) -> None:
+        seen[draft] = rewriter._unit(draft, float("inf")).opener_index
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in ("First one.", "Second one.")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == {"First one.": 0, "Second one.": 1}
