@@ -151,7 +151,10 @@ def test_slack_posts_the_draft_then_edits_the_same_message_and_votes_say_what_th
     assert not draft["text"].startswith(OPENER) and "[1]" in draft["text"]
     iid = int(_buttons(draft["blocks"])[UP])
     wait_until(lambda: desk.store.get_interaction(iid)["answer_ref"])
-    assert gate.calls == 1 and not api.calls_to("chat.update")  # the voice is still on its way
+    # the rewrite runs in the background and starts a moment after the draft is stored: wait
+    # for it to reach the model (held at the gate), then nothing may have been edited yet
+    wait_until(lambda: gate.calls == 1)
+    assert not api.calls_to("chat.update")  # the voice is still on its way
 
     # a vote cast before the edit lands records that the voter saw the draft
     click = {"message_ts": draft["ts"], "thread_ts": event["ts"]}
