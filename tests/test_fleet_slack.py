@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,22 +30,13 @@ from core.compose import ExtractiveComposer
 from core.desk import APOLOGY, SupportDesk
 from core.engine import AnswerEngine
 from feedback.store import FeedbackStore
+from tests.waiting import wait_until
 
 pytestmark = needs_pg
 
 TOKEN = "xoxb-111-222-secretbottoken"
 CHANNELS = ChannelDirectory(ChannelConfig(escalate_to=("S0HUMANS",)))
 ROTATE = "How do I rotate my API key?"
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 class Bot:

@@ -15,7 +15,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -38,22 +38,13 @@ from core.engine import AnswerEngine
 from feedback.locks import lock_key
 from feedback.models import DeliveryClaim
 from feedback.store import FeedbackStore
+from tests.waiting import wait_until
 
 pytestmark = needs_pg
 
 TOKEN = "xoxb-111-222-secretbottoken"
 CHANNELS = ChannelDirectory(ChannelConfig())
 ROTATE = "How do I rotate my API key?"
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 class Survivor:
@@ -189,9 +180,7 @@ def test_a_claim_left_by_a_dead_owner_is_taken_over_and_a_live_ones_is_not(
         admin.dispose()
 
 
-def test_a_question_answered_by_its_own_process_is_not_taken_over(
-    pg_url, sample_searcher, api
-):
+def test_a_question_answered_by_its_own_process_is_not_taken_over(pg_url, sample_searcher, api):
     """The normal path: the receiving process answers and marks it done, so when that
     process later stops, nobody answers the question again."""
     from slack_payloads import SlackSender

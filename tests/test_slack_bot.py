@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -43,6 +43,7 @@ from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine
 from feedback.store import FeedbackStore
+from tests.waiting import wait_until
 
 TOKEN = "xoxb-111-222-secretbottoken"
 CHANNELS = ChannelDirectory(
@@ -81,16 +82,6 @@ def slack(desk, api) -> Iterator[SlackSender]:
     server.shutdown()
     server.server_close()
     pool.shutdown(wait=True)
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def answer_in(api: FakeSlackAPI, thread: str, n: int = 1) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
@@ -45,6 +45,7 @@ from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine
 from feedback.store import FeedbackStore
+from tests.waiting import wait_until
 
 TOKEN = "xoxb-111-222-secretbottoken"
 SNEAKY_USER = "U0SNEAKY42"
@@ -97,14 +98,6 @@ def slack(desk, api) -> Iterator[SlackSender]:
     pool.shutdown(wait=True)
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def log_lines(caplog) -> list[str]:

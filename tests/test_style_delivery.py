@@ -38,6 +38,7 @@ from feedback.store import FeedbackStore
 from styling.rewrite import StyleRewriter
 from styling.training import TrainConfig, train_style_model
 from tests.test_style_model import build_tiny_base
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(600)  # the shared machine is slow; each case ends itself
 
@@ -90,16 +91,6 @@ def make_desk(tmp_path: Path, searcher: Any, folder: Path, gate: Gate, delivery:
         asker_salt="s",
     )
     return SupportDesk(engine, store, "s", style_delivery=delivery)
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 # -- Slack ------------------------------------------------------------------------------------
