@@ -18,10 +18,13 @@ prompt lookup).
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from styling.opener import choose
 
 #: Scores one position: (generated ids so far, logits row) -> logits row.
 Processor = Callable[[list[int], Any], Any]
@@ -109,24 +112,18 @@ def decode(
 
     t0 = time.perf_counter()
     prompt = list(prompt_ids)
-    cache = None
-    start = 0
-    if prefix is not None and prefix.cache is not None and prompt[: len(prefix.ids)] == prefix.ids:
-        cache, start = prefix.fresh(), len(prefix.ids)
     out: list[int] = []
     passes = guessed = 0
     extra: dict[str, Any] = {}
     why: str | None = None
+    kw = _cache_kw(type(model))
     with torch.inference_mode():
-        kw = _cache_kw(model)
-        res = model(torch.tensor([prompt[start:]]), use_cache=True, **{kw: cache})
-        cache, passes = _cache_of(res), 1
-        row = res.logits[0, -1]
+        cache, row = prefill(model, prompt, prefix)
+        passes = 1
         if choices:
             scores = continuation_scores(model, cache, row, choices)
             passes += sum(len(c) > 1 for c in choices)
-            total = [sc + (offsets[i] if i < len(offsets) else 0.0) for i, sc in enumerate(scores)]
-            best = max(range(len(choices)), key=total.__getitem__)
+            best = choose(scores, offsets)
             extra.update(choice=best, choice_scores=scores)
             out.extend(choices[best])
             res = model(torch.tensor([list(choices[best])]), use_cache=True, **{kw: cache})
@@ -162,6 +159,20 @@ def decode(
     return Decoded(out, why or "end", passes, guessed, time.perf_counter() - t0, extra)
 
 
+def prefill(model: Any, prompt: Sequence[int], prefix: PrefixCache | None) -> tuple[Any, Any]:
+    """(cache, logits of the next token) after `prompt`, starting from a copy of the prefix's
+    cache when the prompt starts with it. Call under torch.inference_mode()."""
+    import torch
+
+    prompt = list(prompt)
+    cache, start = None, 0
+    if prefix is not None and prefix.cache is not None and prompt[: len(prefix.ids)] == prefix.ids:
+        cache, start = prefix.fresh(), len(prefix.ids)
+    kw = _cache_kw(type(model))
+    res = model(torch.tensor([prompt[start:]]), use_cache=True, **{kw: cache})
+    return _cache_of(res), res.logits[0, -1]
+
+
 def continuation_scores(
     model: Any, cache: Any, row: Any, choices: Sequence[Sequence[int]]
 ) -> list[float]:
@@ -169,7 +180,7 @@ def continuation_scores(
     logits are `row`; the cache is left as it was."""
     import torch
 
-    kw = _cache_kw(model)
+    kw = _cache_kw(type(model))
     first = torch.log_softmax(row.float(), -1)
     scores = []
     for ids in choices:
@@ -183,11 +194,13 @@ def continuation_scores(
     return scores
 
 
-def _cache_kw(model: Any) -> str:
+@functools.cache
+def _cache_kw(model_class: type) -> str:
     """The name this transformers gives the cache argument (`cache` since 5.x)."""
     import inspect
 
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    params = inspect.signature(model_class.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
 
 
 def _cache_of(output: Any) -> Any:

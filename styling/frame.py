@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from styling.voice import sentence_lengths
+
 #: A line is a frame line if at least this share of the examples start (or end) with it.
 MIN_SHARE = 0.03
 MIN_COUNT = 3
@@ -174,12 +176,6 @@ def stem(word: str) -> str:
             w = w[: -len(suffix)]
             break
     return w.rstrip("e")
-
-
-def sentence_lengths(text: str) -> list[int]:
-    from styling.voice import sentence_lengths as lengths
-
-    return lengths(text)
 
 
 _COMMON = frozenset(stem(w) for w in _COMMON_WORDS.split())

@@ -409,18 +409,13 @@ class StyleRewriter:
         """Log-probability of each of the frame's openers as the start of the answer."""
         import torch
 
-        from styling.decode import continuation_scores
+        from styling.decode import continuation_scores, prefill
 
         self.load()
-        tok, model = self._tok, self._model
-        prompt = _ids(tok, prompt_text(tok, protected_text))
-        cache, start = None, 0
-        if self._prefix is not None and prompt[: len(self._prefix.ids)] == self._prefix.ids:
-            cache, start = self._prefix.fresh(), len(self._prefix.ids)
+        prompt = _ids(self._tok, prompt_text(self._tok, protected_text))
         with self._lock, torch.inference_mode():
-            res = model(torch.tensor([prompt[start:]]), use_cache=True, **{_cache_kw(model): cache})
-            cache = res.past_key_values if getattr(res, "cache", None) is None else res.cache
-            return continuation_scores(model, cache, res.logits[0, -1], self._opener_ids)
+            cache, row = prefill(self._model, prompt, self._prefix)
+            return continuation_scores(self._model, cache, row, self._opener_ids)
 
     def plain_generate(self, text: str) -> str:
         """The baseline the rewriter is measured against: transformers' own greedy
@@ -702,12 +697,6 @@ def _ids_before(tok: Any, text: str, follower: str) -> list[int]:
         if tok.decode(ids[:k]) == text:
             return ids[:k]
     return _ids(tok, text)
-
-
-def _cache_kw(model: Any) -> str:
-    from styling.decode import _cache_kw as kw
-
-    return kw(model)
 
 
 def _end_ids(tok: Any) -> list[int]:
