@@ -122,6 +122,11 @@ def test_style_use_sample_then_rewrite_from_another_folder_after_moving_the_data
     assert r.returncode == 0, r.stderr[-2000:]
     assert "model error" not in r.stderr and "Repo id" not in r.stderr, r.stderr[-2000:]
     assert "[sample-v1]" in r.stderr
+    # a draft passed through before any generation is printed as it stands, not as a blank
+    table = "| Plan | Seats |\n|---|---|\n| Team | 10 |"
+    r = _cli("--data-dir", str(moved), "style", "rewrite", table, cwd=other)
+    assert r.returncode == 0 and r.stdout.strip() == table, r.stdout
+    assert "passed through: a Markdown table" in r.stderr
     # a second `use sample` in the same data dir only activates, nothing reinstalled
     r = _cli("--data-dir", str(moved), "style", "use", "sample", cwd=other)
     assert r.returncode == 0 and "sample-v1" in r.stdout

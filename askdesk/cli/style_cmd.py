@@ -142,7 +142,9 @@ def rewrite(
         text = sys.stdin.read()
     rewriter = _rewriter(ctx.obj.app(), version)
     result = rewriter.rewrite_detail(text)
-    typer.echo(result.text if result.text is not None else result.output)
+    # what stands: the styled text, else the model's attempt (not used), else the draft itself
+    # (passed through before any generation: a table, code only, not English…)
+    typer.echo(result.text if result.text is not None else (result.output or text))
     verdict = "kept every fact" if result.text is not None else f"draft kept ({result.note})"
     if result.text is not None and result.units_kept:
         verdict += f"; kept as drafted where: {'; '.join(result.units_kept)}"
