@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from feedback.store import FeedbackStore
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download at test time
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -107,3 +110,10 @@ def sample_searcher(sample_index, embedder):
     from retrieval.search import Searcher
 
     return Searcher(sample_index[0], embedder)
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[FeedbackStore]:
+    """A fresh SQLite feedback store (all migrations applied) in the test's own folder."""
+    with FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}") as s:
+        yield s

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from feedback.store import FeedbackStore
-
-
-@pytest.fixture
-def store(tmp_path):
-    with FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}") as s:
-        yield s
-
 
 def test_curate_pairs_the_draft_with_the_answer_and_is_idempotent(store):
     styled = store.record_interaction(

@@ -5,10 +5,7 @@ those measures existed, and the worst-questions table's Useful column."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from dashboard.panels.accuracy import trend_figure, worst_rows
 from feedback.analytics import Analytics
@@ -17,11 +14,6 @@ from feedback.store import FeedbackStore
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path) -> Iterator[FeedbackStore]:
-    s = FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}")
-    yield s
-    s.close()
 
 
 def _run(store: FeedbackStore, days: int, metrics: dict, results: list | None = None) -> int:

@@ -4,10 +4,7 @@ fallbacks counted by reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from dashboard.panels.accuracy import backend_rows
 from feedback.analytics import Analytics, Filters, fallback_reason
@@ -16,11 +13,6 @@ from feedback.store import FeedbackStore
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path) -> Iterator[FeedbackStore]:
-    s = FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}")
-    yield s
-    s.close()
 
 
 def _answer(store: FeedbackStore, composer: str | None, note: str | None, **kw) -> int:

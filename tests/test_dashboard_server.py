@@ -30,11 +30,6 @@ from feedback.store import FeedbackStore
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def store(tmp_path) -> Iterator[FeedbackStore]:
-    s = FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}")
-    yield s
-    s.close()
 
 
 def _services(store: FeedbackStore, **kwargs: Any) -> Services:

@@ -9,14 +9,10 @@ import pytest
 from core.compose import ExtractiveComposer
 from core.engine import EMPTY_REPLY, GREETING_REPLY, THANKS_REPLY, AnswerEngine, EngineConfig
 from core.types import Question, Turn
-from feedback.store import FeedbackStore
 
 _CITE = re.compile(r"\s*\[\d+\]")
 
 
-@pytest.fixture
-def store(tmp_path) -> FeedbackStore:
-    return FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}")
 
 
 @pytest.fixture

@@ -22,9 +22,6 @@ QUESTION = "How do I rotate my API key?"
 MODEL = "fake-model"
 
 
-@pytest.fixture
-def store(tmp_path) -> FeedbackStore:
-    return FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}")
 
 
 @pytest.fixture(scope="module")

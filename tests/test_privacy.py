@@ -19,10 +19,6 @@ ALICE = hash_user(SALT, "slack", "U_ALICE")
 BOB = hash_user(SALT, "slack", "U_BOB")
 
 
-@pytest.fixture
-def store(tmp_path):
-    with FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}") as s:
-        yield s
 
 
 def _ask(store: FeedbackStore, asker: str | None, question: str, age: timedelta) -> int:

@@ -8,7 +8,6 @@ import pytest
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine
 from core.types import Question
-from feedback.store import FeedbackStore
 from styling.examples import check_examples, load_examples
 from styling.tone import (
     ToneScorer,
@@ -156,9 +155,6 @@ class BrokenTone:
         raise RuntimeError("scorer exploded")
 
 
-@pytest.fixture
-def store(tmp_path) -> FeedbackStore:
-    return FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}")
 
 
 def _engine(searcher, store, tone) -> AnswerEngine:
