@@ -72,6 +72,8 @@ class IndexReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     ignored: int = 0
     status: str = "ok"
+    """"ok", "partial" (synced; some of the source could not be seen and was kept),
+    "failed" or "interrupted"."""
     error: str | None = None
     started_at: float = field(default_factory=time.time)
     duration_s: float = 0.0
@@ -332,7 +334,11 @@ class Ingester:
                     on_report(gone)
         failed = [r for r in reports if r.status != "ok"]
         if rebuild:
-            if failed:
+            if failed:  # a partial source's kept documents are not in the staging table
+                for r in failed:
+                    if r.status == "partial":
+                        r.status = "failed"
+                        r.error = f"{r.error}; the rebuild was not swapped in"
                 target.drop()
                 return reports
             progress("write", 0, 1)
@@ -425,6 +431,9 @@ class Ingester:
         listing = src.list_items()
         report.revision = listing.revision
         report.notes = dict(listing.notes)
+        if listing.partial:  # synced, but not everything could be seen: nothing unseen removed
+            report.status = "partial"
+            report.error = "; ".join(listing.partial)[:300] + "; documents not seen are kept"
         diff = diff_source(src, index, listing=listing)
         report.ignored = diff.ignored
         report.skipped.extend(diff.skipped)

@@ -45,6 +45,8 @@ class Listing:
     `keep` are doc_ids (or prefixes ending in "/") that are not listed but must not be
     removed: an unreadable folder, a page that answered 500 or timed out this time.
     `notes` are figures for the run report (pages fetched, 304s, bytes, renames...).
+    `partial` says why the listing may miss documents that still exist (a sitemap or a
+    section that could not be read); those are in `keep`, and the run is "partial".
     """
 
     items: list[Item]
@@ -53,6 +55,7 @@ class Listing:
     keep: list[str] = field(default_factory=list)
     revision: str | None = None
     notes: dict[str, object] = field(default_factory=dict)
+    partial: list[str] = field(default_factory=list)
 
 
 class Source(Protocol):

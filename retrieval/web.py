@@ -9,15 +9,29 @@ or embedded again. Redirects are followed by hand so each hop stays inside the p
 
 What a sync does with each answer: 200 → indexed (HTML, PDF, Markdown, text; other types
 skipped); 404/410 → the page is gone, its chunks are removed; 5xx, timeouts, refused
-connections → the page is kept as indexed and reported. A sync that hits the page or byte
-limit keeps the pages it did not reach. The validators live in DATA_DIR/sources/<name>/,
-and robots.txt and every sitemap are asked for the same way: their validators and parsed
-content (robots lines, sitemap locs) are kept beside the pages', so an unchanged site costs
-only 304s; a saved copy that cannot be read is ignored and the file fetched whole.
+connections → the page is kept as indexed and reported. A sync never deletes what it could
+not see: when a page, a sitemap or the sync itself fails or runs out of time, every page it
+did not reach is kept and the listing says why (`Listing.partial`, a "partial" run); the
+last-known links of a failed page are still followed. A sync that hits the page or byte
+limit keeps the pages it did not reach too. robots.txt that answers 5xx (or cannot be
+reached) disallows everything for that sync (RFC 9309 2.3.1.4); a 4xx allows everything.
+
+The crawler stays where it was sent: every URL is normalised (retrieval.urls) before the
+prefix check; pages must be under the prefix, robots.txt and sitemaps on the same origin
+(a sitemap under the prefix or at the site's root); connections obey the source's address
+policy (retrieval.netguard: no private, loopback, link-local or metadata address unless
+the source itself is on one); a token, or the `user:password@` of the start URL (taken out
+of the URL and kept in memory only), is sent to the configured origin and nowhere else.
+Each request has a wall-clock deadline, and so has the whole sync.
+
+The validators live in DATA_DIR/sources/<name>/, and robots.txt and every sitemap are asked
+for the same way: their validators and parsed content (robots lines, sitemap locs) are kept
+beside the pages', so an unchanged site costs only 304s; a saved copy that cannot be read is ignored and the file fetched whole.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -28,14 +42,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
 
 from retrieval.documents import LoadError
 from retrieval.loaders import format_for_type
+from retrieval.netguard import AddressPolicy, deadline, guarded_session, refusal_of
 from retrieval.sources import PIPELINE_VERSION, Item, Listing, prefixed
+from retrieval.urls import host_port, normalize, origin, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +67,14 @@ class WebError(Exception):
     """The site cannot be crawled at all (unreachable, start page missing); one line."""
 
 
+class PageTimeout(LoadError):
+    """A request ran past its wall-clock deadline (the page's or the sync's)."""
+
+
+class Refused(LoadError):
+    """A URL or address the crawler must not go to."""
+
+
 @dataclass(frozen=True)
 class CrawlLimits:
     max_pages: int = 2000
@@ -59,6 +83,11 @@ class CrawlLimits:
     delay_s: float = 0.0
     concurrency: int = 4
     timeout_s: float = 15.0
+    """Connect and per-read timeout; a slow-but-steady body is bounded by page_deadline_s."""
+    page_deadline_s: float = 60.0
+    """Wall-clock limit on one request (redirects and the whole body included)."""
+    sync_deadline_s: float = 1800.0
+    """Wall-clock limit on the crawl of one sync; pages not reached in time are kept."""
 
 
 @dataclass
@@ -77,14 +106,8 @@ class _Page:
 
 
 def _canonical(url: str) -> str:
-    """Fragment dropped, scheme and host lower-cased: one page, one URL."""
-    url = urldefrag(url)[0]
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        return url
-    path = parts.path or "/"
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
+    """One page, one URL (retrieval.urls.normalize)."""
+    return normalize(url)
 
 
 def _prefix(start: str) -> str:
@@ -117,13 +140,20 @@ class WebSource:
         limits: CrawlLimits | None = None,
         token: str | None = None,
     ) -> None:
-        self.start = _canonical(start_url)
-        self.prefix = _prefix(start_url)
+        bare, user, password = split_credentials(start_url.strip())
+        self.start = _canonical(bare)
+        self.prefix = _prefix(bare)
+        self.origin = origin(self.start)
         self.workdir = Path(workdir)
         self.name = name
         self.limits = limits or CrawlLimits()
         self.location = self.start
         self._token = token
+        # user:password@ of the configured URL: in memory only, sent to this origin only
+        self._basic = (user or "", password or "") if user or password else None
+        self._policy: AddressPolicy | None = None
+        self._sync_ends = float("inf")
+        self._partial: list[str] = []
         self._local = threading.local()
         self._pages: dict[str, _Page] = {}
         self._new_state: dict[str, dict[str, Any]] | None = None
@@ -133,29 +163,85 @@ class WebSource:
         self._bytes = 0
 
     # -- HTTP --------------------------------------------------------------------------------
+    def policy(self) -> AddressPolicy:
+        """Where this source may connect: decided once per sync from the configured host's
+        own addresses (retrieval.netguard)."""
+        if self._policy is None:
+            host, port = host_port(self.start)
+            try:
+                self._policy = AddressPolicy.for_host(host, port)
+            except OSError as exc:
+                raise WebError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+        return self._policy
+
     def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
-            session.trust_env = False  # no proxies from the environment: exactly this site
-            self._local.session = session
-        return session
+        policy = self.policy()
+        held = getattr(self._local, "held", None)
+        if held is None or held[0] is not policy:
+            held = (policy, guarded_session(policy, USER_AGENT))
+            self._local.held = held
+        return held[1]
 
     def _headers(self, url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = dict(extra or {})
-        if self._token and url.startswith(self.prefix):
+        if origin(url) != self.origin:  # credentials go to the configured origin only
+            return headers
+        if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
+        elif self._basic:
+            pair = f"{self._basic[0]}:{self._basic[1]}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         return headers
 
+    def in_prefix(self, url: str) -> bool:
+        """Whether a normalised URL is a page of this source."""
+        return url.startswith(self.prefix)
+
+    def sitemap_allowed(self, url: str) -> bool:
+        """Sitemaps on this origin, under the prefix or at the site's root (/sitemap.xml)."""
+        if self.in_prefix(url):
+            return True
+        if origin(url) != self.origin:
+            return False
+        path = urlsplit(url).path
+        return path.count("/") == 1 and not urlsplit(url).query
+
+    def _page_deadline(self) -> float:
+        return max(0.0, min(self.limits.page_deadline_s, self._sync_ends - time.monotonic()))
+
     def _get(
-        self, url: str, headers: dict[str, str] | None = None, max_bytes: int | None = None
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
+        inside: Any = None,
     ) -> tuple[requests.Response, str, bytes]:
-        """GET following redirects by hand (each hop must stay inside the prefix); returns
-        the last response, the final URL and its body (at most max_bytes, else LoadError)."""
+        """GET following redirects by hand (each hop must stay `inside`, by default the
+        prefix), within the page deadline; returns the last response, the final URL and
+        its body (at most max_bytes, else LoadError; PageTimeout past the deadline)."""
+        inside = inside or self.in_prefix
+        seconds = self._page_deadline()
+        if seconds <= 0:
+            raise PageTimeout(f"sync deadline ({self.limits.sync_deadline_s:g} s) reached")
+        with deadline(seconds) as limit:
+            try:
+                return self._get_within(url, headers, max_bytes, inside, limit)
+            except (requests.RequestException, OSError) as exc:
+                if limit.expired:
+                    raise PageTimeout(f"took longer than {seconds:.0f} s") from None
+                why = refusal_of(exc)
+                if why is not None:
+                    raise Refused(why) from None
+                raise
+
+    def _get_within(
+        self, url: str, headers: dict[str, str] | None, max_bytes: int | None, inside: Any, limit
+    ) -> tuple[requests.Response, str, bytes]:
         seen = {url}
-        limit = max_bytes or self.limits.max_page_bytes
+        cap = max_bytes or self.limits.max_page_bytes
         for _ in range(MAX_REDIRECTS + 1):
+            if not inside(url):
+                raise Refused(f"outside the site ({url[:120]})")
             resp = self._session().get(
                 url,
                 headers=self._headers(url, headers),
@@ -168,7 +254,7 @@ class WebSource:
                 resp.close()
                 if target in seen:
                     raise LoadError("redirect loop")
-                if not target.startswith(self.prefix):
+                if not inside(target):
                     raise LoadError(f"redirects outside the site ({target[:120]})")
                 seen.add(target)
                 url = target
@@ -179,12 +265,14 @@ class WebSource:
                 size = 0
                 for block in resp.iter_content(1 << 16):
                     size += len(block)
-                    if size > limit:
+                    if size > cap:
                         resp.close()
-                        raise LoadError(f"too large (over {limit / 1e6:.1f} MB)")
+                        raise LoadError(f"too large (over {cap / 1e6:.1f} MB)")
                     chunks.append(block)
                 body = b"".join(chunks)
             resp.close()
+            if limit.expired:  # a body cut short by the deadline is not the page
+                raise PageTimeout(f"took longer than {limit.seconds:.0f} s")
             return resp, url, body
         raise LoadError(f"more than {MAX_REDIRECTS} redirects")
 
@@ -220,7 +308,7 @@ class WebSource:
         tmp.replace(self.workdir / _STATE)
 
     def _conditional(
-        self, url: str, max_bytes: int, content_ok: Any
+        self, url: str, max_bytes: int, content_ok: Any, inside: Any
     ) -> tuple[int, bytes | None, dict[str, Any] | None]:
         """GET robots.txt or a sitemap with the last sync's validators. Returns the status,
         the body (None when the saved copy is reused on 304) and the saved entry to reuse.
@@ -233,87 +321,157 @@ class WebSource:
             headers["If-None-Match"] = saved["etag"]
         if saved and isinstance(saved.get("modified"), str):
             headers["If-Modified-Since"] = saved["modified"]
-        resp, _, body = self._get(url, headers or None, max_bytes=max_bytes)
+        resp, _, body = self._get(url, headers or None, max_bytes=max_bytes, inside=inside)
         if resp.status_code == 304 and saved:
             self._new_meta[url] = saved
             return 304, None, saved
         if resp.status_code == 304:  # a 304 we did not ask for: fetch it whole
-            resp, _, body = self._get(url, max_bytes=max_bytes)
+            resp, _, body = self._get(url, max_bytes=max_bytes, inside=inside)
         entry = {"etag": resp.headers.get("ETag"), "modified": resp.headers.get("Last-Modified")}
         return resp.status_code, body, entry
 
     # -- discovery ---------------------------------------------------------------------------
-    def _robots(self) -> tuple[RobotFileParser | None, list[str], float]:
-        parts = urlsplit(self.prefix)
-        url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+    def _robots(self, notes: dict[str, Any]) -> tuple[RobotFileParser | None, list[str], float]:
+        """robots.txt: its rules, the sitemaps it names (those this source may read) and
+        its crawl delay. Unreachable or 5xx → WebError (RFC 9309: assume complete
+        disallow, so nothing is fetched and nothing removed); 4xx → no rules."""
+        url = f"{self.origin}/robots.txt"
+
         def lines_ok(saved: dict[str, Any]) -> bool:
             lines = saved.get("lines")
             return isinstance(lines, list) and all(isinstance(ln, str) for ln in lines)
 
+        def same_origin(u: str) -> bool:
+            return origin(u) == self.origin
+
+        kept = "nothing is crawled this time (RFC 9309) and the indexed pages are kept"
         try:
-            code, body, entry = self._conditional(url, 1_000_000, lines_ok)
-        except (requests.RequestException, LoadError):
+            code, body, entry = self._conditional(url, 1_000_000, lines_ok, same_origin)
+        except PageTimeout as exc:
+            raise WebError(f"cannot fetch {url}: {exc}; {kept}") from None
+        except requests.Timeout:
+            raise WebError(f"cannot fetch {url}: timed out; {kept}") from None
+        except requests.RequestException as exc:
+            raise WebError(f"cannot fetch {url}: cannot connect: {type(exc).__name__}") from None
+        except LoadError:  # too many redirects, too large, moved off the site: no rules
             return None, [], 0.0
+        if code >= 500:
+            raise WebError(f"{url} answered HTTP {code}: {kept}")
         if code == 304 and entry is not None:
             lines = list(entry["lines"])
         elif code == 200 and body is not None and entry is not None:
             lines = body.decode("utf-8", "replace").splitlines()
             self._new_meta[url] = {**entry, "lines": lines}
-        else:
+        else:  # 4xx: "unavailable", every page may be fetched
             return None, [], 0.0
         parser = RobotFileParser()
         parser.parse(lines)
-        sitemaps = [
-            ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("sitemap:")
-        ]
+        sitemaps = []
+        for ln in lines:
+            if not ln.lower().startswith("sitemap:"):
+                continue
+            named = _canonical(urljoin(url, ln.split(":", 1)[1].strip()))
+            if self.sitemap_allowed(named):
+                sitemaps.append(named)
+            else:
+                notes.setdefault("refused", []).append(f"robots.txt sitemap {named[:120]}")
         delay = parser.crawl_delay(USER_AGENT) or 0.0
         return parser, sitemaps, min(float(delay), 10.0)
 
-    def _sitemap_urls(self, candidates: list[str], notes: dict[str, Any]) -> list[str]:
-        """Page URLs inside the prefix from the sitemaps (indexes followed), in order."""
+    def _sitemap_urls(
+        self, candidates: list[str], notes: dict[str, Any], *, named: bool = True
+    ) -> list[str]:
+        """Page URLs inside the prefix from the sitemaps (indexes followed), in order.
+
+        Sitemaps are read only on this origin (`sitemap_allowed`); one named by robots.txt
+        or an index that cannot be read whole (5xx, timeout, not XML, too large) makes the
+        listing partial, and its locs of the last sync are used instead when kept. A
+        sitemap guessed at the usual place that answers 4xx or HTML is just not there."""
         found: list[str] = []
         seen_maps: set[str] = set()
-        queue = list(candidates)
+        queue = [(c, named) for c in candidates]
         total = 0
         while queue and len(seen_maps) < MAX_SITEMAPS:
-            url = _canonical(urljoin(self.prefix, queue.pop(0)))
+            raw, was_named = queue.pop(0)
+            url = _canonical(urljoin(self.prefix, raw))
             if url in seen_maps:
                 continue
+            if not self.sitemap_allowed(url):
+                notes.setdefault("refused", []).append(f"sitemap {url[:120]}")
+                continue
             seen_maps.add(url)
-            try:
-                code, body, entry = self._conditional(url, MAX_SITEMAP_BYTES, _sitemap_ok)
-            except (requests.RequestException, LoadError):
+            got = self._one_sitemap(url, was_named, notes)
+            if got is None:
                 continue
-            if code == 304 and entry is not None:
-                tag, locs = entry["tag"], list(entry["locs"])
-                notes["sitemaps_not_modified"] = notes.get("sitemaps_not_modified", 0) + 1
-            elif code == 200 and body is not None and entry is not None:
-                if not body.lstrip().startswith(b"<"):
-                    continue
-                try:
-                    root = ET.fromstring(body)
-                except ET.ParseError:
-                    notes.setdefault("warnings", []).append(f"sitemap {url} is not valid XML")
-                    continue
-                tag = root.tag.rsplit("}", 1)[-1]
-                locs = [
-                    el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text
-                ]
-                self._new_meta[url] = {**entry, "tag": tag, "locs": locs}
-            else:
-                continue
+            tag, locs = got
             if tag == "sitemapindex":
-                queue.extend(locs)
+                queue.extend((loc, True) for loc in locs)
                 continue
             for loc in locs:
                 page = _canonical(urljoin(url, loc))
-                if page.startswith(self.prefix):
+                if self.in_prefix(page):
                     total += 1
                     if len(found) < self.limits.max_pages:
                         found.append(page)
         if total:
             notes["sitemap_urls"] = total
         return list(dict.fromkeys(found))
+
+    def _one_sitemap(
+        self, url: str, named: bool, notes: dict[str, Any]
+    ) -> tuple[str, list[str]] | None:
+        """(tag, locs) of one sitemap, or None when it is not there (or unreadable, which
+        `_unseen` records when no copy of the last sync can stand in)."""
+        problem = ""
+        try:
+            code, body, entry = self._conditional(
+                url, MAX_SITEMAP_BYTES, _sitemap_ok, self.sitemap_allowed
+            )
+        except requests.Timeout:
+            code, body, entry, problem = 0, None, None, "timed out"
+        except requests.RequestException as exc:
+            code, body, entry, problem = 0, None, None, f"cannot connect: {type(exc).__name__}"
+        except LoadError as exc:
+            code, body, entry, problem = 0, None, None, str(exc)
+        if code == 304 and entry is not None:
+            notes["sitemaps_not_modified"] = notes.get("sitemaps_not_modified", 0) + 1
+            return entry["tag"], list(entry["locs"])
+        if code == 200 and body is not None and entry is not None:
+            if not body.lstrip().startswith(b"<"):
+                problem = "not XML" if named else ""
+            else:
+                try:
+                    root = ET.fromstring(body)
+                except ET.ParseError:
+                    notes.setdefault("warnings", []).append(f"sitemap {url} is not valid XML")
+                    problem = "not valid XML"
+                else:
+                    tag = root.tag.rsplit("}", 1)[-1]
+                    locs = [
+                        el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text
+                    ]
+                    self._new_meta[url] = {**entry, "tag": tag, "locs": locs}
+                    return tag, locs
+        elif code in _GONE or (400 <= code < 500 and not named):
+            return None
+        elif code:
+            problem = f"HTTP {code}"
+        if not problem:
+            return None
+        saved = self._old_meta.get(url)
+        self._unseen(f"sitemap {url} unreadable ({problem})")
+        if isinstance(saved, dict) and _sitemap_ok(saved):  # the last sync's copy stands in
+            self._new_meta[url] = saved
+            notes.setdefault("warnings", []).append(f"sitemap {url}: the last sync's copy used")
+            return saved["tag"], list(saved["locs"])
+        return None
+
+    def _unseen(self, why: str) -> None:
+        """Something that may list pages could not be read: the sync is partial, and every
+        page it did not reach is kept."""
+        with self._lock:
+            if why not in self._partial:
+                self._partial.append(why)
 
     # -- fetching ----------------------------------------------------------------------------
     def _fetch(self, url: str, old: dict[str, Any] | None, delay: float) -> _Page:
@@ -326,9 +484,11 @@ class WebSource:
         try:
             resp, final, body = self._get(url, headers)
         except requests.Timeout:
-            return _Page(url, "error", reason="timed out")
+            return self._failed(url, old, "timed out")
         except requests.RequestException as exc:
-            return _Page(url, "error", reason=f"cannot connect: {type(exc).__name__}")
+            return self._failed(url, old, f"cannot connect: {type(exc).__name__}")
+        except PageTimeout as exc:
+            return self._failed(url, old, str(exc))
         except LoadError as exc:
             return _Page(url, "skip", reason=str(exc))
         finally:
@@ -348,7 +508,7 @@ class WebSource:
         if code in _GONE:
             return _Page(url, "gone", reason=f"HTTP {code}")
         if code != 200:
-            return _Page(url, "error", reason=f"HTTP {code}")
+            return self._failed(url, old, f"HTTP {code}")
         fmt = format_for_type(resp.headers.get("Content-Type"), urlsplit(final).path)
         with self._lock:
             self._bytes += len(body)
@@ -370,6 +530,14 @@ class WebSource:
             page.links = self._links(body, final)
         return page
 
+    def _failed(self, url: str, old: dict[str, Any] | None, reason: str) -> _Page:
+        """A page that could not be read this time: kept as indexed, and its links of the
+        last sync still followed, so pages reachable only through it are not dropped."""
+        links = old.get("links") if old else None
+        links = links if isinstance(links, list) else []
+        known = [_canonical(u) for u in links if isinstance(u, str)]
+        return _Page(url, "error", reason=reason, links=[u for u in known if self.in_prefix(u)])
+
     def _links(self, body: bytes, base: str) -> list[str]:
         import lxml.html
 
@@ -386,7 +554,7 @@ class WebSource:
             if not href or href.startswith(("mailto:", "javascript:", "#")):
                 continue
             url = _canonical(urljoin(base, href))
-            if url.startswith(self.prefix):
+            if self.in_prefix(url):
                 out.append(url)
         return list(dict.fromkeys(out))
 
@@ -402,16 +570,23 @@ class WebSource:
         self._old_meta = self._meta_state()
         self._new_meta = {}
         self._bytes = 0
+        self._partial = []
+        self._policy = None  # the configured host is resolved again for each sync
+        self._sync_ends = time.monotonic() + self.limits.sync_deadline_s
+        self.policy()
         notes: dict[str, Any] = {}
-        robots, sitemaps, crawl_delay = self._robots()
+        robots, sitemaps, crawl_delay = self._robots(notes)
         delay = max(self.limits.delay_s, crawl_delay)
         allowed = (lambda u: robots.can_fetch(USER_AGENT, u)) if robots else (lambda u: True)
         if not allowed(self.start):
             raise WebError(f"robots.txt does not allow fetching {self.start}")
 
-        listed = self._sitemap_urls(sitemaps or [self.prefix + "sitemap.xml"], notes)
-        if not listed and not sitemaps and self.prefix != _prefix(self._origin() + "/"):
-            listed = self._sitemap_urls([self._origin() + "/sitemap.xml"], notes)
+        guessed = not sitemaps
+        listed = self._sitemap_urls(
+            sitemaps or [self.prefix + "sitemap.xml"], notes, named=not guessed
+        )
+        if not listed and guessed and self.prefix != _prefix(self.origin + "/"):
+            listed = self._sitemap_urls([self.origin + "/sitemap.xml"], notes, named=False)
         follow = not listed
         notes["discovery"] = "sitemap" if listed else "links"
         frontier = listed if listed else [self.start]
@@ -438,7 +613,10 @@ class WebSource:
                             if link not in seen:
                                 seen.add(link)
                                 frontier.append(link)
-                if len(pages) >= self.limits.max_pages and frontier:
+                if time.monotonic() >= self._sync_ends and (frontier or follow):
+                    limit_hit = f"sync deadline ({self.limits.sync_deadline_s:g} s) reached"
+                    self._unseen(limit_hit)
+                elif len(pages) >= self.limits.max_pages and frontier:
                     limit_hit = f"page limit ({self.limits.max_pages}) reached"
                 elif self._bytes > self.limits.max_bytes and frontier:
                     limit_hit = f"byte limit ({self.limits.max_bytes / 1e6:g} MB) reached"
@@ -453,10 +631,6 @@ class WebSource:
         if not listed and start is not None and start.status == "skip" and len(pages) == 1:
             raise WebError(f"{self.start}: {start.reason}")
         return self._listing(pages, old_state, notes, limit_hit, blocked)
-
-    def _origin(self) -> str:
-        parts = urlsplit(self.prefix)
-        return f"{parts.scheme}://{parts.netloc}"
 
     def _listing(
         self,
@@ -497,8 +671,13 @@ class WebSource:
                 )
             elif page.status == "skip":
                 skipped.append({"path": doc, "reason": page.reason})
+        failed = [p for p in pages.values() if p.status == "error"]
+        if failed:
+            reasons = sorted({p.reason for p in failed})
+            self._unseen(f"{len(failed)} page(s) unreachable ({', '.join(reasons)[:160]})")
         if limit_hit:
             notes["limit"] = limit_hit
+        if limit_hit or self._partial:
             for url, entry in old_state.items():  # not reached this time: not gone either
                 if url not in pages:
                     keep.append(self.doc_id(url))
@@ -514,9 +693,13 @@ class WebSource:
         )
         if blocked:
             notes["robots_blocked"] = blocked
+        if self._partial:
+            notes["partial"] = list(self._partial)
         self._pages = {p.url: p for p in pages.values() if p.status == "ok"}
         self._new_state = new_state
-        return Listing(sorted(items, key=lambda i: i.doc_id), 0, skipped, keep, notes=notes)
+        listing = Listing(sorted(items, key=lambda i: i.doc_id), 0, skipped, keep, notes=notes)
+        listing.partial = list(self._partial)
+        return listing
 
     def read(self, item: Item, max_bytes: int) -> bytes:
         page = self._pages.pop(item.key, None)

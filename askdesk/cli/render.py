@@ -78,9 +78,11 @@ def print_hits(hits: list[SearchHit]) -> None:
 
 def print_index_report(report: IndexReport) -> None:
     d = report.as_dict()
-    status = {"ok": "[green]done[/green]", "interrupted": "[yellow]interrupted[/yellow]"}.get(
-        report.status, f"[red]{report.status}[/red]"
-    )
+    status = {
+        "ok": "[green]done[/green]",
+        "interrupted": "[yellow]interrupted[/yellow]",
+        "partial": "[yellow]partial[/yellow]",
+    }.get(report.status, f"[red]{report.status}[/red]")
     console.print(
         f"Index {status} in {d['duration_s']:.1f}s: "
         f"{d['docs_added']} added, {d['docs_changed']} changed, {d['docs_removed']} removed, "
@@ -89,6 +91,8 @@ def print_index_report(report: IndexReport) -> None:
         f"({d['chunks_embedded']} embedded, {d['passages_embedded']} passages). "
         f"Table version {d['table_version']}."
     )
+    if report.status == "partial":
+        console.print(f"Partial: {report.error}", markup=False)
     if report.skipped:
         console.print(f"[yellow]Skipped {len(report.skipped)} file(s):[/yellow]")
         for s in report.skipped:

@@ -256,7 +256,7 @@ def source_line(r: dict[str, Any]) -> str:
     if r.get("source") == "(removed)":
         gone = ", ".join(r.get("notes", {}).get("sources", []))
         return f"removed sources ({gone}): {r['docs_removed']} documents dropped"
-    if r["status"] != "ok":
+    if r["status"] not in ("ok", "partial"):
         return f"{name}: {r['status']} ({r.get('error')}); its documents are kept"
     line = (
         f"{name}: {r['docs_added']} added, {r['docs_changed']} changed, "
@@ -267,6 +267,8 @@ def source_line(r: dict[str, Any]) -> str:
         line += f", {len(r['skipped'])} skipped"
     if r.get("revision"):
         line += f" at {str(r['revision'])[:12]}"
+    if r["status"] == "partial":
+        line += f"; partial: {r.get('error')}"
     return line
 
 
