@@ -26,7 +26,8 @@ Each request has a wall-clock deadline, and so has the whole sync.
 
 The validators live in DATA_DIR/sources/<name>/, and robots.txt and every sitemap are asked
 for the same way: their validators and parsed content (robots lines, sitemap locs) are kept
-beside the pages', so an unchanged site costs only 304s; a saved copy that cannot be read is ignored and the file fetched whole.
+beside the pages', so an unchanged site costs only 304s; a saved copy that cannot be read is
+ignored and the file fetched whole.
 """
 
 from __future__ import annotations
