@@ -6,25 +6,30 @@ the last synced commit comes from `git diff --name-status -M` (added, modified, 
 renamed), which the run report carries; the commit id is recorded with the run and can be
 put in answer links (`web_url` with {commit} and {path}).
 
-A token for a private https repository comes from the environment and reaches git as an
-`http.extraHeader` through GIT_CONFIG_* variables: never on the command line (visible in
-`ps`), never in the clone's config on disk, never in a log or an error message.
+Credentials for a private http(s) repository — a token from `token_env`, or the
+`user:password@` of the configured URL, which is taken out of the URL and kept in memory —
+reach git through a credential helper configured in the environment (GIT_CONFIG_* variables)
+that reads them from the environment of git's own process and answers only for the
+configured protocol and host: never on a command line (visible to every local user in
+`ps`), never in the clone's `.git/config`, never in a log or an error message, never sent
+to another host a redirect points at. Any credential helper of the user's own git config is
+switched off for these commands, so nothing is stored by one either.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from retrieval.documents import LoadError, printable_path
 from retrieval.loaders import format_for_name
 from retrieval.sources import PIPELINE_VERSION, Item, Listing, prefixed
+from retrieval.urls import redact, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +41,17 @@ class GitError(Exception):
     """The repository cannot be cloned or fetched; one line, without credentials."""
 
 
-def redact(url: str) -> str:
-    """A URL as it may be shown: user and password removed."""
-    return re.sub(r"(?<=://)[^/@]+@", "", url)
+_HELPER = (
+    '!f() { test "$1" = get || exit 0; h=; p=; '
+    'while IFS= read -r l && test -n "$l"; do case "$l" in '
+    'host=*) h="${l#host=}";; protocol=*) p="${l#protocol=}";; esac; done; '
+    'test "$h" = "$ASKDESK_GIT_HOST" && test "$p" = "$ASKDESK_GIT_PROTOCOL" || exit 0; '
+    'printf "username=%s\\npassword=%s\\n" "$ASKDESK_GIT_USERNAME" "$ASKDESK_GIT_PASSWORD"; }; f'
+)
+"""A git credential helper (`!` shell form) that answers only for the configured protocol and
+host, from variables in its own environment: the secret is in no argument of any process."""
+
+__all__ = ["GitError", "GitSource", "redact"]
 
 
 class GitSource:
@@ -55,12 +68,18 @@ class GitSource:
         token: str | None = None,
         web_url: str | None = None,
     ) -> None:
-        self.url = url.removeprefix("git+")
+        url = url.removeprefix("git+")
+        user: str | None = None
+        password: str | None = None
+        if url.lower().startswith(("http://", "https://")):
+            url, user, password = split_credentials(url)  # kept in memory, never in argv
+        self.url = url
         self.workdir = Path(workdir)
         self.name = name
         self.branch = branch
         self.subdir = (subdir or "").strip("/")
-        self._token = token
+        self._token = token or password
+        self._user = user or "x-access-token"
         self.web_url = web_url
         self.location = "git+" + redact(self.url)
         self._commit: str | None = None
@@ -71,17 +90,29 @@ class GitSource:
         return self.workdir / "repo"
 
     def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("GIT_CONFIG_", "ASKDESK_GIT_"))
+        }
         env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"})
+        # an empty value resets the helper list: the user's own helpers neither answer nor store
+        config = [("credential.helper", "")]
         if self._token:
-            basic = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
+            parts = urlsplit(self.url)
+            config.append(("credential.helper", _HELPER))
             env.update(
                 {
-                    "GIT_CONFIG_COUNT": "1",
-                    "GIT_CONFIG_KEY_0": "http.extraHeader",
-                    "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+                    "ASKDESK_GIT_PROTOCOL": parts.scheme.lower(),
+                    "ASKDESK_GIT_HOST": parts.netloc.lower(),
+                    "ASKDESK_GIT_USERNAME": self._user,
+                    "ASKDESK_GIT_PASSWORD": self._token,
                 }
             )
+        env["GIT_CONFIG_COUNT"] = str(len(config))
+        for i, (key, value) in enumerate(config):
+            env[f"GIT_CONFIG_KEY_{i}"] = key
+            env[f"GIT_CONFIG_VALUE_{i}"] = value
         return env
 
     def _git(self, *args: str, cwd: Path | None = None) -> str:

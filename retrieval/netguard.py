@@ -47,12 +47,14 @@ def category(ip: IPAddress) -> str:
         ip = ip.ipv4_mapped
     if ip in METADATA:
         return "metadata"
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
+    if ip.is_unspecified or ip.is_multicast:
         return "reserved"
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
         return "link-local"
+    if ip.is_reserved:
+        return "reserved"
     if ip.is_private or not ip.is_global:
         return "private"
     return "public"

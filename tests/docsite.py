@@ -1,11 +1,13 @@
 """A real documentation site on a loopback HTTP server, for the website source's tests and
 bench: pages, sitemaps and robots.txt with ETag / Last-Modified (304 when unchanged), redirects
-(inside, outside, looping), 404, 500, a slow page, a PDF and an image. Everything is
-mutable while it runs (`site.pages`, `site.status`), and every request is counted.
+(inside, outside, looping), 404, 500, a slow page, a page dribbled byte by byte, basic auth,
+a PDF and an image. Everything is mutable while it runs (`site.pages`, `site.status`), and
+every request is counted, with the Authorization header it carried.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 import time
@@ -26,6 +28,9 @@ class DocSite:
         self.status: dict[str, int] = {}  # path → forced status (404, 500...)
         self.redirects: dict[str, str] = {}  # path → Location
         self.slow: dict[str, float] = {}  # path → seconds to wait before answering
+        self.dribble: dict[str, float] = {}  # path → seconds between the body's bytes
+        self.auth: tuple[str, str] | None = None  # basic auth every request must carry
+        self.authorization: list[tuple[str, str | None]] = []  # path → Authorization sent
         self.requests: list[tuple[str, int]] = []
         self.bytes_sent = 0
         self.robots: str | None = None
@@ -90,6 +95,14 @@ class DocSite:
 
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
+                given = self.headers.get("Authorization")
+                with site.lock:
+                    site.authorization.append((self.path, given))
+                if site.auth is not None:
+                    pair = f"{site.auth[0]}:{site.auth[1]}".encode()
+                    if given != "Basic " + base64.b64encode(pair).decode():
+                        self._send(401, b"login", {"WWW-Authenticate": 'Basic realm="docs"'})
+                        return
                 if path in site.slow:
                     time.sleep(site.slow[path])
                 if path == "/robots.txt" and site.robots is not None:
@@ -115,7 +128,29 @@ class DocSite:
                     self._send(304, b"", {"ETag": etag})
                     return
                 headers = {"Content-Type": ctype, "ETag": etag, "Last-Modified": modified}
+                path = self.path.split("?", 1)[0]
+                if path in site.dribble:
+                    self._dribble(body, headers, site.dribble[path])
+                    return
                 self._send(200, body, headers)
+
+            def _dribble(self, body: bytes, headers: dict[str, str], gap: float) -> None:
+                """One byte at a time, `gap` seconds apart: never idle long enough for a
+                per-read timeout to fire."""
+                self.send_response(200)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with site.lock:
+                    site.requests.append((self.path, 200))
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(gap)
+                except OSError:  # the client gave up
+                    return
 
         return Handler
 
