@@ -375,7 +375,7 @@ def test_d6_a_password_in_the_url_is_kept_in_memory_exactly_as_typed(tmp_path, e
         assert report.status == "ok" and set(report.docs_added) == ALL_DOCS
         assert secret not in json.dumps(report.as_dict())
         assert secret not in (tmp_path / "state" / "web.json").read_text()
-        urls = index.table().to_arrow().column("url").to_pylist()
+        urls = index.table.to_arrow().column("url").to_pylist()
         assert urls and all(u.startswith(site.base + "/docs/") for u in urls)
     finally:
         site.stop()
