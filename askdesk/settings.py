@@ -27,6 +27,7 @@ from core.citations import URL_PLACEHOLDER
 from core.types import MAX_STORED_QUESTION_CHARS
 from dashboard.decision import Thresholds
 from dashboard.hosts import split_host
+from retrieval.crawl_limits import CrawlLimits
 from retrieval.fusion import FusionConfig
 
 
@@ -40,6 +41,9 @@ class ChannelSettings(BaseModel):
     paths: list[str] = Field(default_factory=list, description="Only search these path prefixes.")
     respond_to: Literal["mentions", "all"] = "mentions"
     escalate_to: list[str] | None = Field(None, description="Overrides the global escalate_to.")
+
+
+_CRAWL = CrawlLimits()  # the crawler's defaults live there
 
 
 class SourceSettings(BaseModel):
@@ -67,6 +71,16 @@ class SourceSettings(BaseModel):
     max_mb: float = Field(200.0, gt=0, description="web: megabytes downloaded per sync at most.")
     delay_s: float = Field(0.0, ge=0, description="web: pause between requests per worker.")
     concurrency: int = Field(4, ge=1, le=16, description="web: requests in flight at most.")
+    page_deadline_s: float = Field(
+        _CRAWL.page_deadline_s,
+        gt=0,
+        description="web: wall-clock seconds one page may take (a slow page is kept as it was).",
+    )
+    sync_deadline_s: float = Field(
+        _CRAWL.sync_deadline_s,
+        gt=0,
+        description="web: wall-clock seconds one crawl may take; pages not reached are kept.",
+    )
 
     @field_validator("url")
     @classmethod

@@ -69,6 +69,8 @@ def build(settings: Settings, conf: SourceSettings) -> Source:
         max_bytes=int(conf.max_mb * 1_000_000),
         delay_s=conf.delay_s,
         concurrency=conf.concurrency,
+        page_deadline_s=conf.page_deadline_s,
+        sync_deadline_s=conf.sync_deadline_s,
     )
     return WebSource(conf.url, where, name=conf.name, limits=limits, token=_token(conf.token_env))
 
@@ -98,8 +100,11 @@ def plan(settings: Settings, only: str | None = None) -> Plan:
 def one_off(settings: Settings, spec: str) -> Source:
     """`askdesk index SPEC`: a folder, an http(s) URL or a git+ URL, as the unnamed source
     (it owns the whole index, as a docs folder always has)."""
+    from retrieval.urls import redact
+
     low = spec.lower()
-    key = "_" + hashlib.sha256(spec.encode()).hexdigest()[:12]
+    # named after the URL without credentials: not even a hash of a password on disk
+    key = "_" + hashlib.sha256(redact(spec).encode()).hexdigest()[:12]
     if low.startswith(("http://", "https://")):
         from retrieval.web import WebSource
 

@@ -42,7 +42,7 @@ METADATA = frozenset(
 
 
 def category(ip: IPAddress) -> str:
-    """"public", "private", "loopback", "link-local", "metadata" or "reserved"."""
+    """ "public", "private", "loopback", "link-local", "metadata" or "reserved"."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip in METADATA:

@@ -48,6 +48,7 @@ from urllib.robotparser import RobotFileParser
 
 import requests
 
+from retrieval.crawl_limits import CrawlLimits
 from retrieval.documents import LoadError
 from retrieval.loaders import format_for_type
 from retrieval.netguard import AddressPolicy, deadline, guarded_session, refusal_of
@@ -55,6 +56,8 @@ from retrieval.sources import PIPELINE_VERSION, Item, Listing, prefixed
 from retrieval.urls import host_port, normalize, origin, split_credentials
 
 log = logging.getLogger(__name__)
+
+__all__ = ["CrawlLimits", "PageTimeout", "Refused", "WebError", "WebSource"]
 
 USER_AGENT = "askdesk-docs-sync/1.0 (+https://github.com/askdesk; indexes docs for a help bot)"
 MAX_REDIRECTS = 5
@@ -74,21 +77,6 @@ class PageTimeout(LoadError):
 
 class Refused(LoadError):
     """A URL or address the crawler must not go to."""
-
-
-@dataclass(frozen=True)
-class CrawlLimits:
-    max_pages: int = 2000
-    max_bytes: int = 200_000_000
-    max_page_bytes: int = 20_000_000
-    delay_s: float = 0.0
-    concurrency: int = 4
-    timeout_s: float = 15.0
-    """Connect and per-read timeout; a slow-but-steady body is bounded by page_deadline_s."""
-    page_deadline_s: float = 60.0
-    """Wall-clock limit on one request (redirects and the whole body included)."""
-    sync_deadline_s: float = 1800.0
-    """Wall-clock limit on the crawl of one sync; pages not reached in time are kept."""
 
 
 @dataclass
