@@ -15,8 +15,6 @@ import urllib3.util.connection
 
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
-from retrieval.netguard import AddressPolicy, category, guarded_session, refusal_of
-from retrieval.urls import normalize
 from retrieval.web import CrawlLimits, WebSource
 from tests.docsite import DocSite
 
@@ -228,6 +226,8 @@ def test_d3_sitemaps_and_links_cannot_send_the_crawler_elsewhere(site, tmp_path,
 
 
 def test_address_policy_refuses_internal_addresses_unless_the_source_is_on_one():
+    from retrieval.netguard import AddressPolicy, category
+
     ip = ipaddress.ip_address
     kinds = {
         "8.8.8.8": "public",
@@ -259,6 +259,8 @@ def test_address_policy_refuses_internal_addresses_unless_the_source_is_on_one()
 
 
 def test_the_connected_address_is_checked_before_connecting(site, connects, monkeypatch):
+    from retrieval.netguard import AddressPolicy, guarded_session, refusal_of
+
     # a public source's policy: the loopback site is refused before any connection
     session = guarded_session(AddressPolicy.for_addresses([ipaddress.ip_address("1.1.1.1")]), "t")
     with pytest.raises(Exception) as err:
@@ -317,6 +319,8 @@ def test_d4_dot_segments_cannot_leave_the_prefix_and_the_token_stays_home(tmp_pa
 
 
 def test_urls_are_normalised_before_any_prefix_check():
+    from retrieval.urls import normalize
+
     assert normalize("HTTP://Example.COM:80/docs/a/../b/./c.html#x") == (
         "http://example.com/docs/b/c.html"
     )
