@@ -340,8 +340,12 @@ class WebSource:
             raise WebError(f"cannot fetch {url}: {exc}; {kept}") from None
         except requests.Timeout:
             raise WebError(f"cannot fetch {url}: timed out; {kept}") from None
-        except requests.RequestException as exc:
-            raise WebError(f"cannot fetch {url}: cannot connect: {type(exc).__name__}") from None
+        except requests.RequestException as exc:  # the site is not there at all
+            raise WebError(
+                f"cannot fetch {self.start}: cannot connect: {type(exc).__name__}"
+            ) from None
+        except Refused as exc:
+            raise WebError(f"cannot fetch {url}: {exc}; {kept}") from None
         except LoadError:  # too many redirects, too large, moved off the site: no rules
             return None, [], 0.0
         if code >= 500:
