@@ -273,9 +273,17 @@ class WebSource:
     def _state(self) -> dict[str, dict[str, Any]]:
         try:
             data = json.loads((self.workdir / _STATE).read_text())
-            return data.get("pages", {}) if data.get("prefix") == self.prefix else {}
+            pages = data.get("pages", {}) if data.get("prefix") == self.prefix else {}
         except (OSError, ValueError, AttributeError):
             return {}
+        if not isinstance(pages, dict):
+            return {}
+        # a page an older crawler let in (`docs/../x`) is not kept: it is not this source's
+        return {
+            url: entry
+            for url, entry in pages.items()
+            if isinstance(entry, dict) and _canonical(url) == url and self.in_prefix(url)
+        }
 
     def _meta_state(self) -> dict[str, dict[str, Any]]:
         """robots.txt and sitemaps of the last sync: URL → validators and parsed content."""

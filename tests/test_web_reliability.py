@@ -383,3 +383,39 @@ def test_d6_a_password_in_the_url_is_kept_in_memory_exactly_as_typed(tmp_path, e
         assert urls and all(u.startswith(site.base + "/docs/") for u in urls)
     finally:
         site.stop()
+
+
+def test_a_partial_run_is_shown_by_index_status_sources_and_the_freshness_tab(env, site):
+    from typer.testing import CliRunner
+
+    from askdesk.cli import app as cli
+    from askdesk.cli.dashboard_cmd import build_services
+    from askdesk.settings import Settings
+    from askdesk.wiring import App
+    from dashboard.panels.freshness import render
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    (env / "askdesk.toml").write_text(
+        f'[[sources]]\nname = "site"\nurl = "{site.base}/docs/index.html"\n'
+    )
+    first = run("index")
+    assert first.exit_code == 0 and first.output.startswith("site: 6 added"), first.output
+    site.status["/docs/guide.html"] = 503
+    second = run("index")
+    assert second.exit_code == 1, second.output
+    assert second.output.strip() == (
+        "site: 0 added, 0 changed, 0 removed, 6 unchanged (0 chunks embedded), 1 skipped; "
+        "partial: 1 page(s) unreachable (HTTP 503); documents not seen are kept"
+    )
+    status = json.loads(run("status", "--json").output)
+    assert status["last_run"]["status"] == "partial"
+    assert status["last_run"]["error"].startswith("1 page(s) unreachable (HTTP 503)")
+    assert "partial" in run("status").output
+    row = json.loads(run("sources", "--json").output)[0]
+    assert row["last_status"] == "partial" and row["documents"] == 6
+    assert "(HTTP 503)" in row["error"]
+    info = build_services(App(Settings()), None).freshness()
+    shown = str(render(info, can_sync=False))
+    assert "(partial)" in shown and "1 page(s) unreachable (HTTP 503)" in shown

@@ -92,6 +92,8 @@ def status(
         console.print(
             f"Last run: {last['finished_at']:%Y-%m-%d %H:%M} UTC, {last['status']}, "
             f"{last['duration_s']:.1f}s on {last['docs_root']}"
+            + (f" ({last['error']})" if last["status"] == "partial" and last.get("error") else ""),
+            markup=False,
         )
     changes = info.get("changed_since_last_run")
     if changes is not None:
