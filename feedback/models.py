@@ -31,8 +31,9 @@ model (retrain); the dashboard's rules key on these exact strings."""
 
 VOTE_VALUES: tuple[int, ...] = (1, -1)
 
-INDEX_RUN_STATUSES: tuple[str, ...] = ("ok", "failed", "interrupted", "running")
-"""An index run is "running" from its start until it ends as one of the other three; a row
+INDEX_RUN_STATUSES: tuple[str, ...] = ("ok", "partial", "failed", "interrupted", "running")
+"""An index run is "running" from its start until it ends as one of the others ("partial": it
+synced, but part of its source could not be seen and was kept as indexed); a row
 left "running" by a process that died (kill -9, power loss) is shown and closed as
 "interrupted"."""
 

@@ -338,7 +338,7 @@ class Ingester:
                 for r in failed:
                     if r.status == "partial":
                         r.status = "failed"
-                        r.error = f"{r.error}; the rebuild was not swapped in"
+                        r.error = f"{r.error}, and the rebuild was not swapped in"
                 target.drop()
                 return reports
             progress("write", 0, 1)
@@ -433,7 +433,8 @@ class Ingester:
         report.notes = dict(listing.notes)
         if listing.partial:  # synced, but not everything could be seen: nothing unseen removed
             report.status = "partial"
-            report.error = "; ".join(listing.partial)[:300] + "; documents not seen are kept"
+            reasons = " and ".join(listing.partial)[:300]
+            report.error = f"{reasons}, so documents not seen are kept"
         diff = diff_source(src, index, listing=listing)
         report.ignored = diff.ignored
         report.skipped.extend(diff.skipped)

@@ -406,8 +406,8 @@ def test_a_partial_run_is_shown_by_index_status_sources_and_the_freshness_tab(en
     second = run("index")
     assert second.exit_code == 1, second.output
     assert second.output.strip() == (
-        "site: 0 added, 0 changed, 0 removed, 6 unchanged (0 chunks embedded), 1 skipped; "
-        "partial: 1 page(s) unreachable (HTTP 503); documents not seen are kept"
+        "site: 0 added, 0 changed, 0 removed, 5 unchanged (0 chunks embedded), 1 skipped, "
+        "partial: 1 page(s) unreachable (HTTP 503), so documents not seen are kept"
     )
     status = json.loads(run("status", "--json").output)
     assert status["last_run"]["status"] == "partial"

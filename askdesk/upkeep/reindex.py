@@ -268,7 +268,7 @@ def source_line(r: dict[str, Any]) -> str:
     if r.get("revision"):
         line += f" at {str(r['revision'])[:12]}"
     if r["status"] == "partial":
-        line += f"; partial: {r.get('error')}"
+        line += f", partial: {r.get('error')}"
     return line
 
 
