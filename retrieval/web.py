@@ -345,15 +345,15 @@ class WebSource:
         try:
             code, body, entry = self._conditional(url, 1_000_000, lines_ok, same_origin)
         except PageTimeout as exc:
-            raise WebError(f"cannot fetch {url}: {exc}; {kept}") from None
+            raise WebError(f"cannot fetch {url} ({exc}): {kept}") from None
         except requests.Timeout:
-            raise WebError(f"cannot fetch {url}: timed out; {kept}") from None
+            raise WebError(f"cannot fetch {url} (timed out): {kept}") from None
         except requests.RequestException as exc:  # the site is not there at all
             raise WebError(
                 f"cannot fetch {self.start}: cannot connect: {type(exc).__name__}"
             ) from None
         except Refused as exc:
-            raise WebError(f"cannot fetch {url}: {exc}; {kept}") from None
+            raise WebError(f"cannot fetch {url} ({exc}): {kept}") from None
         except LoadError:  # too many redirects, too large, moved off the site: no rules
             return None, [], 0.0
         if code >= 500:
@@ -438,8 +438,13 @@ class WebSource:
             notes["sitemaps_not_modified"] = notes.get("sitemaps_not_modified", 0) + 1
             return entry["tag"], list(entry["locs"])
         if code == 200 and body is not None and entry is not None:
-            if not body.lstrip().startswith(b"<"):
-                problem = "not XML" if named else ""
+            if not body.lstrip().startswith(b"<"):  # a text sitemap: one URL a line
+                text = body.decode("utf-8", "replace").splitlines()
+                locs = [ln.strip() for ln in text if ln.strip().startswith(("http://", "https://"))]
+                if locs:
+                    self._new_meta[url] = {**entry, "tag": "urlset", "locs": locs}
+                    return "urlset", locs
+                problem = "not a sitemap" if named else ""
             else:
                 try:
                     root = ET.fromstring(body)
