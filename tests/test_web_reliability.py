@@ -419,3 +419,18 @@ def test_a_partial_run_is_shown_by_index_status_sources_and_the_freshness_tab(en
     info = build_services(App(Settings()), None).freshness()
     shown = str(render(info, can_sync=False))
     assert "(partial)" in shown and "1 page(s) unreachable (HTTP 503)" in shown
+
+
+def test_a_plain_text_sitemap_is_read_and_a_named_sitemap_that_is_not_one_is_partial(
+    site, tmp_path
+):
+    base = site.base + "/docs/"
+    site.pages["/docs/urls.txt"] = (f"{base}faq.html\n{base}billing.html\n".encode(), "text/plain")
+    site.robots = f"User-agent: *\nSitemap: {base}urls.txt\n"
+    listing = _source(site, tmp_path).list_items()
+    assert [i.doc_id for i in listing.items] == ["site/billing.html", "site/faq.html"]
+    assert listing.partial == []
+
+    site.pages["/docs/urls.txt"] = (b"<<< maintenance >>>", "text/html")
+    listing = _source(site, tmp_path / "fresh").list_items()
+    assert listing.partial == [f"sitemap {base}urls.txt unreadable (not valid XML)"]
