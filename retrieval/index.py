@@ -259,6 +259,17 @@ class ChunkIndex:
             zip(t.column("doc_id").to_pylist(), t.column("doc_hash").to_pylist(), strict=True)
         )
 
+    def doc_urls(self) -> dict[str, str | None]:
+        """doc_id → the link stored with its chunks (None: no link)."""
+        if not self.exists() or self.count() == 0:
+            return {}
+        t = self._scan(None, ["doc_id", "url"])
+        out: dict[str, str | None] = {}
+        docs, urls = t.column("doc_id").to_pylist(), t.column("url").to_pylist()
+        for doc, url in zip(docs, urls, strict=True):
+            out.setdefault(doc, url)
+        return out
+
     def doc_chunk_counts(self) -> dict[str, int]:
         if not self.exists() or self.count() == 0:
             return {}
@@ -345,6 +356,26 @@ class ChunkIndex:
             .when_not_matched_by_source_delete(in_filter("doc_id", doc_ids))
             .execute(data)
         )
+
+    def set_document_urls(self, urls: Mapping[str, str | None]) -> None:
+        """Give the chunks of these documents a new link (nothing re-embedded), one commit
+        per batch of documents."""
+        import pyarrow as pa
+
+        docs = sorted(urls)
+        for start in range(0, len(docs), _IN_BATCH):
+            part = docs[start : start + _IN_BATCH]
+            rows = self.table.search().where(in_filter("doc_id", part)).limit(None).to_arrow()
+            if rows.num_rows == 0:
+                continue
+            new = pa.array([urls[d] for d in rows.column("doc_id").to_pylist()], pa.string())
+            rows = rows.set_column(rows.schema.get_field_index("url"), "url", new)
+            keep = [c for c in self.table.schema.names if c in rows.column_names]
+            (
+                self.table.merge_insert("chunk_id")
+                .when_matched_update_all()
+                .execute(rows.select(keep))
+            )
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         for start in range(0, len(doc_ids), _IN_BATCH):

@@ -441,6 +441,7 @@ class Ingester:
         for entry in diff.skipped:
             log.info("skipped item", extra={"path": entry["path"], "reason": entry["reason"]})
         report.docs_unchanged = len(diff.unchanged)
+        self._refresh_links(index, diff.unchanged, report)
         counts = index.doc_chunk_counts()
         report.chunks_unchanged = sum(counts.get(f.doc_id, 0) for f in diff.unchanged)
         todo = diff.added + diff.changed
@@ -480,6 +481,17 @@ class Ingester:
             report.chunks_removed += sum(counts.get(d, 0) for d in diff.removed)
 
         report.passages_embedded = self._index_passages(index, progress, loaded or diff.removed)
+
+    def _refresh_links(self, index: ChunkIndex, unchanged: list[Item], report: IndexReport) -> None:
+        """Unchanged documents whose link changed (a `web_url` edited, a password taken out
+        of a source URL by a newer version) get the new link without being re-embedded."""
+        if not unchanged:
+            return
+        stored = index.doc_urls()
+        stale = {f.doc_id: f.url for f in unchanged if stored.get(f.doc_id, f.url) != f.url}
+        if stale:
+            index.set_document_urls(stale)
+            report.notes["links_updated"] = len(stale)
 
     def _index_passages(self, index: ChunkIndex, progress: Progress, changed: object) -> int:
         """Embed the quotable blocks of every chunk text that has none yet (new text, or an

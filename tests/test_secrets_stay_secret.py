@@ -39,9 +39,7 @@ def _files_holding(root: Path, secrets: list[str]) -> list[str]:
     """Every file under root whose bytes hold a secret (as typed, or lower-cased)."""
     needles = [s.encode() for s in secrets] + [s.lower().encode() for s in secrets]
     return [
-        str(p)
-        for p in root.rglob("*")
-        if p.is_file() and any(n in p.read_bytes() for n in needles)
+        str(p) for p in root.rglob("*") if p.is_file() and any(n in p.read_bytes() for n in needles)
     ]
 
 
@@ -179,5 +177,32 @@ def test_a_site_reached_without_its_password_fails_cleanly(tmp_path):
         with pytest.raises(WebError) as err:
             WebSource(lower, tmp_path / "s").list_items()
         assert str(err.value).endswith("HTTP 401") and SITE_SECRET.lower() not in str(err.value)
+    finally:
+        site.stop()
+
+
+def test_links_stored_with_a_password_by_an_older_version_are_rewritten(tmp_path, embedder):
+    from retrieval.index import ChunkIndex
+    from retrieval.ingest import Ingester
+    from retrieval.web import WebSource
+
+    site = small_site().start()
+    try:
+        index = ChunkIndex(tmp_path / "lancedb")
+        ing = Ingester(index, embedder)
+        source = WebSource(site.base + "/docs/index.html", tmp_path / "state", name="site")
+        assert ing.run(source).status == "ok"
+        clean = index.doc_urls()
+        # what an older crawler stored: the password, lower-cased, in every link
+        leaked = {
+            d: u.replace("http://", f"http://u:{SITE_SECRET.lower()}@") for d, u in clean.items()
+        }
+        index.set_document_urls(leaked)
+        assert all(SITE_SECRET.lower() in u for u in index.doc_urls().values())
+
+        report = ing.run(source)
+        assert report.chunks_embedded == 0 and report.notes["links_updated"] == len(clean)
+        assert index.doc_urls() == clean
+        assert index.count() == sum(index.doc_chunk_counts().values())
     finally:
         site.stop()
