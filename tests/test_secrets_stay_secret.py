@@ -206,3 +206,46 @@ def test_links_stored_with_a_password_by_an_older_version_are_rewritten(tmp_path
         assert index.count() == sum(index.doc_chunk_counts().values())
     finally:
         site.stop()
+
+
+def test_migration_0011_takes_credentials_out_of_the_stored_run_history(tmp_path):
+    from sqlalchemy import text
+
+    from feedback.db import make_engine
+    from feedback.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+    try:
+        upgrade(engine, "0010")
+        leaked = f"http://docs.user:{SITE_SECRET.lower()}@127.0.0.1:8080/docs/"
+        with engine.begin() as connection:
+            for root, error in [
+                (leaked, f"cannot fetch {leaked}index.html: HTTP 401"),
+                ("/srv/docs", None),
+                ("git+ssh://git@example.com/repo.git", None),
+            ]:
+                connection.execute(
+                    text(
+                        "INSERT INTO index_run (started_at, status, docs_root, docs_added,"
+                        " docs_changed, docs_removed, docs_unchanged, chunks_added,"
+                        " chunks_removed, chunks_unchanged, chunks_embedded, skipped,"
+                        " duration_s, embed_model, error) VALUES (CURRENT_TIMESTAMP, 'failed',"
+                        " :root, 0, 0, 0, 0, 0, 0, 0, 0, '[]', 0, 'm', :error)"
+                    ),
+                    {"root": root, "error": error},
+                )
+        upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT docs_root, error FROM index_run ORDER BY id")
+            ).fetchall()
+        assert [tuple(r) for r in rows] == [
+            (
+                "http://127.0.0.1:8080/docs/",
+                "cannot fetch http://127.0.0.1:8080/docs/index.html: HTTP 401",
+            ),
+            ("/srv/docs", None),
+            ("git+ssh://example.com/repo.git", None),
+        ]
+    finally:
+        engine.dispose()
