@@ -105,6 +105,16 @@ class Ask:
 
 
 @dataclass(frozen=True)
+class Posted:
+    """An answer as it went out: where, the message ids (in order), and what they show."""
+
+    place: Place
+    sent: list[str]
+    answer: Answer
+    question: Question
+
+
+@dataclass(frozen=True)
 class FollowUpPolicy:
     """The conversation settings shared by every channel (per-channel: `follow_ups`)."""
 
@@ -156,7 +166,7 @@ class Delivery:
             log.info("dropped a repeated delivery", extra={"platform": self.platform})
             return None
         conversation = incoming.conversation
-        if kind == "direct" and not self.conversations.answered_in(
+        if incoming.direct and not self.conversations.answered_in(
             self.platform, incoming.channel, conversation
         ):
             conversation = (
@@ -203,32 +213,48 @@ class Delivery:
 
     # -- 2. answer -----------------------------------------------------------------------------
     def answer(self, ask: Ask) -> list[str]:
-        """Answer and post; returns the posted message ids. Never raises (a worker thread
-        must not die silently); the held question is done the moment its answer is out."""
+        """Answer and post, then edit the styled text in; returns the posted message ids.
+        Never raises (a worker thread must not die silently)."""
+        posted = self.answer_draft(ask)
+        if posted is not None:
+            self.finish_style(posted)
+        return posted.sent if posted is not None else []
+
+    def answer_draft(self, ask: Ask) -> Posted | None:
+        """👀, the answer, the post, the link; what `finish_style` needs next (None: nothing
+        was posted). The held question is done the moment its answer is out. Never raises."""
         try:
             return self._answer(ask)
         except Exception:
             log.exception("answering failed", extra={"platform": self.platform})
-            return []
+            return None
         finally:
             self._finish(ask)
 
-    def _answer(self, ask: Ask) -> list[str]:
+    def finish_style(self, posted: Posted) -> None:
+        """Edit the posted draft into the styled answer, if a rewrite is pending (run it off
+        any lock that answers wait for: the voice never delays the next answer)."""
+        if not posted.answer.style_pending or not posted.sent:
+            return
+        try:
+            self._edit_in_style(posted.place, posted.sent, posted.answer, posted.question)
+        except Exception:
+            log.exception("styled edit failed", extra={"platform": self.platform})
+
+    def _answer(self, ask: Ask) -> Posted:
         place, message = ask.incoming.place, ask.incoming.message
         if message:
             self._react(place, message, on=True)
         try:
             answer = self._ask(ask.question)
-            sent = self._post(place, answer)
+            sent, whole = self._post(place, answer)
             self._finish(ask)  # before linking: the shorter that gap, the rarer a double answer
-            if sent and answer.interaction_id is not None and not answer.error:
+            if whole and sent and answer.interaction_id is not None and not answer.error:
                 self._link(answer.interaction_id, place, sent[-1])
         finally:
             if message:
                 self._react(place, message, on=False)
-        if answer.style_pending and sent:
-            self._edit_in_style(place, sent, answer, ask.question)
-        return sent
+        return Posted(place, sent, answer, ask.question)
 
     def _ask(self, question: Question) -> Answer:
         """SupportDesk.ask turns a crash into an apology with a reference; this also guards
@@ -241,21 +267,22 @@ class Delivery:
             answer.error = "adapter"
             return answer
 
-    def _post(self, place: Place, answer: Answer) -> list[str]:
-        """Post every rendered message; when the platform refuses, post a plain apology
-        with the reference (or, failing that too, log it)."""
+    def _post(self, place: Place, answer: Answer) -> tuple[list[str], bool]:
+        """Post every rendered message: (their ids, whether all went out). When the platform
+        refuses, a plain apology with the reference follows (or, failing that too, a log)."""
         sent: list[str] = []
         try:
             for i, piece in enumerate(self.surface.render(answer)):
                 sent.append(self.surface.post(place, piece, first=i == 0))
-            return sent
+            return sent, True
         except SurfaceError as exc:
             log.warning("answer not posted", extra={"platform": self.platform, "error": str(exc)})
+        answer.style_pending = False  # nothing whole to edit
         ref = answer.interaction_id if answer.interaction_id is not None else "?"
         if answer.interaction_id is not None:
             self.desk.mark_shown(answer.interaction_id, "not_posted")
         posted = self._post_text(place, NOT_POSTED.format(ref=ref))
-        return sent + ([posted] if posted else [])
+        return sent + ([posted] if posted else []), False
 
     def _edit_in_style(
         self, place: Place, sent: list[str], answer: Answer, question: Question

@@ -34,11 +34,11 @@ from slack_payloads import (
 )
 
 from bots.common import ChannelConfig, ChannelDirectory
-from bots.slack.surface import message_ref
 from bots.slack.app import build_slack_app
 from bots.slack.blocks import COMMENT, DOWN, HUMAN, REASON_PREFIX, UP
 from bots.slack.config import web_client
 from bots.slack.run import serve_http
+from bots.slack.surface import message_ref
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine

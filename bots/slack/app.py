@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 
 from bots.claims import SeenKeys
 from bots.common import ChannelDirectory, strip_mentions
-from bots.delivery import SORRY, Delivery, FollowUpPolicy, Journal
+from bots.delivery import COMMENT_SAVED, SORRY, Delivery, FollowUpPolicy, Journal
 from bots.slack.blocks import (
     COMMENT,
     COMMENT_BLOCK,
@@ -155,13 +155,21 @@ def build_slack_app(
     @app.view(COMMENT_MODAL)
     def on_comment(ack: Callable[..., None], body: dict[str, Any], view: dict[str, Any]) -> None:
         try:
-            interaction_id, reason, _, _, comment = parse_modal(view)
+            interaction_id, reason, channel, thread, comment = parse_modal(view)
             delivery.save_comment(body["user"]["id"], interaction_id, reason, comment)
         except Exception:
             log.exception("could not store a comment")
             ack(response_action="errors", errors={COMMENT_BLOCK: SORRY})
             return
         ack()
+        if channel:  # the modal closes; say where the answer is that it was saved
+            responder = SlackResponder(
+                client, channel=channel, user=body["user"]["id"], thread=thread
+            )
+            try:
+                responder.notice(COMMENT_SAVED)
+            except SurfaceError as exc:
+                log.info("comment saved without a confirmation", extra={"error": str(exc)})
 
     # Anything else that arrives is acked and dropped: a 404 would make Slack retry it.
     @app.event(re.compile(".*"))
@@ -306,7 +314,7 @@ def message_incoming(event: Mapping[str, Any], bot_user_id: str | None) -> Incom
         return None
     if kind != "im" and bot_user_id and f"<@{bot_user_id}" in (event.get("text") or ""):
         return None
-    return _incoming(event, bot_user_id, mentioned=kind == "im")
+    return _incoming(event, bot_user_id, mentioned=False)
 
 
 def _answer_slash(
