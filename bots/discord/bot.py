@@ -125,6 +125,17 @@ class AskdeskBot(discord.Client):
             )
             self.announce = None
 
+    @property
+    def channels(self) -> ChannelDirectory:
+        return self._channels
+
+    @channels.setter
+    def channels(self, value: ChannelDirectory) -> None:
+        """Settings swapped at run time reach the delivery core too."""
+        self._channels = value
+        if getattr(self, "delivery", None) is not None:
+            self.delivery.channels = value  # type: ignore[union-attr]
+
     def config_for(self, channel: Any) -> ChannelConfig:
         """A thread's own settings if it has any, else its parent channel's, else defaults."""
         parent, thread = channel_keys(channel)
