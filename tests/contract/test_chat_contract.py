@@ -123,7 +123,6 @@ def linked(driver: ChatDriver) -> int:
 # -- answering ---------------------------------------------------------------------------------
 def test_a_mention_is_answered_with_sources_and_recorded(make):
     driver = make()
-    needs(driver, "mention")
     _, answer = answered(driver)
     assert "grace" in answer.text.lower() or "rotate" in answer.text.lower()
     iid = linked(driver)
