@@ -128,6 +128,11 @@ class DiscordDriver:
         menu = self._prompts[answer.id]
         iid = _interaction_id(answer)
         reply = self._respond(self.fake.choose(menu, f"askdesk:reason:{iid}", reason))
+        if reply["type"] == 9:  # the comment form opened first; the menu is edited after
+            edit = wait_until(
+                lambda: next((e for e in self.fake.edits if e["id"] == menu["id"]), None), 20
+            )
+            return str(edit["body"].get("content", ""))
         return str(reply["data"].get("content", ""))
 
     def comment(self, answer: Msg, reason: str, text: str) -> str:
