@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from feedback.reasons import Reason
+
 if TYPE_CHECKING:
     from askdesk.wiring import App
 
@@ -59,12 +61,12 @@ def golden_questions(path: Path) -> list[dict[str, Any]]:
 def demo_verdict(answer: Any, expected: Iterable[str]) -> tuple[int, str | None]:
     """How the demo voter judges an answer: the golden set's expected pages decide."""
     if answer.unanswered:
-        return -1, "not_in_docs"
+        return -1, Reason.NOT_IN_DOCS.value
     wanted = tuple(expected)
     cited = [s.path for s in answer.sources]
     if not wanted or any(c == w or c.endswith("/" + w) for c in cited for w in wanted):
         return 1, None
-    return -1, "wrong_facts"
+    return -1, Reason.WRONG_FACTS.value
 
 
 def seed_traffic(

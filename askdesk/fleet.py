@@ -25,7 +25,7 @@ from askdesk.locking import Busy, exclusive, live_holder
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
-    from bots.slack.dedupe import SeenKeys
+    from bots.claims import SeenKeys
     from feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def instance_name() -> str:
 
 def delivery_keys(app: App) -> SeenKeys:
     """Slack's "have we taken this delivery?" set: fleet-wide on a shared database."""
-    from bots.slack.dedupe import SeenKeys, SharedKeys
+    from bots.claims import SeenKeys, SharedKeys
 
     if not app.shared_database:
         return SeenKeys()

@@ -24,6 +24,7 @@ from sqlalchemy import insert
 
 from feedback.analytics import Analytics, Filters
 from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vote
+from feedback.reasons import Reason
 from feedback.store import FeedbackStore
 
 GOAL_S = 2.0
@@ -35,7 +36,7 @@ CHANNELS = tuple(f"#chan-{i}" for i in range(10))
 PATHS = tuple(f"docs/section-{i // 10}/page-{i}.md" for i in range(60))
 TOPICS = ("rotate an API key", "export my data", "change my plan", "retry webhooks", "set up SSO")
 DOWNLOADS = ("interactions (export 100k)",)
-REASONS = ("wrong_facts", "not_in_docs", "tone_format", "other", None)
+REASONS = (*(r.value for r in Reason), None)
 
 
 def build(db: Path, n_interactions: int, n_votes: int, seed: int = 7) -> None:

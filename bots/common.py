@@ -1,22 +1,15 @@
-"""What both chat adapters share: per-channel behaviour, message splitting, vote vocabulary.
+"""What every chat surface shares: per-channel behaviour, message splitting, thumbs reactions.
 
 Nothing here knows Slack or Discord; each adapter imports these and does its own rendering.
+The 👎 reasons are `feedback.reasons.Reason` (one vocabulary for every layer).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-
-REASONS: dict[str, str] = {
-    "wrong_facts": "Wrong or outdated facts",
-    "not_in_docs": "Not in the docs",
-    "tone_format": "Tone or format",
-    "other": "Other",
-}
-"""👎 reasons, in the order the buttons show them; keys are the store's reason codes."""
 
 UP_REACTIONS = frozenset({"+1", "thumbsup", "👍"})
 DOWN_REACTIONS = frozenset({"-1", "thumbsdown", "👎"})
@@ -40,6 +33,9 @@ class ChannelConfig:
     paths: tuple[str, ...] = ()  # restrict retrieval to these source path prefixes
     respond_to: Literal["mentions", "all"] = "mentions"
     escalate_to: tuple[str, ...] = ()  # user / group / role ids to tag on "Talk to a human"
+    # "thread": in a thread askdesk answered in, a reply without a mention is a follow-up;
+    # "mention": only messages that mention askdesk (or reply to its answer) are answered
+    follow_ups: Literal["thread", "mention"] = "thread"
 
 
 @dataclass(frozen=True)
@@ -49,6 +45,14 @@ class ChannelDirectory:
 
     def get(self, channel_id: str | None) -> ChannelConfig:
         return self.channels.get(channel_id or "", self.default)
+
+    def lookup(self, ids: Sequence[str]) -> ChannelConfig:
+        """The settings of the first configured id (a thread's own, then its parent's…),
+        else the defaults."""
+        for channel_id in ids:
+            if channel_id in self.channels:
+                return self.channels[channel_id]
+        return self.default
 
 
 def strip_mentions(text: str, *mention_patterns: str) -> str:

@@ -29,11 +29,13 @@ from sqlalchemy import (
     select,
 )
 
+from feedback import reasons as reason_codes
 from feedback.history import History
 from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vote
+from feedback.reasons import Reason
 
-FACT_REASONS: tuple[str, ...] = ("wrong_facts", "not_in_docs")
-TONE_REASONS: tuple[str, ...] = ("tone_format",)
+FACT_REASONS: tuple[str, ...] = tuple(r.value for r in reason_codes.FACT_REASONS)
+TONE_REASONS: tuple[str, ...] = (Reason.TONE_FORMAT.value,)
 DEMO_SOURCE = "demo"
 STYLE_WANTED = or_(Interaction.style_used.is_(True), Interaction.style_note.is_not(None))
 """Answers where the voice was asked for: rewritten, or kept as the draft with a reason (the
@@ -135,10 +137,7 @@ _INTERACTION_KEYS = ("answers", "unanswered", "escalated", "tone_mean", "tone_n"
 _VOTE_KEYS = (
     "up",
     "down",
-    "down_wrong_facts",
-    "down_not_in_docs",
-    "down_tone_format",
-    "down_other",
+    *(f"down_{r.value}" for r in Reason),
     "demo_votes",
 )
 
@@ -198,10 +197,12 @@ class Analytics:
                 day,
                 _flag(Vote.value == 1).label("up"),
                 _flag(down).label("down"),
-                _flag(down & (Vote.reason == "wrong_facts")).label("down_wrong_facts"),
-                _flag(down & (Vote.reason == "not_in_docs")).label("down_not_in_docs"),
-                _flag(down & (Vote.reason == "tone_format")).label("down_tone_format"),
-                _flag(down & or_(Vote.reason.is_(None), Vote.reason == "other")).label(
+                *(
+                    _flag(down & (Vote.reason == r.value)).label(f"down_{r.value}")
+                    for r in Reason
+                    if r is not Reason.OTHER
+                ),
+                _flag(down & or_(Vote.reason.is_(None), Vote.reason == Reason.OTHER)).label(
                     "down_other"
                 ),
                 _flag(Vote.source == DEMO_SOURCE).label("demo_votes"),
@@ -612,7 +613,7 @@ class Analytics:
         """Questions the docs did not cover, newest first: unanswered ones and those 👎
         "not in the docs" — the input of `core.gaps.cluster_questions`."""
         not_in_docs = select(Vote.interaction_id).where(
-            Vote.value == -1, Vote.reason == "not_in_docs"
+            Vote.value == -1, Vote.reason == Reason.NOT_IN_DOCS.value
         )
         q = (
             select(

@@ -25,9 +25,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-VOTE_REASONS: tuple[str, ...] = ("wrong_facts", "not_in_docs", "tone_format", "other")
-"""Why a 👎 was given: the first two point at the index (reindex), "tone_format" at the style
-model (retrain); the dashboard's rules key on these exact strings."""
+from feedback.reasons import CODES
+
+VOTE_REASONS: tuple[str, ...] = CODES
+"""Why a 👎 was given (`feedback.reasons.Reason`): the fact reasons point at the index
+(reindex), "tone_format" at the style model (retrain)."""
 
 VOTE_VALUES: tuple[int, ...] = (1, -1)
 

@@ -332,6 +332,19 @@ class FeedbackStore:
         with self._transaction() as session:
             return [_as_dict(row) for row in reversed(list(session.scalars(query)))]
 
+    def last_interaction(self, platform: str, channel: str) -> dict[str, Any] | None:
+        """The channel's latest interaction (a DM's last answer: does a new message continue
+        its conversation?), or None."""
+        query = (
+            select(Interaction)
+            .where(Interaction.platform == platform, Interaction.channel == channel)
+            .order_by(Interaction.id.desc())
+            .limit(1)
+        )
+        with self._transaction() as session:
+            row = session.scalars(query).first()
+            return None if row is None else _as_dict(row)
+
     # -- votes ----------------------------------------------------------------------------
 
     def record_vote(

@@ -18,13 +18,14 @@ import pytest
 import pytest_asyncio
 import yarl
 
-from bots.common import REASONS, ChannelConfig, ChannelDirectory
+from bots.common import ChannelConfig, ChannelDirectory
 from bots.discord import StartupError, build_bot, serve
 from bots.discord.bot import AskdeskBot
 from bots.discord.run import BAD_TOKEN, NO_INTENT, NO_TOKEN
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine
+from feedback.reasons import Reason
 from feedback.store import FeedbackStore
 
 pytestmark = pytest.mark.timeout(120)
@@ -308,7 +309,9 @@ async def test_thumbs_down_asks_why_then_takes_a_reason_and_a_comment(fake, desk
         assert votes(desk, iid)[0]["value"] == -1  # counted before any reason
         (select,) = buttons(fake.messages[ask_why["message_id"]])
         assert select["type"] == 3 and select["custom_id"] == f"askdesk:reason:{iid}"
-        assert [(o["value"], o["label"]) for o in select["options"]] == list(REASONS.items())
+        assert [(o["value"], o["label"]) for o in select["options"]] == [
+            (r.value, r.label) for r in Reason
+        ]
 
         menu = fake.messages[ask_why["message_id"]]
         noted = await callback(fake, fake.choose(menu, select["custom_id"], "not_in_docs"))

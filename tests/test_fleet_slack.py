@@ -20,11 +20,11 @@ from slack_payloads import SECRET, SlackSender, block_actions, mention
 from sqlalchemy.engine import make_url
 from tcp_cut import CuttableRelay
 
+from bots.claims import SharedKeys
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.slack.app import build_slack_app
 from bots.slack.blocks import HUMAN, UP
 from bots.slack.config import web_client
-from bots.slack.dedupe import SharedKeys
 from bots.slack.run import serve_http
 from core.compose import ExtractiveComposer
 from core.desk import APOLOGY, SupportDesk

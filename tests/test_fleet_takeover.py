@@ -27,10 +27,10 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
 from askdesk.fleet import WorkJournal
+from bots.claims import SharedKeys
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.slack.app import build_slack_app
 from bots.slack.config import web_client
-from bots.slack.dedupe import SharedKeys
 from bots.slack.run import serve_http
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk

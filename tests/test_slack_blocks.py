@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bots.claims import SeenKeys
 from bots.slack.blocks import (
     COMMENT_MODAL,
     DOWN,
@@ -19,7 +20,6 @@ from bots.slack.blocks import (
     source_line,
     to_mrkdwn,
 )
-from bots.slack.dedupe import SeenKeys
 from core.types import Answer, Source
 
 

@@ -34,11 +34,11 @@ from slack_payloads import (
 )
 
 from bots.common import ChannelConfig, ChannelDirectory
-from bots.slack.answering import message_ref
 from bots.slack.app import build_slack_app
 from bots.slack.blocks import COMMENT, DOWN, HUMAN, REASON_PREFIX, UP
 from bots.slack.config import web_client
 from bots.slack.run import serve_http
+from bots.slack.surface import message_ref
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine
@@ -368,7 +368,7 @@ def test_a_failing_feedback_handler_logs_and_says_sorry(slack, api, caplog):
     slack.interaction(block_actions(UP, "999999", message_ts="1.1", thread_ts="1.0"))
     sorry = api.wait_for("chat.postEphemeral")[0]["body"]
     assert sorry["text"].startswith("Sorry") and sorry["user"] == "U123"
-    assert any(r.message == "feedback handler failed" for r in caplog.records)
+    assert any(r.message == "vote on an unknown answer" for r in caplog.records)
 
 
 def test_rate_limited_calls_are_retried_after_retry_after(slack, api):

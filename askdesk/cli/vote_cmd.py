@@ -10,15 +10,6 @@ import typer
 from askdesk.cli.context import State, UserError
 
 _VALUES = {"up": 1, "down": -1, "+1": 1, "-1": -1, "yes": 1, "no": -1}
-_REASONS = {
-    "facts": "wrong_facts",
-    "missing": "not_in_docs",
-    "tone": "tone_format",
-    "other": "other",
-    "wrong_facts": "wrong_facts",
-    "not_in_docs": "not_in_docs",
-    "tone_format": "tone_format",
-}
 
 
 def register(app: typer.Typer) -> None:
@@ -37,8 +28,12 @@ def vote(
     """Vote on an answer; voting again replaces your earlier vote."""
     if value.lower() not in _VALUES:
         raise UserError("vote up or down, e.g. askdesk vote 12 down --reason facts")
-    if reason is not None and reason.lower() not in _REASONS:
-        raise UserError("--reason must be facts, missing, tone or other")
+    from feedback.reasons import ALIASES, Reason, parse_reason
+
+    chosen = parse_reason(reason)
+    if reason is not None and chosen is None:
+        words = ", ".join([*ALIASES, Reason.OTHER.value])
+        raise UserError(f"--reason must be one of {words} (or a reason code)")
     if reason is not None and _VALUES[value.lower()] != -1:
         # a 👍 "wrong facts" would be counted as a facts 👎 by the reindex rule
         raise UserError(
@@ -55,7 +50,7 @@ def vote(
             interaction,
             voter,
             _VALUES[value.lower()],
-            reason=_REASONS[reason.lower()] if reason else None,
+            reason=chosen.value if chosen is not None else None,
             comment=comment,
             source="cli",
         )

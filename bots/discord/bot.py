@@ -10,37 +10,32 @@ model thinks, or Discord drops the connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bots.common import ChannelConfig, ChannelDirectory, reaction_value, strip_mentions
+from bots.claims import SeenKeys, SharedKeys
+from bots.common import ChannelConfig, ChannelDirectory, strip_mentions
+from bots.delivery import Delivery, FollowUpPolicy
 from bots.discord.components import (
     CommentButton,
     EscalateButton,
     FeedbackButton,
     ReasonSelect,
-    feedback_view,
     handle_comment_submit,
 )
-from bots.discord.render import render_answer
+from bots.discord.surface import DiscordResponder, DiscordSurface
+from bots.surface import Click, Incoming, Place
 from core.desk import SupportDesk
-from core.types import Answer, Question
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "discord"
 REPLY_HOPS = 8  # how far back a reply chain is followed to find the conversation's root
-FALLBACK_APOLOGY = (
-    "Sorry — something went wrong while I was answering, and I can't answer right now. "
-    "Please try again in a moment."
-)
 _ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
-
-Send = Callable[..., Awaitable[discord.Message]]
 
 
 def channel_keys(channel: Any) -> tuple[str, str | None]:
@@ -56,8 +51,10 @@ def channel_keys(channel: Any) -> tuple[str, str | None]:
 
 
 class AskdeskBot(discord.Client):
-    """Answers mentions, DMs, replies to its answers, `/ask`, and every message in channels
-    configured with respond_to="all"; counts 👍/👎 clicks and reactions as votes."""
+    """Answers mentions, DMs, replies to its answers, follow-ups in threads it answered in,
+    `/ask`, and top-level messages in channels configured with respond_to="all"; counts
+    👍/👎 clicks and reactions as votes. Every decision and step is the delivery core's
+    (`bots.delivery`); this class only turns gateway events into its `Incoming`/`Click`."""
 
     def __init__(
         self,
@@ -68,6 +65,7 @@ class AskdeskBot(discord.Client):
         max_concurrent_answers: int = 1,
         announce: Callable[[str], None] | None = None,
         claim: Callable[[str], bool] | None = None,
+        policy: FollowUpPolicy | None = None,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -82,7 +80,9 @@ class AskdeskBot(discord.Client):
         self.announce = announce
         # Several processes on one bot token all receive each message: on a shared database
         # `claim` (an insert-or-skip row) lets exactly one of them answer it.
-        self.claim = claim
+        self.claims: SeenKeys = SharedKeys(claim) if claim is not None else SeenKeys()
+        self.policy = policy or FollowUpPolicy()
+        self.delivery: Delivery | None = None  # made in setup_hook, on the running loop
         # Answering is CPU-bound: running several at once on a small machine only slows all.
         self._answering = asyncio.Semaphore(max_concurrent_answers)
         self.tree = app_commands.CommandTree(self)
@@ -90,6 +90,10 @@ class AskdeskBot(discord.Client):
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:
+        surface = DiscordSurface(self, asyncio.get_running_loop())
+        self.delivery = Delivery(
+            self.desk, self.channels, surface, claims=self.claims, policy=self.policy
+        )
         self.add_dynamic_items(FeedbackButton, EscalateButton, ReasonSelect, CommentButton)
         if self.sync_commands:
             await self._sync_commands()
@@ -114,98 +118,94 @@ class AskdeskBot(discord.Client):
             )
             self.announce = None
 
-    async def _mine(self, key: str) -> bool:
-        """Whether this process answers `key` (always, without a fleet claim). A database
-        that cannot be reached leaves the decision to this process, and says so."""
-        if self.claim is None:
-            return True
-        try:
-            return await asyncio.to_thread(self.claim, key)
-        except Exception as exc:
-            log.warning("shared claim unavailable", extra={"error": type(exc).__name__})
-            return True
-
     def config_for(self, channel: Any) -> ChannelConfig:
         """A thread's own settings if it has any, else its parent channel's, else defaults."""
-        channel_id, thread_id = channel_keys(channel)
-        if thread_id is not None and thread_id in self.channels.channels:
-            return self.channels.channels[thread_id]
-        return self.channels.get(channel_id)
+        parent, thread = channel_keys(channel)
+        return self.channels.lookup((thread, parent) if thread else (parent,))
+
+    def _core(self) -> Delivery:
+        if self.delivery is None:
+            raise RuntimeError("the bot is not set up yet")
+        return self.delivery
 
     # -- questions ---------------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or message.webhook_id or message.type not in _ANSWERED_TYPES:
+        if message.type not in _ANSWERED_TYPES or self.user is None:
             return
-        config = self.config_for(message.channel)
-        called = self._called(message)
-        if not called and config.respond_to != "all":
+        incoming = await self._incoming(message)
+        delivery = self._core()
+        ask = await asyncio.to_thread(delivery.accept, incoming)
+        if ask is None:
             return
-        text = strip_mentions(message.content, *self._mention_patterns(message))
-        if not text and not called:
-            return  # an image or sticker in a respond-to-all channel: nothing to answer
-        if not await self._mine(f"discord:message:{message.id}"):
-            return
-        channel_id, thread_id = channel_keys(message.channel)
-        question = Question(
-            text,
-            platform=PLATFORM,
-            channel=channel_id,
-            thread=thread_id or await self._conversation_root(message),
-            asker_id=str(message.author.id),
-            path_prefixes=config.paths,
+        async with self._answering:
+            with contextlib.suppress(discord.HTTPException):
+                await message.channel.typing()  # typing… while the answer is looked up
+            posted = await asyncio.to_thread(delivery.answer_draft, ask)
+        if posted is not None:  # the voice runs outside the semaphore: never delays answers
+            await asyncio.to_thread(delivery.finish_style, posted)
+
+    async def _incoming(self, message: discord.Message) -> Incoming:
+        me = self.user
+        assert me is not None
+        parent, thread = channel_keys(message.channel)
+        direct = message.guild is None
+        replied = await self._replied_to(message)
+        to_bot = replied is not None and replied.author.id == me.id
+        to_other = replied is not None and replied.author.id not in (me.id, message.author.id)
+        role = message.guild.self_role if message.guild else None
+        mentioned = (
+            any(user.id == me.id for user in message.mentions)
+            or (role is not None and role in message.role_mentions)
+            or to_bot
         )
-        async with message.channel.typing():
-            answer = await self._answer(question)
-
-        async def reply(content: str, **extra: Any) -> discord.Message:
-            reference = message.to_reference(fail_if_not_exists=False)
-            return await message.channel.send(
-                content, reference=reference, mention_author=False, **extra
-            )
-
-        sent = await self._deliver(answer, reply)
-        await self._edit_in_style(answer, question, sent)
+        others = any(u.id not in (me.id, message.author.id) for u in message.mentions)
+        conversation = thread or await self._conversation_root(message)
+        return Incoming(
+            key=f"discord:message:{message.id}",
+            text=strip_mentions(message.content, *self._mention_patterns(message)),
+            user=str(message.author.id),
+            place=Place(str(message.channel.id), thread, direct=direct, handle=message),
+            channel=parent,
+            conversation=conversation,
+            message=str(message.id),
+            settings=(thread, parent) if thread else (parent,),
+            mentioned=mentioned,
+            direct=direct,
+            in_thread=thread is not None or message.reference is not None,
+            others_mentioned=others or to_other,
+            from_bot=message.author.bot or message.webhook_id is not None,
+        )
 
     async def handle_ask(self, interaction: discord.Interaction[Any], text: str) -> None:
         """`/ask`: acknowledge at once (Discord allows 3 s), answer in the followup."""
-        if not await self._mine(f"discord:interaction:{interaction.id}"):
-            return
-        await interaction.response.defer(thinking=True)
-        channel_id, thread_id = channel_keys(interaction.channel)
+        parent, thread = channel_keys(interaction.channel)
         if interaction.channel is None:
-            channel_id = str(interaction.channel_id)
-        question = Question(
-            text,
-            platform=PLATFORM,
-            channel=channel_id,
+            parent = str(interaction.channel_id)
+        channel_id = str(interaction.channel_id or parent)
+        incoming = Incoming(
+            key=f"discord:interaction:{interaction.id}",
+            text=text,
+            user=str(interaction.user.id),
+            place=Place(
+                channel_id, thread, direct=interaction.guild_id is None, handle=interaction
+            ),
+            channel=parent,
             # outside a thread the conversation is named by the command's interaction id,
             # which Discord shows on the followup as interaction_metadata (see replies)
-            thread=thread_id or str(interaction.id),
-            asker_id=str(interaction.user.id),
-            path_prefixes=self.config_for(interaction.channel).paths,
+            conversation=thread or str(interaction.id),
+            settings=(thread, parent) if thread else (parent,),
+            mentioned=True,
+            direct=interaction.guild_id is None,
         )
-        answer = await self._answer(question)
-
-        async def followup(content: str, **extra: Any) -> discord.Message:
-            return await interaction.followup.send(content, wait=True, **extra)
-
-        sent = await self._deliver(answer, followup)
-        await self._edit_in_style(answer, question, sent)
-
-    def _called(self, message: discord.Message) -> bool:
-        """A DM, a mention of the bot (or its role), or a reply to one of its messages."""
-        if message.guild is None:
-            return True
-        me = self.user
-        if me is None:
-            return False
-        if any(user.id == me.id for user in message.mentions):
-            return True
-        role = message.guild.self_role
-        if role is not None and role in message.role_mentions:
-            return True
-        parent = message.reference.resolved if message.reference else None
-        return isinstance(parent, discord.Message) and parent.author.id == me.id
+        delivery = self._core()
+        ask = await asyncio.to_thread(delivery.accept, incoming)
+        if ask is None:
+            return
+        await interaction.response.defer(thinking=True)
+        async with self._answering:
+            posted = await asyncio.to_thread(delivery.answer_draft, ask)
+        if posted is not None:
+            await asyncio.to_thread(delivery.finish_style, posted)
 
     def _mention_patterns(self, message: discord.Message) -> list[str]:
         patterns = [rf"<@!?{self.user.id}>"] if self.user else []
@@ -249,71 +249,48 @@ class AskdeskBot(discord.Client):
         try:
             return await message.channel.fetch_message(ref.message_id)
         except discord.HTTPException:
-            return None
-
-    # -- answers -----------------------------------------------------------------------------
-    async def _answer(self, question: Question) -> Answer:
-        """SupportDesk.ask already turns a crash into an apology; this guards the adapter too.
-        The grounded answer comes first; a styled edit may follow (`_edit_in_style`)."""
-        async with self._answering:
-            try:
-                return await asyncio.to_thread(self.desk.ask, question, draft_first=True)
-            except Exception:
-                log.exception("answering failed in the discord adapter")
-                answer = Answer(FALLBACK_APOLOGY, [], 0.0, True, question=question.text)
-                answer.error = "adapter"
-                return answer
-
-    async def _deliver(self, answer: Answer, send: Send) -> list[discord.Message]:
-        """Send the pieces; the sources and buttons ride on the last, which reactions target.
-        Returns the sent messages, in order (what a styled edit replaces)."""
-        rendered = render_answer(answer)
-        sent: list[discord.Message] = []
-        for i, piece in enumerate(rendered.pieces):
-            extra: dict[str, Any] = {}
-            if i == len(rendered.pieces) - 1:
-                if rendered.embed is not None:
-                    extra["embed"] = rendered.embed
-                if rendered.feedback and answer.interaction_id is not None:
-                    extra["view"] = feedback_view(answer.interaction_id)
-            sent.append(await send(piece, **extra))
-        if rendered.feedback and sent and answer.interaction_id is not None:
-            await asyncio.to_thread(self.desk.link_answer, answer.interaction_id, str(sent[-1].id))
-        return sent
-
-    async def _edit_in_style(
-        self, answer: Answer, question: Question, sent: list[discord.Message]
-    ) -> None:
-        """Edit the posted draft into the styled answer: only the text changes (the sources
-        embed, buttons, reply and votes stay). The rewrite runs outside the answering
-        semaphore, so the next question's answer never waits for this one's voice. The draft
-        stands when the rewrite fails, when the styled text needs another number of pieces,
-        or when Discord refuses the first edit (an edit failing halfway is put back)."""
-        if not answer.style_pending or not sent or answer.interaction_id is None:
-            return
-        styled = await asyncio.to_thread(self.desk.finish_style, answer, question)
-        if styled is None:
-            return
-        before, after = render_answer(answer).pieces, render_answer(styled).pieces
-        if len(after) != len(sent):
-            log.info("styled answer kept as draft", extra={"reason": "message count"})
-            return
-        done: list[int] = []
-        try:
-            for i, (message, piece) in enumerate(zip(sent, after, strict=True)):
-                await message.edit(content=piece)
-                done.append(i)
-        except discord.HTTPException as exc:
-            log.warning("styled edit failed", extra={"status": exc.status})
-            for i in done:  # best effort: one answer, one voice
-                try:
-                    await sent[i].edit(content=before[i])
-                except discord.HTTPException:
-                    log.warning("could not put the draft back", extra={"status": exc.status})
-            return
-        await asyncio.to_thread(self.desk.mark_shown, answer.interaction_id, "styled")
+            return None  # deleted: the reply starts over
 
     # -- feedback ----------------------------------------------------------------------------
+    async def on_component(
+        self,
+        action: str,
+        interaction: discord.Interaction[Any],
+        interaction_id: int,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """A click, a choice or a submitted form (`bots.discord.components`) → the core."""
+        parent, thread = channel_keys(interaction.channel)
+        if interaction.channel is None:
+            parent = str(interaction.channel_id)
+        place = Place(
+            str(interaction.channel_id or parent),
+            thread,
+            direct=interaction.guild_id is None,
+            handle=interaction,
+        )
+        responder = DiscordResponder(interaction, asyncio.get_running_loop())
+        click = Click(
+            str(interaction.user.id),
+            interaction_id,
+            place,
+            responder,
+            settings=(thread, parent) if thread else (parent,),
+        )
+        delivery = self._core()
+        steps: dict[str, Callable[[], object]] = {
+            "up": lambda: delivery.up(click),
+            "down": lambda: delivery.down(click),
+            "reason": lambda: delivery.reason(click, reason or ""),
+            "comment": lambda: delivery.comment(click, reason or ""),
+            "human": lambda: delivery.escalate(click),
+            "submit": lambda: delivery.submit_comment(click, reason, comment),
+        }
+        step = steps.get(action)
+        if step is not None:
+            await asyncio.to_thread(step)
+
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         """👍/👎 (any skin tone) on one of the bot's answers is a vote; raw, so it works for
         messages that are not in the cache (sent before a restart)."""
@@ -324,25 +301,14 @@ class AskdeskBot(discord.Client):
             return
         if payload.message_author_id is not None and payload.message_author_id != me.id:
             return
-        value = reaction_value(payload.emoji.name or "")
-        if value is None:
-            return
-        interaction_id = await asyncio.to_thread(
-            self.desk.interaction_for_message, PLATFORM, str(payload.message_id)
+        place = Place(str(payload.channel_id))
+        await asyncio.to_thread(
+            self._core().reaction,
+            str(payload.user_id),
+            payload.emoji.name or "",
+            place,
+            str(payload.message_id),
         )
-        if interaction_id is None:
-            return  # not an answer (another message of the bot, or someone else's)
-        try:
-            await asyncio.to_thread(
-                self.desk.vote,
-                interaction_id,
-                PLATFORM,
-                str(payload.user_id),
-                value,
-                source="reaction",
-            )
-        except ValueError:
-            log.warning("reaction on an unknown answer", extra={"interaction_id": interaction_id})
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         if interaction.type is discord.InteractionType.modal_submit:

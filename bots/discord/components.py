@@ -5,45 +5,43 @@ and is a `discord.ui.DynamicItem`, so a click on a message sent before a restart
 back from the custom_id alone: nothing lives in memory between events. Modals cannot be
 DynamicItems, so the comment form is likewise read back from its custom_id by
 `handle_comment_submit`, which the bot calls for every modal submission.
+
+A callback only names what was clicked and hands it to the client's `on_component` (the
+`ComponentHandler` protocol below): this module never imports the bot, whose delivery core
+decides what happens.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 import discord
 
-from bots.common import REASONS
-from bots.discord.render import escalation_targets
-
-if TYPE_CHECKING:
-    from bots.discord.bot import AskdeskBot
+from feedback.reasons import Reason, parse_reason
 
 log = logging.getLogger(__name__)
-
-THANKS = "Thanks for the feedback! 👍"
-ASK_WHY = "Sorry it didn't help. What was wrong? (Optional: your 👎 is already counted.)"
-REASON_NOTED = "Thanks — noted as “{label}”. Anything to add?"
-COMMENT_SAVED = "Thanks — your comment is saved."
-LOST = "Sorry, I can't find that answer in my records any more, so nothing was saved."
-NOBODY = (
-    "Nobody is set up to take over questions in this channel yet, so I couldn't ping anyone. "
-    "I've flagged this answer for the team to review."
-)
-IN_DM = (
-    "I've flagged this answer for the team. People can't see our private chat: for a human, "
-    "ask in your server's support channel."
-)
-HANDOFF = "{mentions} — {user} would like a human to take over this question (answer #{iid}):"
 
 COMMENT_FORM = re.compile(r"askdesk:comment-form:(?P<iid>\d+):(?P<reason>[a-z_]+)")
 
 
-def _bot(interaction: discord.Interaction[Any]) -> AskdeskBot:
-    return interaction.client  # type: ignore[return-value]
+class ComponentHandler(Protocol):
+    """What the client does with a click: `action` is "up", "down", "reason", "comment",
+    "human" or "submit" (the comment form; `comment` holds its text)."""
+
+    async def on_component(
+        self,
+        action: str,
+        interaction: discord.Interaction[Any],
+        interaction_id: int,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> None: ...
+
+
+def _handler(interaction: discord.Interaction[Any]) -> ComponentHandler:
+    return cast(ComponentHandler, interaction.client)
 
 
 def feedback_view(interaction_id: int) -> discord.ui.View:
@@ -53,34 +51,6 @@ def feedback_view(interaction_id: int) -> discord.ui.View:
     view.add_item(FeedbackButton("down", interaction_id))
     view.add_item(EscalateButton(interaction_id))
     return view
-
-
-async def _vote(
-    interaction: discord.Interaction[Any],
-    interaction_id: int,
-    value: int,
-    *,
-    reason: str | None = None,
-    comment: str | None = None,
-) -> bool:
-    """Record the clicker's vote (the store keeps one per user: the last one wins)."""
-    desk = _bot(interaction).desk
-    try:
-        await asyncio.to_thread(
-            desk.vote,
-            interaction_id,
-            "discord",
-            str(interaction.user.id),
-            value,
-            reason=reason,
-            comment=comment,
-            source="button",
-        )
-    except ValueError:
-        log.warning("vote on an unknown answer", extra={"interaction_id": interaction_id})
-        await interaction.response.send_message(LOST, ephemeral=True)
-        return False
-    return True
 
 
 class FeedbackButton(
@@ -105,29 +75,20 @@ class FeedbackButton(
         return cls(match["vote"], int(match["iid"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        if self.vote == "up":
-            if await _vote(interaction, self.interaction_id, 1):
-                await interaction.response.send_message(THANKS, ephemeral=True)
-            return
-        if await _vote(interaction, self.interaction_id, -1):
-            view = discord.ui.View(timeout=None)
-            view.add_item(ReasonSelect(self.interaction_id))
-            await interaction.response.send_message(ASK_WHY, view=view, ephemeral=True)
+        await _handler(interaction).on_component(self.vote, interaction, self.interaction_id)
 
 
 class ReasonSelect(
     discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"askdesk:reason:(?P<iid>\d+)"
 ):
-    """The 👎 follow-up: the same four reasons as every platform (bots.common.REASONS)."""
+    """The 👎 follow-up: the same reasons as every platform (`feedback.reasons.Reason`)."""
 
     def __init__(self, interaction_id: int) -> None:
         super().__init__(
             discord.ui.Select(
                 custom_id=f"askdesk:reason:{interaction_id}",
                 placeholder="What was wrong?",
-                options=[
-                    discord.SelectOption(label=lbl, value=key) for key, lbl in REASONS.items()
-                ],
+                options=[discord.SelectOption(label=r.label, value=r.value) for r in Reason],
             )
         )
         self.interaction_id = interaction_id
@@ -140,13 +101,12 @@ class ReasonSelect(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         values = self.item.values or (interaction.data or {}).get("values", [])
-        reason = values[0] if values and values[0] in REASONS else None
-        if reason is None or not await _vote(interaction, self.interaction_id, -1, reason=reason):
+        reason = parse_reason(values[0]) if values else None
+        if reason is None:
+            log.warning("unknown vote reason chosen")
             return
-        view = discord.ui.View(timeout=None)
-        view.add_item(CommentButton(self.interaction_id, reason))
-        await interaction.response.edit_message(
-            content=REASON_NOTED.format(label=REASONS[reason]), view=view
+        await _handler(interaction).on_component(
+            "reason", interaction, self.interaction_id, reason.value
         )
 
 
@@ -172,9 +132,9 @@ class CommentButton(
         return cls(int(match["iid"]), match["reason"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        modal = CommentModal(self.interaction_id, self.reason)
-        await interaction.response.send_modal(modal)
-        modal.stop()  # the submission is handled from its custom_id, even after a restart
+        await _handler(interaction).on_component(
+            "comment", interaction, self.interaction_id, self.reason
+        )
 
 
 class CommentModal(discord.ui.Modal):
@@ -195,18 +155,15 @@ class CommentModal(discord.ui.Modal):
 
 
 async def handle_comment_submit(interaction: discord.Interaction[Any]) -> bool:
-    """Store the comment of a submitted comment form; False if the modal isn't ours."""
+    """Hand a submitted comment form to the client; False if the modal isn't ours."""
     data: dict[str, Any] = dict(interaction.data or {})
     match = COMMENT_FORM.fullmatch(str(data.get("custom_id", "")))
     if match is None:
         return False
-    reason = match["reason"] if match["reason"] in REASONS else None
     comment = _field_value(data.get("components", []), "comment").strip() or None
-    if await _vote(interaction, int(match["iid"]), -1, reason=reason, comment=comment):
-        if interaction.message is not None:
-            await interaction.response.edit_message(content=COMMENT_SAVED, view=None)
-        else:
-            await interaction.response.send_message(COMMENT_SAVED, ephemeral=True)
+    await _handler(interaction).on_component(
+        "submit", interaction, int(match["iid"]), match["reason"], comment
+    )
     return True
 
 
@@ -242,30 +199,4 @@ class EscalateButton(
         return cls(int(match["iid"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot = _bot(interaction)
-        try:
-            row = await asyncio.to_thread(bot.desk.escalate, self.interaction_id)
-        except ValueError:
-            await interaction.response.send_message(LOST, ephemeral=True)
-            return
-        if interaction.guild_id is None:
-            await interaction.response.send_message(IN_DM, ephemeral=True)
-            return
-        roles = [r.id for r in interaction.guild.roles] if interaction.guild else []
-        targets = escalation_targets(bot.config_for(interaction.channel).escalate_to, roles)
-        if not targets:
-            await interaction.response.send_message(NOBODY, ephemeral=True)
-            return
-        head = HANDOFF.format(
-            mentions=targets.mentions, user=interaction.user.mention, iid=self.interaction_id
-        )
-        await interaction.response.send_message(
-            f"{head}\n{_quote((row or {}).get('question', ''), 2000 - len(head) - 1)}",
-            allowed_mentions=targets.allowed_mentions(),
-        )
-
-
-def _quote(text: str, limit: int) -> str:
-    """Quote the question within `limit`: "> " per line at most doubles the length."""
-    text = text.strip()[: max(limit // 2, 0)]
-    return "\n".join(f"> {line}" for line in text.splitlines() or [""])[:limit]
+        await _handler(interaction).on_component("human", interaction, self.interaction_id)

@@ -1,8 +1,10 @@
 """The Bolt app: registers listeners, and each listener only translates a payload into a call.
 
 Events are acked by Bolt before any listener runs (`process_before_response=False`); clicks,
-the slash command and the modal ack first thing. Answering happens on `Answerer`'s own pool,
-votes and escalations in `Feedback`; both go through `SupportDesk` only.
+the slash command and the modal ack first thing. Each listener only translates a payload into
+an `Incoming` or a `Click` for the delivery core (`bots.delivery`), which decides and acts
+through `SlackSurface`; answers run on the answer pool, so a burst of questions never delays
+a click's ack.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
+from bots.claims import SeenKeys
 from bots.common import ChannelDirectory, strip_mentions
-from bots.slack.answering import Answerer, Ask, Journal, SlashAsk
+from bots.delivery import COMMENT_SAVED, SORRY, Delivery, FollowUpPolicy, Journal
 from bots.slack.blocks import (
     COMMENT,
     COMMENT_BLOCK,
@@ -29,15 +32,18 @@ from bots.slack.blocks import (
     HUMAN,
     REASON_PREFIX,
     UP,
+    escape,
     parse_modal,
 )
-from bots.slack.dedupe import SeenKeys
-from bots.slack.feedback import SORRY, Click, Feedback
+from bots.slack.surface import SlackResponder, SlackSurface
+from bots.surface import Click, Incoming, Place, SurfaceError
 from core.desk import SupportDesk
+from core.types import Question
 
 log = logging.getLogger(__name__)
 
 _MENTION = r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>"
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _ANSWERABLE = {None, "file_share", "thread_broadcast"}  # edits, joins, bots… are not questions
 USAGE = "Ask a question after the command, e.g. `/ask how do I rotate my API key?`"
 
@@ -52,6 +58,7 @@ def build_slack_app(
     seen: SeenKeys | None = None,
     answer_workers: int = 4,
     journal: Journal | None = None,
+    policy: FollowUpPolicy | None = None,
 ) -> App:
     """The askdesk Slack bot as a Bolt app, for Socket Mode or HTTP mode alike.
 
@@ -61,8 +68,16 @@ def build_slack_app(
     """
     seen = seen if seen is not None else SeenKeys()
     pool = executor or ThreadPoolExecutor(answer_workers, thread_name_prefix="askdesk-answer")
-    answerer = Answerer(desk, channels, client, pool, seen, journal)
-    feedback = Feedback(desk, channels, client, seen)
+    surface = SlackSurface(client)
+    delivery = Delivery(
+        desk,
+        channels,
+        surface,
+        claims=seen,
+        journal=journal,
+        executor=pool,
+        policy=policy or FollowUpPolicy(),
+    )
     app = App(
         client=client,
         signing_secret=signing_secret or secrets.token_hex(32),
@@ -72,17 +87,18 @@ def build_slack_app(
     )
     app.middleware(first_delivery_only(seen))
 
-    @app.event("app_mention")
-    def on_mention(event: dict[str, Any]) -> None:
-        ask = mention_ask(event)
+    def take(incoming: Incoming | None) -> None:
+        ask = delivery.accept(incoming) if incoming is not None else None
         if ask is not None:
-            answerer.take(ask)
+            pool.submit(delivery.answer, ask)
+
+    @app.event("app_mention")
+    def on_mention(event: dict[str, Any], context: Mapping[str, Any]) -> None:
+        take(mention_incoming(event, context.get("bot_user_id")))
 
     @app.event("message")
     def on_message(event: dict[str, Any], context: Mapping[str, Any]) -> None:
-        ask = message_ask(event, context.get("bot_user_id"), channels)
-        if ask is not None:
-            answerer.take(ask)
+        take(message_incoming(event, context.get("bot_user_id")))
 
     @app.event("reaction_added")
     def on_reaction(event: dict[str, Any], context: Mapping[str, Any]) -> None:
@@ -94,7 +110,8 @@ def build_slack_app(
             and item.get("type") == "message"
             and event.get("user")
         ):
-            feedback.reaction(event["user"], event.get("reaction", ""), item["channel"], item["ts"])
+            place = Place(item["channel"])
+            delivery.reaction(event["user"], event.get("reaction", ""), place, item["ts"])
 
     @app.command("/ask")
     def on_ask(ack: Callable[..., None], command: dict[str, Any], respond: Any) -> None:
@@ -103,36 +120,56 @@ def build_slack_app(
             ack(text=USAGE, response_type="ephemeral")
             return
         ack(text="Looking that up — the answer will appear here.", response_type="ephemeral")
-        answerer.take_slash(SlashAsk(text, command["user_id"], command["channel_id"], respond))
+        slash = (text, command["user_id"], command["channel_id"], respond)
+        pool.submit(_answer_slash, delivery, surface, *slash)
 
     def on_click(handler: Callable[[Click], None]) -> Callable[..., None]:
         def listener(ack: Callable[..., None], body: dict[str, Any], respond: Any) -> None:
             ack()
-            handler(click_from(body, respond))
+            click = click_from(body, respond, client)
+            if click is not None:
+                handler(click)
 
         return listener
 
-    app.action(UP)(on_click(feedback.up))
-    app.action(DOWN)(on_click(feedback.down))
-    app.action(HUMAN)(on_click(feedback.human))
-    app.action(COMMENT)(on_click(feedback.comment))
+    app.action(UP)(on_click(delivery.up))
+    app.action(DOWN)(on_click(delivery.down))
+    app.action(HUMAN)(on_click(delivery.escalate))
+
+    @app.action(COMMENT)
+    def on_comment_button(ack: Callable[..., None], body: dict[str, Any], respond: Any) -> None:
+        ack()
+        click = click_from(body, respond, client)
+        if click is not None:
+            reason = body["actions"][0].get("value", "").partition(":")[2]
+            delivery.comment(click, reason)
 
     @app.action(re.compile(f"^{REASON_PREFIX}"))
     def on_reason(ack: Callable[..., None], body: dict[str, Any], respond: Any) -> None:
         ack()
-        action_id = body["actions"][0]["action_id"]
-        feedback.reason(click_from(body, respond), action_id.removeprefix(REASON_PREFIX))
+        click = click_from(body, respond, client)
+        if click is not None:
+            action_id = body["actions"][0]["action_id"]
+            delivery.reason(click, action_id.removeprefix(REASON_PREFIX))
 
     @app.view(COMMENT_MODAL)
     def on_comment(ack: Callable[..., None], body: dict[str, Any], view: dict[str, Any]) -> None:
         try:
-            interaction_id, reason, _, _, comment = parse_modal(view)
-            feedback.save_comment(body["user"]["id"], interaction_id, reason, comment)
+            interaction_id, reason, channel, thread, comment = parse_modal(view)
+            delivery.save_comment(body["user"]["id"], interaction_id, reason, comment)
         except Exception:
             log.exception("could not store a comment")
             ack(response_action="errors", errors={COMMENT_BLOCK: SORRY})
             return
         ack()
+        if channel:  # the modal closes; say where the answer is that it was saved
+            responder = SlackResponder(
+                client, channel=channel, user=body["user"]["id"], thread=thread
+            )
+            try:
+                responder.notice(COMMENT_SAVED)
+            except SurfaceError as exc:
+                log.info("comment saved without a confirmation", extra={"error": str(exc)})
 
     # Anything else that arrives is acked and dropped: a 404 would make Slack retry it.
     @app.event(re.compile(".*"))
@@ -227,46 +264,100 @@ def _question_text(raw: str) -> str:
 
 
 def _from_a_person(event: Mapping[str, Any]) -> bool:
+    """Edits, joins and bots' messages (ours included) are not questions."""
     return (
         bool(event.get("user")) and not event.get("bot_id") and event.get("subtype") in _ANSWERABLE
     )
 
 
-def mention_ask(event: Mapping[str, Any]) -> Ask | None:
-    """`@bot question` anywhere; in a thread it is a follow-up (thread = the root's ts)."""
-    if not _from_a_person(event):
-        return None
-    ts = event["ts"]
-    return Ask(
-        _question_text(event.get("text") or ""),
-        event["user"],
-        event["channel"],
-        ts,
-        event.get("thread_ts") or ts,
+def _others(text: str, bot_user_id: str | None) -> bool:
+    """Whether the message mentions someone besides the bot (then it is meant for them)."""
+    return any(user != bot_user_id for user in _USER_MENTION.findall(text))
+
+
+def _incoming(event: Mapping[str, Any], bot_user_id: str | None, *, mentioned: bool) -> Incoming:
+    ts, channel = event["ts"], event["channel"]
+    thread = event.get("thread_ts") or ts
+    direct = event.get("channel_type") == "im"
+    raw = event.get("text") or ""
+    return Incoming(
+        key=f"msg:{channel}:{ts}",
+        text=_question_text(raw),
+        user=event["user"],
+        place=Place(channel, thread, direct=direct),
+        channel=channel,
+        conversation=thread,
+        message=ts,
+        settings=(channel,),
+        mentioned=mentioned,
+        direct=direct,
+        in_thread=thread != ts,
+        others_mentioned=_others(raw, bot_user_id),
     )
 
 
-def message_ask(
-    event: Mapping[str, Any], bot_user_id: str | None, channels: ChannelDirectory
-) -> Ask | None:
-    """A DM is always a question; a channel message only where `respond_to = "all"`, only at
-    top level, and only without the bot's mention (`app_mention` answers that one)."""
+def mention_incoming(event: Mapping[str, Any], bot_user_id: str | None) -> Incoming | None:
+    """`@bot question` anywhere; in a thread it continues the thread's conversation."""
+    if not _from_a_person(event):
+        return None
+    return _incoming(event, bot_user_id, mentioned=True)
+
+
+def message_incoming(event: Mapping[str, Any], bot_user_id: str | None) -> Incoming | None:
+    """A DM, a reply in a thread (a follow-up, if askdesk answered there), or a top-level
+    channel message (answered where `respond_to = "all"`). A message with the bot's
+    mention is `app_mention`'s; the delivery core's rules decide the rest."""
     if not _from_a_person(event):
         return None
     kind = event.get("channel_type")
-    ts = event["ts"]
-    thread = event.get("thread_ts") or ts
-    if kind != "im":
-        if kind not in ("channel", "group") or thread != ts:
-            return None
-        if bot_user_id and f"<@{bot_user_id}" in (event.get("text") or ""):
-            return None
-        if channels.get(event["channel"]).respond_to != "all":
-            return None
-    return Ask(_question_text(event.get("text") or ""), event["user"], event["channel"], ts, thread)
+    if kind not in ("im", "channel", "group"):
+        return None
+    if kind != "im" and bot_user_id and f"<@{bot_user_id}" in (event.get("text") or ""):
+        return None
+    return _incoming(event, bot_user_id, mentioned=False)
 
 
-def click_from(body: Mapping[str, Any], respond: Any) -> Click:
+def _answer_slash(
+    delivery: Delivery,
+    surface: SlackSurface,
+    text: str,
+    user: str,
+    channel: str,
+    respond: Callable[..., object] | None,
+) -> None:
+    """`/ask`: there is no message yet, so the question is posted first (cut when huge) and
+    answered below it, the first reply also shown in the channel."""
+    shown, _ = delivery.desk.engine.kept(Question(text))
+    try:
+        ts = surface.post_text(Place(channel), f"<@{user}> asked: {escape(shown.text)}")
+    except SurfaceError as exc:
+        log.warning("could not post /ask", extra={"error": str(exc)})
+        if respond is not None:
+            respond(
+                text="I can't post in this channel. Invite me (`/invite @askdesk`) or "
+                "send me a direct message.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        return
+    incoming = Incoming(
+        key=f"msg:{channel}:{ts}",
+        text=text,
+        user=user,
+        place=Place(channel, ts, direct=channel.startswith("D"), broadcast=True),
+        channel=channel,
+        conversation=ts,
+        message=ts,
+        settings=(channel,),
+        mentioned=True,
+    )
+    ask = delivery.accept(incoming)
+    if ask is not None:
+        delivery.answer(ask)
+
+
+def click_from(body: Mapping[str, Any], respond: Any, client: WebClient) -> Click | None:
+    """A button press as the core's `Click`; None for a value that is not an answer id."""
     container = body.get("container") or {}
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
@@ -276,11 +367,18 @@ def click_from(body: Mapping[str, Any], respond: Any) -> Click:
         or container.get("thread_ts")
         or (None if container.get("is_ephemeral") else container.get("message_ts"))
     )
-    return Click(
-        user=body["user"]["id"],
+    value = body["actions"][0].get("value", "").partition(":")[0]
+    if not value.isdigit():
+        log.warning("click without an answer id")
+        return None
+    user = body["user"]["id"]
+    responder = SlackResponder(
+        client,
         channel=channel,
+        user=user,
         thread=thread,
-        value=body["actions"][0].get("value", ""),
-        trigger_id=body.get("trigger_id"),
         respond=respond if body.get("response_url") else None,
+        trigger_id=body.get("trigger_id"),
     )
+    place = Place(channel, thread, direct=str(channel).startswith("D"))
+    return Click(user, int(value), place, responder, settings=(channel,))

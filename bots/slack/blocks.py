@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bots.common import REASONS, split_text
+from bots.common import split_text
+from bots.surface import Prompt, ReasonChoice
 from core.types import Answer, Source
+from feedback.reasons import Reason, parse_reason
 
 SECTION_LIMIT = 3000  # characters of mrkdwn in one section block
 MAX_BLOCKS = 50  # blocks in one message
@@ -141,31 +143,23 @@ def answer_messages(answer: Answer) -> list[Message]:
 
 
 # -- after a vote ----------------------------------------------------------------------------
-def reason_prompt(interaction_id: int) -> Blocks:
-    """Asked (ephemerally, of the 👎 clicker only) so the dashboard can tell facts from tone."""
-    return [
-        _section("Thanks for the feedback. What was wrong with the answer?"),
-        {
-            "type": "actions",
-            "block_id": "askdesk_reasons",
-            "elements": [
-                _button(label, REASON_PREFIX + code, str(interaction_id))
-                for code, label in REASONS.items()
-            ],
-        },
-    ]
+def prompt_blocks(text: str, prompt: Prompt) -> Blocks:
+    """A vote's follow-up, shown to the clicker only: `text`, then the prompt's buttons —
+    one per 👎 reason (so the dashboard can tell facts from tone), or "Add a comment"."""
+    if isinstance(prompt, ReasonChoice):
+        elements = [
+            _button(r.label, REASON_PREFIX + r.value, str(prompt.interaction_id)) for r in Reason
+        ]
+        block_id = "askdesk_reasons"
+    else:
+        value = f"{prompt.interaction_id}:{prompt.reason}"
+        elements, block_id = [_button("Add a comment", COMMENT, value)], "askdesk_comment"
+    return [_section(escape(text)), {"type": "actions", "block_id": block_id, "elements": elements}]
 
 
-def reason_thanks(interaction_id: int, reason: str) -> Blocks:
-    """Replaces the reason prompt in place; a comment stays one click away."""
-    return [
-        _section(f"Thanks — noted: *{escape(REASONS.get(reason, reason))}*."),
-        {
-            "type": "actions",
-            "block_id": "askdesk_comment",
-            "elements": [_button("Add a comment", COMMENT, f"{interaction_id}:{reason}")],
-        },
-    ]
+def _reason_label(code: str) -> str:
+    reason = parse_reason(code)
+    return reason.label if reason is not None else code
 
 
 def comment_modal(interaction_id: int, reason: str, channel: str, thread: str | None) -> dict:
@@ -178,7 +172,7 @@ def comment_modal(interaction_id: int, reason: str, channel: str, thread: str | 
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _context(f"Reason: *{escape(REASONS.get(reason, reason))}*"),
+            _context(f"Reason: *{escape(_reason_label(reason))}*"),
             {
                 "type": "input",
                 "block_id": COMMENT_BLOCK,

@@ -22,13 +22,9 @@ from dashboard.panels.common import (
     to_filters,
 )
 from dashboard.services import Services
+from feedback.reasons import Reason
 
-REASONS = (
-    ("down_wrong_facts", "wrong facts"),
-    ("down_not_in_docs", "not in docs"),
-    ("down_tone_format", "tone / format"),
-    ("down_other", "other"),
-)
+REASONS = tuple((f"down_{r.value}", r.short) for r in Reason)
 CHARTS = ("ov-answers", "ov-votes", "ov-reasons", "ov-unanswered", "ov-latency")
 
 

@@ -16,14 +16,7 @@ from core.types import Question
 from dashboard.auth import current_user
 from dashboard.panels.common import clicked
 from dashboard.services import Services
-from feedback.models import VOTE_REASONS
-
-REASON_LABELS = {
-    "wrong_facts": "Wrong or outdated facts",
-    "not_in_docs": "Not in the docs",
-    "tone_format": "Tone or format",
-    "other": "Other",
-}
+from feedback.reasons import Reason
 
 
 def layout(services: Services) -> html.Div:
@@ -44,7 +37,7 @@ def layout(services: Services) -> html.Div:
                     html.Button("👎 Not helpful", id="pg-down", n_clicks=0),
                     dcc.Dropdown(
                         id="pg-reason",
-                        options=[{"label": REASON_LABELS[r], "value": r} for r in VOTE_REASONS],
+                        options=[{"label": r.label, "value": r.value} for r in Reason],
                         placeholder="Why 👎? (optional)",
                         style={"minWidth": "16em"},
                     ),
@@ -126,5 +119,5 @@ def register(app: Dash, services: Services) -> None:
             source="dashboard",
         )
         verdict = "👍" if stored["value"] == 1 else "👎"
-        why = f" ({REASON_LABELS[stored['reason']]})" if stored.get("reason") else ""
+        why = f" ({Reason(stored['reason']).label})" if stored.get("reason") else ""
         return f"Recorded {verdict}{why} on interaction #{interaction_id}."

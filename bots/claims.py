@@ -1,8 +1,11 @@
-"""A bounded, thread-safe TTL set: "have I already taken this one?".
+"""The one duplicate-delivery guard of every chat surface: "have I already taken this one?".
 
-Slack redelivers an event (same `event_id`, `X-Slack-Retry-Num: n`) when it did not see an
-ack in time, and can deliver one message both as `app_mention` and as `message`. Answering
-twice is the visible bug, so the first delivery claims a key and every later one is dropped.
+A bounded, thread-safe TTL set. Slack redelivers an event (same `event_id`,
+`X-Slack-Retry-Num: n`) when it did not see an ack in time, and can deliver one message both
+as `app_mention` and as `message`. Answering twice is the visible bug, so the first delivery
+claims a key and every later one is dropped.
+Discord gives each message to every process of a fleet on one token: the same claim decides
+which of them answers. `bots.delivery.Delivery` claims each message through it.
 
 `SeenKeys` lives in one process. `SharedKeys` adds the fleet: each first claim is also a
 unique row in the shared database (`FeedbackStore.claim`), so of several processes behind
