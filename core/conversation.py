@@ -43,11 +43,12 @@ _LEAD = re.compile(
 _CONTINUES = re.compile(
     r"^\s*(?:and|but|or|also|plus|same|what\s+about|how\s+about|what\s+if)\b", re.I
 )
-# Words that point back at something the follow-up does not name.
+# Words that point back at something the follow-up does not name (not "that" or "there":
+# mostly a conjunction or "is there" in a question of its own).
 _ANAPHORS = frozenset(
     [
-        *("it", "its", "it's", "itself", "that", "this", "those", "these"),
-        *("they", "them", "their", "there", "one", "ones", "he", "she"),
+        *("it", "its", "it's", "itself", "this", "those", "these"),
+        *("they", "them", "their", "one", "ones", "he", "she"),
     ]
 )
 _QUESTION_OPENERS = frozenset(
@@ -57,8 +58,11 @@ _QUESTION_OPENERS = frozenset(
         *("must", "may", "might", "has", "have", "had"),
     ]
 )
-# With this many content words of its own (and no pointer back), a follow-up stands alone.
+# A fragment with fewer content words than this leans on the previous turn…
 MIN_OWN_TERMS = 3
+# …and so does a question with a pronoun for its subject, up to this many ("how long does
+# the old one keep working?"); a longer question says what "it" is itself.
+MAX_ANAPHORIC_TERMS = 6
 
 
 # The composer's query vector for a fused follow-up: the standalone question's vector minus
@@ -98,7 +102,7 @@ def is_elliptical(text: str) -> bool:
         return True
     words = re.findall(r"[a-z']+", text.lower())
     own = terms(text)
-    if any(w in _ANAPHORS for w in words) and len(own) <= MIN_OWN_TERMS + 1:
+    if any(w in _ANAPHORS for w in words) and len(own) <= MAX_ANAPHORIC_TERMS:
         return True
     fragment = not words or words[0] not in _QUESTION_OPENERS
     return fragment and len(own) < MIN_OWN_TERMS
