@@ -368,3 +368,50 @@ def test_the_chat_page_on_another_site_is_refused(served, docs_site, tmp_path):
                 browser.close()
     finally:
         other.stop()
+
+
+def test_askdesk_serve_starts_answers_and_stops_on_sigterm(env, sample_index):
+    """The CLI as an operator runs it: keys from the environment, a free port, health 503
+    then 200, an answer, SIGTERM drains and exits 0."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    environ = {
+        **os.environ,
+        "ASKDESK_LANCEDB_URI": str(sample_index[0].uri),
+        "ASKDESK_HTTP_API_KEYS": f"docs={ALICE}",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "askdesk", "serve", "--port", "0"],
+        env=environ,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        found, lines = None, []
+        while found is None and len(lines) < 50:
+            lines.append(proc.stderr.readline())
+            found = re.search(r"on (http://127\.0\.0\.1:\d+)", lines[-1])
+            assert lines[-1] or proc.poll() is None, lines
+        assert found, lines
+        url = found.group(1)
+        deadline = time.monotonic() + 240
+        while requests.get(f"{url}/v1/health", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.5)
+        status, body, _ = ApiClient(url, ALICE).ask(ROTATE)
+        assert status == 200 and body["answered"], body
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
