@@ -41,6 +41,11 @@ class ChannelSettings(BaseModel):
     paths: list[str] = Field(default_factory=list, description="Only search these path prefixes.")
     respond_to: Literal["mentions", "all"] = "mentions"
     escalate_to: list[str] | None = Field(None, description="Overrides the global escalate_to.")
+    follow_ups: Literal["thread", "mention"] | None = Field(
+        None,
+        description="Overrides the global follow_ups: `thread` answers replies in a thread "
+        "askdesk answered without a mention; `mention` needs the mention every time.",
+    )
 
 
 class SourceSettings(BaseModel):
@@ -291,6 +296,22 @@ class Settings(BaseSettings):
     escalate_to: list[str] = Field(
         default_factory=list, description="Slack user/group or Discord user/role ids to tag."
     )
+    follow_ups: Literal["thread", "mention"] = Field(
+        "thread",
+        description="In a thread askdesk answered, `thread`: a reply without a mention is a "
+        "follow-up (unless it names someone else or only says thanks); `mention`: only "
+        "messages that mention askdesk are answered. Per channel: [channels.<id>].",
+    )
+    dm_window_minutes: float = Field(
+        30.0,
+        ge=0,
+        description="A direct message within this many minutes of the last answer continues "
+        "that conversation (0: every DM starts a new one).",
+    )
+    thread_answer_limit: int = Field(
+        8, ge=1, description="Answers per thread within thread_limit_minutes; then one notice."
+    )
+    thread_limit_minutes: float = Field(5.0, gt=0, description="The window of that limit.")
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from askdesk.composers import build_composer
 from askdesk.settings import Settings
 from bots.common import ChannelConfig, ChannelDirectory
+from bots.delivery import FollowUpPolicy
 from core.answerability import Calibration, DecisionModel
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
@@ -240,7 +241,7 @@ class App:
 
     def channels(self) -> ChannelDirectory:
         s = self.settings
-        default = ChannelConfig(escalate_to=tuple(s.escalate_to))
+        default = ChannelConfig(escalate_to=tuple(s.escalate_to), follow_ups=s.follow_ups)
         return ChannelDirectory(
             default,
             {
@@ -250,9 +251,19 @@ class App:
                     escalate_to=tuple(
                         c.escalate_to if c.escalate_to is not None else s.escalate_to
                     ),
+                    follow_ups=c.follow_ups or s.follow_ups,
                 )
                 for cid, c in s.channels.items()
             },
+        )
+
+    def follow_up_policy(self) -> FollowUpPolicy:
+        """The conversation settings every chat surface shares (README "Follow-ups")."""
+        s = self.settings
+        return FollowUpPolicy(
+            dm_window_s=s.dm_window_minutes * 60,
+            thread_limit=s.thread_answer_limit,
+            thread_window_s=s.thread_limit_minutes * 60,
         )
 
     def ingester(self) -> Ingester:

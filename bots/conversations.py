@@ -40,8 +40,8 @@ _MAX_ACK_WORDS = 8
 def asks_nothing(text: str) -> bool:
     """True for a message that needs no answer: empty, only emoji or punctuation, or only
     thanks / agreement words ("ok", "thanks!", "👍", "great, thank you so much 🙏"). A
-    question mark always asks something ("ok?")."""
-    if "?" in text:
+    question mark or a number always asks something ("ok?", "ok 2")."""
+    if "?" in text or any(c.isdigit() for c in text):  # "ok 2": picks an option
         return False
     words = [w.lower() for w in _WORD.findall(text)]
     if not words:  # emoji, punctuation, a sticker's empty text

@@ -172,6 +172,7 @@ class FakeDiscord:
         self.interactions: dict[str, dict[str, Any]] = {}  # payloads dispatched, by token
         self.edits: list[dict[str, Any]] = []  # PATCHes of messages: {"id", "body"}
         self.refuse_edits = 0  # answer the next n message edits with 403 Missing Permissions
+        self.refuse_posts = 0  # answer the next n channel messages with 403 Missing Permissions
         self.identify: dict[str, Any] | None = None
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
@@ -233,6 +234,9 @@ class FakeDiscord:
             self.typing.append(parts[1])
             return web.Response(status=204)
         if parts[0] == "channels" and parts[2:] == ["messages"] and request.method == "POST":
+            if self.refuse_posts > 0:
+                self.refuse_posts -= 1
+                return jresp({"message": "Missing Permissions", "code": 50013}, 403)
             msg = self.message(
                 body.get("content", ""),
                 author=BOT,

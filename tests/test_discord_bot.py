@@ -209,6 +209,28 @@ async def test_a_follow_up_in_a_thread_uses_the_earlier_turn(fake, desk):
 
 
 @pytest.mark.asyncio
+async def test_a_follow_up_in_a_thread_needs_no_mention_and_thanks_gets_none(fake, desk):
+    """Issue 21: a message without a mention in a thread where the bot answered got nothing;
+    now it is a follow-up, and a "thanks" or a message to someone else is left alone."""
+    async with running(fake, desk):
+        await answer_to(fake, fake.mention(KEY_QUESTION, channel_id=fd.THREAD_ID))
+        reply = await answer_to(fake, fake.message(FOLLOW_UP, channel_id=fd.THREAD_ID))
+        row = desk.store.get_interaction(await linked(desk, reply))
+        assert (row["thread"], row["question"]) == (fd.THREAD_ID, FOLLOW_UP)
+        quiet = [
+            fake.message("thanks! 🙏", channel_id=fd.THREAD_ID),
+            fake.message(
+                f"<@{fd.BOB['id']}> can you check?", channel_id=fd.THREAD_ID, mentions=(fd.BOB,)
+            ),
+        ]
+        for message in quiet:
+            await fake.dispatch("MESSAGE_CREATE", message)
+        await asyncio.sleep(2.0)
+        assert all(replies(fake, m) == [] for m in quiet)
+        assert desk.store.counts()["interactions"] == 2
+
+
+@pytest.mark.asyncio
 async def test_replies_to_the_bot_continue_the_conversation_without_a_mention(fake, desk):
     async with running(fake, desk):
         q = fake.mention(KEY_QUESTION)

@@ -186,6 +186,25 @@ def test_follow_up_in_the_thread_uses_the_earlier_turn(slack, api, desk):
     assert row["thread"] == first["ts"] and row["question"].startswith("how long")
 
 
+def test_a_reply_in_the_thread_without_a_mention_is_a_follow_up_and_thanks_is_not(slack, api, desk):
+    """Issue 21: a reply without a mention in a thread askdesk answered was acknowledged and
+    then nothing was posted; now it is answered, and a "thanks" there is left alone."""
+    first = mention(ROTATE)
+    slack.event(first)
+    answer_in(api, first["ts"])
+    follow = message(FOLLOW_UP_TEXT, channel="C111", channel_type="channel", thread_ts=first["ts"])
+    slack.event(follow)
+    second = answer_in(api, first["ts"], n=2)
+    row = desk.store.get_interaction(int(buttons(second)[UP]))
+    assert row["thread"] == first["ts"] and row["question"] == FOLLOW_UP_TEXT
+    slack.event(message("thanks!", channel="C111", channel_type="channel", thread_ts=first["ts"]))
+    time.sleep(2.0)
+    assert len(api.posts_in(first["ts"])) == 2
+
+
+FOLLOW_UP_TEXT = "how long does the old one keep working?"
+
+
 def test_respond_to_all_channels_answer_top_level_messages_only(slack, api):
     top = message(ROTATE, channel="CALL", channel_type="channel")
     in_thread = message(ROTATE, channel="CALL", channel_type="channel", thread_ts=top["ts"])

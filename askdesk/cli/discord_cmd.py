@@ -2,11 +2,13 @@
 
 The token's presence is checked before anything loads, Discord checks it next (a second),
 and only then does the model load; every way starting can fail is one `error:` line.
+Starting and stopping (probes, warm-up, draining on SIGTERM) are the adapter's own:
+`bots.discord.run.run`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,53 +40,36 @@ def discord_command(
 
     if not token:
         raise UserError(NO_TOKEN)
-    from askdesk.upkeep import Scheduler, start_upkeep
+    from askdesk.fleet import delivery_keys
+    from askdesk.health import Readiness, serve_probes
+    from askdesk.upkeep import start_upkeep
 
     app.store.ping()  # an unreachable database is one line now
     desk = app.desk()
-    upkeep: list[Scheduler | None] = []
-    claim = None
-    if app.shared_database:
-        from askdesk.fleet import instance_name
-
-        owner = instance_name()
-
-        def claim(key: str) -> bool:
-            return app.store.claim(key, owner=owner)
-
-    from askdesk.health import Readiness, serve_probes
-
+    claims = delivery_keys(app)  # fleet-wide on a shared database (one process answers)
     readiness = Readiness(app.store.ping)
     probes = None
     if health_port is not None:
-        try:
-            probes = serve_probes(health_host, health_port, readiness)
-        except OSError as exc:
-            raise UserError(
-                f"cannot listen on {health_host}:{health_port}: {exc.strerror}"
-            ) from exc
+        port = health_port
 
-    def warm_up() -> None:
-        """After Discord accepted the token: load the model, then start the schedule
-        (reindex / retention, if the settings ask for them)."""
-        desk.engine.warm_up()
-        readiness.mark_ready()
-        upkeep.append(start_upkeep(app))
+        def probes() -> Any:
+            try:
+                return serve_probes(health_host, port, readiness)
+            except OSError as exc:
+                raise UserError(f"cannot listen on {health_host}:{port}: {exc.strerror}") from exc
 
     try:
         run(
             token,
             desk,
             app.channels(),
-            warm_up=warm_up,
+            warm_up=desk.engine.warm_up,
             announce=lambda line: typer.echo(line, err=True),
-            claim=claim,
+            claims=claims,
+            policy=app.follow_up_policy(),
+            readiness=readiness,
+            probes=probes,
+            after_ready=lambda: start_upkeep(app),  # scheduled reindex / retention, if set
         )
     except StartupError as exc:
         raise UserError(str(exc)) from None
-    finally:
-        if probes is not None:
-            probes.shutdown()
-        for scheduler in upkeep:
-            if scheduler is not None:
-                scheduler.stop()

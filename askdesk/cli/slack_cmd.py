@@ -4,16 +4,14 @@ Credentials are checked in order, before the model loads: their shape first (one
 the variable and the prefix it needs), then `auth.test`, so a revoked token is also one line;
 then the database (unreachable: one line, exit 2).
 
-HTTP mode serves from the moment the port is bound: events are acked at once (Slack retries
-after 3 s) and their answers wait until the model is loaded; `/readyz` says 503 until then.
+Starting, serving and stopping (bind, warm up, drain on SIGTERM) are the adapter's own:
+`bots.slack.service.SlackService`. HTTP mode acks events from the moment the port is bound;
+`/readyz` says 503 until the model is loaded.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -68,93 +66,42 @@ def slack(
     app.store.ping()  # an unreachable database is one line now, not an apology per question
     from askdesk.fleet import delivery_keys, work_journal
     from askdesk.health import Readiness, with_health
-    from bots.slack.app import build_slack_app
-    from bots.slack.run import (
-        WaitingExecutor,
-        connect_socket_mode,
-        run_http,
-        run_socket_mode,
-        serve_http,
-    )
+    from askdesk.upkeep import start_upkeep
+    from bots.slack.service import SlackService, SlackStartError
 
     readiness = Readiness(app.store.ping)
     desk = app.desk()
-    pool = WaitingExecutor(workers, readiness.wait)
-    bolt = build_slack_app(
+    service = SlackService(
         desk,
         app.channels(),
         client=client,
+        readiness=readiness,
         signing_secret=signing_secret,
-        executor=pool,
+        workers=workers,
         seen=delivery_keys(app),
         journal=work_journal(app),
+        policy=app.follow_up_policy(),
     )
     # Connect (or bind) before loading the model, so a bad app token or a busy port is
     # reported at once; the model then loads before the first answer is due.
-    if http:
-        try:
-            server = serve_http(
-                bolt,
+    try:
+        if http:
+            service.bind_http(
                 host,
                 port,
-                signing_secret=signing_secret or "",
                 max_bytes=s.slack_max_request_bytes,
                 wrap=lambda inner: with_health(inner, readiness),
             )
-        except OSError as exc:
-            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-        where = f"HTTP mode, http://{host}:{server.server_port}/slack/events"
-        serving = threading.Thread(target=run_http, args=(server,), name="askdesk-http")
-        serving.daemon = True
-        serving.start()  # ack from now on; answers wait for the model (readiness)
-    else:
-        from slack_sdk.errors import SlackApiError
-
-        try:
-            handler = connect_socket_mode(bolt, app_token or "")
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            raise UserError(f"Slack rejected SLACK_APP_TOKEN ({error})") from exc
-        where = "Socket Mode"
-    desk.engine.warm_up()
-    readiness.mark_ready()
-    from askdesk.upkeep import start_upkeep
-
-    upkeep = start_upkeep(app)  # scheduled reindex / retention, if the settings ask for them
-    typer.echo(f"askdesk is answering in Slack as @{who} ({where}); Ctrl-C stops it.", err=True)
-    try:
-        if http:
-            # SIGTERM (a restart, a scale-down) stops like Ctrl-C: no new deliveries, then
-            # the questions already acked are answered before the process exits
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
-            try:
-                _wait_forever(serving)
-            except KeyboardInterrupt:
-                server.shutdown()
-                _drain(pool, DRAIN_S)
         else:
-            run_socket_mode(handler)
-    finally:
-        if upkeep is not None:
-            upkeep.stop()
-
-
-DRAIN_S = 30.0
-"""How long a stopping HTTP-mode bot waits for the answers it already acked."""
-
-
-def _wait_forever(serving: threading.Thread) -> None:
-    """Block (Ctrl-C interrupts) while the HTTP server thread runs."""
-    while serving.is_alive():
-        serving.join(0.5)
-
-
-def _drain(pool: Executor, within_s: float) -> None:
-    """Finish the queued answers, for at most `within_s` seconds (then say how it ended)."""
-    done = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
-    done.start()
-    done.join(within_s)
-    log.info("stopped", extra={"answers_drained": not done.is_alive()})
+            service.connect_socket(app_token or "")
+    except SlackStartError as exc:
+        raise UserError(str(exc)) from exc
+    service.serve(
+        desk.engine.warm_up,
+        after_ready=lambda: start_upkeep(app),  # scheduled reindex / retention, if set
+        announce=lambda line: typer.echo(line, err=True),
+        who=who,
+    )
 
 
 def _auth_test(client: WebClient) -> str:

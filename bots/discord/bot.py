@@ -65,6 +65,7 @@ class AskdeskBot(discord.Client):
         max_concurrent_answers: int = 1,
         announce: Callable[[str], None] | None = None,
         claim: Callable[[str], bool] | None = None,
+        claims: SeenKeys | None = None,
         policy: FollowUpPolicy | None = None,
         **options: Any,
     ) -> None:
@@ -80,11 +81,17 @@ class AskdeskBot(discord.Client):
         self.announce = announce
         # Several processes on one bot token all receive each message: on a shared database
         # `claim` (an insert-or-skip row) lets exactly one of them answer it.
-        self.claims: SeenKeys = SharedKeys(claim) if claim is not None else SeenKeys()
+        # (`claims`: the fleet's guard, as `askdesk.fleet.delivery_keys` makes it; `claim`: a
+        # bare insert-or-skip callable)
+        self.claims: SeenKeys = (
+            claims if claims is not None else SharedKeys(claim) if claim else SeenKeys()
+        )
         self.policy = policy or FollowUpPolicy()
         self.delivery: Delivery | None = None  # made in setup_hook, on the running loop
         # Answering is CPU-bound: running several at once on a small machine only slows all.
         self._answering = asyncio.Semaphore(max_concurrent_answers)
+        self.accepting = True  # False once stopping: new messages are left alone
+        self._in_flight: set[asyncio.Task[Any]] = set()
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(_ask_command())
 
@@ -118,10 +125,39 @@ class AskdeskBot(discord.Client):
             )
             self.announce = None
 
+    @property
+    def channels(self) -> ChannelDirectory:
+        return self._channels
+
+    @channels.setter
+    def channels(self, value: ChannelDirectory) -> None:
+        """Settings swapped at run time reach the delivery core too."""
+        self._channels = value
+        if getattr(self, "delivery", None) is not None:
+            self.delivery.channels = value  # type: ignore[union-attr]
+
     def config_for(self, channel: Any) -> ChannelConfig:
         """A thread's own settings if it has any, else its parent channel's, else defaults."""
         parent, thread = channel_keys(channel)
         return self.channels.lookup((thread, parent) if thread else (parent,))
+
+    def _track(self) -> None:
+        """Count the running answer, so stopping can wait for it (`drain`)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def drain(self, within_s: float) -> bool:
+        """Stop taking questions and wait (bounded) for the answers under way; whether all
+        finished."""
+        self.accepting = False
+        pending = {t for t in self._in_flight if t is not asyncio.current_task()}
+        if pending:
+            _, left = await asyncio.wait(pending, timeout=within_s)
+            log.info("stopped", extra={"answers_drained": not left})
+            return not left
+        return True
 
     def _core(self) -> Delivery:
         if self.delivery is None:
@@ -132,11 +168,14 @@ class AskdeskBot(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         if message.type not in _ANSWERED_TYPES or self.user is None:
             return
+        if not self.accepting:
+            return
         incoming = await self._incoming(message)
         delivery = self._core()
         ask = await asyncio.to_thread(delivery.accept, incoming)
         if ask is None:
             return
+        self._track()
         async with self._answering:
             with contextlib.suppress(discord.HTTPException):
                 await message.channel.typing()  # typing… while the answer is looked up
@@ -198,9 +237,12 @@ class AskdeskBot(discord.Client):
             direct=interaction.guild_id is None,
         )
         delivery = self._core()
+        if not self.accepting:
+            return
         ask = await asyncio.to_thread(delivery.accept, incoming)
         if ask is None:
             return
+        self._track()
         await interaction.response.defer(thinking=True)
         async with self._answering:
             posted = await asyncio.to_thread(delivery.answer_draft, ask)

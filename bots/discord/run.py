@@ -12,12 +12,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import discord
 
+from bots.claims import SeenKeys
 from bots.common import ChannelDirectory
+from bots.delivery import FollowUpPolicy
 from bots.discord.bot import AskdeskBot, build_bot
 from core.desk import SupportDesk
 
@@ -67,6 +69,18 @@ async def serve(bot: AskdeskBot, token: str, *, warm_up: Callable[[], Any] | Non
         raise StartupError(f"Discord answered {exc.status} while starting: {exc.text}") from None
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+class Readiness(Protocol):
+    def mark_ready(self) -> None: ...
+
+
+DRAIN_S = 30.0
+"""How long a stopping bot waits for the answers under way."""
+
+
 def run(
     token: str,
     desk: SupportDesk,
@@ -75,20 +89,61 @@ def run(
     warm_up: Callable[[], Any] | None = None,
     announce: Callable[[str], None] | None = None,
     claim: Callable[[str], bool] | None = None,
+    claims: SeenKeys | None = None,
+    policy: FollowUpPolicy | None = None,
+    readiness: Readiness | None = None,
+    probes: Callable[[], Any] | None = None,
+    after_ready: Callable[[], Stoppable | None] | None = None,
+    drain_s: float = DRAIN_S,
 ) -> None:
-    """Run until Ctrl-C or SIGTERM (both close the gateway connection cleanly); `claim`
-    decides which process of a fleet answers a message (see AskdeskBot)."""
-    bot = build_bot(desk, channels, announce=announce, claim=claim)
+    """Run until Ctrl-C or SIGTERM, then stop taking messages, finish the answers under
+    way (at most `drain_s` seconds) and close the gateway connection. `claim` decides which
+    process of a fleet answers a message (see AskdeskBot).
+
+    The adapter owns its life: `probes()` binds the health server first (a busy port is a
+    `StartupError` before anything connects; shut down on exit); once Discord accepted the
+    token, `warm_up` loads the model, `readiness.mark_ready()` turns /readyz green and
+    `after_ready()` starts what stops with the bot (scheduled upkeep)."""
+    bot = build_bot(desk, channels, announce=announce, claim=claim, claims=claims, policy=policy)
+    try:
+        server = probes() if probes is not None else None
+    except OSError as exc:
+        raise StartupError(f"cannot listen for the probes: {exc.strerror or exc}") from None
+    started: list[Stoppable] = []
+
+    def warm() -> None:
+        if warm_up is not None:
+            warm_up()
+        if readiness is not None:
+            readiness.mark_ready()
+        extra = after_ready() if after_ready is not None else None
+        if extra is not None:
+            started.append(extra)
 
     async def main() -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        await serve(bot, token, warm_up=warm_up)
+        stop = asyncio.Event()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        serving = asyncio.create_task(serve(bot, token, warm_up=warm))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # SIGTERM, Ctrl-C (a cancel) or the connection's end
+            stopping.cancel()
+            if not serving.done():
+                await asyncio.shield(bot.drain(drain_s))
+                serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving  # raises what serve raised (StartupError)
 
-    with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(main())
+    try:
+        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+            asyncio.run(main())
+    finally:
+        if server is not None:
+            server.shutdown()
+        for extra in started:
+            extra.stop()
 
 
 def quiet_library_debug() -> None:

@@ -43,11 +43,18 @@ class Piece:
 
 def on_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
     """Run `coro` on the bot's loop from a worker thread; platform refusals → SurfaceError."""
-    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+    except RuntimeError as exc:  # the loop is closed: the bot has stopped
+        coro.close()
+        raise SurfaceError("discord: the bot has stopped") from exc
     try:
         return future.result(CALL_TIMEOUT_S)
     except discord.HTTPException as exc:
         raise SurfaceError(f"discord: {exc.status} {exc.code}") from exc
+    except TimeoutError as exc:
+        future.cancel()
+        raise SurfaceError("discord: no answer from the gateway loop in time") from exc
 
 
 class DiscordSurface:

@@ -123,7 +123,6 @@ def linked(driver: ChatDriver) -> int:
 # -- answering ---------------------------------------------------------------------------------
 def test_a_mention_is_answered_with_sources_and_recorded(make):
     driver = make()
-    needs(driver, "mention")
     _, answer = answered(driver)
     assert "grace" in answer.text.lower() or "rotate" in answer.text.lower()
     iid = linked(driver)
@@ -237,6 +236,17 @@ def test_thumbs_down_then_a_reason_then_a_comment(make):
         "not_in_docs",
         "Mention the CLI",
     )
+
+
+def test_other_as_the_reason_opens_the_form_at_once_and_is_noted(make):
+    driver = make()
+    _, answer = answered(driver)
+    iid = linked(driver)
+    driver.vote(answer, up=False)
+    noted = driver.choose_reason(answer, Reason.OTHER.value)
+    assert Reason.OTHER.label in noted
+    (vote,) = desk_of(driver).store.votes_for(iid)
+    assert (vote["value"], vote["reason"]) == (-1, "other")
 
 
 def test_talk_to_a_human_pings_the_configured_people_once(make):
