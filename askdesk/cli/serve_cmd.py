@@ -68,6 +68,7 @@ def serve_command(
         keys,
         channels=app.channels(),
         config=config,
+        policy=app.follow_up_policy(),
         ready=readiness,
         host=host or s.http_host,
         port=s.http_port if port is None else port,
