@@ -9,6 +9,7 @@ point elsewhere (object storage, PostgreSQL) to scale out.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -340,6 +341,26 @@ class Settings(BaseSettings):
     )
     discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
 
+    # -- the HTTP API (`askdesk serve`) ------------------------------------------------------
+    http_api_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated `name=secret` or `name=sha256:<hex>` entries "
+        "(`askdesk serve --hash-key SECRET` prints the digest). Each key owns its conversations.",
+    )
+    http_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) whose pages may call the API, e.g. the "
+        "docs site embedding the chat widget; comma-separated in the environment.",
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    http_max_body_bytes: int = Field(
+        16 * 1024, ge=1024, description="A larger request body is refused with 413."
+    )
+    http_asks_per_minute: float = Field(
+        30.0, ge=0, description="Questions per API key per minute (0: no limit); then 429."
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, v: Path) -> Path:
@@ -363,6 +384,20 @@ class Settings(BaseSettings):
         v = v.strip().lower()
         if not v:
             raise ValueError("answer_backend must name a composer, e.g. extractive")
+        return v
+
+    @field_validator("http_cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [part.strip() for part in v.split(",") if part.strip()]
+        if isinstance(v, list):
+            for entry in v:
+                if not isinstance(entry, str) or not re.fullmatch(
+                    r"https?://[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9a-fA-F:]+\](:\d{1,5})?",
+                    entry,
+                ):
+                    raise ValueError(f"not an origin (scheme://host[:port]): {entry!r}")
         return v
 
     @field_validator("dashboard_allowed_hosts", mode="before")

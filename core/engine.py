@@ -17,7 +17,10 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from core.citations import closest_pages
+from core.conversation import Contextual, composer_vector, standalone
 from core.ports import Composer, NoRewrite, Recorder, Retriever, Rewriter, Tone
 from core.types import (
     MAX_STORED_QUESTION_CHARS,
@@ -30,7 +33,7 @@ from core.types import (
     clipped_marker,
 )
 from feedback.hashing import hash_user
-from retrieval.search import SearchHit
+from retrieval.search import SearchHit, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,9 @@ class AnswerEngine:
         notice = _long_notice(len(text), total, self.config)
         text = text[: self.config.max_question_chars]
 
-        query = self._query(text, question)
+        # a follow-up ("and on Windows?") is searched and composed as one standalone question
+        turn = standalone(text, question.history)
+        query = turn.text
         result = self.searcher.search(
             query,
             max(self.config.k, self.config.retrieve_k),
@@ -146,7 +151,7 @@ class AnswerEngine:
             draft, sources = self._not_found(hits)
         else:
             # the question as searched, with everything else it carries (thread history)
-            c = self._compose(replace(question, text=text), trace)
+            c = self._compose(replace(question, text=query), trace, self._aim(turn, result))
             draft, sources = c.text, c.sources
             if not draft or not c.answerable:
                 unanswered = True
@@ -183,22 +188,31 @@ class AnswerEngine:
         return answer
 
     # -- stages ------------------------------------------------------------------------------
-    @staticmethod
-    def _query(text: str, question: Question) -> str:
-        """A follow-up like "and on Windows?" needs the thread's earlier question to retrieve."""
-        if question.history:
-            return f"{question.history[-1].question} {text}"
-        return text
-
-    def _compose(self, question: Question, trace: AnswerTrace) -> Composition:
+    def _compose(
+        self, question: Question, trace: AnswerTrace, query_vector: np.ndarray | None = None
+    ) -> Composition:
         """The composition of the top hits (with the chunks around them, when configured),
-        noted in the trace. `question` is whole: a composer may use the thread's history."""
+        noted in the trace. `question` is whole: a composer may use the thread's history.
+        `query_vector`: what the composer scores blocks by (default: the search's)."""
         hits = trace.result.hits[: self.config.k]
         trace.passages = self.searcher.context(hits) if self.config.answer_context else hits
+        vector = query_vector if query_vector is not None else trace.result.query_vector
         trace.composition = self.composer.compose(
-            question, trace.passages, trace.result.query_vector, trace.result.unmatched_terms
+            question, trace.passages, vector, trace.result.unmatched_terms
         )
         return trace.composition
+
+    def _aim(self, turn: Contextual, result: SearchResult) -> np.ndarray | None:
+        """The composer's vector for a fused follow-up (core.conversation.composer_vector):
+        the topic question's vector comes from a one-hit search of it. None: the search's."""
+        if turn.anchor is None or result.query_vector is None:
+            return None
+        try:
+            anchor = self.searcher.search(turn.anchor, 1).query_vector
+        except Exception as exc:  # the fused question's own vector still answers
+            log.warning("topic vector not found", extra={"error": type(exc).__name__})
+            return None
+        return None if anchor is None else composer_vector(result.query_vector, anchor)
 
     def _not_found(self, hits: list[SearchHit]) -> tuple[str, list[Source]]:
         closest = closest_pages(hits, self.config.url_template)

@@ -120,7 +120,7 @@ class AnswerTrace:
     returned. Kept on the `Answer` for evaluation and diagnostics, never serialised or sent
     to chat (it holds every retrieved chunk's text and vectors)."""
 
-    query: str  # the text searched (a follow-up is searched with the thread's last question)
+    query: str  # the text searched (a follow-up: its standalone form, core.conversation)
     result: SearchResult
     passages: list[SearchHit] = field(default_factory=list)  # the composer's input
     composition: Composition | None = None  # None: not composed (off-topic, too far)

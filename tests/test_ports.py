@@ -112,7 +112,9 @@ def test_the_composer_gets_the_whole_question_with_its_thread_history(sample_sea
     got, hits = composer.seen[0]
     assert got.history == history
     assert (got.platform, got.channel, got.thread) == ("slack", "C1", "T1")
-    assert got.text == "and how long does the old one keep working?"  # as searched
+    # as searched: the elliptical follow-up read with its topic (core.conversation)
+    assert got.text == ans.trace.query
+    assert got.text == "how long does the old one keep working? How do I rotate my API key?"
     assert hits and hits == ans.trace.passages
     assert ans.composer == "extractive" and ans.composer_note == "recording: quoted instead"
 
