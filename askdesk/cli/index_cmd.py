@@ -55,9 +55,9 @@ def index(
     """Index your docs: the first run reads everything, later runs only what changed."""
     state: State = ctx.obj
     if every is not None and not watch:
-        raise UserError("--every goes with --watch")
+        raise UserError("--every goes with --watch", "add --watch")
     if watch and rebuild:
-        raise UserError("--rebuild re-embeds everything; run it once, without --watch")
+        raise UserError("--rebuild re-embeds everything", "run it once, without --watch")
     app = state.app()
     configured = {s.name for s in app.settings.sources}
     if (docs is None and configured) or (docs is not None and docs in configured):
@@ -67,12 +67,14 @@ def index(
 
     if docs is not None and is_remote(docs):
         if watch:
-            raise UserError("--watch takes a folder or the configured sources")
+            raise UserError(
+                "--watch takes a folder or the configured sources", "not a site or repository"
+            )
         _one_off(app, one_off(app.settings, docs), rebuild=rebuild, as_json=as_json)
         return
     folder = app.docs_dir(Path(docs) if docs is not None else None)
     if folder is None:
-        raise UserError("which folder? run `askdesk index ./docs` (or set ASKDESK_DOCS_DIR)")
+        raise UserError("which folder?", "e.g. askdesk index askdesk/sample/docs, or set docs_dir")
     if watch:
         minutes = every or app.settings.reindex_every_minutes or DEFAULT_WATCH_MINUTES
         typer.echo(f"reindexing {folder} every {minutes:g} min; Ctrl-C stops", err=True)
@@ -102,7 +104,7 @@ def _one_off(app: App, source: Any, *, rebuild: bool, as_json: bool) -> None:
             said = text[0] if text else type(exc).__name__
             if source.location not in said:
                 said = f"{source.location}: {said}"
-            raise UserError(f"{said}; the index was not changed") from exc
+            raise UserError(said, "the index was not changed") from exc
     if as_json:
         print_json(report.as_dict())
     else:

@@ -36,14 +36,16 @@ def vote(
 ) -> None:
     """Vote on an answer; voting again replaces your earlier vote."""
     if value.lower() not in _VALUES:
-        raise UserError("vote up or down, e.g. askdesk vote 12 down --reason facts")
+        raise UserError(
+            f"not a vote: {value!r}", "up or down, e.g. askdesk vote 12 down --reason facts"
+        )
     if reason is not None and reason.lower() not in _REASONS:
-        raise UserError("--reason must be facts, missing, tone or other")
+        raise UserError(f"unknown --reason {reason!r}", "facts, missing, tone or other")
     if reason is not None and _VALUES[value.lower()] != -1:
         # a 👍 "wrong facts" would be counted as a facts 👎 by the reindex rule
         raise UserError(
-            f"--reason is only for a down vote, e.g. askdesk vote {interaction} down --reason "
-            f"{reason.lower()}"
+            "--reason is only for a down vote",
+            f"e.g. askdesk vote {interaction} down --reason {reason.lower()}",
         )
     state: State = ctx.obj
     app = state.app()
@@ -60,5 +62,5 @@ def vote(
             source="cli",
         )
     except ValueError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError(str(exc), "the number is printed under every answer") from exc
     typer.echo(f"Thanks — recorded your {value.lower()} vote on #{interaction}.")
