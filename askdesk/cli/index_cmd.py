@@ -51,6 +51,14 @@ def index(
             help="With --watch: minutes between runs (default: reindex_every_minutes, else 5).",
         ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Let a folder, site or repository given here replace a desk that holds "
+            "documents from elsewhere (else: asked on a terminal, refused otherwise).",
+        ),
+    ] = False,
 ) -> None:
     """Index your docs: the first run reads everything, later runs only what changed."""
     state: State = ctx.obj
@@ -70,11 +78,16 @@ def index(
             raise UserError(
                 "--watch takes a folder or the configured sources", "not a site or repository"
             )
-        _one_off(app, one_off(app.settings, docs), rebuild=rebuild, as_json=as_json)
+        source = one_off(app.settings, docs)
+        confirm_replacing(app, source, docs, replace=replace)
+        _one_off(app, source, rebuild=rebuild, as_json=as_json)
         return
     folder = app.docs_dir(Path(docs) if docs is not None else None)
     if folder is None:
         raise UserError("which folder?", "e.g. askdesk index askdesk/sample/docs, or set docs_dir")
+    from retrieval.sources import FolderSource
+
+    confirm_replacing(app, FolderSource(folder), str(folder), replace=replace)
     if watch:
         minutes = every or app.settings.reindex_every_minutes or DEFAULT_WATCH_MINUTES
         typer.echo(f"reindexing {folder} every {minutes:g} min; Ctrl-C stops", err=True)
@@ -87,6 +100,28 @@ def index(
         print_json(report.as_dict())
     else:
         print_index_report(report)
+
+
+def confirm_replacing(app: App, source: Any, given: str, *, replace: bool) -> None:
+    """A source given on the command line becomes the whole desk: documents from elsewhere
+    (another folder or site indexed this way, configured sources) would go. Say how many
+    and from where; go ahead only with --replace or a yes on a terminal."""
+    from askdesk.sourcing import describe, documents_elsewhere
+
+    elsewhere = documents_elsewhere(app, source)
+    if not elsewhere or replace:
+        return
+    what = f"indexing {given} as the whole desk would remove {describe(elsewhere)}"
+    if sys.stdin.isatty():
+        typer.echo(f"{what}.", err=True)
+        if typer.confirm("Replace them?", default=False, err=True):
+            return
+        typer.echo("not replaced; the index was not changed", err=True)
+        raise typer.Exit(1)
+    raise UserError(
+        what,
+        "add --replace to go ahead; to keep both, list each under [[sources]] in askdesk.toml",
+    )
 
 
 def _one_off(app: App, source: Any, *, rebuild: bool, as_json: bool) -> None:

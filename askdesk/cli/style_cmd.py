@@ -143,10 +143,10 @@ def rewrite(
     if text.strip() == "-":
         text = sys.stdin.read()
     rewriter = _rewriter(ctx.obj.app(), version)
-    result = rewriter.rewrite_detail(text)
-    # what stands: the styled text, else the model's attempt (not used), else the draft itself
-    # (passed through before any generation: a table, code only, not English…)
-    typer.echo(result.text if result.text is not None else (result.output or text))
+    result = rewriter.rewrite_detail(text)  # its budget starts once the model is loaded
+    # exactly what would be posted: the styled text, else the draft (a rewrite that fell
+    # back, or a draft passed through before any generation); never the model's raw attempt
+    typer.echo(result.text if result.text is not None else text)
     verdict = "kept every fact" if result.text is not None else f"draft kept ({result.note})"
     if result.text is not None and result.units_kept:
         verdict += f"; kept as drafted where: {'; '.join(result.units_kept)}"
