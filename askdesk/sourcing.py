@@ -144,9 +144,12 @@ def documents_elsewhere(app: App, source: Source) -> dict[str, int]:
 
 
 def describe(elsewhere: dict[str, int]) -> str:
-    """ "12 documents (9 from /docs, 3 from source 'site')"."""
+    """Say "9 documents from /docs", or "12 documents: 9 from /docs, 3 from source 'site'"."""
     total = sum(elsewhere.values())
+    noun = f"{total} document{'s' if total != 1 else ''}"
+    if len(elsewhere) == 1:
+        return f"{noun} from {next(iter(elsewhere))}"
     parts = ", ".join(
         f"{n} from {origin}" for origin, n in sorted(elsewhere.items(), key=lambda kv: -kv[1])
     )
-    return f"{total} document{'s' if total != 1 else ''} ({parts})"
+    return f"{noun}: {parts}"

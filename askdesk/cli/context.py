@@ -124,6 +124,7 @@ def fail_cleanly() -> Iterator[None]:
     except UsageError as exc:  # a missing argument, an unknown option or command
         where = exc.ctx.command_path if exc.ctx is not None else "askdesk"
         what = exc.format_message().strip().rstrip(".")
+        what = what[:1].lower() + what[1:]  # "Missing argument" → "missing argument"
         print(error_line(what, f"see {where} --help"), file=sys.stderr)
         sys.exit(2)
     except ClickException as exc:
