@@ -139,8 +139,9 @@ def style_state(app: Any) -> dict[str, Any]:
     }
     if version is None:
         return state
+    names = {version, Path(version).name}  # a version given as a folder is recorded by name
     for run in app.store.eval_runs(limit=200):
-        if run.get("style_model_version") == version:
+        if run.get("style_model_version") in names:
             metrics = run.get("metrics") or {}
             state["last_evaluation"] = {
                 "eval_run_id": run["id"],
@@ -160,13 +161,14 @@ def _print_style(style: dict[str, Any]) -> None:
         console.print("Style: no style model (askdesk style use sample, or style train)")
         return
     use = "every answer" if style["enabled"] else "only with ask --style (style_enabled is off)"
-    console.print(f"Style: {version} active, {use}", markup=False)
+    console.print(f"Style: {version} active, {use}", markup=False, soft_wrap=True)
     last = style["last_evaluation"]
     if last is None:
         console.print(
             f"  Last evaluation: none of {version}'s answers yet "
             "(askdesk eval GOLDEN with style on)",
             markup=False,
+            soft_wrap=True,
         )
         return
     figures = ", ".join(
@@ -178,6 +180,7 @@ def _print_style(style: dict[str, Any]) -> None:
         f"  Last evaluation: eval run #{last['eval_run_id']}, "
         f"{last['created_at']:%Y-%m-%d %H:%M} UTC" + (f": {figures}" if figures else ""),
         markup=False,
+        soft_wrap=True,
     )
 
 
