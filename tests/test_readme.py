@@ -181,6 +181,7 @@ def _serve(line: int, command: str, clone: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # indexes and evaluates the sample, then runs the whole demo
 def test_every_runnable_readme_block_runs_as_written(tmp_path):
     blocks = marked_blocks(README.read_text(encoding="utf-8"))
     assert blocks
