@@ -78,6 +78,7 @@ class State:
 def _known_errors() -> tuple[type[BaseException], ...]:
     from askdesk.composers import ComposerError
     from askdesk.locking import Busy
+    from askdesk.setting_names import UnknownSetting
     from askdesk.wiring import DataDirError
     from core.evaluation import GoldenError
     from feedback.db import StoreError
@@ -86,6 +87,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     return (
         UserError,
+        UnknownSetting,
         ComposerError,
         Busy,
         DataDirError,
