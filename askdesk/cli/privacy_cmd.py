@@ -67,7 +67,10 @@ def purge(
     app = state.app()
     days = days if days is not None else app.settings.retention_days
     if days is None:
-        raise UserError("purge older than how many days?", "give --days N or set retention_days")
+        raise UserError(
+            "purge older than how many days?",
+            "give --days N, or set retention_days or ASKDESK_RETENTION_DAYS",
+        )
     rows = app.store.purge_older_than(days, actor=_actor())
     log.info("privacy purge", extra={"action": "purge", "days": days, "rows": rows})
     typer.echo(f"Purged {_counts(rows)} older than {days} days.")
