@@ -40,7 +40,9 @@ def probe_features(
         if not res.hits:
             return None
         hits = searcher.context(res.hits)
-        c = composer.compose(Question(question), hits, res.query_vector, res.unmatched_terms)
+        c = composer.compose(
+            Question(question), hits, res.query_vector, res.unmatched_terms
+        )
         return c.decision.features if c.decision is not None and c.text else None
 
     return features
