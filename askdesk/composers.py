@@ -72,6 +72,16 @@ def known_backends() -> list[str]:
     return [*BUILTINS, *sorted(_installed())]
 
 
+def unknown_backend(name: str) -> str:
+    """The one line for an `answer_backend` nothing provides, with the likeliest meant."""
+    from askdesk.setting_names import closest
+
+    known = known_backends()
+    meant = closest(name, known)
+    guess = f"did you mean {meant!r}? " if meant else ""
+    return f"unknown answer_backend {name!r} ({guess}known: {', '.join(known)})"
+
+
 def build_composer(settings: Settings, extractive: ExtractiveComposer) -> Composer:
     """The composer named by `settings.answer_backend`, given the extractive one as fallback."""
     name = settings.answer_backend
@@ -79,9 +89,7 @@ def build_composer(settings: Settings, extractive: ExtractiveComposer) -> Compos
     if factory is None:
         ep = _installed().get(name)
         if ep is None:
-            raise ComposerError(
-                f"unknown answer_backend {name!r}; known: {', '.join(known_backends())}"
-            )
+            raise ComposerError(unknown_backend(name))
         try:
             factory = ep.load()
         except Exception as exc:

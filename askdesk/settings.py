@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from askdesk.setting_names import unknown_keys, unknown_variables
 from bots.slack.guard import MAX_REQUEST_BYTES
 from core.citations import URL_PLACEHOLDER
 from core.types import MAX_STORED_QUESTION_CHARS
@@ -39,6 +40,8 @@ def config_file() -> Path:
 class ChannelSettings(BaseModel):
     """A `[channels.<id>]` table: how the bot behaves in one Slack or Discord channel."""
 
+    model_config = ConfigDict(extra="forbid")
+
     paths: list[str] = Field(default_factory=list, description="Only search these path prefixes.")
     respond_to: Literal["mentions", "all"] = "mentions"
     escalate_to: list[str] | None = Field(None, description="Overrides the global escalate_to.")
@@ -54,6 +57,8 @@ _CRAWL = CrawlLimits()  # the crawler's defaults live there
 
 class SourceSettings(BaseModel):
     """A `[[sources]]` table: one place the desk's docs live (a folder, a site, a repo)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
@@ -111,6 +116,8 @@ class SourceSettings(BaseModel):
 class LanceDBSettings(BaseModel):
     """The `[lancedb]` table: how to reach an index on object storage."""
 
+    model_config = ConfigDict(extra="forbid")
+
     storage_options: dict[str, str] = Field(
         default_factory=dict,
         description="Passed to LanceDB for s3:// gs:// az:// URIs (e.g. aws_endpoint, "
@@ -132,7 +139,7 @@ class Settings(BaseSettings):
         env_prefix="ASKDESK_",
         populate_by_name=True,
         env_file=".env",
-        extra="ignore",
+        extra="forbid",  # a misspelt name is an error (askdesk.setting_names), never ignored
         validate_default=True,
     )
 
@@ -423,7 +430,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        toml = CheckedTomlSource(settings_cls, toml_file=config_file())
+        check_variables(settings_cls)
         return init_settings, env_settings, dotenv_settings, toml, file_secret_settings
 
     # -- derived locations -----------------------------------------------------------------
@@ -457,3 +465,39 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as f:
             f.write(value)
         return value
+
+
+class CheckedTomlSource(TomlConfigSettingsSource):
+    """The TOML file, refused with the first unknown key it holds (named, with the closest
+    known one) instead of having it silently ignored."""
+
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
+        super().__init__(settings_cls, toml_file=toml_file)
+        for unknown in unknown_keys(self.toml_data, settings_cls, str(toml_file)):
+            raise unknown.error()
+
+
+def dotenv_file(settings_cls: type[BaseSettings] = Settings) -> Path | None:
+    """The `.env` file the settings read, if it exists."""
+    env_file = settings_cls.model_config.get("env_file")
+    path = Path(env_file) if isinstance(env_file, (str, Path)) else None
+    return path if path is not None and path.is_file() else None
+
+
+def dotenv_values_of(settings_cls: type[BaseSettings] = Settings) -> dict[str, str]:
+    path = dotenv_file(settings_cls)
+    if path is None:
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def check_variables(settings_cls: type[BaseSettings] = Settings) -> None:
+    """Refuse an `ASKDESK_*` variable (environment or `.env`) that names no setting."""
+    for unknown in unknown_variables(os.environ, settings_cls):
+        raise unknown.error()
+    path = dotenv_file(settings_cls)
+    if path is not None:
+        for unknown in unknown_variables(dotenv_values_of(settings_cls), settings_cls, str(path)):
+            raise unknown.error()

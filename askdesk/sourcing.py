@@ -18,6 +18,7 @@ from retrieval.sources import FolderSource, Source
 
 if TYPE_CHECKING:
     from askdesk.settings import Settings, SourceSettings
+    from askdesk.wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +119,42 @@ def one_off(settings: Settings, spec: str) -> Source:
 
 def is_remote(spec: str) -> bool:
     return spec.lower().startswith(("http://", "https://", "git+"))
+
+
+def documents_elsewhere(app: App, source: Source) -> dict[str, int]:
+    """What `askdesk index SOURCE` (one source as the whole desk) would take away that came
+    from somewhere else: documents per origin (another folder, site or repository indexed
+    this way before, or a configured source's `name/…` documents). The source's own earlier
+    documents are not counted: replacing them is an ordinary sync."""
+    docs = app.index.doc_chunk_counts() if app.index.exists() else {}
+    if not docs:
+        return {}
+    runs = app.store.index_runs(limit=500)
+    named = {s.name for s in app.settings.sources} | {r["source"] for r in runs if r.get("source")}
+    unnamed = next(
+        (
+            str(r["docs_root"])
+            for r in runs
+            if not r.get("source") and r.get("status") == "ok" and r.get("docs_root")
+        ),
+        "an earlier index run",
+    )
+    out: dict[str, int] = {}
+    for doc_id in docs:
+        head, slash, _ = doc_id.partition("/")
+        origin = f"source {head!r}" if slash and head in named else unnamed
+        if origin != source.location:
+            out[origin] = out.get(origin, 0) + 1
+    return out
+
+
+def describe(elsewhere: dict[str, int]) -> str:
+    """Say "9 documents from /docs", or "12 documents: 9 from /docs, 3 from source 'site'"."""
+    total = sum(elsewhere.values())
+    noun = f"{total} document{'s' if total != 1 else ''}"
+    if len(elsewhere) == 1:
+        return f"{noun} from {next(iter(elsewhere))}"
+    parts = ", ".join(
+        f"{n} from {origin}" for origin, n in sorted(elsewhere.items(), key=lambda kv: -kv[1])
+    )
+    return f"{noun}: {parts}"

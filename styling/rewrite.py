@@ -180,6 +180,10 @@ class StyleRewriter:
         skip = passthrough_reason(draft, len(protected.counts))
         if skip is not None:  # outside what the voice was trained on: not worth the budget
             return RewriteResult(None, skip, "", time.perf_counter() - t0, 0)
+        # the budget is for rewriting: loading the model (once, seconds on a busy machine)
+        # must not eat it, so the clock starts when the model is there
+        self.load()
+        t0 = time.perf_counter()
         deadline = t0 + self.time_budget_s
         # a version without a learned frame (trained before frames existed, or on fewer than
         # MIN_COUNT examples of an opener) cannot have its units' openers taken off: one unit

@@ -177,7 +177,7 @@ def test_a_reason_on_an_up_vote_is_refused_and_nothing_is_stored(tmp_path):
     assert r.returncode == 2, r.stderr
     lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
     assert lines == [
-        f"error: --reason is only for a down vote, e.g. askdesk vote {iid} down --reason facts"
+        f"error: --reason is only for a down vote (e.g. askdesk vote {iid} down --reason facts)"
     ]
     assert r.stdout == ""
     with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:

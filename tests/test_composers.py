@@ -98,7 +98,7 @@ def test_an_unknown_name_is_one_line_listing_the_known_ones(tmp_path):
     assert s.answer_backend == "quoting"
     with pytest.raises(ComposerError) as err:
         App(s).engine()
-    assert str(err.value) == "unknown answer_backend 'quoting'; known: extractive, llm"
+    assert str(err.value) == "unknown answer_backend 'quoting' (known: extractive, llm)"
 
 
 def test_llm_without_its_module_says_it_is_not_installed(tmp_path, monkeypatch):
@@ -168,7 +168,7 @@ def _cli(*args: str, cwd: Path, path: Path | None = None, **env: str):
 def test_cli_stops_at_start_on_an_unknown_backend(tmp_path):
     r = _cli("ask", "how do I rotate a key", cwd=tmp_path, ASKDESK_ANSWER_BACKEND="nope")
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr.strip() == "error: unknown answer_backend 'nope'; known: extractive, llm"
+    assert r.stderr.strip() == "error: unknown answer_backend 'nope' (known: extractive, llm)"
     status = _cli("status", "--json", cwd=tmp_path, ASKDESK_ANSWER_BACKEND="nope")
     info = json.loads(status.stdout)
     assert (

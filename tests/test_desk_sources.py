@@ -108,11 +108,14 @@ def test_a_desk_with_a_folder_a_site_and_a_repository(env, tiny_docs, site: DocS
     # a bad one-off URL: one line, and the index is left as it was
     from askdesk.cli.context import UserError
 
-    with pytest.raises(UserError) as err:
+    with pytest.raises(UserError) as err:  # it would replace the desk: not without --replace
         _run("index", "http://127.0.0.1:9/none/")
+    assert "as the whole desk would remove" in str(err.value)
+    with pytest.raises(UserError) as err:
+        _run("index", "http://127.0.0.1:9/none/", "--replace")
     assert str(err.value) == (
-        "cannot fetch http://127.0.0.1:9/none/: cannot connect: ConnectionError; "
-        "the index was not changed"
+        "cannot fetch http://127.0.0.1:9/none/: cannot connect: ConnectionError "
+        "(the index was not changed)"
     )
     assert set(App(Settings()).index.doc_states()) == docs
 

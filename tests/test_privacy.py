@@ -19,8 +19,6 @@ ALICE = hash_user(SALT, "slack", "U_ALICE")
 BOB = hash_user(SALT, "slack", "U_BOB")
 
 
-
-
 def _ask(store: FeedbackStore, asker: str | None, question: str, age: timedelta) -> int:
     return store.record_interaction(
         platform="slack",
@@ -210,7 +208,8 @@ def test_cli_purge_without_a_window_is_one_error_line(tmp_path):
     )
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
-        "error: give --days N or set retention_days (ASKDESK_RETENTION_DAYS)"
+        "error: purge older than how many days? "
+        "(give --days N, or set retention_days or ASKDESK_RETENTION_DAYS)"
     ]
 
 

@@ -318,7 +318,7 @@ def test_watch_json_lines_and_flag_errors(app, tiny_docs):
 
     for flags, message in (
         (["--every", "1"], "error: --every goes with --watch"),
-        (["--watch", "--rebuild"], "error: --rebuild re-embeds everything; run it once"),
+        (["--watch", "--rebuild"], "error: --rebuild re-embeds everything (run it once"),
     ):
         done = _cli("index", str(tiny_docs), *flags, cwd=tiny_docs.parent)
         assert done.returncode == 2 and done.stderr.startswith(message)

@@ -14,6 +14,7 @@ import typer
 
 from askdesk.cli import (
     ask_cmd,
+    config_cmd,
     dashboard_cmd,
     demo_cmd,
     discord_cmd,
@@ -67,13 +68,18 @@ for module in (
     style_cmd,
     dashboard_cmd,
     privacy_cmd,
+    config_cmd,
 ):
     module.register(app)
 
 
 def main() -> None:
     with fail_cleanly():
-        app(prog_name="askdesk")
+        # not standalone: click's own "Error: …" usage lines come to fail_cleanly, which
+        # prints them in askdesk's one style
+        code = app(prog_name="askdesk", standalone_mode=False)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

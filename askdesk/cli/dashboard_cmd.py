@@ -63,9 +63,9 @@ def serve(app: App, host: str | None = None, port: int | None = None) -> None:
     password = s.dashboard_password.get_secret_value() if s.dashboard_password else ""
     if not password and not is_loopback(host):
         raise UserError(
-            f"refusing to serve the dashboard on {host} without a password: set "
-            "ASKDESK_DASHBOARD_PASSWORD (or dashboard_password in askdesk.toml), or bind to "
-            "127.0.0.1"
+            f"refusing to serve the dashboard on {host} without a password",
+            "set ASKDESK_DASHBOARD_PASSWORD (or dashboard_password in askdesk.toml), or bind "
+            "to 127.0.0.1",
         )
     from dashboard.auth import AuthConfig
 
@@ -108,7 +108,7 @@ def _listen(host: str, port: int, wsgi_app: Any) -> Any:
     except (OSError, SystemExit) as exc:
         said = captured.getvalue().strip().splitlines()
         why = said[0] if said else (getattr(exc, "strerror", None) or str(exc))
-        raise UserError(f"cannot listen on {host}:{port}: {why}") from None
+        raise UserError(f"cannot listen on {host}:{port}: {why}", "choose another --port") from None
 
 
 def build_services(app: App, auth: AuthConfig | None) -> Services:

@@ -41,10 +41,8 @@ def demo(
 ) -> None:
     """Index the sample docs, answer questions, store an eval run, then open the dashboard."""
     state: State = ctx.obj
-    if state.data_dir is None:
-        from askdesk.settings import Settings
-
-        state.data_dir = Settings().data_dir / "demo"  # never mixes with your own index
+    if state.data_dir is None:  # never mixes with your own index
+        state.data_dir = state.settings().data_dir / "demo"
     app = state.app()
     from askdesk.cli.eval_cmd import run_and_store
     from askdesk.cli.index_cmd import run_index

@@ -70,11 +70,11 @@ def evaluate(
     state: State = ctx.obj
     if export_golden is not None:
         if golden is not None:
-            raise UserError("give a golden file to score or --export-golden FILE, not both")
+            raise UserError("give a golden file to score or --export-golden FILE", "not both")
         _export_golden(state.app(), export_golden)
         return
     if golden is None:
-        raise UserError("give a golden JSONL file to score (or --export-golden FILE)")
+        raise UserError("score which golden set?", "e.g. askdesk eval askdesk/sample/golden.jsonl")
 
     from askdesk.cli.render import IndexProgress, console, print_json
     from core.evaluation import compare_metrics, golden_hash, load_golden

@@ -51,13 +51,21 @@ def index(
             help="With --watch: minutes between runs (default: reindex_every_minutes, else 5).",
         ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Let a folder, site or repository given here replace a desk that holds "
+            "documents from elsewhere (else: asked on a terminal, refused otherwise).",
+        ),
+    ] = False,
 ) -> None:
     """Index your docs: the first run reads everything, later runs only what changed."""
     state: State = ctx.obj
     if every is not None and not watch:
-        raise UserError("--every goes with --watch")
+        raise UserError("--every goes with --watch", "add --watch")
     if watch and rebuild:
-        raise UserError("--rebuild re-embeds everything; run it once, without --watch")
+        raise UserError("--rebuild re-embeds everything", "run it once, without --watch")
     app = state.app()
     configured = {s.name for s in app.settings.sources}
     if (docs is None and configured) or (docs is not None and docs in configured):
@@ -67,12 +75,19 @@ def index(
 
     if docs is not None and is_remote(docs):
         if watch:
-            raise UserError("--watch takes a folder or the configured sources")
-        _one_off(app, one_off(app.settings, docs), rebuild=rebuild, as_json=as_json)
+            raise UserError(
+                "--watch takes a folder or the configured sources", "not a site or repository"
+            )
+        source = one_off(app.settings, docs)
+        confirm_replacing(app, source, docs, replace=replace)
+        _one_off(app, source, rebuild=rebuild, as_json=as_json)
         return
     folder = app.docs_dir(Path(docs) if docs is not None else None)
     if folder is None:
-        raise UserError("which folder? run `askdesk index ./docs` (or set ASKDESK_DOCS_DIR)")
+        raise UserError("which folder?", "e.g. askdesk index askdesk/sample/docs, or set docs_dir")
+    from retrieval.sources import FolderSource
+
+    confirm_replacing(app, FolderSource(folder), str(folder), replace=replace)
     if watch:
         minutes = every or app.settings.reindex_every_minutes or DEFAULT_WATCH_MINUTES
         typer.echo(f"reindexing {folder} every {minutes:g} min; Ctrl-C stops", err=True)
@@ -85,6 +100,28 @@ def index(
         print_json(report.as_dict())
     else:
         print_index_report(report)
+
+
+def confirm_replacing(app: App, source: Any, given: str, *, replace: bool) -> None:
+    """A source given on the command line becomes the whole desk: documents from elsewhere
+    (another folder or site indexed this way, configured sources) would go. Say how many
+    and from where; go ahead only with --replace or a yes on a terminal."""
+    from askdesk.sourcing import describe, documents_elsewhere
+
+    elsewhere = documents_elsewhere(app, source)
+    if not elsewhere or replace:
+        return
+    what = f"indexing {given} as the whole desk would remove {describe(elsewhere)}"
+    if sys.stdin.isatty():
+        typer.echo(f"{what}.", err=True)
+        if typer.confirm("Replace them?", default=False, err=True):
+            return
+        typer.echo("not replaced; the index was not changed", err=True)
+        raise typer.Exit(1)
+    raise UserError(
+        what,
+        "add --replace to go ahead; to keep both, list each under [[sources]] in askdesk.toml",
+    )
 
 
 def _one_off(app: App, source: Any, *, rebuild: bool, as_json: bool) -> None:
@@ -102,7 +139,7 @@ def _one_off(app: App, source: Any, *, rebuild: bool, as_json: bool) -> None:
             said = text[0] if text else type(exc).__name__
             if source.location not in said:
                 said = f"{source.location}: {said}"
-            raise UserError(f"{said}; the index was not changed") from exc
+            raise UserError(said, "the index was not changed") from exc
     if as_json:
         print_json(report.as_dict())
     else:

@@ -44,7 +44,7 @@ def _asker_hash(state: State, platform: str, user_id: str) -> str:
     from feedback.hashing import hash_user
 
     if not platform.strip() or not user_id.strip():
-        raise UserError("give the platform and the user id, e.g. slack U024BE7LH")
+        raise UserError("give the platform and the user id", "e.g. slack U024BE7LH")
     return hash_user(state.app().salt(), platform.strip().lower(), user_id.strip())
 
 
@@ -67,7 +67,10 @@ def purge(
     app = state.app()
     days = days if days is not None else app.settings.retention_days
     if days is None:
-        raise UserError("give --days N or set retention_days (ASKDESK_RETENTION_DAYS)")
+        raise UserError(
+            "purge older than how many days?",
+            "give --days N, or set retention_days or ASKDESK_RETENTION_DAYS",
+        )
     rows = app.store.purge_older_than(days, actor=_actor())
     log.info("privacy purge", extra={"action": "purge", "days": days, "rows": rows})
     typer.echo(f"Purged {_counts(rows)} older than {days} days.")

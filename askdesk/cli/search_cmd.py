@@ -27,10 +27,10 @@ def search(
     from retrieval.search import MODES
 
     if mode is not None and mode not in MODES:
-        raise UserError(f"--mode must be one of {', '.join(MODES)}")
+        raise UserError(f"unknown --mode {mode!r}", f"--mode must be one of {', '.join(MODES)}")
     text = " ".join(query).strip()
     if not text:
-        raise UserError('search for what? e.g. askdesk search "api key rotation"')
+        raise UserError("search for what?", 'e.g. askdesk search "api key rotation"')
     state: State = ctx.obj
     result = state.app().searcher.search(
         text,

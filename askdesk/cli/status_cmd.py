@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from askdesk.cli.context import State
+from askdesk.cli.context import State, UserError
 
 
 def register(app: typer.Typer) -> None:
@@ -33,11 +33,10 @@ def status(
         "indexed": app.index.exists(),
         "answer_backend": app.settings.answer_backend,
     }
-    from askdesk.composers import known_backends
+    from askdesk.composers import known_backends, unknown_backend
 
-    known = known_backends()
-    if app.settings.answer_backend not in known:
-        info["answer_backend_error"] = f"unknown; known: {', '.join(known)}"
+    if app.settings.answer_backend not in known_backends():
+        info["answer_backend_error"] = unknown_backend(app.settings.answer_backend)
     if app.index.exists():
         counts = app.index.doc_chunk_counts()
         info.update(
@@ -67,6 +66,7 @@ def status(
         info["docs_root"] = str(folder)
         info["docs_root_missing"] = True
     info["interactions"] = app.store.counts()
+    info["style"] = style_state(app)
     if app.settings.answer_backend == "llm":
         info["llm"] = _llm_server(app)
 
@@ -74,9 +74,10 @@ def status(
 
     if as_json:
         print_json(info)
+        _fail_on_invalid(info)
         return
     if not info["indexed"]:
-        console.print("No index yet: run [bold]askdesk index ./docs[/bold].")
+        console.print("No index yet: run [bold]askdesk index DOCS_FOLDER[/bold].")
     else:
         console.print(
             f"Index: {info['documents']} documents, {info['chunks']} chunks, "
@@ -113,9 +114,75 @@ def status(
     if info.get("docs_root_missing"):
         console.print(f"[yellow]Docs folder {info['docs_root']} is missing.[/yellow]")
     _print_backend(info)
+    _print_style(info["style"])
     c = info["interactions"]
     console.print(
         f"Store: {c['interactions']} interactions, {c['votes']} votes, {c['index_runs']} index runs"
+    )
+    _fail_on_invalid(info)
+
+
+def _fail_on_invalid(info: dict[str, Any]) -> None:
+    """A configuration that cannot answer is an error, after everything else was shown:
+    scripts and health checks see a non-zero exit."""
+    if info.get("answer_backend_error"):
+        what, _, hint = info["answer_backend_error"].partition(" (")
+        raise UserError(what, hint.rstrip(")") or None)
+
+
+def style_state(app: Any) -> dict[str, Any]:
+    """The active style version, whether answers use it, and its last evaluation: the
+    newest `askdesk eval` run whose answers were written in that version's voice."""
+    version = app.active_style_version()
+    state: dict[str, Any] = {
+        "active_version": version,
+        "enabled": app.settings.style_enabled,
+        "last_evaluation": None,
+    }
+    if version is None:
+        return state
+    names = {version, Path(version).name}  # a version given as a folder is recorded by name
+    for run in app.store.eval_runs(limit=200):
+        if run.get("style_model_version") in names:
+            metrics = run.get("metrics") or {}
+            state["last_evaluation"] = {
+                "eval_run_id": run["id"],
+                "created_at": run["created_at"],
+                "label": run.get("label"),
+                **{k: metrics.get(k) for k in ("hit@5", "answer_f1", "groundedness", "tone")},
+            }
+            break
+    return state
+
+
+def _print_style(style: dict[str, Any]) -> None:
+    from askdesk.cli.render import console
+
+    version = style["active_version"]
+    if version is None:
+        console.print("Style: no style model (askdesk style use sample, or style train)")
+        return
+    use = "every answer" if style["enabled"] else "only with ask --style (style_enabled is off)"
+    console.print(f"Style: {version} active, {use}", markup=False, soft_wrap=True)
+    last = style["last_evaluation"]
+    if last is None:
+        console.print(
+            f"  Last evaluation: none of {version}'s answers yet "
+            "(askdesk eval GOLDEN with style on)",
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    figures = ", ".join(
+        f"{k} {last[k]:.2f}"
+        for k in ("hit@5", "answer_f1", "groundedness", "tone")
+        if isinstance(last.get(k), int | float)
+    )
+    console.print(
+        f"  Last evaluation: eval run #{last['eval_run_id']}, "
+        f"{last['created_at']:%Y-%m-%d %H:%M} UTC" + (f": {figures}" if figures else ""),
+        markup=False,
+        soft_wrap=True,
     )
 
 
@@ -136,7 +203,7 @@ def _print_backend(info: dict[str, Any]) -> None:
     if info["answer_backend"] == "extractive":
         line += " (quoted from the docs)"
     if info.get("answer_backend_error"):
-        line += f" ({info['answer_backend_error']})"
+        line += f" — {info['answer_backend_error']}"
     console.print(line, markup=False)
 
 

@@ -48,7 +48,7 @@ def load_split(path: Path | None) -> tuple[list[Example], CheckReport]:
     try:
         return split_examples(path or SAMPLE_EXAMPLES)
     except ExamplesFileError as exc:
-        raise UserError(str(exc).splitlines()[0] + " (run `askdesk style check`)") from exc
+        raise UserError(str(exc).splitlines()[0], "run `askdesk style check`") from exc
 
 
 @style_app.command("check")
@@ -86,7 +86,9 @@ def train(
     """Fine-tune the style model on the pairs; writes DATA_DIR/style/<version>/."""
     examples, report = load_split(file)
     if not report.ok:
-        raise UserError(f"{len(report.errors)} error(s) in the examples: run `askdesk style check`")
+        raise UserError(
+            f"{len(report.errors)} error(s) in the examples", "run `askdesk style check`"
+        )
     app = ctx.obj.app()
     s = app.settings
     from askdesk.upkeep.retrain import train_and_record
@@ -141,10 +143,10 @@ def rewrite(
     if text.strip() == "-":
         text = sys.stdin.read()
     rewriter = _rewriter(ctx.obj.app(), version)
-    result = rewriter.rewrite_detail(text)
-    # what stands: the styled text, else the model's attempt (not used), else the draft itself
-    # (passed through before any generation: a table, code only, not English…)
-    typer.echo(result.text if result.text is not None else (result.output or text))
+    result = rewriter.rewrite_detail(text)  # its budget starts once the model is loaded
+    # exactly what would be posted: the styled text, else the draft (a rewrite that fell
+    # back, or a draft passed through before any generation); never the model's raw attempt
+    typer.echo(result.text if result.text is not None else text)
     verdict = "kept every fact" if result.text is not None else f"draft kept ({result.note})"
     if result.text is not None and result.units_kept:
         verdict += f"; kept as drafted where: {'; '.join(result.units_kept)}"
@@ -169,7 +171,7 @@ def evaluate(
     examples, report = load_split(file)
     held = [examples[i] for i in report.eval][:limit]
     if not held:
-        raise UserError("no held-out examples to evaluate on")
+        raise UserError("no held-out examples to evaluate on", "give a larger --file or no --limit")
     rewriter = _rewriter(app, version)
     scorer = _tone_scorer(app, rewriter.model_dir)
     result = run_eval(rewriter, held, tone=scorer, baseline=baseline, progress=_dots)
@@ -218,10 +220,10 @@ def use(
 
         installed = install_sample_style(app)
         if installed is None:
-            raise UserError("this build bundles no sample style model: run `askdesk style train`")
+            raise UserError("this build bundles no sample style model", "run `askdesk style train`")
         version = installed
     if app.style_folder(version) is None:
-        raise UserError(f"no style model version {version!r} (see `askdesk style list`)")
+        raise UserError(f"no style model version {version!r}", "see `askdesk style list`")
     activate_version(app, version)
     if app.settings.style_model and app.settings.style_model != version:
         typer.echo(f"note: the style_model setting ({app.settings.style_model}) overrides this")
@@ -236,8 +238,10 @@ def _rewriter(app: App, version: str | None) -> Any:
     if rewriter is None:
         name = version or app.active_style_version()
         if name:
-            raise UserError(f"no style model version {name!r} (see `askdesk style list`)")
-        raise UserError("no style model yet: run `askdesk style train`")
+            raise UserError(f"no style model version {name!r}", "see `askdesk style list`")
+        raise UserError(
+            "no style model yet", "run `askdesk style train`, or `askdesk style use sample`"
+        )
     return rewriter
 
 

@@ -27,18 +27,20 @@ def vote(
 ) -> None:
     """Vote on an answer; voting again replaces your earlier vote."""
     if value.lower() not in _VALUES:
-        raise UserError("vote up or down, e.g. askdesk vote 12 down --reason facts")
+        raise UserError(
+            f"not a vote: {value!r}", "up or down, e.g. askdesk vote 12 down --reason facts"
+        )
     from feedback.reasons import ALIASES, Reason, parse_reason
 
     chosen = parse_reason(reason)
     if reason is not None and chosen is None:
         words = ", ".join([*ALIASES, Reason.OTHER.value])
-        raise UserError(f"--reason must be one of {words} (or a reason code)")
+        raise UserError(f"unknown --reason {reason!r}", f"{words} (or a reason code)")
     if reason is not None and _VALUES[value.lower()] != -1:
         # a 👍 "wrong facts" would be counted as a facts 👎 by the reindex rule
         raise UserError(
-            f"--reason is only for a down vote, e.g. askdesk vote {interaction} down --reason "
-            f"{reason.lower()}"
+            "--reason is only for a down vote",
+            f"e.g. askdesk vote {interaction} down --reason {reason.lower()}",
         )
     state: State = ctx.obj
     app = state.app()
@@ -55,5 +57,5 @@ def vote(
             source="cli",
         )
     except ValueError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError(str(exc), "the number is printed under every answer") from exc
     typer.echo(f"Thanks — recorded your {value.lower()} vote on #{interaction}.")
