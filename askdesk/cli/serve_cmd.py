@@ -14,9 +14,10 @@ import typer
 
 from askdesk.cli.context import State, UserError
 
-NO_KEYS = (
-    "no HTTP API keys: set ASKDESK_HTTP_API_KEYS='name=secret' (16+ characters), or "
-    'http_api_keys = "name=sha256:…" in askdesk.toml (askdesk serve --hash-key SECRET)'
+NO_KEYS = "no HTTP API keys"
+NO_KEYS_HINT = (
+    "set ASKDESK_HTTP_API_KEYS='name=secret' (16+ characters), or "
+    'http_api_keys = "name=sha256:…" in askdesk.toml; askdesk serve --hash-key SECRET'
 )
 
 
@@ -47,9 +48,10 @@ def serve_command(
     try:
         keys = parse_keys(secret.split(","))
     except KeyConfigError as exc:
-        raise UserError(str(exc)) from None
+        hint = "http_api_keys holds name=secret entries, comma-separated"
+        raise UserError(str(exc), hint) from None
     if not keys:
-        raise UserError(NO_KEYS)
+        raise UserError(NO_KEYS, NO_KEYS_HINT)
     from askdesk.health import Readiness
     from askdesk.upkeep import start_upkeep
     from bots.http.app import HttpConfig
@@ -76,7 +78,10 @@ def serve_command(
     try:
         server.start()
     except OSError as exc:
-        raise UserError(f"cannot listen on {server.host}:{server.port}: {exc.strerror}") from None
+        raise UserError(
+            f"cannot listen on {server.host}:{server.port}: {exc.strerror}",
+            "choose another --port, or 0 for a free one",
+        ) from None
     typer.echo(
         f"askdesk API on {server.url} (keys: {', '.join(k.name for k in keys)}; "
         f"widget: {server.url}/v1/chat.js); Ctrl-C stops",
