@@ -30,7 +30,15 @@ from sqlalchemy import (
 )
 
 from feedback.history import History
-from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vote
+from feedback.models import (
+    CuratedExample,
+    EvalResult,
+    EvalRun,
+    IndexRun,
+    Interaction,
+    TrainRun,
+    Vote,
+)
 
 FACT_REASONS: tuple[str, ...] = ("wrong_facts", "not_in_docs")
 TONE_REASONS: tuple[str, ...] = ("tone_format",)
@@ -479,9 +487,49 @@ class Analytics:
                     duration_s=run["duration_s"],
                     backend=run["backend"] or "extractive",
                     model=run["model"],
+                    simulated=bool(run["simulated"]),
                 )
                 out.append(row)
         return out
+
+    def simulated_span(self) -> dict[str, Any] | None:
+        """The made-up part of the store (`askdesk demo`'s history), or None when all is real:
+        first and last simulated answer (ISO), how many answers, votes on them, and
+        simulated index, train and eval runs. Every chart shades this span."""
+        fake = Interaction.simulated.is_(True)
+        with self.engine.connect() as conn:
+            first, last, answers = conn.execute(
+                select(
+                    func.min(Interaction.created_at),
+                    func.max(Interaction.created_at),
+                    func.count(),
+                ).where(fake)
+            ).one()
+            if not answers:
+                return None
+            votes = conn.scalar(
+                select(func.count())
+                .select_from(Vote)
+                .join(Interaction, Interaction.id == Vote.interaction_id)
+                .where(fake)
+            )
+            runs = {
+                name: conn.scalar(
+                    select(func.count()).select_from(model).where(model.simulated.is_(True))
+                )
+                for name, model in (
+                    ("index_runs", IndexRun),
+                    ("train_runs", TrainRun),
+                    ("eval_runs", EvalRun),
+                )
+            }
+        return {
+            "start": _iso(first),
+            "end": _iso(last),
+            "answers": answers,
+            "votes": votes or 0,
+            **{k: v or 0 for k, v in runs.items()},
+        }
 
     def filter_options(self) -> dict[str, list[str]]:
         with self.engine.connect() as conn:
@@ -542,6 +590,7 @@ class Analytics:
             i.latency_ms,
             i.tone_score,
             i.style_used,
+            i.simulated,
             func.coalesce(votes.c.up, 0).label("up"),
             func.coalesce(votes.c.down, 0).label("down"),
             func.coalesce(votes.c.demo_votes, 0).label("demo_votes"),
