@@ -15,7 +15,8 @@ Nothing here asks the engine: each simulated answer is a copy of a real answer t
 from the real engine today (question, answer, sources), re-dated into the past, with a
 made-up vote, tone score and latency drawn from a seeded generator, so the same demo writes
 the same history. Eval runs start from today's real eval metrics; index runs from today's real
-index run. Hundreds of rows go in one transaction: this adds well under a second to the demo.
+index run. Hundreds of rows go in one transaction: about 2 s (327 answers, 283 votes) on a
+2-core machine running three other jobs, against the demo's minute and a half.
 """
 
 from __future__ import annotations
