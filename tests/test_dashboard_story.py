@@ -28,6 +28,7 @@ from dashboard.panels import accuracy, freshness, history, overview, recommendat
 from dashboard.panels.common import DAY_MS, mark_simulated, simulated_note, time_axis
 from feedback.analytics import Analytics, Filters
 from feedback.store import FeedbackStore
+from tests.pg_fleet import fresh_database, needs_pg
 
 NOW = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
 
@@ -64,6 +65,23 @@ REAL_INDEX = {
 }
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=needs_pg)])
+def both(request, tmp_path):
+    """The store on SQLite and, with ASKDESK_TEST_PG_URL, on a throwaway PostgreSQL database:
+    the simulated flag, the bulk insert and the delete must work on both."""
+    if request.param == "sqlite":
+        with FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}") as s:
+            yield s
+        return
+    databases = fresh_database()
+    url = next(databases)
+    try:
+        with FeedbackStore(url) as s:
+            yield s
+    finally:
+        databases.close()
+
+
 def _history(store: FeedbackStore, style: str | None = "sample-v1") -> Any:
     return write_history(
         store,
@@ -80,7 +98,8 @@ def _day(offset: int) -> str:
     return (NOW.date() + timedelta(days=offset)).isoformat()
 
 
-def test_the_demo_history_spans_weeks_every_row_flagged_simulated(store):
+def test_the_demo_history_spans_weeks_every_row_flagged_simulated(both):
+    store = both
     real = store.record_interaction(platform="slack", question="real?", answer="yes")
     story = _history(store)
     assert story.start.date() == NOW.date() - timedelta(days=DAYS)
@@ -101,7 +120,8 @@ def test_the_demo_history_spans_weeks_every_row_flagged_simulated(store):
     assert {v["source"] for r in made_up for v in store.votes_for(r["id"])} == {"demo"}
 
 
-def test_a_second_demo_replaces_the_simulated_rows_and_keeps_the_real_ones(store):
+def test_a_second_demo_replaces_the_simulated_rows_and_keeps_the_real_ones(both):
+    store = both
     real = store.record_interaction(platform="slack", question="real?", answer="yes")
     store.record_vote(real, "v", 1)
     first = _history(store)
@@ -122,7 +142,8 @@ def _share(rows: list[dict[str, Any]], key: str, lo: int, hi: int) -> float:
     return sum(r[key] for r in picked) / sum(r["answers"] for r in picked)
 
 
-def test_the_story_shows_in_what_the_charts_read(store):
+def test_the_story_shows_in_what_the_charts_read(both):
+    store = both
     _history(store)
     analytics = Analytics(store.engine)
     rows = analytics.daily(Filters(start=NOW.date() - timedelta(days=29), end=NOW.date()))
@@ -351,3 +372,21 @@ def test_the_freshness_chart_without_runs_says_how_to_get_one():
 def test_a_day_axis_helper_accepts_dates_and_datetimes():
     axis = time_axis([date(2026, 12, 1), datetime(2026, 12, 3, 10, tzinfo=UTC)])
     _ticks_are_days(axis)
+
+
+def test_the_simulated_label_stays_inside_the_charts_range():
+    """Plotly hides an annotation outside the axis: an eval chart starting after the first
+    simulated day must still say "simulated"; a chart wholly after the span gets no marks."""
+    span = {"start": "2026-11-09T08:00:00+00:00", "end": "2026-12-06T18:00:00+00:00"}
+
+    def fig(times: list[str]) -> dict[str, Any]:
+        return {
+            "data": [{"x": times, "y": [1] * len(times)}],
+            "layout": {"xaxis": time_axis(times)},
+        }
+
+    marked = mark_simulated(fig(["2026-11-12 06:00:00", "2026-12-07 01:00:00"]), span)
+    (label,) = marked["layout"]["annotations"]
+    assert label["x"] == marked["layout"]["xaxis"]["range"][0] == "2026-11-11 12:00:00"
+    later = mark_simulated(fig(["2026-12-08 01:00:00", "2026-12-09 01:00:00"]), span)
+    assert "annotations" not in later["layout"] and "shapes" not in later["layout"]

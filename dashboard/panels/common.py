@@ -160,6 +160,12 @@ def mark_simulated(fig: dict[str, Any], span: Mapping[str, Any] | None) -> dict[
     if not marks or not fig.get("data"):
         return fig
     layout = fig["layout"]
+    shown = (layout.get("xaxis") or {}).get("range")
+    if shown:  # Plotly hides a label placed outside the axis: keep it at the visible edge
+        (rect,), (label,) = marks["shapes"], marks["annotations"]
+        if rect["x1"] <= shown[0] or rect["x0"] >= shown[1]:
+            return fig  # the simulated days are not in this chart's range
+        label["x"] = max(label["x"], shown[0])
     for key in ("shapes", "annotations"):
         layout[key] = [*layout.get(key, []), *marks[key]]
     return fig
