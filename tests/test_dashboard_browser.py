@@ -235,7 +235,9 @@ def _pick(page, dropdown_id: str, option: str) -> None:
 
 def test_overview_verdict_demo_label_and_platform_filter(page, dashboard):
     assert page.inner_text("#rec-verdict") == "REINDEX"
-    assert "20.0% of answers got 👎 for wrong facts" in page.inner_text("#rec-summary")
+    assert "20.0% of answers got 👎 not helpful votes for wrong facts" in page.inner_text(
+        "#rec-summary"
+    )
     fired = page.locator("tr.fired")
     assert fired.count() == 1 and "wrong facts" in fired.inner_text()
     page.wait_for_function("document.querySelector('#ov-total-answers').innerText === '40'")

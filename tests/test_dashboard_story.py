@@ -24,6 +24,7 @@ from askdesk.demo_history import (
     previous_version_name,
     write_history,
 )
+from dashboard.decision import Thresholds, decide
 from dashboard.panels import accuracy, freshness, history, overview, recommendation, tone
 from dashboard.panels.common import DAY_MS, mark_simulated, simulated_note, time_axis
 from feedback.analytics import Analytics, Filters
@@ -326,6 +327,8 @@ def test_every_thumb_in_columns_legends_and_titles_carries_words(store):
     shown += _strings(history.COLUMNS)
     shown += _strings(recommendation.RULE_TITLES)
     shown += _strings(accuracy.layout(None))
+    rules = decide(analytics.history(NOW, 7, 0), Thresholds()).rules
+    shown += [r.explanation for r in rules]
     assert sum("👍" in s or "👎" in s for s in shown) >= 10
     assert _unlabelled(shown) == []
     legend = [t["name"] for t in overview._figures(analytics.daily(f))[2]["data"]]

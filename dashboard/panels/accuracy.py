@@ -18,9 +18,9 @@ from dash import Dash, Input, Output, dash_table, html
 
 from core.evaluation import USEFUL, useful_at_05
 from dashboard.decision import HIT_RATE_KEYS
+from dashboard.labels import VOTE_DOWN
 from dashboard.panels.common import (
     FILTER_INPUTS,
-    VOTE_DOWN,
     empty_figure,
     event_marks,
     figure,

@@ -63,11 +63,6 @@ DAY_MS = 86_400_000
 MAX_TICKS = 8
 TICK0 = "2000-01-03"  # a Monday at midnight: week ticks fall on Mondays, day ticks on days
 
-VOTE_UP = "👍 helpful"
-VOTE_DOWN = "👎 not helpful"
-"""Every 👍/👎 in a column header, legend or chart title carries its words too: where no
-emoji font is installed the glyph is a box, and a screen reader says "thumbs up" at best."""
-
 
 def plot_time(value: Any) -> str:
     """A stored time (datetime or ISO text, any offset) as a UTC 'YYYY-MM-DD HH:MM:SS' string,

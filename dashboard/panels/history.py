@@ -15,7 +15,8 @@ from typing import Any
 from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from dashboard.auth import current_user
-from dashboard.panels.common import FILTER_INPUTS, VOTE_DOWN, VOTE_UP, clicked, to_filters
+from dashboard.labels import VOTE_DOWN, VOTE_UP
+from dashboard.panels.common import FILTER_INPUTS, clicked, to_filters
 from dashboard.services import Services
 from feedback.analytics import Filters
 

@@ -10,11 +10,10 @@ from typing import Any
 
 from dash import Dash, Input, Output, html
 
+from dashboard.labels import VOTE_DOWN, VOTE_UP
 from dashboard.panels import recommendation
 from dashboard.panels.common import (
     FILTER_INPUTS,
-    VOTE_DOWN,
-    VOTE_UP,
     day_axis,
     empty_figure,
     figure,

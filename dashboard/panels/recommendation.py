@@ -14,7 +14,8 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.auth import current_user
 from dashboard.decision import Recommendation, RuleResult, decide
-from dashboard.panels.common import VOTE_DOWN, clicked, when
+from dashboard.labels import VOTE_DOWN
+from dashboard.panels.common import clicked, when
 from dashboard.services import Services
 
 VERDICT_TEXT = {"NOT_ENOUGH_DATA": "NOT ENOUGH DATA"}
