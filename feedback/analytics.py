@@ -357,9 +357,14 @@ class Analytics:
             )
         return out
 
-    def tone_by_channel(self, f: Filters) -> list[dict[str, Any]]:
-        """Mean tone per day and channel (scored answers only), for the tone heat map."""
+    def tone_by_channel(self, f: Filters, voiced_only: bool = False) -> list[dict[str, Any]]:
+        """Mean tone per day and channel (scored answers only), for the tone chart.
+
+        `voiced_only`: only answers where the brand voice was wanted (rewritten, or kept as
+        the draft with a reason), as the tone_mean rule reads them; a plain draft's tone says
+        nothing about the style model and would drag the trend towards zero."""
         day = self._day().label("day")
+        voiced = [STYLE_WANTED] if voiced_only else []
         q = (
             select(
                 day,
@@ -367,7 +372,7 @@ class Analytics:
                 func.avg(Interaction.tone_score).label("tone_mean"),
                 func.count(Interaction.tone_score).label("n"),
             )
-            .where(*_conditions(f), Interaction.tone_score.is_not(None))
+            .where(*_conditions(f), Interaction.tone_score.is_not(None), *voiced)
             .group_by(day, Interaction.channel)
             .order_by(day, Interaction.channel)
         )

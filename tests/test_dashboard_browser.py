@@ -62,6 +62,9 @@ def seed(store: FeedbackStore, now: datetime) -> dict[str, Any]:
             unanswered=i in (3, 33),
             latency_ms=20.0 + i,
             tone_score=0.9 if platform == "slack" else None,
+            # the Slack answers were rewritten in the voice: the tone chart reads only those
+            style_used=platform == "slack",
+            style_model_version="voice-2026-11-20" if platform == "slack" else None,
             created_at=now - timedelta(hours=2 + i * 3),
         )
         ids[platform].append(iid)

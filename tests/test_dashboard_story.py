@@ -159,7 +159,11 @@ def test_the_story_shows_in_what_the_charts_read(both):
     after = _share(rows, "down_wrong_facts", REINDEX_DAY, 0)
     assert stale > 2 * before and stale > 2 * after
 
-    tone_rows = analytics.tone_by_channel(Filters())
+    plain = store.record_interaction(  # a plain draft today: not in the voice's trend
+        platform="slack", channel="C-plain", question="q", answer="a", tone_score=0.01
+    )
+    assert store.get_interaction(plain)["tone_score"] == 0.01
+    tone_rows = analytics.tone_by_channel(Filters(), voiced_only=True)
     old = [r["tone_mean"] for r in tone_rows if r["day"] < _day(STYLE_CHANGE_DAY)]
     new = [r["tone_mean"] for r in tone_rows if r["day"] >= _day(STYLE_CHANGE_DAY)]
     assert min(new) > sum(old) / len(old)
@@ -251,7 +255,9 @@ def test_every_time_chart_on_the_demo_history_has_a_date_axis_and_the_shading(st
     figures.append(accuracy.trend_figure(analytics.eval_trend(), [], span))
     report = tone.version_report(analytics.style_by_version(f), shifts=lambda d, a: [])
     figures.append(
-        tone.tone_figure(analytics.tone_by_channel(f), 0.8, tone.version_changes(report), span)
+        tone.tone_figure(
+            analytics.tone_by_channel(f, voiced_only=True), 0.8, tone.version_changes(report), span
+        )
     )
     figures.append(freshness.runs_figure(store.index_runs(), span))
     for fig in figures[-3:]:

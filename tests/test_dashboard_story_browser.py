@@ -39,7 +39,9 @@ from feedback.jobs import JobJournal
 from feedback.store import FeedbackStore
 from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, TIMEOUT_MS, USER
 
-pytestmark = pytest.mark.slow
+# the module fixture answers ~90 questions for real: on a loaded 2-core machine that outlasts
+# the default 600 s per test (which counts fixture setup)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 DATE_TICK = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{2}$")
 #: (tab label, chart ids) of every time chart

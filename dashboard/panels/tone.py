@@ -143,10 +143,14 @@ def tone_figure(
     changes: list[tuple[str, str]] | None = None,
     span: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Mean tone per day and channel against the target; new style versions marked,
-    simulated days shaded."""
+    """Mean tone per day and channel of the answers in the brand voice (the ones the tone_mean
+    rule reads) against the target; new style versions marked, simulated days shaded."""
     if not rows:
-        return empty_figure("Tone score", "No scored answers for these filters yet.")
+        return empty_figure(
+            "Tone score",
+            "No scored answers in the brand voice for these filters (style is off, or no "
+            "style model or tone scorer is set up).",
+        )
     channels = sorted({r["channel"] or "(none)" for r in rows})
     days = sorted({r["day"] for r in rows})
     data = [
@@ -171,7 +175,7 @@ def tone_figure(
     )
     fig = figure(
         data,
-        "Tone score by channel",
+        "Tone of answers in the brand voice, by channel",
         xaxis=day_axis(days),
         yaxis={"range": [0, 1.05]},
         **event_marks(changes or []),
@@ -237,7 +241,7 @@ def register(app: Dash, services: Services) -> None:
     )
     def update(start: Any, end: Any, platforms: Any, channels: Any) -> tuple[Any, Any, Any]:
         filters = to_filters(start, end, platforms, channels)
-        rows = services.analytics.tone_by_channel(filters)
+        rows = services.analytics.tone_by_channel(filters, voiced_only=True)
         report = version_report(services.analytics.style_by_version(filters))
         versions = versions_table(report)
         run = _model_in_use(services)
