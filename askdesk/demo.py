@@ -5,6 +5,10 @@ hashed askers), from three platforms and a few channels. Votes are the one simul
 a demo voter judges each answer the way the golden set does (👍 when the expected page was
 cited, 👎 "wrong facts" when it was not, 👎 "not in the docs" when nothing was found), and
 each such vote is stored with `source="demo"`, which the dashboard labels as demo data.
+
+Then the weeks before today are written as simulated history (askdesk.demo_history): copies
+of today's real answers re-dated into the past, every row flagged `simulated`, so the
+dashboard's trends have a story to show (a stale index, a reindex, a new style version).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +25,10 @@ from typing import TYPE_CHECKING, Any
 from feedback.reasons import Reason
 
 if TYPE_CHECKING:
+    from askdesk.demo_history import Story
     from askdesk.wiring import App
+    from core.desk import SupportDesk
+    from feedback.store import FeedbackStore
 
 DEMO_VOTE_SOURCE = "demo"
 
@@ -70,16 +78,15 @@ def demo_verdict(answer: Any, expected: Iterable[str]) -> tuple[int, str | None]
 
 
 def seed_traffic(
-    app: App,
+    desk: SupportDesk,
     golden: Path,
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> Traffic:
     """Ask the golden questions and the gap questions through the real desk, spread over the
-    demo places, and cast one labelled demo vote on each answer."""
+    demo places, and cast one labelled demo vote on each answer (`desk`: `App.desk()`)."""
     from core.types import Question
 
-    desk = app.desk()
     items = [(g["question"], g.get("sources") or []) for g in golden_questions(golden)]
     items += [(q, []) for q in GAP_QUESTIONS]
     out = Traffic()
@@ -164,3 +171,33 @@ def ensure_tone_scorer(app: App) -> str | None:
     examples, report = split_examples(sample_dir() / "style" / "examples.jsonl")
     pairs = [(examples[i].input, examples[i].output) for i in report.train]
     return fit_tone(app, pairs, app.style_root, {})
+
+
+def seed_history(
+    store: FeedbackStore, eval_run_id: int, style: str | None, now: datetime | None = None
+) -> Story:
+    """Write the simulated weeks before today (askdesk.demo_history) from what the demo just
+    did for real: its answers, eval run #`eval_run_id`, its index run and the active style
+    version `style`."""
+    from askdesk.demo_history import write_history
+
+    real = [r for r in store.recent_interactions(limit=500) if not r["simulated"]]
+    samples = [r for r in real if r["platform"] != "cli"] or real
+    (eval_run,) = [r for r in store.eval_runs(limit=500) if r["id"] == eval_run_id]
+    index_run = next(
+        (r for r in store.index_runs(limit=200) if not r["simulated"] and r["status"] == "ok"),
+        {},
+    )
+    train_run = next(
+        (r for r in store.train_runs(limit=1000) if r["version"] == style and not r["simulated"]),
+        None,
+    )
+    return write_history(
+        store,
+        now=now or datetime.now(UTC),
+        samples=samples,
+        eval_run=eval_run,
+        index_run=index_run,
+        style=style,
+        train_run=train_run,
+    )

@@ -27,6 +27,7 @@ from dashboard.panels import (
     recommendation,
     tone,
 )
+from dashboard.panels.common import simulated_note
 from dashboard.services import Services
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ body { font-family: system-ui, sans-serif; margin: 0 1.5em 2em; color: #222; }
 .topbar { display: flex; gap: 1em; align-items: center; flex-wrap: wrap; margin: .8em 0; }
 .topbar .Select, .topbar .dash-dropdown { min-width: 14em; }
 #error-banner { background: #fde8e8; color: #8a1c1c; padding: .5em 1em; border-radius: 4px; }
+.simulated-banner {
+  background: #fff6d6; color: #5c4400; padding: .5em 1em; border-radius: 4px; margin: .3em 0;
+}
 .row { display: flex; gap: .6em; align-items: center; flex-wrap: wrap; margin: .5em 0; }
 .stats { display: flex; gap: 1.5em; flex-wrap: wrap; margin: 1em 0; }
 .stat-value { font-size: 1.6em; font-weight: 600; }
@@ -92,6 +96,7 @@ def _layout(services: Services) -> html.Div:
                 className="topbar",
             ),
             html.Div(id="error-banner", hidden=True),
+            html.Div(id="simulated-banner", className="simulated-banner", hidden=True),
             dcc.Tabs(
                 id="tabs",
                 value="overview",
@@ -134,6 +139,15 @@ def create_app(services: Services) -> Dash:
     def filter_options(_: str | None) -> tuple[list[str], list[str]]:
         options = services.analytics.filter_options()
         return list(options.get("platforms", [])), list(options.get("channels", []))
+
+    @app.callback(
+        Output("simulated-banner", "children"),
+        Output("simulated-banner", "hidden"),
+        Input("url", "pathname"),
+    )
+    def simulated_banner(_: str | None) -> tuple[str, bool]:
+        note = simulated_note(services.analytics.simulated_span())
+        return note, not note
 
     @app.callback(
         Output("tabs", "value"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from dashboard.labels import VOTE_DOWN
 from feedback.history import History
 
 __all__ = ["History", "Recommendation", "RuleResult", "Thresholds", "decide"]
@@ -276,7 +277,7 @@ def evaluate_rules(h: History, t: Thresholds) -> list[RuleResult]:
             h.answers,
             t.facts_downvote_max,
             n,
-            "got 👎 for wrong facts or not in the docs",
+            f"got {VOTE_DOWN} votes for wrong facts or not in the docs",
             h.facts_down_ids,
         ),
         _share_rule(
@@ -300,7 +301,7 @@ def evaluate_rules(h: History, t: Thresholds) -> list[RuleResult]:
             h.answers,
             t.tone_downvote_max,
             n,
-            "got 👎 for tone or format",
+            f"got {VOTE_DOWN} votes for tone or format",
             h.tone_down_ids,
         ),
         _examples_rule(h, t),

@@ -31,7 +31,15 @@ from sqlalchemy import (
 
 from feedback import reasons as reason_codes
 from feedback.history import History
-from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vote
+from feedback.models import (
+    CuratedExample,
+    EvalResult,
+    EvalRun,
+    IndexRun,
+    Interaction,
+    TrainRun,
+    Vote,
+)
 from feedback.reasons import Reason
 
 FACT_REASONS: tuple[str, ...] = tuple(r.value for r in reason_codes.FACT_REASONS)
@@ -350,9 +358,14 @@ class Analytics:
             )
         return out
 
-    def tone_by_channel(self, f: Filters) -> list[dict[str, Any]]:
-        """Mean tone per day and channel (scored answers only), for the tone heat map."""
+    def tone_by_channel(self, f: Filters, voiced_only: bool = False) -> list[dict[str, Any]]:
+        """Mean tone per day and channel (scored answers only), for the tone chart.
+
+        `voiced_only`: only answers where the brand voice was wanted (rewritten, or kept as
+        the draft with a reason), as the tone_mean rule reads them; a plain draft's tone says
+        nothing about the style model and would drag the trend towards zero."""
         day = self._day().label("day")
+        voiced = [STYLE_WANTED] if voiced_only else []
         q = (
             select(
                 day,
@@ -360,7 +373,7 @@ class Analytics:
                 func.avg(Interaction.tone_score).label("tone_mean"),
                 func.count(Interaction.tone_score).label("n"),
             )
-            .where(*_conditions(f), Interaction.tone_score.is_not(None))
+            .where(*_conditions(f), Interaction.tone_score.is_not(None), *voiced)
             .group_by(day, Interaction.channel)
             .order_by(day, Interaction.channel)
         )
@@ -480,9 +493,49 @@ class Analytics:
                     duration_s=run["duration_s"],
                     backend=run["backend"] or "extractive",
                     model=run["model"],
+                    simulated=bool(run["simulated"]),
                 )
                 out.append(row)
         return out
+
+    def simulated_span(self) -> dict[str, Any] | None:
+        """The made-up part of the store (`askdesk demo`'s history), or None when all is real:
+        first and last simulated answer (ISO), how many answers, votes on them, and
+        simulated index, train and eval runs. Every chart shades this span."""
+        fake = Interaction.simulated.is_(True)
+        with self.engine.connect() as conn:
+            first, last, answers = conn.execute(
+                select(
+                    func.min(Interaction.created_at),
+                    func.max(Interaction.created_at),
+                    func.count(),
+                ).where(fake)
+            ).one()
+            if not answers:
+                return None
+            votes = conn.scalar(
+                select(func.count())
+                .select_from(Vote)
+                .join(Interaction, Interaction.id == Vote.interaction_id)
+                .where(fake)
+            )
+            runs = {
+                name: conn.scalar(
+                    select(func.count()).select_from(model).where(model.simulated.is_(True))
+                )
+                for name, model in (
+                    ("index_runs", IndexRun),
+                    ("train_runs", TrainRun),
+                    ("eval_runs", EvalRun),
+                )
+            }
+        return {
+            "start": _iso(first),
+            "end": _iso(last),
+            "answers": answers,
+            "votes": votes or 0,
+            **{k: v or 0 for k, v in runs.items()},
+        }
 
     def filter_options(self) -> dict[str, list[str]]:
         with self.engine.connect() as conn:
@@ -543,6 +596,7 @@ class Analytics:
             i.latency_ms,
             i.tone_score,
             i.style_used,
+            i.simulated,
             func.coalesce(votes.c.up, 0).label("up"),
             func.coalesce(votes.c.down, 0).label("down"),
             func.coalesce(votes.c.demo_votes, 0).label("demo_votes"),

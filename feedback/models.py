@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -119,6 +121,10 @@ class Interaction(Base):
     # what the chat message shows now when the styled text is edited in later (0007):
     # "draft" until the edit lands, then "styled"; None when no edit was planned
     shown: Mapped[str | None] = mapped_column(String(16))
+    # made up by `askdesk demo` to show trends (0012); the dashboard shades and labels it
+    simulated: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), index=True
+    )
 
     __table_args__ = (
         Index("ix_interaction_platform_channel", "platform", "channel"),
@@ -177,6 +183,8 @@ class IndexRun(Base):
     table_version: Mapped[int | None] = mapped_column()
     embed_model: Mapped[str] = mapped_column(String(256))
     error: Mapped[str | None] = mapped_column(Text)
+    # made up by `askdesk demo` to show trends (0012); the dashboard shades and labels it
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class TrainRun(Base):
@@ -198,6 +206,8 @@ class TrainRun(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     folder: Mapped[str] = mapped_column(String(1024))
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # made up by `askdesk demo` to show trends (0012); the dashboard shades and labels it
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 JOB_KINDS: tuple[str, ...] = ("reindex", "retrain", "purge", "eval")
@@ -229,6 +239,8 @@ class EvalRun(Base):
     # which answer backend and model were measured (0006); NULL: extractive, before 0006
     backend: Mapped[str | None] = mapped_column(String(32))
     model: Mapped[str | None] = mapped_column(String(256))
+    # made up by `askdesk demo` to show trends (0012); the dashboard shades and labels it
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class EvalResult(Base):

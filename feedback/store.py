@@ -192,8 +192,10 @@ class FeedbackStore:
         composer: str | None = None,
         composer_note: str | None = None,
         shown: str | None = None,
+        simulated: bool = False,
     ) -> int:
-        """Store one answered (or failed) question; ``asker_hash`` must already be hashed."""
+        """Store one answered (or failed) question; ``asker_hash`` must already be hashed.
+        `simulated` marks a made-up row (the demo's history), never a real user's question."""
         row = Interaction(
             created_at=created_at or utcnow(),
             platform=platform,
@@ -218,6 +220,7 @@ class FeedbackStore:
             composer=None if composer is None else composer[:128],
             composer_note=None if composer_note is None else composer_note[:256],
             shown=shown,
+            simulated=simulated,
         )
         with self._transaction() as session:
             session.add(row)
@@ -452,6 +455,7 @@ class FeedbackStore:
         error: str | None = None,
         source: str | None = None,
         revision: str | None = None,
+        simulated: bool = False,
     ) -> int:
         """Store a finished ingestion pass; times default to "just finished, took duration_s"."""
         _check_index_run_status(status)
@@ -477,6 +481,7 @@ class FeedbackStore:
             error=error,
             source=source,
             revision=revision,
+            simulated=simulated,
         )
         with self._transaction() as session:
             session.add(row)
@@ -568,9 +573,14 @@ class FeedbackStore:
 
     # -- style model training runs ---------------------------------------------------------
 
-    def record_train_run(self, report: Mapping[str, Any], folder: str) -> int:
-        """Store a finished `style train` run from its report.json (see styling.training)."""
+    def record_train_run(
+        self, report: Mapping[str, Any], folder: str, *, created_at: datetime | None = None
+    ) -> int:
+        """Store a finished `style train` run from its report.json (see styling.training);
+        `report["simulated"]` marks the demo history's made-up run."""
         row = TrainRun(
+            created_at=created_at or utcnow(),
+            simulated=bool(report.get("simulated", False)),
             version=str(report["version"]),
             mode=str(report.get("mode", "lora")),
             base_model=str(report.get("base_model", "")),
@@ -629,6 +639,64 @@ class FeedbackStore:
         )
         with self._transaction() as session:
             return [_as_dict(row) for row in session.scalars(query)]
+
+    # -- simulated history ------------------------------------------------------------------
+
+    def record_simulated_interactions(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Store made-up interactions (Interaction columns, each with its `votes`: voter_hash,
+        value, reason, source, created_at) in one transaction, every one marked simulated.
+
+        For the demo's weeks of history: hundreds of rows written at once, dated in the past,
+        without asking the engine anything. Returns how many interactions were stored."""
+        with self._transaction() as session:
+            for given in rows:
+                values = dict(given)
+                votes = values.pop("votes", ())
+                values.pop("simulated", None)
+                row = Interaction(
+                    **_columns(Interaction, values, "interaction"),
+                    simulated=True,
+                )
+                session.add(row)
+                session.flush()
+                for vote in votes:
+                    _check_vote(int(vote["value"]), vote.get("reason"))
+                    stamp = vote.get("created_at") or row.created_at
+                    session.add(
+                        Vote(
+                            interaction_id=row.id,
+                            voter_hash=str(vote["voter_hash"]),
+                            value=int(vote["value"]),
+                            reason=vote.get("reason"),
+                            comment=vote.get("comment"),
+                            source=str(vote.get("source") or "demo"),
+                            created_at=stamp,
+                            updated_at=stamp,
+                        )
+                    )
+            return len(rows)
+
+    def delete_simulated(self) -> dict[str, int]:
+        """Remove every simulated row (the demo's made-up history) and the votes on simulated
+        interactions; real rows are untouched. Returns how many rows of each table went."""
+        fake = select(Interaction.id).where(Interaction.simulated.is_(True))
+        fake_runs = select(EvalRun.id).where(EvalRun.simulated.is_(True))
+        with self._transaction() as session:
+            out = {"vote": session.execute(delete(Vote).where(Vote.interaction_id.in_(fake)))}
+            session.execute(
+                update(CuratedExample)
+                .where(CuratedExample.interaction_id.in_(fake))
+                .values(interaction_id=None)
+            )
+            session.execute(delete(EvalResult).where(EvalResult.eval_run_id.in_(fake_runs)))
+            for name, model in (
+                ("interaction", Interaction),
+                ("index_run", IndexRun),
+                ("train_run", TrainRun),
+                ("eval_run", EvalRun),
+            ):
+                out[name] = session.execute(delete(model).where(model.simulated.is_(True)))
+            return {name: result.rowcount for name, result in out.items()}
 
     # -- privacy ----------------------------------------------------------------------------
     # Votes and curated examples are deleted or detached explicitly rather than left to the

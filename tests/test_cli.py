@@ -229,15 +229,27 @@ def test_demo_runs_end_to_end_and_ends_serving_the_dashboard(tmp_path):
     from feedback.store import FeedbackStore
 
     data = tmp_path / ".askdesk" / "demo"
+    assert "SIMULATED history" in out and "a reindex on" in out
+    from feedback.analytics import Analytics
+
+    def real(rows: list) -> list:
+        return [r for r in rows if not r["simulated"]]
+
     with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
-        runs = store.eval_runs()
+        runs = real(store.eval_runs())
         assert len(runs) == 1 and runs[0]["label"] == "demo"
-        assert [r["version"] for r in store.train_runs()] == ["sample-v1"]  # the bundled model
-        platforms = {i["platform"] for i in store.recent_interactions(limit=200)}
+        versions = [r["version"] for r in real(store.train_runs())]
+        assert versions == ["sample-v1"]  # the bundled model
+        platforms = {i["platform"] for i in real(store.recent_interactions(limit=500))}
         assert {"slack", "discord", "web", "cli"} <= platforms
+        span = Analytics(store.engine).simulated_span()
+        assert span["eval_runs"] == 7 and span["answers"] > 200
     again = _cli("demo", "--no-dashboard", cwd=tmp_path, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "0 added, 0 changed" in again.stdout and "eval run #2" in again.stdout
+    assert "0 added, 0 changed" in again.stdout and "eval run #" in again.stdout
+    with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
+        assert len(real(store.eval_runs())) == 2  # the simulated ones were replaced
+        assert Analytics(store.engine).simulated_span()["eval_runs"] == 7
 
 
 def test_a_second_index_run_waits_its_turn(env, tiny_docs):

@@ -6,6 +6,7 @@ import getpass
 import os
 import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -47,7 +48,13 @@ def demo(
     from askdesk.cli.eval_cmd import run_and_store
     from askdesk.cli.index_cmd import run_index
     from askdesk.cli.render import IndexProgress, console, print_answer, print_index_report
-    from askdesk.demo import ensure_tone_scorer, install_sample_style, sample_dir, seed_traffic
+    from askdesk.demo import (
+        ensure_tone_scorer,
+        install_sample_style,
+        sample_dir,
+        seed_history,
+        seed_traffic,
+    )
     from core.types import Question
 
     docs = sample_dir() / "docs"
@@ -99,10 +106,26 @@ def demo(
         "votes (labelled as demo data in the dashboard)."
     )
     with IndexProgress(sys.stderr.isatty()) as progress:
-        traffic = seed_traffic(app, golden, progress=lambda d, t: progress("ask", d, t))
+        traffic = seed_traffic(app.desk(), golden, progress=lambda d, t: progress("ask", d, t))
     console.print(
         f"   {traffic.asked} questions, {traffic.unanswered} not found in the docs; "
-        f"demo votes 👍 {traffic.up} / 👎 {traffic.down}"
+        f"demo votes 👍 helpful {traffic.up} / 👎 not helpful {traffic.down}"
+    )
+    story = seed_history(app.store, run_id, app.active_style_version())
+    style_line = (
+        f", style version {story.previous_style} replaced by {story.style} on "
+        f"{_date(story.style_change_at)}"
+        if story.style_change_at
+        else ""
+    )
+    console.print(
+        f"\n6. SIMULATED history for the dashboard's trends: {_date(story.start)} to "
+        f"{_date(story.end)}, {story.answers} made-up answers (copies of the real ones above, "
+        f"re-dated), {story.votes} made-up votes, {story.eval_runs} eval runs and "
+        f"{story.index_runs} index runs: the docs drift from {_date(story.drift_start)}, "
+        f"a reindex on {_date(story.reindex_at)}{style_line}.\n"
+        "   Every such row is flagged simulated in the database and shaded in the dashboard; "
+        "today's data above is real."
     )
     if not dashboard:
         console.print(
@@ -111,8 +134,12 @@ def demo(
         return
     from askdesk.cli.dashboard_cmd import serve
 
-    console.print("\n6. The dashboard: the recommendation, charts, gaps, history and a playground.")
+    console.print("\n7. The dashboard: the recommendation, charts, gaps, history and a playground.")
     serve(app, port=port)
+
+
+def _date(value: datetime | None) -> str:
+    return "?" if value is None else value.strftime("%b %d")
 
 
 def _num(value: object) -> str:

@@ -18,7 +18,18 @@ from dash import Dash, Input, Output, dash_table, html
 
 from core.evaluation import USEFUL, useful_at_05
 from dashboard.decision import HIT_RATE_KEYS
-from dashboard.panels.common import FILTER_INPUTS, empty_figure, figure, graph, to_filters
+from dashboard.labels import VOTE_DOWN
+from dashboard.panels.common import (
+    FILTER_INPUTS,
+    empty_figure,
+    event_marks,
+    figure,
+    graph,
+    mark_simulated,
+    plot_time,
+    time_axis,
+    to_filters,
+)
 from dashboard.services import Services
 
 METRICS = (("mrr", "MRR"), ("answer_f1", "answer F1"), ("groundedness", "groundedness"))
@@ -100,10 +111,14 @@ def layout(services: Services) -> html.Div:
                 "acc-composers",
                 [("composer", "Composer"), ("outcome", "Outcome"), ("answers", "Answers")],
             ),
-            html.H4("Sources: most cited, and their 👎"),
+            html.H4(f"Sources: most cited, and their {VOTE_DOWN} votes"),
             _table(
                 "acc-sources",
-                [("path", "Document"), ("cited", "Answers citing it"), ("down", "of them 👎")],
+                [
+                    ("path", "Document"),
+                    ("cited", "Answers citing it"),
+                    ("down", f"of them {VOTE_DOWN}"),
+                ],
             ),
         ],
         className="panel",
@@ -114,14 +129,34 @@ def _hit_key(runs: list[dict[str, Any]]) -> str | None:
     return next((k for k in HIT_RATE_KEYS if any(k in r for r in runs)), None)
 
 
-def trend_figure(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def reindex_times(index_runs: list[dict[str, Any]]) -> list[str]:
+    """When an index run changed the index (documents added, changed or removed), after the
+    first one: the moments an eval trend should be read against."""
+    done = sorted(
+        (r for r in index_runs if r.get("status") == "ok" and r.get("finished_at")),
+        key=lambda r: r["finished_at"],
+    )
+    return [
+        plot_time(r["finished_at"])
+        for r in done[1:]
+        if r.get("docs_added") or r.get("docs_changed") or r.get("docs_removed")
+    ]
+
+
+def trend_figure(
+    runs: list[dict[str, Any]],
+    reindexes: list[str] | None = None,
+    span: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The eval runs over time (dates on the axis), reindexes marked, simulated runs shaded."""
     if not runs:
         return empty_figure("Eval trend", "No eval runs yet: run `askdesk eval golden.jsonl`.")
-    x = [r["created_at"] for r in runs]
+    x = [plot_time(r["created_at"]) for r in runs]
+    shown = [r.get("label") or f"run {r['id']}" for r in runs]
     hit = _hit_key(runs)
     series = [(key, label, "solid") for key, label in ([(hit, hit)] if hit else []) + list(METRICS)]
     series += [m for m in LATER_METRICS if any(r.get(m[0]) is not None for r in runs)]
-    return figure(
+    fig = figure(
         [
             {
                 "type": "scatter",
@@ -131,13 +166,16 @@ def trend_figure(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 "y": [r.get(key) for r in runs],  # None: a gap in the line, not a zero
                 "connectgaps": False,
                 "line": {"dash": dash},
-                "text": [r.get("label") or f"run {r['id']}" for r in runs],
+                "text": shown,
             }
             for key, label, dash in series
         ],
         "Eval runs",
+        xaxis=time_axis(x),
         yaxis={"range": [0, 1.05]},
+        **event_marks([(t, "reindex") for t in reindexes or ()]),
     )
+    return mark_simulated(fig, span)
 
 
 def _cell(value: Any) -> Any:
@@ -178,7 +216,9 @@ def register(app: Dash, services: Services) -> None:
         worst = services.analytics.worst_eval_questions(latest["id"])
         rows = worst_rows(worst)
         title = f"Worst questions of the latest run (#{latest['id']}, {latest['created_at'][:16]})"
-        return trend_figure(runs), title, rows
+        marks = reindex_times(services.store.index_runs(limit=200))
+        span = services.analytics.simulated_span()
+        return trend_figure(runs, marks, span), title, rows
 
     @app.callback(Output("acc-backends", "data"), Input("tabs", "value"))
     def backends(_: str | None) -> list[dict[str, Any]]:

@@ -7,17 +7,62 @@ from typing import Any
 
 from dash import ALL, Dash, Input, Output, ctx, html, no_update
 
-from dashboard.panels.common import stat, when
+from dashboard.panels.common import (
+    DAY_MS,
+    empty_figure,
+    figure,
+    graph,
+    mark_simulated,
+    plot_time,
+    stat,
+    time_axis,
+    when,
+)
 from dashboard.services import Services
 
 KINDS = ("added", "changed", "removed")
+RUNS_CHARTED = 200
+"""Most recent index runs in the freshness chart."""
 
 
 def layout(services: Services) -> html.Div:
     return html.Div(
-        [html.Div(id="fresh-body"), html.P(id="fresh-sync-msg", className="muted")],
+        [
+            html.Div(id="fresh-body"),
+            html.P(id="fresh-sync-msg", className="muted"),
+            graph("fresh-runs"),
+        ],
         className="panel",
     )
+
+
+def runs_figure(runs: list[dict[str, Any]], span: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Documents each finished index run added, changed and removed, over time: the reindexes
+    and docs syncs behind the index's freshness. Simulated runs are shaded."""
+    done = sorted(
+        (r for r in runs if r.get("finished_at") and r.get("status") != "running"),
+        key=lambda r: r["finished_at"],
+    )
+    if not done:
+        return empty_figure("Index runs", "No index run yet: run `askdesk index`.")
+    x = [plot_time(r["finished_at"]) for r in done]
+    data = [
+        {
+            "type": "bar",
+            "name": f"documents {kind}",
+            "x": x,
+            "y": [r.get(f"docs_{kind}") or 0 for r in done],
+            "width": [DAY_MS * 0.6] * len(done),
+        }
+        for kind in KINDS
+    ]
+    fig = figure(
+        data,
+        "Index runs: documents added, changed, removed",
+        barmode="stack",
+        xaxis=time_axis(x),
+    )
+    return mark_simulated(fig, span)
 
 
 def _sources_table(rows: list[dict[str, Any]], can_sync: bool) -> html.Table:
@@ -104,6 +149,13 @@ def register(app: Dash, services: Services) -> None:
         if services.freshness is None:
             return html.P("Index freshness is not available in this process.")
         return render(services.freshness(), services.sync_source is not None)
+
+    @app.callback(Output("fresh-runs", "figure"), Input("tabs", "value"))
+    def runs_chart(tab: str | None) -> Any:
+        if tab != "freshness":
+            return no_update
+        runs = services.store.index_runs(limit=RUNS_CHARTED)
+        return runs_figure(runs, services.analytics.simulated_span())
 
     @app.callback(
         Output("fresh-sync-msg", "children"),

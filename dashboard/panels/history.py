@@ -15,6 +15,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from dashboard.auth import current_user
+from dashboard.labels import VOTE_DOWN, VOTE_UP
 from dashboard.panels.common import FILTER_INPUTS, clicked, to_filters
 from dashboard.services import Services
 from feedback.analytics import Filters
@@ -28,9 +29,9 @@ COLUMNS = (
     ("channel", "Channel"),
     ("question", "Question"),
     ("answer", "Answer"),
-    ("up", "👍"),
-    ("down", "👎"),
-    ("reasons", "👎 reasons"),
+    ("up", VOTE_UP),
+    ("down", VOTE_DOWN),
+    ("reasons", f"{VOTE_DOWN}: reasons"),
     ("unanswered", "Unanswered"),
 )
 CSV_FIELDS = (
@@ -50,6 +51,7 @@ CSV_FIELDS = (
     "latency_ms",
     "tone_score",
     "sources",
+    "simulated",
 )
 
 
@@ -126,6 +128,8 @@ def fetch(
 def _table_row(row: dict[str, Any]) -> dict[str, Any]:
     out = {key: row.get(key) for key, _ in COLUMNS}
     out["created_at"] = (row["created_at"] or "")[:16].replace("T", " ")
+    if row.get("simulated"):  # the demo's made-up history, never a real user's question
+        out["created_at"] += " (simulated)"
     out["reasons"] = _reasons(row.get("reasons") or {})
     out["unanswered"] = "yes" if row.get("unanswered") else ""
     out["channel"] = row.get("channel") or ""

@@ -10,6 +10,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, html
 
+from dashboard.labels import VOTE_DOWN, VOTE_UP
 from dashboard.panels import recommendation
 from dashboard.panels.common import (
     FILTER_INPUTS,
@@ -17,6 +18,7 @@ from dashboard.panels.common import (
     empty_figure,
     figure,
     graph,
+    mark_simulated,
     pct,
     stat,
     to_filters,
@@ -25,6 +27,8 @@ from dashboard.services import Services
 from feedback.reasons import Reason
 
 REASONS = tuple((f"down_{r.value}", r.short) for r in Reason)
+UP_TITLE = f"{VOTE_UP} rate (share of votes)"
+DOWN_TITLE = f"{VOTE_DOWN} rate by reason (share of answers)"
 CHARTS = ("ov-answers", "ov-votes", "ov-reasons", "ov-unanswered", "ov-latency")
 
 
@@ -46,9 +50,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 def _figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not rows:
-        return [
-            empty_figure(t) for t in ("Answers", "👍 rate", "👎 by reason", "Unanswered", "Latency")
-        ]
+        return [empty_figure(t) for t in ("Answers", UP_TITLE, DOWN_TITLE, "Unanswered", "Latency")]
     days = [r["day"] for r in rows]
     votes = [r["up"] + r["down"] for r in rows]
     answers = figure(
@@ -64,12 +66,12 @@ def _figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": "👍 share of votes",
+                "name": f"{VOTE_UP} share of votes",
                 "x": days,
                 "y": [_rate(r["up"], v) for r, v in zip(rows, votes, strict=True)],
             }
         ],
-        "👍 rate",
+        UP_TITLE,
         xaxis=day_axis(days),
         yaxis={"tickformat": ".0%", "range": [0, 1.05]},
     )
@@ -77,13 +79,13 @@ def _figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         [
             {
                 "type": "bar",
-                "name": label,
+                "name": f"{VOTE_DOWN}: {label}",
                 "x": days,
                 "y": [_rate(r[key], r["answers"]) for r in rows],
             }
             for key, label in REASONS
         ],
-        "👎 rate by reason (share of answers)",
+        DOWN_TITLE,
         barmode="stack",
         xaxis=day_axis(days),
         yaxis={"tickformat": ".0%"},
@@ -121,8 +123,8 @@ def _stats(t: dict[str, Any]) -> list[html.Div]:
     latency = "—" if p50 is None else f"{p50:.0f} / {p95:.0f} ms"
     return [
         stat("answers", str(t["answers"]), "ov-total-answers"),
-        stat("👍 rate (of votes)", pct(t["up_rate"])),
-        stat("👎 rate (of votes)", pct(t["down_rate"])),
+        stat(f"{VOTE_UP} rate (of votes)", pct(t["up_rate"])),
+        stat(f"{VOTE_DOWN} rate (of votes)", pct(t["down_rate"])),
         stat("unanswered", pct(t["unanswered_rate"])),
         stat("escalations", str(t["escalated"])),
         stat("latency p50 / p95", latency),
@@ -141,4 +143,6 @@ def register(app: Dash, services: Services) -> None:
         totals = services.analytics.totals(f)
         demo = totals.get("demo_votes") or 0
         note = f"Votes: includes {demo} simulated demo votes." if demo else ""
-        return (_stats(totals), note, *_figures(services.analytics.daily(f)))
+        span = services.analytics.simulated_span()
+        figures = [mark_simulated(fig, span) for fig in _figures(services.analytics.daily(f))]
+        return (_stats(totals), note, *figures)

@@ -14,19 +14,20 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.auth import current_user
 from dashboard.decision import Recommendation, RuleResult, decide
+from dashboard.labels import VOTE_DOWN
 from dashboard.panels.common import clicked, when
 from dashboard.services import Services
 
 VERDICT_TEXT = {"NOT_ENOUGH_DATA": "NOT ENOUGH DATA"}
 RULE_TITLES = {
     "docs_changed": "Docs changed since the last index",
-    "facts_downvotes": "👎 wrong facts / not in docs",
+    "facts_downvotes": f"{VOTE_DOWN}: wrong facts / not in docs",
     "unanswered_rate": "Unanswered rate",
     "unanswered_rise": "Unanswered rate rise",
     "eval_hit_rate": "Eval hit rate drop",
     "eval_answer_f1": "Eval answer F1 drop",
     "tone_mean": "Mean tone score",
-    "tone_downvotes": "👎 tone / format",
+    "tone_downvotes": f"{VOTE_DOWN}: tone / format",
     "new_examples": "New approved examples",
 }
 SHARES = {"facts_downvotes", "unanswered_rate", "unanswered_rise", "tone_downvotes"}

@@ -17,8 +17,10 @@ from dashboard.panels.common import (
     FILTER_INPUTS,
     day_axis,
     empty_figure,
+    event_marks,
     figure,
     graph,
+    mark_simulated,
     to_filters,
     when,
 )
@@ -129,9 +131,26 @@ def _share(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def tone_figure(rows: list[dict[str, Any]], target: float) -> dict[str, Any]:
+def version_changes(report: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(first answer, label) of every style version after the first one seen: where the
+    tone trend should be read against a new voice."""
+    return [(r["first_seen"], f"style {r['version']}") for r in report[1:] if r.get("first_seen")]
+
+
+def tone_figure(
+    rows: list[dict[str, Any]],
+    target: float,
+    changes: list[tuple[str, str]] | None = None,
+    span: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Mean tone per day and channel of the answers in the brand voice (the ones the tone_mean
+    rule reads) against the target; new style versions marked, simulated days shaded."""
     if not rows:
-        return empty_figure("Tone score", "No scored answers for these filters yet.")
+        return empty_figure(
+            "Tone score",
+            "No scored answers in the brand voice for these filters (style is off, or no "
+            "style model or tone scorer is set up).",
+        )
     channels = sorted({r["channel"] or "(none)" for r in rows})
     days = sorted({r["day"] for r in rows})
     data = [
@@ -154,7 +173,14 @@ def tone_figure(rows: list[dict[str, Any]], target: float) -> dict[str, Any]:
             "line": {"dash": "dash", "color": "#b3261e"},
         }
     )
-    return figure(data, "Tone score by channel", xaxis=day_axis(days), yaxis={"range": [0, 1.05]})
+    fig = figure(
+        data,
+        "Tone of answers in the brand voice, by channel",
+        xaxis=day_axis(days),
+        yaxis={"range": [0, 1.05]},
+        **event_marks(changes or []),
+    )
+    return mark_simulated(fig, span)
 
 
 def _model_in_use(services: Services) -> dict[str, Any] | None:
@@ -166,16 +192,43 @@ def _model_in_use(services: Services) -> dict[str, Any] | None:
     return services.store.last_train_run()
 
 
-def _model(run: dict[str, Any] | None) -> list[html.Div]:
+def last_evaluation(version: str, runs: list[dict[str, Any]]) -> str:
+    """One line on the newest eval run whose answers were written in `version`'s voice
+    (`Analytics.eval_trend` rows, oldest first), or how to get one."""
+    run = next((r for r in reversed(runs) if r.get("style_model_version") == version), None)
+    if run is None:
+        return (
+            f"Last evaluation: no eval run has measured answers in {version}'s voice yet "
+            "(`askdesk eval` with style on)."
+        )
+    figures = [
+        f"{label} {run[key]:.2f}"
+        for key, label in (("hit@5", "hit@5"), ("answer_f1", "answer F1"), ("tone", "tone"))
+        if isinstance(run.get(key), int | float)
+    ]
+    made_up = " (simulated)" if run.get("simulated") else ""
+    return f"Last evaluation: eval run #{run['id']}{made_up}, {when(run['created_at'])}" + (
+        f": {', '.join(figures)}" if figures else ""
+    )
+
+
+def _model(run: dict[str, Any] | None, evaluation: str = "") -> list[html.Div]:
     if run is None:
         return [html.Div("No style model trained yet: answers use the grounded draft as is.")]
+    held_out = run.get("eval_loss")
+    loss = "" if held_out is None else f", held-out loss {held_out:.3f}"
     return [
-        html.Div(f"Style model {run['version']}", id="tone-model-version", className="stat-value"),
+        html.Div(
+            f"Active style version {run['version']}",
+            id="tone-model-version",
+            className="stat-value",
+        ),
         html.Div(
             f"trained {when(run['created_at'])} on {run['train_examples']} examples "
-            f"({run['eval_examples']} held out), {run['mode']} from {run['base_model']}",
+            f"({run['eval_examples']} held out{loss}), {run['mode']} from {run['base_model']}",
             className="stat-label",
         ),
+        html.Div(evaluation, id="tone-model-eval", className="stat-label"),
     ]
 
 
@@ -188,12 +241,18 @@ def register(app: Dash, services: Services) -> None:
     )
     def update(start: Any, end: Any, platforms: Any, channels: Any) -> tuple[Any, Any, Any]:
         filters = to_filters(start, end, platforms, channels)
-        rows = services.analytics.tone_by_channel(filters)
-        versions = versions_table(version_report(services.analytics.style_by_version(filters)))
+        rows = services.analytics.tone_by_channel(filters, voiced_only=True)
+        report = version_report(services.analytics.style_by_version(filters))
+        versions = versions_table(report)
         run = _model_in_use(services)
         active = services.style_version()
         if run is None and active:
             model = [html.Div(f"Style model {active}: no training run recorded for it.")]
         else:
-            model = _model(run)
-        return tone_figure(rows, services.tone_target), model, versions
+            evaluation = (
+                last_evaluation(run["version"], services.analytics.eval_trend()) if run else ""
+            )
+            model = _model(run, evaluation)
+        span = services.analytics.simulated_span()
+        figure_ = tone_figure(rows, services.tone_target, version_changes(report), span)
+        return figure_, model, versions
