@@ -247,6 +247,12 @@ class Settings(BaseSettings):
     )
 
     # -- upkeep: scheduled reindex and retention ---------------------------------------------
+    index_lock_lease_s: float = Field(
+        60.0,
+        ge=5,
+        description="How long an index run's lock on an object-store index lasts unrenewed "
+        "(renewed every third of it): past it the run is taken for dead and its lock taken over.",
+    )
     reindex_every_minutes: float | None = Field(
         None, gt=0, description="Incremental reindex on a schedule in long-running processes."
     )
