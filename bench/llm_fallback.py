@@ -12,7 +12,8 @@ to the posted (extractive) answer, with the reason recorded:
 - `dribbled-body`: a JSON reply sent one byte every 50 ms (~30 s to send);
 - `sse-comments`: a stream that sends `: keep-alive` every 100 ms and never a token;
 - `slow-stream`: a stream that sends a token every 50 ms, forever;
-- `20-mb-reply`: a 20 MB JSON reply, sent at once.
+- `20-mb-json`: a 20 MB JSON reply, sent at once;
+- `20-mb-stream`: a 20 MB token in one SSE event.
 
 Beside them, the baseline: the extractive engine alone on the same question (what answering
 costs without a model). The settings are the defaults (`askdesk/settings.py`) unless given.
@@ -68,7 +69,8 @@ FAULTS: dict[str, Any] = {
     "dribbled-body": [Reply("Rotate your key in Settings [1]. " * 20, dribble_s=0.05)],
     "sse-comments": [Reply(forever="comments", every_s=0.1, stream=True)],
     "slow-stream": [Reply(forever="chunks", every_s=0.05, stream=True)],
-    "20-mb-reply": [Reply("Rotate your key in Settings [1]. " * (20_000_000 // 33))],
+    "20-mb-json": [Reply("Rotate your key in Settings [1]. " * (20_000_000 // 33), stream=False)],
+    "20-mb-stream": [Reply("Rotate_your_key_in_Settings_[1]._" * (20_000_000 // 33), stream=True)],
 }
 
 
