@@ -130,7 +130,7 @@ class WorkJournal:
         self._connection: Any = None
         self._takeovers_from = 0.0  # time.monotonic() before which nothing is taken over
         self._held_once = False
-        if not self._owner_lock():
+        if not self._owner_lock(strict=True):  # a database error at start is reported as such
             raise RuntimeError("could not take this process's owner lock")
         threading.Thread(target=self._heartbeat, name="askdesk-journal", daemon=True).start()
 
@@ -190,7 +190,7 @@ class WorkJournal:
             log.warning("work journal heartbeat failed", extra={"error": type(exc).__name__})
         return True
 
-    def _owner_lock(self) -> bool:
+    def _owner_lock(self, strict: bool = False) -> bool:
         from sqlalchemy import text
 
         with self._guard:
@@ -215,6 +215,8 @@ class WorkJournal:
             try:
                 connection = self.store.engine.connect()
             except Exception as exc:
+                if strict:
+                    raise
                 log.warning("owner lock unavailable", extra={"error": type(exc).__name__})
                 return False
             try:
@@ -225,6 +227,8 @@ class WorkJournal:
             except Exception as exc:
                 connection.invalidate()
                 connection.close()
+                if strict:
+                    raise
                 log.warning("owner lock unavailable", extra={"error": type(exc).__name__})
                 return False
             if not taken:  # nobody else uses our random name: a database in a strange state
