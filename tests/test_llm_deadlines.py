@@ -26,6 +26,10 @@ from core.types import Question
 
 QUESTION = "How do I rotate my API key?"
 MODEL = "fake-model"
+SEARCH_S = 8.0
+"""Beside the LLM's deadline, the search and the extractive answer (on a loaded 2-core test
+machine). Which deadline cut the reply is asserted by the recorded reason; the times only
+have to tell the deadline from today's behaviour (30 s to forever)."""
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +68,7 @@ def test_a_dribbled_json_body_is_cut_at_the_answer_deadline(
     with FakeOpenAI([reply]) as server:
         answer, took = _ask(sample_searcher, store, server, timeout_s=2.0, first_token_s=1.0)
     _assert_fell_back(store, answer, extractive_answer, "timeout")
-    assert took < 2.0 + 2.5  # the deadline, plus the search and the extractive answer
+    assert took < 2.0 + SEARCH_S  # today: ~30 s, the whole body
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream-asked", "streams-unasked"])
@@ -79,7 +83,7 @@ def test_sse_comments_forever_give_up_at_the_first_token_budget(
     # never ends: the 4 s deadline
     reason = "timeout (first token)" if stream else "timeout"
     _assert_fell_back(store, answer, extractive_answer, reason)
-    assert took < (1.0 if stream else 4.0) + 2.5
+    assert took < (1.0 if stream else 4.0) + SEARCH_S  # today: until the server stops
 
 
 def test_a_stream_of_chunks_forever_gives_up_at_the_answer_deadline(
@@ -90,7 +94,7 @@ def test_a_stream_of_chunks_forever_gives_up_at_the_answer_deadline(
             sample_searcher, store, server, timeout_s=2.0, first_token_s=1.0, stream=True
         )
     _assert_fell_back(store, answer, extractive_answer, "timeout")
-    assert took < 2.0 + 2.5
+    assert took < 2.0 + SEARCH_S  # today: until the server stops
 
 
 def test_a_slow_first_token_gives_up_early_but_a_slow_steady_stream_may_finish(
@@ -98,6 +102,7 @@ def test_a_slow_first_token_gives_up_early_but_a_slow_steady_stream_may_finish(
 ):
     """The first-token budget is for the start only: a stream that started in time may take
     up to the whole deadline."""
+
     def slow(body: dict) -> Reply:  # ~40 chunks, 50 ms apart: 2 s in all, the first at once
         return Reply(_faithful(body), stream=True, chunk_pause_s=0.05)
 
@@ -119,7 +124,7 @@ def test_a_persistent_500_is_tried_three_times_then_falls_back(
         answer, took = _ask(sample_searcher, store, server, timeout_s=12.0)
         tries = len(server.completions)
     _assert_fell_back(store, answer, extractive_answer, "server error (500)")
-    assert tries == 3 and took < 12.0 / 2
+    assert tries == 3 and took < 12.0  # today: ~6 tries until the deadline
 
 
 # -- D9: size ---------------------------------------------------------------------------------
