@@ -86,15 +86,18 @@ def test_sse_comments_forever_give_up_at_the_first_token_budget(
     assert took < (1.0 if stream else 4.0) + SEARCH_S  # today: until the server stops
 
 
+@pytest.mark.parametrize("stream", [True, False], ids=["stream-asked", "streams-unasked"])
 def test_a_stream_of_chunks_forever_gives_up_at_the_answer_deadline(
-    sample_searcher, store, extractive_answer
+    sample_searcher, store, extractive_answer, stream
 ):
-    with FakeOpenAI([Reply(forever="chunks", every_s=0.05)]) as server:
+    """Tokens keep coming, so the first-token budget is met; the answer deadline is not. (A
+    stream nobody asked for is read as one body: today that read never ends.)"""
+    with FakeOpenAI([Reply(forever="chunks", every_s=0.05, stream=True)]) as server:
         answer, took = _ask(
-            sample_searcher, store, server, timeout_s=2.0, first_token_s=1.0, stream=True
+            sample_searcher, store, server, timeout_s=2.0, first_token_s=1.0, stream=stream
         )
     _assert_fell_back(store, answer, extractive_answer, "timeout")
-    assert took < 2.0 + SEARCH_S  # today: until the server stops
+    assert took < 2.0 + SEARCH_S  # today (unasked): until the server stops
 
 
 def test_a_slow_first_token_gives_up_early_but_a_slow_steady_stream_may_finish(
