@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,26 +97,42 @@ class WorkJournal:
     """The questions this process is answering, kept in the shared database until answered.
 
     The process holds a session advisory lock on its own name (`owner:<host:pid:random>`) on
-    one dedicated connection for its whole life; PostgreSQL frees it when the process dies,
-    even by kill -9. Every few seconds each process looks for held questions whose owner's
-    lock is free and takes them over with one UPDATE … WHERE owner = dead, so exactly one
-    survivor answers each. (A database restart also frees the lock; a question may then be
-    answered twice, never lost.)"""
+    one dedicated connection; PostgreSQL frees it when the process dies, even by kill -9.
+    Every few seconds each process looks for held questions whose owner's lock is free and
+    takes them over with one UPDATE … WHERE owner = dead, so exactly one survivor answers each.
 
-    def __init__(self, store: FeedbackStore, *, stale_after_s: float = 3.0) -> None:
-        from sqlalchemy import text
+    A database restart frees every lock at once, the living owners' too. So a lock that is
+    free is not enough to call its owner dead:
+    - a heartbeat (every `heartbeat_s`, and before every takeover check) verifies this
+      process still holds its own lock, takes it again on a fresh connection when the
+      database lost it, and renews the time stamp of this process's held questions;
+    - a takeover needs the owner's lock free *and* its questions not renewed for
+      `stale_after_s` (several heartbeats);
+    - a process that could not verify its own lock takes nothing over, and after taking its
+      lock again it waits `stale_after_s` before any takeover, so every living owner has had
+      heartbeats enough to take its own lock again and renew its questions first.
+    """
 
+    def __init__(
+        self, store: FeedbackStore, *, stale_after_s: float = 3.0, heartbeat_s: float = 1.0
+    ) -> None:
         from feedback.locks import lock_key
 
         key: tuple[int, int]
         self.store = store
         self.owner = f"{instance_name()}:{secrets.token_hex(4)}"
         self.stale_after_s = stale_after_s
+        self.heartbeat_s = heartbeat_s
+        self.retaken = 0  # how many times the owner lock had to be taken again
         self._closed = threading.Event()
         self._key = {"h": (key := lock_key(f"owner:{self.owner}"))[0], "l": key[1]}
-        self._connection = store.engine.connect()
-        self._connection.execute(text("SELECT pg_advisory_lock(:h, :l)"), self._key)
-        self._connection.commit()
+        self._guard = threading.Lock()  # the heartbeat and the takeover loop share _connection
+        self._connection: Any = None
+        self._takeovers_from = 0.0  # time.monotonic() before which nothing is taken over
+        self._held_once = False
+        if not self._owner_lock(strict=True):  # a database error at start is reported as such
+            raise RuntimeError("could not take this process's owner lock")
+        threading.Thread(target=self._heartbeat, name="askdesk-journal", daemon=True).start()
 
     def hold(self, key: str, work: dict[str, Any]) -> None:
         self.store.hold(key, work, owner=self.owner)
@@ -124,9 +141,13 @@ class WorkJournal:
         self.store.finish(key)
 
     def orphans(self) -> list[tuple[str, dict[str, Any]]]:
-        """Take over the held questions of every dead owner (their lock is free)."""
+        """Take over the held questions of every dead owner (lock free, questions stale)."""
         from feedback.locks import lock_holder
 
+        if not self._beat():
+            return []  # unsure of our own lock: no judging others
+        if time.monotonic() < self._takeovers_from:
+            return []
         taken: list[tuple[str, dict[str, Any]]] = []
         for dead in self.store.unfinished_owners(self.stale_after_s):
             if dead != self.owner and lock_holder(self.store.engine, f"owner:{dead}") is None:
@@ -141,11 +162,100 @@ class WorkJournal:
         from sqlalchemy import text
 
         self._closed.set()
+        with self._guard:
+            connection, self._connection = self._connection, None
+        if connection is None:
+            return
         try:  # the connection goes back to the pool: the lock must not go with it
-            self._connection.execute(text("SELECT pg_advisory_unlock(:h, :l)"), self._key)
-            self._connection.commit()
+            connection.execute(text("SELECT pg_advisory_unlock(:h, :l)"), self._key)
+            connection.commit()
+        except Exception:  # the database is gone: so is the lock
+            connection.invalidate()
         finally:
-            self._connection.close()
+            connection.close()
+
+    # -- the heartbeat -----------------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        while not self._closed.wait(self.heartbeat_s):
+            self._beat()
+
+    def _beat(self) -> bool:
+        """Hold the owner lock (taking it again if the database lost it) and renew this
+        process's held questions. False when the database could not confirm the lock."""
+        if not self._owner_lock():
+            return False
+        try:
+            self.store.renew_held(self.owner)
+        except Exception as exc:
+            log.warning("work journal heartbeat failed", extra={"error": type(exc).__name__})
+        return True
+
+    def _owner_lock(self, strict: bool = False) -> bool:
+        from sqlalchemy import text
+
+        with self._guard:
+            if self._closed.is_set():
+                return False
+            if self._connection is not None:
+                try:
+                    held = self._connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                            "AND granted AND pid = pg_backend_pid() AND classid = :h "
+                            "AND objid = :l AND objsubid = 2"
+                        ),
+                        self._key,
+                    ).scalar()
+                    self._connection.commit()
+                    if held:
+                        return True
+                except Exception:  # the connection died with the server
+                    pass
+                self._drop_connection()
+            try:
+                connection = self.store.engine.connect()
+            except Exception as exc:
+                if strict:
+                    raise
+                log.warning("owner lock unavailable", extra={"error": type(exc).__name__})
+                return False
+            try:
+                taken = connection.execute(
+                    text("SELECT pg_try_advisory_lock(:h, :l)"), self._key
+                ).scalar()
+                connection.commit()
+            except Exception as exc:
+                connection.invalidate()
+                connection.close()
+                if strict:
+                    raise
+                log.warning("owner lock unavailable", extra={"error": type(exc).__name__})
+                return False
+            if not taken:  # nobody else uses our random name: a database in a strange state
+                connection.close()
+                return False
+            self._connection = connection
+            if not self._held_once:
+                self._held_once = True
+            else:
+                self.retaken += 1
+                self._takeovers_from = time.monotonic() + self.stale_after_s
+                log.warning(
+                    "owner lock was lost (database restart?) and is taken again; takeovers "
+                    "resume once every living process has renewed its own",
+                    extra={"wait_s": self.stale_after_s},
+                )
+            return True
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.invalidate()
+            connection.close()
+        except Exception:
+            pass
 
 
 def work_journal(app: App) -> WorkJournal | None:

@@ -213,11 +213,27 @@ class Settings(BaseSettings):
         None, description="Bearer key (ASKDESK_LLM_API_KEY); never logged or shown."
     )
     llm_timeout_s: float = Field(
-        30.0, gt=0, description="A reply slower than this (retries included) falls back."
+        12.0,
+        gt=0,
+        description="The answer deadline: connecting, the first token, the whole reply however "
+        "slowly it arrives, and retries; past it the extractive answer is sent.",
+    )
+    llm_first_token_s: float = Field(
+        5.0,
+        gt=0,
+        description="Connecting, and (streaming) the reply's first token, must take less; "
+        "else the extractive answer is sent.",
+    )
+    llm_max_reply_bytes: int = Field(
+        262_144, ge=4096, description="A larger reply is cut off and the extractive answer sent."
     )
     llm_max_tokens: int = Field(400, ge=16, description="Longest reply asked of the model.")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
-    llm_stream: bool = Field(False, description="Ask the server to stream its reply (SSE).")
+    llm_stream: bool = Field(
+        True,
+        description="Ask the server to stream its reply (SSE): needed for the first-token "
+        "budget (a whole reply has no first token to wait for).",
+    )
 
     # -- style model -------------------------------------------------------------------------
     style_enabled: bool = Field(
@@ -260,6 +276,12 @@ class Settings(BaseSettings):
     )
 
     # -- upkeep: scheduled reindex and retention ---------------------------------------------
+    index_lock_lease_s: float = Field(
+        60.0,
+        ge=5,
+        description="How long an index run's lock on an object-store index lasts unrenewed "
+        "(renewed every third of it): past it the run is taken for dead and its lock taken over.",
+    )
     reindex_every_minutes: float | None = Field(
         None, gt=0, description="Incremental reindex on a schedule in long-running processes."
     )

@@ -13,12 +13,18 @@ process (`X-Slack-Retry-Reason: http_timeout` / `http_error`); besides, `--retry
 the events get a deliberate retry sent to the other process right after the first delivery.
 
 Pass 1 restarts process B part-way (SIGTERM, start again), so some events arrive while it
-is down or starting. Pass 2 kills process A with SIGKILL part-way. Per pass: answered exactly
+is down or starting. Pass 2 kills process A with SIGKILL part-way. Pass 3 restarts the
+PostgreSQL server itself part-way (`pg_ctl restart -m fast`: every session and every session
+advisory lock ends) while answers are under way: a private cluster started for it (initdb in a
+temporary folder, as the postgres user, a free port; see tests/pg_private.py), never the
+shared server, with the LLM backend on a scripted server that takes --llm-delay-s per reply
+so questions are held when the restart comes. Per pass: answered exactly
 once, lost (no answer within --answer-timeout s), answered twice or more, deliveries acked
 < 3 s, answer latency p50/p95. The baseline is the naive deployment of the same two
 processes: each with its own SQLite database (claims per process), same index and traffic.
 
     python bench/fleet.py [--json] [--events 500] [--kill-events 200] [--baseline-events 100]
+                          [--pg-restart-events 100] [--llm-delay-s 3]
 """
 
 from __future__ import annotations
@@ -306,6 +312,19 @@ def restart(bot: Bot):
     return fault
 
 
+def pg_restart(cluster: Any):
+    def fault(p: Pass) -> None:
+        p.fault.set()
+        log("restarting PostgreSQL")
+        t = time.perf_counter()
+        cluster.restart()
+        log(f"PostgreSQL back after {time.perf_counter() - t:.1f}s")
+        time.sleep(2.0)  # "during the fault": the bots reconnect in these seconds
+        p.fault.clear()
+
+    return fault
+
+
 def kill(bot: Bot):
     def fault(p: Pass) -> None:
         log(f"kill -9 {bot.name}")
@@ -373,6 +392,33 @@ def run_pass(
     return out
 
 
+def pg_restart_pass(env: dict[str, str], work: Path, api: Any, args: Any) -> dict[str, Any]:
+    """Two bots on a private PostgreSQL that is restarted part-way, answers taking a while."""
+    from fake_openai import FakeOpenAI, Reply
+    from pg_private import remove_private_postgres, start_private_postgres
+
+    cluster = start_private_postgres()
+    try:
+        # an uncited reply: the check falls back to the extractive answer, after the delay
+        slow = Reply("The documentation covers this question well.", delay_s=args.llm_delay_s)
+        with FakeOpenAI([slow]) as llm:
+            llm_env = {
+                **env,
+                "ASKDESK_ANSWER_BACKEND": "llm",
+                "ASKDESK_LLM_BASE_URL": llm.base_url,
+                "ASKDESK_LLM_MODEL": "fake-model",
+                "ASKDESK_LLM_STREAM": "false",
+            }
+            bots = fleet("pgrestart", llm_env, work, [cluster.url, cluster.url])
+            out = run_pass(
+                "pg restart", bots, api, args.pg_restart_events, args, pg_restart(cluster), 0.4
+            )
+        out["llm_delay_s"] = args.llm_delay_s
+        return out
+    finally:
+        remove_private_postgres(cluster)
+
+
 def main() -> None:
     ap = parser(__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=500)
@@ -380,6 +426,8 @@ def main() -> None:
     ap.add_argument("--baseline-events", type=int, default=100)
     ap.add_argument("--askers", type=int, default=20)
     ap.add_argument("--retry-share", type=float, default=0.2)
+    ap.add_argument("--pg-restart-events", type=int, default=100)
+    ap.add_argument("--llm-delay-s", type=float, default=3.0)
     ap.add_argument("--answer-timeout", type=float, default=60.0)
     ap.add_argument("--pg-url", default=os.environ.get("ASKDESK_TEST_PG_URL"))
     args = ap.parse_args()
@@ -418,15 +466,18 @@ def main() -> None:
                 figures["baseline_per_process_sqlite"] = run_pass(
                     "baseline", bots, api, args.baseline_events, args, None, 1.0
                 )
-            bots = fleet("restart", env, work, [pg, pg])
-            figures["shared_pg_restart"] = run_pass(
-                "restart", bots, api, args.events, args, restart(bots[1]), 0.4
-            )
+            if args.events:
+                bots = fleet("restart", env, work, [pg, pg])
+                figures["shared_pg_restart"] = run_pass(
+                    "restart", bots, api, args.events, args, restart(bots[1]), 0.4
+                )
             if args.kill_events:
                 bots = fleet("kill", env, work, [pg, pg])
                 figures["shared_pg_kill9"] = run_pass(
                     "kill -9", bots, api, args.kill_events, args, kill(bots[0]), 0.4
                 )
+            if args.pg_restart_events:
+                figures["pg_server_restart"] = pg_restart_pass(env, work, api, args)
     finally:
         stop_moto(s3)
         next(databases, None)

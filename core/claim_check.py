@@ -143,6 +143,7 @@ def check_reply(reply: str, passages: Mapping[int, str]) -> CheckResult:
     reply = normalize_citations(reply.strip())
     units = [u for u in split_units(reply) if u.text.strip()]
     folded = {n: _fold(t) for n, t in passages.items()}
+    memo = _Memo(passages, folded)
     checked: list[Checked] = []
     intro: tuple[int, ...] = ()  # the citation a list/table/code under a cited intro shares
     for u in units:
@@ -151,7 +152,7 @@ def check_reply(reply: str, passages: Mapping[int, str]) -> CheckResult:
             intro = cites if u.text.rstrip(" .[]0123456789").endswith(":") else ()
         elif not cites:
             cites = intro
-        checked.append(_check(u, cites, passages, folded))
+        checked.append(_check(u, cites, memo))
     result = CheckResult("", checked)
     result.groundedness_before = groundedness(reply, dict(passages))
     said_no = bool(_DECLINE.search(reply)) or not units
@@ -160,9 +161,29 @@ def check_reply(reply: str, passages: Mapping[int, str]) -> CheckResult:
     return result
 
 
-def _check(
-    u: Unit, cites: tuple[int, ...], passages: Mapping[int, str], folded: Mapping[int, str]
-) -> Checked:
+class _Memo:
+    """What the check derives from one set of cited passages (their folded text, their stemmed
+    vocabulary), computed once per set, not once per unit: the check's cost grows with the
+    reply's length, not with its length times the passages' (bench/llm_fallback.py)."""
+
+    def __init__(self, passages: Mapping[int, str], folded: Mapping[int, str]) -> None:
+        self.passages = passages
+        self.folded = folded
+        self._sources: dict[tuple[int, ...], str] = {}
+        self._vocab: dict[tuple[int, ...], dict[tuple[int, ...], set[str]]] = {}
+
+    def source(self, cites: tuple[int, ...]) -> str:
+        if cites not in self._sources:
+            self._sources[cites] = " ".join(self.folded[n] for n in cites)
+        return self._sources[cites]
+
+    def share(self, text: str, cites: tuple[int, ...]) -> float | None:
+        cache = self._vocab.setdefault(cites, {})
+        return groundedness(text, {n: self.passages[n] for n in cites}, cache)
+
+
+def _check(u: Unit, cites: tuple[int, ...], memo: _Memo) -> Checked:
+    passages = memo.passages
     bare = _CITE.sub(" ", u.text)
     if u.kind == "heading" or _connective(bare):
         return Checked(u, cites, kept=True, claim=False)
@@ -171,14 +192,14 @@ def _check(
         return Checked(u, cites, False, f"cites [{missing[0]}] of {len(passages)}")
     if not cites:
         return Checked(u, cites, False, "no citation")
-    source = " ".join(folded[n] for n in cites)
+    source = memo.source(cites)
     for token in exact_tokens(bare):
         if not _occurs(_fold(token), source):
             return Checked(u, cites, False, f"not in the cited passages: {token[:40]}")
     if u.kind != "code":
         # eval's measure reads any "[5]" as a citation: the quoted ones left must not count
         quoted = re.sub(r"\[(\d+)\]", r"(\1)", bare)
-        share = groundedness(quoted, {n: passages[n] for n in cites})
+        share = memo.share(quoted, cites)
         if share is not None and share < 1.0:
             return Checked(u, cites, False, "too little overlap with the cited passages")
     return Checked(u, cites, True)

@@ -95,7 +95,11 @@ def is_supported(sentence: str, passages: Passages) -> bool:
     )
 
 
-def groundedness(answer: str, cited_text: Mapping[int, str]) -> float | None:
+def groundedness(
+    answer: str,
+    cited_text: Mapping[int, str],
+    vocab_cache: dict[tuple[int, ...], set[str]] | None = None,
+) -> float | None:
     """The share of the answer's sentences that its cited sources support (content overlap).
 
     An extractive answer cites a quoted passage once, at its end, so a sentence without a
@@ -104,22 +108,32 @@ def groundedness(answer: str, cited_text: Mapping[int, str]) -> float | None:
     supported when more than SUPPORTED_SHARE of its content words occur in the cited text: a
     rewrite that keeps the facts passes, an invented claim or a citation of a source that was
     not retrieved does not. None when there is nothing to judge (no sentence with content
-    words).
+    words). Linear in the answer's length. `vocab_cache` (keyed by the cited numbers, `()`
+    for all of `cited_text`) lets a caller judging many pieces against the same passages
+    stem each passage set once.
     """
     units = sentences(answer)
     if not units:
         return None
     markers = [[int(n) for n in CITATION.findall(u)] for u in units]
-    everything = " ".join(cited_text.values())
-    vocab: dict[tuple[int, ...], set[str]] = {}
+    # the marker each unit is judged by, in two passes (linear: a reply of many sentences
+    # without markers must not rescan the rest of the reply per sentence)
+    judged: list[list[int] | None] = [m or None for m in markers]
+    following: list[int] | None = None
+    for i in range(len(units) - 1, -1, -1):
+        judged[i] = judged[i] or following
+        following = markers[i] or following
+    previous: list[int] | None = None
+    for i, own in enumerate(markers):
+        judged[i] = judged[i] or previous
+        previous = own or previous
+    vocab = vocab_cache if vocab_cache is not None else {}
     supported = 0
-    for i, unit in enumerate(units):
-        cites = markers[i] or next((m for m in markers[i + 1 :] if m), None)
-        cites = cites or next((m for m in reversed(markers[:i]) if m), None)
+    for unit, cites in zip(units, judged, strict=True):
         key = tuple(sorted(set(cites))) if cites else ()
         if key not in vocab:
-            text = " ".join(cited_text.get(n, "") for n in key) if key else everything
-            vocab[key] = set(terms(text))
+            names = key or tuple(cited_text)
+            vocab[key] = set(terms(" ".join(cited_text.get(n, "") for n in names)))
         if _share(content_words(unit), vocab[key]) > SUPPORTED_SHARE:
             supported += 1
     return supported / len(units)

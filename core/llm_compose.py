@@ -7,10 +7,15 @@ quote from (title, heading, text), the thread's earlier turns, and one rule: ans
 the passages and cite each claim as [n]. Its reply then goes through `core.claim_check`;
 what no cited passage supports is dropped.
 
-Whatever goes wrong — a timeout, 429 or 5xx past the retry budget, an unreachable server, a
-malformed, empty or refused reply, a reply the check leaves too little of — the asker gets the
-extractive answer, and the composition says why (`note`), so the engine records it per
-interaction and the dashboard counts fallbacks by reason. The API key is never logged.
+Whatever goes wrong — no first token in time, the answer deadline passed, 429 or 5xx past the
+retry budget, an unreachable server, a malformed, empty, refused or oversized reply, a reply the
+check leaves too little of — the asker gets the extractive answer, and the composition says why
+(`note`), so the engine records it per interaction and the dashboard counts fallbacks by reason.
+The API key is never logged.
+
+The deadlines are wall-clock and cover the whole exchange (`core.llm_deadline`): connecting,
+waiting for the first token, reading a body or a stream however slowly it arrives, and the
+retries, so a server that dribbles bytes or sends SSE comments forever cannot hold an answer.
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import httpx2
 import numpy as np
 import openai
+from openai.types.chat import ChatCompletion
 
 from core.citations import source_for
 from core.claim_check import CheckResult, check_reply, renumber
 from core.compose import ExtractiveComposer
+from core.llm_deadline import TIMEOUT, BoundedTransport, Budget, spending
 from core.types import Composition, Question
 from retrieval.search import SearchHit
 
@@ -41,6 +49,7 @@ HISTORY_CHARS = 800  # of each earlier question and answer
 BACKOFF_S = 0.25  # first retry wait after a 429/5xx; doubles, capped at MAX_BACKOFF_S
 MAX_BACKOFF_S = 4.0
 MIN_ATTEMPT_S = 0.2  # no new attempt with less time than this left before the deadline
+MAX_ATTEMPTS = 3  # a 429/5xx is tried again at most twice (all inside the answer deadline)
 DECLINE_PHRASE = "Not in the docs."
 
 SYSTEM_PROMPT = (
@@ -69,17 +78,20 @@ class LLMConfig:
     base_url: str
     model: str
     api_key: str | None = None  # None: a placeholder is sent (local servers ignore it)
-    timeout_s: float = 30.0  # the whole reply, retries included
+    timeout_s: float = 12.0  # the whole answer: connect, first token, reply, retries
     max_tokens: int = 400
     temperature: float = 0.0
     stream: bool = False  # ask for Server-Sent Events (a server that streams anyway works too)
+    first_token_s: float = 5.0  # connect, and (streaming) until the reply's first content
+    max_reply_bytes: int = 262_144  # received per attempt (headers, JSON or SSE framing too)
 
     def __repr__(self) -> str:  # the key never shows in a log line or a traceback
         key = "***" if self.api_key else None
         return (
             f"LLMConfig(base_url={self.base_url!r}, model={self.model!r}, api_key={key!r}, "
             f"timeout_s={self.timeout_s}, max_tokens={self.max_tokens}, "
-            f"temperature={self.temperature}, stream={self.stream})"
+            f"temperature={self.temperature}, stream={self.stream}, "
+            f"first_token_s={self.first_token_s}, max_reply_bytes={self.max_reply_bytes})"
         )
 
 
@@ -103,6 +115,8 @@ class LLMComposer:
             api_key=config.api_key or "unused",
             timeout=config.timeout_s,
             max_retries=0,  # retries are ours, bounded by the deadline (see _complete)
+            # sockets that obey the answer's wall-clock budget (core.llm_deadline)
+            http_client=openai.DefaultHttpxClient(transport=BoundedTransport()),
         )
 
     def __repr__(self) -> str:
@@ -175,36 +189,48 @@ class LLMComposer:
         )
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
-        """The reply's text. 429 and 5xx are retried with backoff while the deadline allows;
-        everything else fails at once with a short reason."""
-        deadline = time.monotonic() + self.config.timeout_s
+        """The reply's text, within the answer deadline (`timeout_s`, retries included) and
+        the first-token budget. 429 and 5xx are tried again with backoff, at most
+        MAX_ATTEMPTS in all and only while the deadline allows; everything else fails at
+        once with a short reason."""
+        budget = Budget(time.monotonic() + self.config.timeout_s, self.config.max_reply_bytes)
         attempt = 0
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = budget.left()
             if remaining < MIN_ATTEMPT_S:
-                raise LLMFailure("timeout")
+                raise LLMFailure(TIMEOUT)
+            attempt += 1
+            budget.received = 0
+            budget.failed = None
+            budget.first_token_by = time.monotonic() + self.config.first_token_s
+            budget.connect_by = budget.first_token_by
             try:
-                return self._request(messages, remaining, deadline)
-            except openai.APITimeoutError as exc:
-                raise LLMFailure("timeout") from exc
-            except openai.APIConnectionError as exc:
-                raise LLMFailure("unreachable") from exc
+                with spending(budget):
+                    return self._request(messages, remaining, budget)
+            except LLMFailure:
+                raise
+            except (openai.APIConnectionError, httpx2.TransportError) as exc:
+                # (httpx's errors surface as they are while a body or a stream is read.) The
+                # budget knows when it cut the socket: "timeout (first token)", "reply too
+                # large"; otherwise the client's own verdict
+                timed_out = isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException)
+                verdict = TIMEOUT if timed_out else "unreachable"
+                raise LLMFailure(budget.failed or verdict) from exc
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 if status != 429 and status < 500:
                     raise LLMFailure(f"server refused ({status})") from exc
                 reason = "rate limited (429)" if status == 429 else f"server error ({status})"
-                wait = _retry_after(exc) or BACKOFF_S * 2**attempt
+                wait = _retry_after(exc) or BACKOFF_S * 2 ** (attempt - 1)
                 wait = min(MAX_BACKOFF_S, wait) * (1 + 0.1 * random.random())
-                if time.monotonic() + wait + MIN_ATTEMPT_S > deadline:
+                if attempt >= MAX_ATTEMPTS or wait + MIN_ATTEMPT_S > budget.left():
                     raise LLMFailure(reason) from exc
                 log.info("llm retry", extra={"reason": reason, "wait_s": round(wait, 2)})
                 time.sleep(wait)
-                attempt += 1
             except openai.APIError as exc:  # an error event in a stream, an invalid body
-                raise LLMFailure("malformed reply") from exc
+                raise LLMFailure(budget.failed or "malformed reply") from exc
 
-    def _request(self, messages: list[dict[str, str]], timeout: float, deadline: float) -> str:
+    def _request(self, messages: list[dict[str, str]], timeout: float, budget: Budget) -> str:
         args: dict[str, Any] = {
             "model": self.config.model,
             "messages": messages,
@@ -213,35 +239,41 @@ class LLMComposer:
             "timeout": timeout,
         }
         if self.config.stream:
-            return self._streamed(args, deadline)
+            return self._streamed(args, budget)
+        # a whole reply arrives at once: there is no first token to wait for, only the
+        # connection (bounded by the first-token budget) and then the answer deadline
+        budget.first_token_by = None
         raw = self._client.chat.completions.with_raw_response.create(**args)
         if "text/event-stream" in (raw.headers.get("content-type") or ""):
             return _reply_text(*_sse_text(raw.http_response.text))  # streamed unasked
         try:
             completion = raw.parse()
-            choice = completion.choices[0]
-        except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        except (ValueError, TypeError, AttributeError) as exc:
             raise LLMFailure("malformed reply") from exc
-        message = choice.message
-        if getattr(message, "refusal", None):
-            raise LLMFailure("refusal")
-        return _reply_text(message.content, choice.finish_reason)
+        return _completion_text(completion)
 
-    def _streamed(self, args: dict[str, Any], deadline: float) -> str:
+    def _streamed(self, args: dict[str, Any], budget: Budget) -> str:
         parts: list[str] = []
         finish: str | None = None
         try:
             stream = self._client.chat.completions.create(**args, stream=True)
+            if "text/event-stream" not in (stream.response.headers.get("content-type") or ""):
+                # a server that ignores `stream`: its whole reply is one JSON body
+                with stream:
+                    body = stream.response.read()
+                budget.first_token_by = None
+                return _completion_text(ChatCompletion.model_validate_json(body))
             with stream:
                 for chunk in stream:
-                    if time.monotonic() > deadline:
-                        raise LLMFailure("timeout")
                     for choice in chunk.choices or []:
                         if choice.delta and choice.delta.content:
                             parts.append(choice.delta.content)
+                            budget.started()  # the model answers: the total deadline now
                         if getattr(choice.delta, "refusal", None):
                             raise LLMFailure("refusal")
                         finish = choice.finish_reason or finish
+                    if budget.left() <= 0:
+                        raise LLMFailure(TIMEOUT)
         except (ValueError, TypeError, AttributeError) as exc:
             raise LLMFailure("malformed reply") from exc
         return _reply_text("".join(parts), finish)
@@ -263,6 +295,17 @@ class LLMComposer:
         listed = self.config.model in names
         detail = "model listed" if listed else f"model {self.config.model!r} not listed"
         return True, detail
+
+
+def _completion_text(completion: ChatCompletion) -> str:
+    try:
+        choice = completion.choices[0]
+    except (TypeError, AttributeError, IndexError) as exc:
+        raise LLMFailure("malformed reply") from exc
+    message = choice.message
+    if getattr(message, "refusal", None):
+        raise LLMFailure("refusal")
+    return _reply_text(message.content, choice.finish_reason)
 
 
 def _reply_text(content: str | None, finish: str | None) -> str:
@@ -381,5 +424,7 @@ def build_llm_composer(settings: Any, fallback: ExtractiveComposer) -> LLMCompos
         max_tokens=int(settings.llm_max_tokens),
         temperature=float(settings.llm_temperature),
         stream=bool(getattr(settings, "llm_stream", False)),
+        first_token_s=float(getattr(settings, "llm_first_token_s", LLMConfig.first_token_s)),
+        max_reply_bytes=int(getattr(settings, "llm_max_reply_bytes", LLMConfig.max_reply_bytes)),
     )
     return LLMComposer(config, fallback)

@@ -47,13 +47,17 @@ def advisory_lock(engine: Engine, name: str) -> Iterator[bool]:
 
 
 def lock_holder(engine: Engine, name: str) -> int | None:
-    """The PostgreSQL backend pid holding lock `name`, or None when nobody does."""
+    """The PostgreSQL backend pid holding lock `name` in this database, or None when nobody
+    does (another database on the same server may use the same name: another fleet, a test)."""
     high, low = lock_key(name)
     with engine.connect() as connection:
         return connection.execute(
             text(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = :h AND objid = :l AND objsubid = 2 LIMIT 1"
+                "AND classid = :h AND objid = :l AND objsubid = 2 "
+                # advisory locks belong to one database; pg_locks shows the whole server's
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "LIMIT 1"
             ),
             {"h": high, "l": low},
         ).scalar()

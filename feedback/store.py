@@ -911,6 +911,16 @@ class FeedbackStore:
                 update(DeliveryClaim).where(DeliveryClaim.key == key).values(work=null())
             )
 
+    def renew_held(self, owner: str) -> int:
+        """`owner` is alive: its held work is renewed (not stale for `unfinished_owners`).
+        Returns how many rows it holds."""
+        with self._transaction() as session:
+            return session.execute(
+                update(DeliveryClaim)
+                .where(DeliveryClaim.owner == owner, DeliveryClaim.work.is_not(None))
+                .values(claimed_at=utcnow())
+            ).rowcount
+
     def unfinished_owners(self, older_than_s: float) -> list[str]:
         """Owners of held work at least `older_than_s` old (alive or not: the caller checks)."""
         cutoff = utcnow() - timedelta(seconds=older_than_s)

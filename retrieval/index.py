@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrieval.passages import TABLE as PASSAGES_TABLE
 from retrieval.passages import PassageStore
 
 if TYPE_CHECKING:
@@ -199,6 +200,37 @@ class ChunkIndex:
         if self.exists():
             self.db.drop_table(self.name)
         self._table = None
+
+    # -- undoing an interrupted run (retrieval.writer_lock) ----------------------------------
+    def table_versions(self) -> dict[str, int]:
+        """The version of each table an index run writes (0: it does not exist yet)."""
+        out: dict[str, int] = {}
+        for name in (self.name, PASSAGES_TABLE):
+            try:
+                out[name] = int(self.db.open_table(name).version)
+            except (FileNotFoundError, ValueError):
+                out[name] = 0
+        return out
+
+    def restore_versions(self, versions: Mapping[str, int]) -> list[str]:
+        """Put each table back to the given version (drop it when it did not exist then):
+        what a run that died after it recorded them had changed is undone. Returns the
+        tables restored."""
+        restored: list[str] = []
+        for name, version in versions.items():
+            try:
+                table = self.db.open_table(name)
+            except (FileNotFoundError, ValueError):
+                continue
+            if version <= 0:
+                self.db.drop_table(name)
+                restored.append(name)
+            elif int(table.version) > version:
+                table.restore(version)
+                restored.append(name)
+        self._table = None
+        self._passages = None
+        return restored
 
     def swap_in(self, staged: ChunkIndex) -> None:
         """Make the staged table's rows this table's contents, in one commit.

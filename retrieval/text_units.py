@@ -182,16 +182,18 @@ class Unit:
 
 def split_sentences(paragraph: str) -> list[str]:
     parts: list[str] = []
-    buf = ""
+    buf: list[str] = []  # pieces of the sentence so far, joined once it ends (linear time)
     for piece in _SENT_END.split(paragraph.strip()):
-        buf = f"{buf} {piece}".strip() if buf else piece.strip()
-        last = buf.rsplit(None, 1)[-1].rstrip(".").lower() if buf else ""
+        piece = piece.strip()
+        if piece:
+            buf.append(piece)
+        last = buf[-1].rsplit(None, 1)[-1].rstrip(".").lower() if buf else ""
         if last in _ABBREV:
             continue  # "e.g. Foo" is not a sentence end
-        parts.append(buf)
-        buf = ""
+        parts.append(" ".join(buf))
+        buf = []
     if buf:
-        parts.append(buf)
+        parts.append(" ".join(buf))
     return [p for p in parts if p]
 
 
@@ -201,6 +203,7 @@ def split_units(text: str) -> list[Unit]:
     lines = text.splitlines()
     i = 0
     prose: list[str] = []
+    header = ""  # the current table's first row
 
     def flush() -> None:
         nonlocal para
@@ -241,9 +244,8 @@ def split_units(text: str) -> list[Unit]:
                 flush()
                 header = line.strip()
                 units.append(Unit(header, "row", para, header=None))
-            else:
-                first = next(u for u in reversed(units) if u.kind == "row" and u.header is None)
-                units.append(Unit(line.strip(), "row", para, header=first.text))
+            else:  # the table's header row, kept as we go (not searched for per row)
+                units.append(Unit(line.strip(), "row", para, header=header))
         elif _ITEM.match(line):
             flush()
             units.append(Unit(line.strip(), "item", para))

@@ -34,6 +34,13 @@ class Reply:
     finish_reason: str = "stop"
     refusal: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # misbehaving servers (issue 20, D8): `dribble_s` sends the body one byte at a time with
+    # this pause; `forever` keeps a stream open, sending every `every_s` an SSE comment
+    # ("comments") or another content chunk ("chunks"), until the client hangs up
+    dribble_s: float = 0.0
+    chunk_pause_s: float = 0.0  # a stream: this pause before each content chunk
+    forever: str | None = None
+    every_s: float = 0.2
 
 
 @dataclass
@@ -61,6 +68,7 @@ class FakeOpenAI:
         self.serve_s: list[float] = []  # each completion's scripting + delay, before sending
         self._lock = threading.Lock()
         self._served = 0
+        self._stopping = threading.Event()  # ends the endless and dribbling replies
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -77,6 +85,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            dribble_s = 0.0  # this reply's pause between body bytes
 
             def log_message(self, *args: object) -> None:  # quiet test output
                 pass
@@ -111,9 +120,13 @@ class FakeOpenAI:
                     fake.serve_s.append(time.perf_counter() - t)
                 # the client may have given up (a timeout test): nothing to send then
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.dribble_s = reply.dribble_s
                     self._answer(reply, body or {})
 
             def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
+                if reply.forever:
+                    self._forever(reply, str(body.get("model") or "fake-model"))
+                    return
                 if reply.raw is not None:
                     self._send(reply.status, reply.raw, "application/json", reply.headers)
                     return
@@ -169,7 +182,10 @@ class FakeOpenAI:
                         "model": model,
                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
                     }
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    if reply.chunk_pause_s and i:
+                        self.wfile.flush()
+                        time.sleep(reply.chunk_pause_s)
+                    self._body(f"data: {json.dumps(chunk)}\n\n".encode())
                     if i % 8 == 0:
                         self.wfile.flush()
                 last = {
@@ -179,9 +195,35 @@ class FakeOpenAI:
                     "model": model,
                     "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}],
                 }
-                self.wfile.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
+                self._body(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
                 self.wfile.flush()
                 self.close_connection = True
+
+            def _forever(self, reply: Reply, model: str) -> None:
+                """An SSE stream that never ends: comments, or content chunks, until the
+                client hangs up or the server stops."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                n = 0
+                while not fake._stopping.wait(reply.every_s):
+                    if reply.forever == "comments":
+                        event = b": keep-alive\n\n"
+                    else:
+                        delta = {"content": "and more " if n else "Rotate keys [1] "}
+                        chunk = {
+                            "id": "chatcmpl-fake",
+                            "object": "chat.completion.chunk",
+                            "created": int(time.time()),
+                            "model": model,
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                        }
+                        event = f"data: {json.dumps(chunk)}\n\n".encode()
+                    self.wfile.write(event)
+                    self.wfile.flush()
+                    n += 1
 
             def _json(
                 self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None
@@ -195,7 +237,19 @@ class FakeOpenAI:
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(data)
+                self._body(data)
+
+            def _body(self, data: bytes) -> None:
+                pause = self.dribble_s
+                if not pause:
+                    self.wfile.write(data)
+                    return
+                self.wfile.flush()
+                for i in range(len(data)):  # one byte at a time: every read gets something
+                    if fake._stopping.wait(pause):
+                        return
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -204,6 +258,7 @@ class FakeOpenAI:
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

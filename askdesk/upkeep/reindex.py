@@ -11,6 +11,8 @@ written as "running" when the run starts, so a run killed outright (kill -9) is 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,8 +72,8 @@ def index_sources(
     """
     from askdesk.fleet import fleet_lock
 
-    ingester = app.ingester()
-    with fleet_lock(app, INDEX_LOCK, "index run"):
+    with fleet_lock(app, INDEX_LOCK, "index run"), location_lock(app):
+        ingester = app.ingester()
         run_ids = {id(s): _start_run(app, s) for s in sources if _startable(s)}
         by_name = {s.name: s for s in sources}
         recorded: set[int] = set()
@@ -103,6 +105,28 @@ def index_sources(
     if ok:
         calibrate_answers(app, (changed or ok)[0])
     return reports
+
+
+@contextmanager
+def location_lock(app: App) -> Iterator[None]:
+    """The index location's own writer lock (retrieval.writer_lock): other writers of the
+    same LanceDB location with another data dir or database are refused too, and a run that
+    died there is undone first."""
+    from askdesk.locking import Busy
+    from retrieval.writer_lock import Tables, WriterBusy, index_writer
+
+    index = app.index
+    tables = Tables(index.table_versions, index.restore_versions)
+    try:
+        with index_writer(
+            index.uri,
+            tables,
+            storage_options=index.storage_options,
+            lease_s=app.settings.index_lock_lease_s,
+        ):
+            yield
+    except WriterBusy as exc:
+        raise Busy(str(exc)) from None
 
 
 def _startable(source: Source) -> bool:
