@@ -10,8 +10,10 @@ which of them answers. `bots.delivery.Delivery` claims each message through it.
 `SeenKeys` lives in one process. `SharedKeys` adds the fleet: each first claim is also a
 unique row in the shared database (`FeedbackStore.claim`), so of several processes behind
 one request URL exactly one takes a delivery, whichever of them receives it. When the
-database cannot be reached, the local set decides (the bot keeps acking and answering with
-its apology) and a warning says so.
+database cannot be reached, the claim is retried for a few seconds (a PostgreSQL restart
+takes about one; deciding alone then would let two processes answer the same redelivered
+event), and only then does the local set decide (the bot keeps answering with its apology)
+and a warning says so. Claims run after the ack, so the wait never delays one.
 """
 
 from __future__ import annotations
@@ -84,23 +86,35 @@ class SharedKeys(SeenKeys):
         self,
         claim_shared: Callable[[str], bool],
         release_shared: Callable[[str], None] | None = None,
+        *,
+        outage_wait_s: float = 5.0,
+        retry_every_s: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
         **kwargs: float,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._claim_shared = claim_shared
         self._release_shared = release_shared
+        self.outage_wait_s = outage_wait_s
+        self.retry_every_s = retry_every_s
+        self._sleep = sleep
 
     def claim(self, key: str) -> bool:
         if not super().claim(key):
             return False
-        try:
-            return self._claim_shared(key)
-        except Exception as exc:  # database down: this process decides alone, and says so
-            log.warning(
-                "shared claim unavailable; deciding in this process",
-                extra={"error": type(exc).__name__},
-            )
-            return True
+        deadline = self._clock() + self.outage_wait_s
+        while True:
+            try:
+                return self._claim_shared(key)
+            except Exception as exc:
+                if self._clock() + self.retry_every_s > deadline:
+                    # still down: this process decides alone, and says so
+                    log.warning(
+                        "shared claim unavailable; deciding in this process",
+                        extra={"error": type(exc).__name__},
+                    )
+                    return True
+            self._sleep(self.retry_every_s)
 
     def forget(self, key: str) -> None:
         super().forget(key)
