@@ -13,7 +13,8 @@ one request URL exactly one takes a delivery, whichever of them receives it. Whe
 database cannot be reached, the claim is retried for a few seconds (a PostgreSQL restart
 takes about one; deciding alone then would let two processes answer the same redelivered
 event), and only then does the local set decide (the bot keeps answering with its apology)
-and a warning says so. Claims run after the ack, so the wait never delays one.
+and a warning says so. A claim in Slack's ack path does not wait (`wait=False`); the
+message's own claim, made after the ack, does.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ class SeenKeys:
         self._keys: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def claim(self, key: str) -> bool:
-        """True for the first caller with this key (within the TTL), False for every later one."""
+    def claim(self, key: str, *, wait: bool = True) -> bool:
+        """True for the first caller with this key (within the TTL), False for every later one.
+        `wait` matters only to `SharedKeys` (whether to wait out a database outage)."""
         now = self._clock()
         with self._lock:
             self._expire(now)
@@ -99,10 +101,13 @@ class SharedKeys(SeenKeys):
         self.retry_every_s = retry_every_s
         self._sleep = sleep
 
-    def claim(self, key: str) -> bool:
+    def claim(self, key: str, *, wait: bool = True) -> bool:
+        """As `SeenKeys.claim`, decided by the database. `wait=False` is for a caller that
+        must not block (Slack's ack path): in an outage it decides at once, and the claim
+        made after the ack (the message's key, in `Delivery.accept`) waits for the database."""
         if not super().claim(key):
             return False
-        deadline = self._clock() + self.outage_wait_s
+        deadline = self._clock() + (self.outage_wait_s if wait else 0.0)
         while True:
             try:
                 return self._claim_shared(key)

@@ -56,3 +56,11 @@ def test_a_long_outage_decides_in_this_process_after_the_wait(caplog):
     assert 4.5 <= clock.now <= 5.0
     assert "deciding in this process" in caplog.text
     assert keys.claim("Ev1") is False  # and this process never takes it twice
+
+
+def test_a_claim_that_must_not_block_decides_at_once_in_an_outage():
+    db = FlakyDatabase(down_for=10_000)
+    clock = FakeClock()
+    keys = SharedKeys(db.claim, clock=clock, sleep=clock.sleep, outage_wait_s=5.0)
+    assert keys.claim("event:Ev1", wait=False) is True
+    assert clock.now == 0.0  # Slack's ack was not held

@@ -239,7 +239,7 @@ def first_delivery_only(seen: SeenKeys) -> Callable[..., BoltResponse | None]:
         if body.get("command"):
             raw = req.raw_body or json.dumps(body, sort_keys=True)  # Socket Mode has no raw body
             key = body.get("trigger_id") or hashlib.sha256(raw.encode()).hexdigest()
-            if not seen.claim(f"command:{key}"):
+            if not seen.claim(f"command:{key}", wait=False):
                 log.info("dropped a repeated command", extra={"command": body.get("command")})
                 return BoltResponse(status=200, body="")
             return next()
@@ -247,7 +247,7 @@ def first_delivery_only(seen: SeenKeys) -> Callable[..., BoltResponse | None]:
         if event_id:
             reason = (req.headers.get("x-slack-retry-reason") or [""])[0]
             timed_out = reason == "http_timeout" and not seen.shared
-            if timed_out or not seen.claim(f"event:{event_id}"):
+            if timed_out or not seen.claim(f"event:{event_id}", wait=False):
                 retry = (req.headers.get("x-slack-retry-num") or ["?"])[0]
                 log.info(
                     "dropped a redelivered event", extra={"event_id": event_id, "retry": retry}
