@@ -154,6 +154,9 @@ class OnnxEncoder:
     the arguments askdesk passes (texts, batch_size, normalize_embeddings)."""
 
     def __init__(self, recipe: Recipe, model: bytes | Path, *, threads: int | None) -> None:
+        # no usage telemetry from a self-hosted bot; unset, onnxruntime also warns on stderr
+        # wherever $HOME is read-only (a locked-down container)
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
