@@ -148,16 +148,20 @@ class Server:
     proc: subprocess.Popen
     log: Path
     started: float = field(default_factory=time.perf_counter)
+    peak_rss_mb: float | None = None
 
     def stop(self, timeout: float = 60.0) -> str:
-        """SIGTERM (drains like Ctrl-C), then the whole stderr."""
-        if self.proc.poll() is None:
+        """SIGTERM (drains like Ctrl-C), then the whole stderr; `peak_rss_mb` from wait4."""
+        if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
+            timer = threading.Timer(timeout, self.proc.kill)
+            timer.start()
             try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                _, status, usage = os.wait4(self.proc.pid, 0)
+            finally:
+                timer.cancel()
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
+            self.peak_rss_mb = usage.ru_maxrss / 1024
         return self.log.read_text(errors="replace")
 
     def stderr_so_far(self) -> str:
