@@ -52,10 +52,16 @@ WORK = DATA / "cold_start"
 BACKENDS = ("torch", "onnx")
 
 
-def questions_and_docs(name: str) -> tuple[list[str], Path]:
+def questions_and_docs(name: str, pages: int) -> tuple[list[str], Path]:
+    """The set's questions and a folder of its pages; `pages` > 0 keeps that many pages
+    (in name order) and their questions, for a shorter run on a busy machine."""
     if name == "tidewire":
         return [g.question for g in load_golden(SAMPLE_GOLDEN)], SAMPLE_DOCS
     faq = build(name)
+    if pages > 0:
+        keep = set(sorted(faq.pages)[:pages])
+        faq.pages = {k: v for k, v in faq.pages.items() if k in keep}
+        faq.items = [i for i in faq.items if i.doc_id in keep]
     return [i.question for i in faq.items], faq.write(WORK / "pages" / name)
 
 
@@ -75,12 +81,14 @@ def answer_all(engine: AnswerEngine, questions: list[str]) -> list[tuple[str, tu
     return out
 
 
-def throughput_and_answers(sets: list[str], embedders: dict[str, Embedder]) -> dict[str, Any]:
+def throughput_and_answers(
+    sets: list[str], embedders: dict[str, Embedder], pages: int
+) -> dict[str, Any]:
     texts = dict.fromkeys(BACKENDS, 0)
     seconds = dict.fromkeys(BACKENDS, 0.0)
     answers: dict[str, Any] = {}
     for n, name in enumerate(sets):
-        questions, folder = questions_and_docs(name)
+        questions, folder = questions_and_docs(name, pages)
         indexes = {}
         order = BACKENDS if n % 2 == 0 else BACKENDS[::-1]
         for backend in order:
@@ -192,6 +200,8 @@ def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=3, help="cold runs of each backend")
     p.add_argument("--sets", default=",".join(("tidewire", *DEV_FAQS)))
+    p.add_argument("--faq-pages", type=int, default=0,
+                   help="keep the first N pages of each FAQ set (0: all)")
     args = p.parse_args()
     sets = [s for s in args.sets.split(",") if s]
     shutil.rmtree(WORK, ignore_errors=True)
@@ -216,7 +226,8 @@ def main() -> None:
         "threads": THREADS,
         "onnx_export_s": round(export_s, 1),
     }
-    figures.update(throughput_and_answers(sets, embedders))
+    figures["faq_pages"] = args.faq_pages or "all"
+    figures.update(throughput_and_answers(sets, embedders, args.faq_pages))
     questions = [g.question for g in load_golden(SAMPLE_GOLDEN)]
     data_dir = sample / "torch"  # the index sentence-transformers built: kept as it is
     figures["cold_ask"] = cold_ask(data_dir, questions, args.reps)
