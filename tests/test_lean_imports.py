@@ -133,3 +133,49 @@ def test_dashboard_starts_and_serves_without_torch(indexed: Path) -> None:
     finally:
         stderr = server.stop()
     assert heavy_in(stderr) == [], f"askdesk dashboard imported {heavy_in(stderr)}"
+
+
+DISCORD_TOKEN = "MTE5OTk5OTk5OTk5OTk5OTk5OQ.Gabcde.real-looking-token-0123456789abcdefghij"
+# as tests/test_discord_cli.py: point discord.py at the fake, then run the real CLI
+DISCORD_BOOT = (
+    "import sys, discord, yarl; "
+    "discord.http.Route.BASE = sys.argv[1]; "
+    "discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv[2]); "
+    "from askdesk.cli import main; sys.argv = ['askdesk', 'discord']; main()"
+)
+
+
+def test_discord_bot_starts_and_answers_without_torch(indexed: Path) -> None:
+    import asyncio
+    import signal
+    import time
+
+    import fake_discord as fd
+
+    log = indexed.parent / "discord-stderr.log"
+    with fd.fake_in_thread(token=DISCORD_TOKEN) as fake, log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", DISCORD_BOOT, fake.api_base, fake.ws_url],
+            cwd=indexed.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=sink,
+            env=clean_env(indexed, PYTHONPROFILEIMPORTTIME="1", DISCORD_BOT_TOKEN=DISCORD_TOKEN),
+        )
+        try:
+            wait_until(lambda: "Connected to Discord as" in log.read_text(), timeout=180)
+            question = fake.mention("How much does the Team plan cost?")
+            assert fake.loop is not None
+            asyncio.run_coroutine_threadsafe(
+                fake.dispatch("MESSAGE_CREATE", question), fake.loop
+            ).result(10)
+            end = time.monotonic() + 120
+            while not fake.sent and time.monotonic() < end:
+                time.sleep(0.1)
+            assert fake.sent and "49 dollars" in fake.sent[0]["content"]
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    stderr = log.read_text()
+    assert heavy_in(stderr) == [], f"askdesk discord imported {heavy_in(stderr)}"
