@@ -202,10 +202,16 @@ def main() -> None:
     p.add_argument("--sets", default=",".join(("tidewire", *DEV_FAQS)))
     p.add_argument("--faq-pages", type=int, default=0,
                    help="keep the first N pages of each FAQ set (0: all)")
+    p.add_argument("--cold-only", action="store_true",
+                   help="only the cold ask and Slack runs, on the sample index an earlier "
+                   "run left in bench/_data/cold_start")
     args = p.parse_args()
     sets = [s for s in args.sets.split(",") if s]
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
+    if not args.cold_only:
+        shutil.rmtree(WORK, ignore_errors=True)
+        WORK.mkdir(parents=True)
+    elif not (WORK / "tidewire" / "torch" / "lancedb").is_dir():
+        raise SystemExit("error: --cold-only needs the index of an earlier full run")
 
     sample = WORK / "tidewire"
     embedders = {
@@ -226,8 +232,9 @@ def main() -> None:
         "threads": THREADS,
         "onnx_export_s": round(export_s, 1),
     }
-    figures["faq_pages"] = args.faq_pages or "all"
-    figures.update(throughput_and_answers(sets, embedders, args.faq_pages))
+    if not args.cold_only:
+        figures["faq_pages"] = args.faq_pages or "all"
+        figures.update(throughput_and_answers(sets, embedders, args.faq_pages))
     questions = [g.question for g in load_golden(SAMPLE_GOLDEN)]
     data_dir = sample / "torch"  # the index sentence-transformers built: kept as it is
     figures["cold_ask"] = cold_ask(data_dir, questions, args.reps)
@@ -237,13 +244,17 @@ def main() -> None:
 
 
 def _text(f: dict[str, Any]) -> str:
-    ix, ca, sl = f["index"], f["cold_ask"], f["slack"]
+    ca, sl = f["cold_ask"], f["slack"]
     lines = [
         f"cold start, {f['date']}, {f['machine']}, {f['threads']} threads "
         f"(before = sentence-transformers on torch, after = onnxruntime)",
         f"one-off ONNX export: {f['onnx_export_s']}s",
-        f"index throughput: before {ix['texts_per_s']['torch']} texts/s, after "
-        f"{ix['texts_per_s']['onnx']} texts/s ({ix['ratio_after_before']}x)",
+    ]
+    if "index" in f:
+        ix = f["index"]
+        lines.append(f"index throughput: before {ix['texts_per_s']['torch']} texts/s, after "
+                     f"{ix['texts_per_s']['onnx']} texts/s ({ix['ratio_after_before']}x)")
+    lines += [
         f"cold ask: before {ca['wall_s']['torch']}s / {ca['peak_rss_mb']['torch']} MB, after "
         f"{ca['wall_s']['onnx']}s / {ca['peak_rss_mb']['onnx']} MB "
         f"(wall {ca['wall_ratio']}x, RSS {ca['rss_ratio']}x)",
@@ -253,7 +264,7 @@ def _text(f: dict[str, Any]) -> str:
         f"{sl['first_answer_after_ready_s']['torch']}s / after "
         f"{sl['first_answer_after_ready_s']['onnx']}s; peak RSS {sl['peak_rss_mb']}",
     ]
-    for name, a in f["answers"].items():
+    for name, a in f.get("answers", {}).items():
         lines.append(f"answers {name}: {a['identical_on_existing_index']}/{a['questions']} "
                      f"identical on the existing index, {a['identical_on_fresh_index']}/"
                      f"{a['questions']} on a fresh one")

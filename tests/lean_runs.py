@@ -13,6 +13,7 @@ imported, even when the process is stopped by a signal.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -86,9 +87,14 @@ def run_cli(
 ) -> Run:
     """`askdesk ARGS` in a fresh interpreter; wall time and peak RSS (from wait4)."""
     extra = {"PYTHONPROFILEIMPORTTIME": "1"} if importtime else {}
+    # a child's ru_maxrss counts what it shared with this (maybe large) process between fork
+    # and exec; GNU time, small when it forks, reports the command's own peak
+    gnu_time = shutil.which("time", path="/usr/bin:/bin")
+    peak_file = data_dir.parent / f".peak-{time.monotonic_ns()}"
+    wrap = [gnu_time, "-f", "%M", "-o", str(peak_file)] if gnu_time else []
     t = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "askdesk", *args],
+        [*wrap, sys.executable, "-m", "askdesk", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -97,10 +103,18 @@ def run_cli(
         env=clean_env(data_dir, **extra, **env),
     )
     out, err, code, peak = _wait_with_rusage(proc, timeout)
+    if gnu_time:
+        try:
+            peak = int(peak_file.read_text().split()[-1]) / 1024
+        except (OSError, ValueError, IndexError):
+            peak = None
+        peak_file.unlink(missing_ok=True)
     return Run(code, out, err, time.perf_counter() - t, peak)
 
 
-def _wait_with_rusage(proc: subprocess.Popen, timeout: float) -> tuple[str, str, int, float]:
+def _wait_with_rusage(
+    proc: subprocess.Popen, timeout: float
+) -> tuple[str, str, int, float | None]:
     """Read both pipes, then reap the child with wait4 for its own peak RSS (ru_maxrss, KiB
     on Linux): Popen's wait would discard the child's resource usage."""
     got: dict[str, str] = {}
@@ -151,21 +165,33 @@ class Server:
     peak_rss_mb: float | None = None
 
     def stop(self, timeout: float = 60.0) -> str:
-        """SIGTERM (drains like Ctrl-C), then the whole stderr; `peak_rss_mb` from wait4."""
+        """SIGTERM (drains like Ctrl-C), then the whole stderr. `peak_rss_mb`: the process's
+        VmHWM just before the signal (its ru_maxrss would count what it shared with its
+        parent between fork and exec)."""
         if self.proc.returncode is None:
+            self.peak_rss_mb = _vm_hwm_mb(self.proc.pid)
             self.proc.send_signal(signal.SIGTERM)
             timer = threading.Timer(timeout, self.proc.kill)
             timer.start()
             try:
-                _, status, usage = os.wait4(self.proc.pid, 0)
+                _, status, _ = os.wait4(self.proc.pid, 0)
             finally:
                 timer.cancel()
             self.proc.returncode = os.waitstatus_to_exitcode(status)
-            self.peak_rss_mb = usage.ru_maxrss / 1024
         return self.log.read_text(errors="replace")
 
     def stderr_so_far(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def _vm_hwm_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def start(data_dir: Path, *args: str, importtime: bool = True, **env: str) -> Server:
