@@ -274,12 +274,18 @@ class OnnxCache:
         return enc
 
     # -- reading ------------------------------------------------------------------------
+    def _manifests(self) -> list[Path]:
+        """The finished entries' manifests (an export in progress lives in a dot-folder)."""
+        assert self.root is not None
+        return [m for m in self.root.glob("*/manifest.json")
+                if not m.parent.name.startswith(".")]
+
     def _entry_for(self, folder: Path, stats: dict[str, list[int]]) -> Path | None:
         """The cache folder recorded for exactly these files (sizes and mtimes): the fast path
         that skips hashing the weights on every start."""
         if not self.root or not self.root.is_dir():
             return None
-        for manifest in self.root.glob("*/manifest.json"):
+        for manifest in self._manifests():
             m = _json_or_empty_safe(manifest)
             if m.get("format") == FORMAT and m.get("source") == str(folder) \
                     and m.get("files") == stats:
@@ -386,7 +392,7 @@ class OnnxCache:
     def _prune(self, source: str, keep: Path) -> None:
         """Drop exports of earlier contents of the same model folder (~90 MB each)."""
         assert self.root is not None
-        for manifest in self.root.glob("*/manifest.json"):
+        for manifest in self._manifests():
             if manifest.parent != keep and _json_or_empty_safe(manifest).get("source") == source:
                 shutil.rmtree(manifest.parent, ignore_errors=True)
 
