@@ -144,7 +144,7 @@ class Embedder:
         if self.threads:
             torch.set_num_threads(self.threads)
         try:
-            import transformers
+            import transformers  # optional (askdesk[torch]), installed with sentence-transformers
 
             transformers.utils.logging.disable_progress_bar()
             transformers.utils.logging.set_verbosity_error()

@@ -157,6 +157,8 @@ class OnnxEncoder:
         # no usage telemetry from a self-hosted bot; unset, onnxruntime also warns on stderr
         # wherever $HOME is read-only (a locked-down container)
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+        # on first use, not at import: `--help` and commands that embed nothing skip their
+        # 0.2 s and ~50 MB (both are base dependencies, not optional ones)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

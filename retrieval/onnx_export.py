@@ -126,7 +126,7 @@ class _Graph:
         return name
 
     def op(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
-        from onnx import helper
+        from onnx import helper  # exporting only, as in const()
 
         out = self._name(op_type.lower())
         self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
@@ -187,7 +187,7 @@ class _Graph:
         return self.layer_norm(self.op("Add", [out, h]), f"{p}.output.LayerNorm")
 
     def build(self) -> Any:
-        from onnx import TensorProto, helper
+        from onnx import TensorProto, helper  # exporting only, as in const()
 
         e = "embeddings"
         words = self.const("word_embeddings", self.w[f"{e}.word_embeddings.weight"])
@@ -229,7 +229,7 @@ def save_with_external_weights(model: Any, folder: Path) -> list[Path]:
 
     Separate weights are memory-mapped by onnxruntime: a session costs ~60 MB instead of
     ~150 MB, since rows of the word-embedding table no question touches stay on disk."""
-    from onnx import external_data_helper, save_model
+    from onnx import external_data_helper, save_model  # exporting only
 
     external_data_helper.convert_model_to_external_data(
         model, all_tensors_to_one_file=True, location=WEIGHTS_FILE, size_threshold=1024
