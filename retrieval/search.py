@@ -116,6 +116,7 @@ class CrossEncoderReranker:
 
     def score(self, query: str, texts: Sequence[str]) -> Sequence[float]:
         if self._model is None:
+            # optional dependency (askdesk[torch]): only a configured reranker_model needs it
             from sentence_transformers import CrossEncoder
 
             self._model = CrossEncoder(self.model_name, device="cpu")
