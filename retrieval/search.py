@@ -116,6 +116,7 @@ class CrossEncoderReranker:
 
     def score(self, query: str, texts: Sequence[str]) -> Sequence[float]:
         if self._model is None:
+            # optional dependency (askdesk[torch]): only a configured reranker_model needs it
             from sentence_transformers import CrossEncoder
 
             self._model = CrossEncoder(self.model_name, device="cpu")
@@ -161,9 +162,12 @@ class Searcher:
         }
 
     def warm_up(self) -> None:
-        """Open the table and load the embedding model now, not on the first question."""
-        _ = self.index.table
-        _ = self.embedder.model
+        """Open the table and load the embedding model now, not on the first question: at
+        once, the model in a worker thread (onnxruntime builds its session without the GIL)
+        while this one imports LanceDB and opens the table. Either's error is raised here."""
+        model = self._pool().submit(lambda: self.embedder.model)
+        _ = self.index.table  # no index: that error, not the model's, is the one to report
+        model.result()
 
     def search(
         self,

