@@ -14,9 +14,11 @@ Each question is searched once (`Retrieved`: hits, context, query vector); every
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,7 +95,29 @@ class Retrieved:
         return list(dict.fromkeys(h.doc_id for h in self.hits if not h.neighbour))
 
 
-def retrieve(searcher: Searcher, items: Sequence[tuple[str, str, str]]) -> list[Retrieved]:
+def retrieve(
+    searcher: Searcher,
+    items: Sequence[tuple[str, str, str]],
+    cache: Path | None = None,
+    fresh: bool = False,
+) -> list[Retrieved]:
+    """Each question searched once; with `cache` (a file under the gitignored bench/_data) the
+    searches of the same questions are read back, so a composer change is measured in
+    seconds. `fresh` (`--fresh`) searches anew: after a change to retrieval or the pages."""
+    if cache is not None and cache.is_file() and not fresh:
+        with cache.open("rb") as f:
+            stored = pickle.load(f)["retrieved"]
+        if [(r.question, r.reference, r.right_doc) for r in stored] == [tuple(i) for i in items]:
+            return stored
+    out = _retrieve(searcher, items)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with cache.open("wb") as f:
+            pickle.dump({"retrieved": out}, f)
+    return out
+
+
+def _retrieve(searcher: Searcher, items: Sequence[tuple[str, str, str]]) -> list[Retrieved]:
     out = []
     for question, reference, right in items:
         res = searcher.search(question, RETRIEVE_K)

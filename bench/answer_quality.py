@@ -379,7 +379,11 @@ def scope_level(name: str, emb: Embedder) -> dict[str, Any]:
     model = DecisionModel()
     z: dict[str, list[float]] = {}
     for group, items in (("in_scope", kb.items), ("held_out", held), ("foreign", foreign)):
-        rs = _eval.retrieve(searcher, [(i.question, i.answer, i.doc_id) for i in items])
+        rs = _eval.retrieve(
+            searcher,
+            [(i.question, i.answer, i.doc_id) for i in items],
+            ROOT / "retrieved" / f"scope-{name}-{group}.pkl",
+        )
         zs = []
         for r in rs:
             c = _eval.compose(composer, r)
@@ -423,7 +427,9 @@ def answer_sets(names: list[str], emb: Embedder, budgets: list[int], ablate: boo
             pages = faq.pages
             items = [(i.question, i.answer, i.doc_id) for i in faq.items]
         rule = _eval.PlainRule(pages, emb)
-        retrieved = _eval.retrieve(Searcher(index, emb), items)
+        retrieved = _eval.retrieve(
+            Searcher(index, emb), items, ROOT / "retrieved" / f"{name}.pkl"
+        )
         res: dict[str, Any] = {"set": name}
         for budget in budgets:
             res[f"at_{budget}"] = _eval.compare(

@@ -56,6 +56,11 @@ MAX_DOCS = 5  # documents whose blocks compete for the answer
 RELATED_MARGIN = 0.1  # a block within this of the best one's score may continue the quote
 BACK_MARGIN = 0.12  # a list, table or code block just above the best one, this close, starts it
 PARAGRAPH_STRETCH = 2.0  # the chosen paragraph may exceed max_words by this factor to end
+LIST_STRETCH = 1.6  # a list or command introduced by a colon may run this far over, whole
+WHOLE_BLOCK = True  # quote the answer's blank-line block from its start through to the budget
+BLOCK_LEAD = 0.5  # …from its start when the best passage lies within this share of the budget
+CUT_LAST = True  # the sentence that overruns the budget is quoted up to it, ending in "…"
+CUT_MIN_WORDS = 8  # …when at least this many words of the budget are left
 # Shape penalties, swept on the same sets: Tidewire 0.41 -> 0.47 useful@0.5, the dev FAQs
 # unchanged (their pages have little code and few pointer lines).
 CODE_PENALTY = 0.04  # a block quoted with code, for a question that names no code or command
@@ -86,15 +91,20 @@ class _Doc:
     units: list[Unit]
     blocks: list[_Block] = field(default_factory=list)
     owners: list[SearchHit] = field(default_factory=list)  # the chunk each unit came from
+    headings: list[str] = field(default_factory=list)  # the section each unit stands under
 
     def cited(self, units: list[Unit]) -> SearchHit:
-        """The hit to cite for a quote: the document's best hit, but with the heading and
-        text of the chunk the quote comes from (a neighbour's section, not the hit's)."""
+        """The hit to cite for a quote: the document's best hit, but with the heading of the
+        section the quoted block stands under (a neighbour chunk's section, or a sibling
+        section merged into the chunk after its own heading line) and that chunk's text."""
         first = next((i for i, u in enumerate(self.units) if units and u is units[0]), None)
-        owner = self.owners[first] if first is not None and first < len(self.owners) else None
-        if owner is None or owner is self.hit:
+        if first is None or first >= len(self.owners):
             return self.hit
-        return replace(self.hit, heading=owner.heading, text=owner.text)
+        owner = self.owners[first]
+        heading = self.headings[first] if first < len(self.headings) else owner.heading
+        if owner is self.hit and heading == self.hit.heading:
+            return self.hit
+        return replace(self.hit, heading=heading, text=owner.text)
 
 
 EXTRACTIVE_VERSION = "extractive-2"  # recorded with every answer it writes
@@ -261,6 +271,14 @@ class ExtractiveComposer:
         fits = sum(units[i].words for i in para) <= self.max_words * PARAGRAPH_STRETCH
         if units[anchor].kind == "sentence" and para and para[0] < anchor and fits:
             start = para[0]  # a block cut from a long paragraph: quote the paragraph whole
+        answer = units[anchor].block
+        if WHOLE_BLOCK:
+            first = next(
+                i for i, u in enumerate(units) if u.block == answer and u.kind != "heading"
+            )
+            lead = sum(_cost(u) for u in units[first:anchor])
+            if first < start and lead <= self.max_words * BLOCK_LEAD:
+                start = first  # the answer begins where its block begins, not mid-way
         if (
             units[start].kind in ("code", "item")
             and start > 0
@@ -285,19 +303,22 @@ class ExtractiveComposer:
                 break
             if u.kind == "heading":
                 break
+            # the answer's own block (an FAQ answer, a paragraph running into its list or
+            # code) is quoted through to the budget; a following block only while it answers
+            own = WHOLE_BLOCK and u.block == answer
             if u.kind in ("item", "code") and (in_list or units[i - 1].text.rstrip().endswith(":")):
                 in_list = True
-                limit = self.max_words * 1.6
+                limit = self.max_words * LIST_STRETCH
             else:
                 if u.kind == "sentence" and in_list:
                     in_list = False
-                # the answer's own paragraph may run a little over the budget to its end
                 same_para = u.para == units[anchor].para and i < block_end + 8
                 limit = self.max_words * (PARAGRAPH_STRETCH if same_para else 1.0)
                 new_paragraph = u.para != units[i - 1].para
                 short = words < self.min_words // 2  # "See below." needs what follows
                 if (
                     i >= block_end
+                    and not own
                     and not related[i]
                     and (words >= self.min_words or (new_paragraph and not short))
                 ):
@@ -306,6 +327,9 @@ class ExtractiveComposer:
             if u.kind == "code" and u.text.count("\n") > 40:
                 break
             if words + cost > limit:
+                rest = int(limit) - words
+                if CUT_LAST and u.kind == "sentence" and rest >= CUT_MIN_WORDS:
+                    picked.append(replace(u, text=" ".join(u.text.split()[:rest]) + " …"))
                 break
             picked.append(u)
             words += cost
@@ -418,15 +442,27 @@ def _merge(run: list[SearchHit], cited: SearchHit) -> _Doc:
         offset = len(doc.units) - skip
         if h.heading and h.heading != heading and doc.units:
             # another section starts: a window must not run on into it (never quoted)
-            doc.units.append(Unit(h.heading, "heading", para, header=_BOUNDARY))
+            block = doc.units[-1].block + 1
+            doc.units.append(Unit(h.heading, "heading", para, header=_BOUNDARY, block=block))
             doc.owners.append(h)
+            doc.headings.append(h.heading)
             para += 1
             offset += 1
         heading = h.heading
         base = para
-        for u in units[skip:]:
-            doc.units.append(Unit(u.text, u.kind, base + u.para, u.header))
+        last_block = doc.units[-1].block if doc.units else -1
+        # a chunk that repeats the previous one's last sentences continues its block
+        cont = units[skip - 1].block if skip else None
+        under = h.heading  # a heading line inside the chunk starts a merged sibling section
+        for i, u in enumerate(units):
+            if u.kind == "heading":
+                under = sibling_heading(h.heading, u.text)
+            if i < skip:
+                continue
+            block = last_block if u.block == cont else last_block + 1 + u.block
+            doc.units.append(Unit(u.text, u.kind, base + u.para, u.header, block))
             doc.owners.append(h)
+            doc.headings.append(under)
             para = max(para, base + u.para + 1)
         vectors = h.passage_vectors
         blocks = passages(units)
@@ -442,6 +478,14 @@ def _merge(run: list[SearchHit], cited: SearchHit) -> _Doc:
                 )
             )
     return doc
+
+
+def sibling_heading(path: str, heading: str) -> str:
+    """The heading path of a section whose heading line appears inside a chunk of `path`:
+    chunking merges a tiny section only with its next sibling (retrieval.chunking), so the
+    new heading replaces the path's last part ("Keys > Listing keys" -> "Keys > Rotating")."""
+    parts = path.split(" > ") if path else []
+    return " > ".join([*parts[:-1], heading]) if parts else heading
 
 
 def _shape_penalty(units: list[Unit], code_asked: bool) -> float:
