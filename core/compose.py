@@ -59,6 +59,7 @@ PARAGRAPH_STRETCH = 2.0  # the chosen paragraph may exceed max_words by this fac
 LIST_STRETCH = 1.6  # a list or command introduced by a colon may run this far over, whole
 WHOLE_BLOCK = True  # quote the answer's blank-line block from its start through to the budget
 BLOCK_LEAD = 0.5  # …from its start when the best passage lies within this share of the budget
+TOPIC_COSINE = 0.5  # a following block this close to the chosen one continues the quote
 CUT_LAST = True  # the sentence that overruns the budget is quoted up to it, ending in "…"
 CUT_MIN_WORDS = 8  # …when at least this many words of the budget are left
 # Shape penalties, swept on the same sets: Tidewire 0.41 -> 0.47 useful@0.5, the dev FAQs
@@ -197,6 +198,10 @@ class ExtractiveComposer:
         related = [False] * len(doc.units)
         for other in doc.blocks:  # a following block as close in meaning continues the quote
             close = other.cosine is not None and other.score >= best.score - RELATED_MARGIN
+            if other.vector is not None and best.vector is not None:
+                # …and so does one on the same topic as the chosen block (the rest of a
+                # multi-paragraph answer says less of the question's words, but follows on)
+                close = close or float(other.vector @ best.vector) >= TOPIC_COSINE
             for i in range(other.start, other.end):
                 # without block vectors, sharing a question term is what relates a block
                 related[i] = close or (other.cosine is None and unit_scores[i] > 0)
@@ -291,8 +296,16 @@ class ExtractiveComposer:
             start -= 1  # "The script installs…" explains the command just above it
         if start > 0 and units[start - 1].kind == "heading" and units[start - 1].header is None:
             start -= 1  # the sub-heading names what the quote is about
-        picked = [units[start]]
-        words = _cost(units[start])
+        if units[anchor].kind == "item":
+            items = self._long_list(units, scores, start, anchor)
+            if items is not None:
+                return items
+        room = self.max_words * (1.0 if units[start].kind == "code" else LIST_STRETCH)
+        first_unit = _fit(units[start], int(room)) or units[start]
+        picked = [first_unit]
+        words = _cost(first_unit)
+        if first_unit is not units[start]:
+            return picked  # one unit longer than the budget (a page that is one long line)
         in_list = units[start].text.rstrip().endswith(":")
         for i in range(start + 1, len(units)):
             u = units[i]
@@ -327,9 +340,9 @@ class ExtractiveComposer:
             if u.kind == "code" and u.text.count("\n") > 40:
                 break
             if words + cost > limit:
-                rest = int(limit) - words
-                if CUT_LAST and u.kind == "sentence" and rest >= CUT_MIN_WORDS:
-                    picked.append(replace(u, text=" ".join(u.text.split()[:rest]) + " …"))
+                cut = _fit(u, int(limit) - words) if CUT_LAST else None
+                if cut is not None and (u.kind == "sentence" or u.block == answer):
+                    picked.append(cut)  # the answer runs on: quoted up to the budget, with …
                 break
             picked.append(u)
             words += cost
@@ -338,6 +351,29 @@ class ExtractiveComposer:
         while picked and picked[-1].kind == "heading":
             picked.pop()  # a heading with nothing under it says nothing
         return picked
+
+    def _long_list(
+        self, units: list[Unit], scores: list[float], start: int, anchor: int
+    ) -> list[Unit] | None:
+        """A list longer than the budget answers with its intro and the items that hold the
+        question's terms (the item of error E137 out of 200), like a table's rows; None for
+        a list that fits (it is quoted whole by the window)."""
+        para = units[anchor].para
+        items = [i for i, u in enumerate(units) if u.para == para and u.kind == "item"]
+        if sum(_cost(units[i]) for i in items) <= self.max_words * LIST_STRETCH:
+            return None
+        best = sorted((i for i in items if scores[i] > 0), key=lambda i: -scores[i])[:5]
+        if best and scores[best[0]] >= 1.0:  # items holding the asked number or identifier
+            best = [i for i in best if scores[i] >= 1.0]
+        picked = [units[start]] if start < items[0] and units[start].kind != "item" else []
+        words = sum(_cost(u) for u in picked)
+        chosen = sorted(best) if best else items
+        for i in chosen:
+            if words + _cost(units[i]) > self.max_words:
+                break
+            picked.append(units[i])
+            words += _cost(units[i])
+        return picked or [units[anchor]]
 
     def _table_rows(self, units: list[Unit], scores: list[float], anchor: int) -> list[Unit]:
         """A table answers with its best rows, each read against the header."""
@@ -519,6 +555,24 @@ def _agreement(ranked: Sequence[SearchHit]) -> float:
     vec = any(h.doc_id == top and (h.vector_rank or 99) <= 3 for h in ranked)
     txt = any(h.doc_id == top and (h.text_rank or 99) <= 3 for h in ranked)
     return 1.0 if vec and txt else 0.0
+
+
+def _fit(u: Unit, room: int) -> Unit | None:
+    """`u` cut to `room` words of budget, or None when too little of it would fit: prose
+    up to the budget ending in "…", a code block's first lines with a "…" line before its
+    closing fence. `u` itself when it fits."""
+    if _cost(u) <= room:
+        return u
+    if u.kind == "code":
+        lines = u.text.split("\n")
+        keep = max(room // 4, 0)
+        if keep < 3 or len(lines) < 3:
+            return None
+        body = lines[1:-1][:keep]
+        return replace(u, text="\n".join([lines[0], *body, "…", lines[-1]]))
+    if u.kind in ("sentence", "item") and room >= CUT_MIN_WORDS:
+        return replace(u, text=" ".join(u.text.split()[:room]) + " …")
+    return None
 
 
 def _cost(u: Unit) -> int:
