@@ -108,6 +108,13 @@ def retrieve(
         with cache.open("rb") as f:
             stored = pickle.load(f)["retrieved"]
         if [(r.question, r.reference, r.right_doc) for r in stored] == [tuple(i) for i in items]:
+            # the passages may have been cut anew since (retrieval.passages.VERSION): the
+            # search is the same, the blocks' vectors are read from the index as it is now
+            hashes = list({h.content_hash for r in stored for h in r.passages if h.content_hash})
+            vectors = searcher.index.passages.vectors(hashes) if hashes else {}
+            for r in stored:
+                for h in r.passages:
+                    h.passage_vectors = vectors.get(h.content_hash)
             return stored
     out = _retrieve(searcher, items)
     if cache is not None:

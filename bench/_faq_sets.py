@@ -39,6 +39,7 @@ def _eval_dir() -> Path:
 
 EVAL = _eval_dir()
 DEV_FAQS = ("construction_faq_en", "sqlite3_faq", "git_faq", "perlfaq", "zsh_faq")
+FOREIGN_MAX = 60  # foreign questions asked per set: enough for a share, cheap to search
 LOCAL = Path(__file__).resolve().parent / "data"  # the sets built by bench/debian_faqs.py
 # the questions asked of a set's KB that another FAQ answers: never answerable there
 FOREIGN = {
@@ -156,4 +157,6 @@ def scope_sets(name: str = "construction_faq_en") -> tuple[FaqSet, list[FaqItem]
         kb = build(name, exclude=held_out_sections(name))
     held = [i for i in whole.items if i.doc_id not in kb.pages]
     foreign = [i for other in FOREIGN[name] for i in build(other).items]
+    step = max(1, len(foreign) // FOREIGN_MAX)  # an even spread, never chosen by content
+    foreign = foreign[::step][:FOREIGN_MAX]
     return kb, held, foreign

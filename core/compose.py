@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -60,6 +60,8 @@ LIST_STRETCH = 1.6  # a list or command introduced by a colon may run this far o
 WHOLE_BLOCK = True  # quote the answer's blank-line block from its start through to the budget
 BLOCK_LEAD = 0.5  # …from its start when the best passage lies within this share of the budget
 TOPIC_COSINE = 0.5  # a following block this close to the chosen one continues the quote
+WHOLE_WEIGHT = 0.5  # a part's cosine: this share is its whole answer's (0: the part's own)
+SECOND_MARGIN = 0.1  # another answer scored this close to the chosen one is quoted after it
 CUT_LAST = True  # the sentence that overruns the budget is quoted up to it, ending in "…"
 CUT_MIN_WORDS = 8  # …when at least this many words of the budget are left
 # Shape penalties, swept on the same sets: Tidewire 0.41 -> 0.47 useful@0.5, the dev FAQs
@@ -170,10 +172,10 @@ class ExtractiveComposer:
         best: _Block | None = None
         runner_up: _Block | None = None
         for d_i, doc in enumerate(docs):
+            if query_vector is not None:
+                _answer_cosines(doc.blocks, query_vector)
             for b in doc.blocks:
                 b.doc = d_i
-                if b.vector is not None and query_vector is not None:
-                    b.cosine = float(b.vector @ query_vector)
                 text = " ".join(u.text for u in doc.units[b.start : b.end]).lower()
                 found = set(terms(text)) & q_terms
                 b.lexical = sum(idf.get(t, 1.0) for t in found) / q_weight
@@ -204,7 +206,8 @@ class ExtractiveComposer:
                 close = close or float(other.vector @ best.vector) >= TOPIC_COSINE
             for i in range(other.start, other.end):
                 # without block vectors, sharing a question term is what relates a block
-                related[i] = close or (other.cosine is None and unit_scores[i] > 0)
+                # (blocks overlap: a whole answer block and its parts; any close one counts)
+                related[i] = related[i] or close or (other.cosine is None and unit_scores[i] > 0)
         anchor = best.start
         before = [
             b
@@ -219,8 +222,15 @@ class ExtractiveComposer:
                 anchor = before[0].start  # the steps above say it too, not only the line after
         primary = self._window(doc.units, unit_scores, related, anchor=anchor, block_end=best.end)
         groups: list[tuple[SearchHit, list[Unit]]] = [(doc.cited(primary), primary)]
-        covered = set().union(*(terms(u.text) for u in primary)) & q_terms if primary else set()
-        used_words = sum(u.words for u in primary if u.kind != "code")
+        used_words = sum(_cost(u) for u in primary)
+        quoted = list(primary)
+        if SECOND_MARGIN > 0 and used_words <= self.max_words - CUT_MIN_WORDS:
+            second = self._second(docs, best, primary, lexical, self.max_words - used_words)
+            if second is not None:
+                groups.append(second)
+                quoted += second[1]
+        covered = set().union(*(terms(u.text) for u in quoted)) & q_terms if quoted else set()
+        used_words = sum(u.words for u in quoted if u.kind != "code")
         if self.max_sources > 1 and used_words < self.max_words:
             extra = self._supporting(
                 [d for i, d in enumerate(docs) if i != best.doc],
@@ -228,7 +238,7 @@ class ExtractiveComposer:
                 q_terms,
                 idf,
                 q_weight,
-                primary,
+                quoted,
             )
             if extra is not None:
                 groups.append(extra)
@@ -351,6 +361,55 @@ class ExtractiveComposer:
         while picked and picked[-1].kind == "heading":
             picked.pop()  # a heading with nothing under it says nothing
         return picked
+
+    def _second(
+        self,
+        docs: list[_Doc],
+        best: _Block,
+        primary: list[Unit],
+        lexical: Callable[[Unit], float],
+        room: int,
+    ) -> tuple[SearchHit, list[Unit]] | None:
+        """Another answer scored as high as the chosen one (within SECOND_MARGIN), quoted after
+        it while the budget lasts: when two answers are this close, the model cannot tell which
+        one answers, and the asker reads both in a few seconds. Never a part of the answer
+        already quoted, nor of the same answer block."""
+        quoted = {id(u) for u in primary}
+        chosen = docs[best.doc].units[best.start].block
+        ranked = sorted(
+            (b for d in docs for b in d.blocks if b.cosine is not None and b is not best),
+            key=lambda b: -b.score,
+        )
+        for b in ranked:
+            if b.score < best.score - SECOND_MARGIN:
+                return None
+            d = docs[b.doc]
+            if any(id(u) in quoted for u in d.units[b.start : b.end]):
+                continue
+            if b.doc == best.doc and d.units[b.start].block == chosen:
+                continue
+            window = self._window(
+                d.units,
+                [lexical(u) for u in d.units],
+                [False] * len(d.units),
+                anchor=b.start,
+                block_end=b.end,
+            )
+            if any(id(u) in quoted for u in window):
+                continue
+            picked: list[Unit] = []
+            for u in window:
+                fitted = _fit(u, room)
+                if fitted is None:
+                    break
+                picked.append(fitted)
+                room -= _cost(fitted)
+                if fitted is not u:
+                    break
+            while picked and picked[-1].kind == "heading":
+                picked.pop()
+            return (d.cited(picked), picked) if picked else None
+        return None
 
     def _long_list(
         self, units: list[Unit], scores: list[float], start: int, anchor: int
@@ -516,6 +575,29 @@ def _merge(run: list[SearchHit], cited: SearchHit) -> _Doc:
     return doc
 
 
+def _answer_cosines(blocks: list[_Block], query_vector: np.ndarray) -> None:
+    """Each block's cosine to the question; a part of a longer answer (a block inside a
+    whole-block passage, see retrieval.passages) is judged with its answer as a whole,
+    by WHOLE_WEIGHT: a list item or a code line close to the question's words says less
+    of whether its answer answers than the answer does (issue 19: the emacs tools list
+    outscored the perl-mode answer it stood beside)."""
+    for b in blocks:
+        if b.vector is not None:
+            b.cosine = float(b.vector @ query_vector)
+    if WHOLE_WEIGHT <= 0:
+        return
+    wholes = [
+        w
+        for w in blocks
+        if w.cosine is not None
+        and sum(1 for b in blocks if b is not w and w.start <= b.start and b.end <= w.end) > 1
+    ]
+    for w in wholes:
+        for b in blocks:
+            if b is not w and b.cosine is not None and w.start <= b.start and b.end <= w.end:
+                b.cosine = (1 - WHOLE_WEIGHT) * b.cosine + WHOLE_WEIGHT * w.cosine  # type: ignore[operator]
+
+
 def sibling_heading(path: str, heading: str) -> str:
     """The heading path of a section whose heading line appears inside a chunk of `path`:
     chunking merges a tiny section only with its next sibling (retrieval.chunking), so the
@@ -587,6 +669,8 @@ def _needs_previous(unit: Unit, prev: Unit) -> bool:
         return False
     if unit.kind in ("item", "code") and prev.kind in ("item",):
         return True
+    if WHOLE_BLOCK and unit.block != prev.block:
+        return False  # "This option…" opens the next FAQ answer; it does not refer back
     return unit.kind == "sentence" and unit.text.lower().startswith(_CONNECTIVES)
 
 
