@@ -237,6 +237,11 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "list/table above starts": {"BACK_MARGIN": -1.0},
     "paragraph stretch": {"PARAGRAPH_STRETCH": 1.0},
     "5 docs (3 instead)": {"MAX_DOCS": 3},
+    "whole answer block (issue 19)": {"WHOLE_BLOCK": False},
+    "topic continuation (issue 19)": {"TOPIC_COSINE": 9.0},
+    "part judged with its answer (19)": {"WHOLE_WEIGHT": 0.0},
+    "second close answer (issue 19)": {"SECOND_MARGIN": 0.0},
+    "cut last sentence with … (19)": {"CUT_LAST": False},
 }
 _ORIGINAL: dict[str, Any] = {}
 

@@ -225,7 +225,8 @@ class ExtractiveComposer:
         used_words = sum(_cost(u) for u in primary)
         quoted = list(primary)
         if SECOND_MARGIN > 0 and used_words <= self.max_words - CUT_MIN_WORDS:
-            second = self._second(docs, best, primary, lexical, self.max_words - used_words)
+            room = self.max_words - used_words
+            second = self._second(docs, best, primary, lexical, room, code_asked)
             if second is not None:
                 groups.append(second)
                 quoted += second[1]
@@ -369,6 +370,7 @@ class ExtractiveComposer:
         primary: list[Unit],
         lexical: Callable[[Unit], float],
         room: int,
+        code_asked: bool,
     ) -> tuple[SearchHit, list[Unit]] | None:
         """Another answer scored as high as the chosen one (within SECOND_MARGIN), quoted after
         it while the budget lasts: when two answers are this close, the model cannot tell which
@@ -383,6 +385,8 @@ class ExtractiveComposer:
         for b in ranked:
             if b.score < best.score - SECOND_MARGIN:
                 return None
+            if best.cosine is not None and (b.cosine or 0.0) < best.cosine - SECOND_MARGIN / 2:
+                continue  # close by shared words only: the most overlapping is not an answer
             d = docs[b.doc]
             if any(id(u) in quoted for u in d.units[b.start : b.end]):
                 continue
@@ -397,6 +401,8 @@ class ExtractiveComposer:
             )
             if any(id(u) in quoted for u in window):
                 continue
+            if not code_asked and any(u.kind == "code" for u in window):
+                continue  # a second answer never brings a command nobody asked for
             picked: list[Unit] = []
             for u in window:
                 fitted = _fit(u, room)
