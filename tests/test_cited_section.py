@@ -26,6 +26,7 @@ def _plain(text: str) -> str:
 
 def _section_of(doc: Path, quote: str) -> str:
     """The last heading above the quote's first sentence in the Markdown source."""
+    quote = re.sub(r"^\*\*[^*]+\*\*\s*", "", quote.strip())  # the quoted sub-heading
     first = _plain(re.split(r"(?<=[.!?])\s", _plain(quote), maxsplit=1)[0])[:50]
     heading = ""
     for line in doc.read_text(encoding="utf-8").splitlines():
