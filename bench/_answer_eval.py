@@ -146,8 +146,9 @@ def always(composer: ExtractiveComposer) -> ExtractiveComposer:
 
 
 def compose(composer: ExtractiveComposer, r: Retrieved) -> Composition:
-    return composer.compose(Question(r.question, platform="eval"), r.passages, r.query_vector,
-                            r.unmatched)
+    return composer.compose(
+        Question(r.question, platform="eval"), r.passages, r.query_vector, r.unmatched
+    )
 
 
 def answered(c: Composition, r: Retrieved, model: DecisionModel | None = None) -> bool:

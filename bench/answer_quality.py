@@ -222,9 +222,7 @@ def features(engine: AnswerEngine, question: str) -> dict[str, float] | None:
     """The decision features of the composer's chosen passage (None: nothing retrieved)."""
     res = engine.searcher.search(question, engine.config.k)
     hits = engine.searcher.context(res.hits)
-    c = engine.composer.compose(
-        Question(question), hits, res.query_vector, res.unmatched_terms
-    )
+    c = engine.composer.compose(Question(question), hits, res.query_vector, res.unmatched_terms)
     return c.decision.features if c.decision else None
 
 
@@ -296,9 +294,7 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
     def probe(question: str, doc_id: str) -> dict[str, float] | None:
         res = engine.searcher.search(question, 5, exclude_docs=[doc_id])
         hits = engine.searcher.context(res.hits)
-        c = composer.compose(
-            Question(question), hits, res.query_vector, res.unmatched_terms
-        )
+        c = composer.compose(Question(question), hits, res.query_vector, res.unmatched_terms)
         return c.decision.features if c.decision and c.text else None
 
     cal = calibrate(index.sample(PROBES), probe, model, index_version=None, embed_model="dev")
@@ -427,9 +423,7 @@ def answer_sets(names: list[str], emb: Embedder, budgets: list[int], ablate: boo
             pages = faq.pages
             items = [(i.question, i.answer, i.doc_id) for i in faq.items]
         rule = _eval.PlainRule(pages, emb)
-        retrieved = _eval.retrieve(
-            Searcher(index, emb), items, ROOT / "retrieved" / f"{name}.pkl"
-        )
+        retrieved = _eval.retrieve(Searcher(index, emb), items, ROOT / "retrieved" / f"{name}.pkl")
         res: dict[str, Any] = {"set": name}
         for budget in budgets:
             res[f"at_{budget}"] = _eval.compare(

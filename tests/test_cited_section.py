@@ -40,9 +40,7 @@ def _section_of(doc: Path, quote: str) -> str:
 
 def test_a_quote_about_rotation_cites_rotating_a_key_everywhere(sample_searcher, monkeypatch):
     engine = AnswerEngine(sample_searcher, ExtractiveComposer())
-    answer = engine.answer(
-        Question("How often do you recommend rotating our API keys?")
-    )
+    answer = engine.answer(Question("How often do you recommend rotating our API keys?"))
     assert not answer.unanswered, answer.text
     first = answer.sources[0]
     quoted = answer.text.split("[1]")[0]
