@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import sqlite3
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # never download a model
@@ -64,6 +68,54 @@ class MemoEmbedder(Embedder):
             vec = super().encode_query(text)
             self._memo[text] = vec
         return vec
+
+
+class DiskCacheEmbedder(Embedder):
+    """Every vector it computes kept on disk (bench/_data/embcache.sqlite, keyed by model
+    version and text): a quality benchmark re-run, or another index of the same pages, embeds
+    nothing twice. Not for timed benchmarks: a hit costs a lookup, not a model call."""
+
+    def __init__(self, *, threads: int | None = None, path: Path | None = None) -> None:
+        super().__init__(threads=threads)
+        self._path = path or Path(__file__).resolve().parent / "_data" / "embcache.sqlite"
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self._path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, b BLOB)")
+        self._lock = threading.Lock()
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha1(f"{self.version}\x00{text}".encode()).hexdigest()
+
+    def encode(self, texts: Sequence[str], *, on_batch: Callable[[int], Any] | None = None):  # type: ignore[override]
+        if not texts:
+            return super().encode(texts)
+        keys = [self._key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT k, b FROM v WHERE k IN ({','.join('?' * len(part))})", part
+                ).fetchall()
+                found.update((k, np.frombuffer(b, dtype=np.float32)) for k, b in rows)
+        missing = sorted({i for i, k in enumerate(keys) if k not in found}, key=keys.__getitem__)
+        todo = list(dict.fromkeys(keys[i] for i in missing))
+        if todo:
+            first = {keys[i]: texts[i] for i in missing}
+            vecs = super().encode([first[k] for k in todo], on_batch=on_batch)
+            with self._lock:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO v VALUES (?, ?)",
+                    [(k, v.astype(np.float32).tobytes()) for k, v in zip(todo, vecs, strict=True)],
+                )
+                self._db.commit()
+            found.update(zip(todo, vecs, strict=True))
+        elif on_batch:
+            on_batch(len(texts))
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
 
 @contextmanager

@@ -10,8 +10,13 @@ Out-of-scope sets come in two kinds:
   is left out of the knowledge base; their questions are near the docs' topic but unanswerable;
 - `foreign`: the git and SQLite FAQ questions asked against the construction pages.
 
-Only the dev FAQs live here (construction, sqlite3, git); the Python, Django and Debian FAQs are
-reserved for acceptance checks and are never read by the benchmarks.
+Only the dev FAQs live here (construction, sqlite3, git from ../shared/eval; the Perl FAQ and
+the Z shell FAQ extracted from Debian's perl-doc and zsh-doc by bench/debian_faqs.py into
+bench/data); the Python, Django and Debian FAQs are reserved for acceptance checks and are never
+read by the benchmarks.
+
+Every dev set has its own out-of-scope split (`scope_sets`): a stable third of its sections held
+out of the knowledge base, plus the questions of a foreign FAQ (`FOREIGN`).
 """
 
 from __future__ import annotations
@@ -33,9 +38,18 @@ def _eval_dir() -> Path:
 
 
 EVAL = _eval_dir()
-DEV_FAQS = ("construction_faq_en", "sqlite3_faq", "git_faq")
+DEV_FAQS = ("construction_faq_en", "sqlite3_faq", "git_faq", "perlfaq", "zsh_faq")
+FOREIGN_MAX = 60  # foreign questions asked per set: enough for a share, cheap to search
+LOCAL = Path(__file__).resolve().parent / "data"  # the sets built by bench/debian_faqs.py
+# the questions asked of a set's KB that another FAQ answers: never answerable there
+FOREIGN = {
+    "construction_faq_en": ("sqlite3_faq", "git_faq"),
+    "perlfaq": ("zsh_faq",),
+    "zsh_faq": ("perlfaq",),
+}
 PAGE_ANSWERS = 8  # a group of more answers is split evenly: pages hold ~7 answers on average
 _TITLE_OK = re.compile(r"^[A-Za-z][\w ,&'/()-]{1,60}$")
+_TITLE_OK_LOCAL = re.compile(r"^[A-Za-z][\w ,&'/()?.:-]{1,70}$")  # extracted by us: no artefacts
 
 
 @dataclass(frozen=True)
@@ -71,7 +85,8 @@ class FaqSet:
 
 
 def load_pairs(name: str) -> list[dict[str, str]]:
-    path = EVAL / f"{name}.jsonl"
+    local = LOCAL / f"{name}.jsonl"
+    path = local if local.is_file() else EVAL / f"{name}.jsonl"
     if not path.is_file():
         raise SystemExit(f"error: FAQ set not found: {path} (set ASKDESK_EVAL_DIR; see README)")
     with path.open(encoding="utf-8") as f:
@@ -82,17 +97,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "page"
 
 
-def _title(section: str | None, file: str) -> str:
+def _title(section: str | None, file: str, ok: re.Pattern[str] = _TITLE_OK) -> str:
     """The section's name; a stray extraction artefact (a command line) falls back to the file."""
-    if section and _TITLE_OK.match(section.strip()):
+    if section and ok.match(section.strip()):
         return section.strip().replace("-", " ").capitalize()
     return Path(file).stem.replace("-", " ").replace("_", " ").capitalize()
 
 
-def _groups(pairs: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+def _groups(pairs: list[dict[str, str]], local: bool = False) -> dict[str, list[dict[str, str]]]:
+    ok = _TITLE_OK_LOCAL if local else _TITLE_OK
     groups: dict[str, list[dict[str, str]]] = {}
     for p in pairs:
-        groups.setdefault(_title(p.get("section"), p["file"]), []).append(p)
+        groups.setdefault(_title(p.get("section"), p["file"], ok), []).append(p)
     return groups
 
 
@@ -104,7 +120,7 @@ def _page_text(title: str, answers: list[str]) -> str:
 def build(name: str, *, exclude: set[str] | None = None, prefix: str = "") -> FaqSet:
     """The answer-level set of one FAQ file; `exclude` drops whole sections (by title)."""
     out = FaqSet(name)
-    for title, pairs in _groups(load_pairs(name)).items():
+    for title, pairs in _groups(load_pairs(name), (LOCAL / f"{name}.jsonl").is_file()).items():
         if exclude and title in exclude:
             continue
         n_pages = math.ceil(len(pairs) / PAGE_ANSWERS)
@@ -132,9 +148,15 @@ def _unit_hash(text: str) -> float:
 
 def scope_sets(name: str = "construction_faq_en") -> tuple[FaqSet, list[FaqItem], list[FaqItem]]:
     """(in-scope knowledge base with its questions, held-out near-topic questions,
-    foreign questions from the other dev FAQs) for the answerability benchmark."""
-    out = held_out_sections(name)
-    kb = build(name, exclude=out)
-    held = [i for i in build(name).items if i.doc_id not in kb.pages]
-    foreign = [i for other in DEV_FAQS if other != name for i in build(other).items]
+    foreign questions from another FAQ) for the answerability benchmark."""
+    whole = build(name)
+    if (LOCAL / f"{name}.jsonl").is_file():  # few, large sections: a third of the pages
+        kb = FaqSet(name, {d: t for d, t in whole.pages.items() if _unit_hash(d) >= 1 / 3})
+        kb.items = [i for i in whole.items if i.doc_id in kb.pages]
+    else:
+        kb = build(name, exclude=held_out_sections(name))
+    held = [i for i in whole.items if i.doc_id not in kb.pages]
+    foreign = [i for other in FOREIGN[name] for i in build(other).items]
+    step = max(1, len(foreign) // FOREIGN_MAX)  # an even spread, never chosen by content
+    foreign = foreign[::step][:FOREIGN_MAX]
     return kb, held, foreign

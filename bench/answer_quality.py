@@ -33,12 +33,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _answer_eval as _eval
 import _query_adapter
 import numpy as np
-from _common import THREADS, MemoEmbedder, embedder, emit, log, parser
+from _common import THREADS, DiskCacheEmbedder, embedder, emit, log, parser
 from _composer_before import ComposerBefore
 from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
-from _faq_sets import DEV_FAQS, FaqSet, build, scope_sets
+from _faq_sets import DEV_FAQS, FOREIGN, FaqSet, build, scope_sets
 
 from core.answerability import DecisionModel
 from core.compose import ExtractiveComposer
@@ -221,9 +222,7 @@ def features(engine: AnswerEngine, question: str) -> dict[str, float] | None:
     """The decision features of the composer's chosen passage (None: nothing retrieved)."""
     res = engine.searcher.search(question, engine.config.k)
     hits = engine.searcher.context(res.hits)
-    c = engine.composer.compose(
-        Question(question), hits, res.query_vector, res.unmatched_terms
-    )
+    c = engine.composer.compose(Question(question), hits, res.query_vector, res.unmatched_terms)
     return c.decision.features if c.decision else None
 
 
@@ -295,9 +294,7 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
     def probe(question: str, doc_id: str) -> dict[str, float] | None:
         res = engine.searcher.search(question, 5, exclude_docs=[doc_id])
         hits = engine.searcher.context(res.hits)
-        c = composer.compose(
-            Question(question), hits, res.query_vector, res.unmatched_terms
-        )
+        c = composer.compose(Question(question), hits, res.query_vector, res.unmatched_terms)
         return c.decision.features if c.decision and c.text else None
 
     cal = calibrate(index.sample(PROBES), probe, model, index_version=None, embed_model="dev")
@@ -367,62 +364,140 @@ def sample_scope(emb: Embedder) -> dict[str, Any]:
     return out
 
 
+def scope_level(name: str, emb: Embedder) -> dict[str, Any]:
+    """One dev set's answerability: its in-scope pages indexed, its held-out pages' questions
+    and a foreign FAQ's asked; the shipped decision, and the curve (declined vs answered) as
+    the decision's bias moves."""
+    kb, held, foreign = scope_sets(name)
+    index = index_folder(f"scope-{name}", kb.write(ROOT / "pages" / f"scope-{name}"), emb)
+    searcher = Searcher(index, emb)
+    composer = _eval.always(ExtractiveComposer())
+    model = DecisionModel()
+    z: dict[str, list[float]] = {}
+    for group, items in (("in_scope", kb.items), ("held_out", held), ("foreign", foreign)):
+        rs = _eval.retrieve(
+            searcher,
+            [(i.question, i.answer, i.doc_id) for i in items],
+            ROOT / "retrieved" / f"scope-{name}-{group}.pkl",
+        )
+        zs = []
+        for r in rs:
+            c = _eval.compose(composer, r)
+            if r.confidence < _eval.MIN_CONFIDENCE or not c.text or c.decision is None:
+                zs.append(-99.0)
+            else:
+                f = c.decision.features
+                zs.append(model.bias + sum(model.weights.get(k, 0.0) * v for k, v in f.items()))
+        z[group] = zs
+    zi, zo = np.asarray(z["in_scope"]), np.asarray(z["held_out"] + z["foreign"])
+    out: dict[str, Any] = {
+        "questions": {g: len(v) for g, v in z.items()},
+        "answered_in_scope": round(float(np.mean(zi >= 0)), 3),
+        "declined_held_out": round(float(np.mean(np.asarray(z["held_out"]) < 0)), 3),
+        "declined_foreign": round(float(np.mean(np.asarray(z["foreign"]) < 0)), 3),
+        "declined_out_of_scope": round(float(np.mean(zo < 0)), 3),
+    }
+    curve = []
+    for share in (0.80, 0.85, 0.90, 0.95, 0.98):
+        thr = float(np.quantile(zi, 1 - share))
+        curve.append({"answered": share, "declined": round(float(np.mean(zo < thr)), 3)})
+    out["curve"] = curve
+    log(f"scope {name}: {out}")
+    return out
+
+
+def answer_sets(names: list[str], emb: Embedder, budgets: list[int], ablate: bool) -> list[Any]:
+    out = []
+    for name in names:
+        if name == "tidewire":
+            index = index_folder("tidewire", SAMPLE_DOCS, emb)
+            golden = [g for g in load_golden(SAMPLE_GOLDEN) if g.answer]
+            pages = {
+                str(p.relative_to(SAMPLE_DOCS)): p.read_text(encoding="utf-8", errors="replace")
+                for p in SAMPLE_DOCS.rglob("*.md")
+            }
+            items = [(g.question, str(g.answer), _golden_doc(g)) for g in golden]
+        else:
+            faq: FaqSet = build(name)
+            index = index_folder(name, faq.write(ROOT / "pages" / name), emb)
+            pages = faq.pages
+            items = [(i.question, i.answer, i.doc_id) for i in faq.items]
+        rule = _eval.PlainRule(pages, emb)
+        retrieved = _eval.retrieve(Searcher(index, emb), items, ROOT / "retrieved" / f"{name}.pkl")
+        res: dict[str, Any] = {"set": name}
+        for budget in budgets:
+            res[f"at_{budget}"] = _eval.compare(
+                retrieved, rule, lambda b=budget: ExtractiveComposer(max_words=b), budget
+            )
+        if ablate:
+            res["ablation"] = {
+                feat: _eval.selection_only(retrieved, lambda f=feat: _eval.ablated(f))
+                for feat in ("default", *_eval.ABLATIONS)
+            }
+            _eval.ablated("default")
+        log(f"{name}: {res}")
+        out.append(res)
+    return out
+
+
+def _golden_doc(g: Any) -> str:
+    return g.sources[0] if g.sources else ""
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--sets", default=",".join((*DEV_FAQS, "tidewire")))
+    p.add_argument("--budgets", default="110", help="word budgets, comma-separated")
+    p.add_argument("--ablate", action="store_true", help="each composer feature on and off")
     p.add_argument("--no-scope", action="store_true", help="skip the answerability sets")
     p.add_argument("--fit", action="store_true", help="fit the answerability model and stop")
     p.add_argument(
         "--adapter", action="store_true", help="add the per-KB query adapter (experiment)"
     )
     args = p.parse_args()
-    emb = embedder(MemoEmbedder)
+    emb = embedder(DiskCacheEmbedder)
     if args.fit:
         figures = fit(emb, adapted=args.adapter)
         emit(figures, args.json, lambda: str(figures))
         return
-    figures: dict[str, Any] = {"threads": THREADS, "budget_words": BUDGET, "sets": []}
-    for name in args.sets.split(","):
-        if name == "tidewire":
-            index = index_folder("tidewire", SAMPLE_DOCS, emb)
-            golden = [g for g in load_golden(SAMPLE_GOLDEN) if g.answer]
-            items = [(g.question, str(g.answer)) for g in golden]
-            naive = None
-            pages = {
-                str(p.relative_to(SAMPLE_DOCS)): p.read_text(encoding="utf-8", errors="replace")
-                for p in SAMPLE_DOCS.rglob("*.md")
-            }
-            naive = Naive(pages, emb)  # Markdown pages only: the other formats need loaders
-        else:
-            faq: FaqSet = build(name)
-            index = index_folder(name, faq.write(ROOT / "pages" / name), emb)
-            items = [(i.question, i.answer) for i in faq.items]
-            naive = Naive(faq.pages, emb)
-        w = adapter(index, emb, name) if args.adapter else None
-        res = answer_level(name, items, engines(index, emb, w), naive)
-        log(f"{name}: {res}")
-        figures["sets"].append(res)
+    names = args.sets.split(",")
+    budgets = [int(b) for b in args.budgets.split(",")]
+    figures: dict[str, Any] = {"threads": THREADS, "budgets": budgets}
+    figures["sets"] = answer_sets(names, emb, budgets, args.ablate)
     if not args.no_scope:
-        figures["answerability"] = answerability(emb)
-        log(f"answerability: {figures['answerability']}")
+        figures["scope"] = {n: scope_level(n, emb) for n in names if n in FOREIGN}
         figures["sample_answerability"] = sample_scope(emb)
     emit(figures, args.json, lambda: _text(figures))
 
 
 def _text(f: dict[str, Any]) -> str:
-    keys = ("before", "askdesk", "selection", "adapted", "naive")
-    head = f"{'set':<22} {'questions':>9}" + "".join(f"{k:>15}" for k in keys)
-    lines = ["useful@0.5 / token F1", head]
-    for s in f["sets"]:
-        cols = [f"{s[k]['useful@0.5']:.2f} / {s[k]['f1']:.2f}" if k in s else "-" for k in keys]
-        lines.append(f"{s['set']:<22} {s['questions']:>9}" + "".join(f"{c:>15}" for c in cols))
+    keys = ("composer", "selection", "rule_cited", "rule_top3", "rule_right")
+    lines = ["useful@0.5 / token F1 (composer: answered share; declines score 0)"]
+    for budget in f["budgets"]:
+        lines.append(f"\n-- budget {budget} words")
+        lines.append(f"{'set':<22}{'n':>5}" + "".join(f"{k:>20}" for k in keys))
+        for s in f["sets"]:
+            r = s[f"at_{budget}"]
+            cols = []
+            for k in keys:
+                v = r[k]
+                extra = f" a{v['answered']:.2f}" if "answered" in v else ""
+                cols.append(f"{v['useful@0.5']:.3f}/{v['f1']:.3f}{extra}")
+            lines.append(f"{s['set']:<22}{r['questions']:>5}" + "".join(f"{c:>20}" for c in cols))
+    if any("ablation" in s for s in f["sets"]):
+        feats = list(next(s for s in f["sets"] if "ablation" in s)["ablation"])
+        lines.append("\nablation (selection, every question answered): useful@0.5 / F1")
+        lines.append(f"{'off':<26}" + "".join(f"{s['set'][:14]:>16}" for s in f["sets"]))
+        for feat in feats:
+            cols = [
+                f"{s['ablation'][feat]['useful@0.5']:.3f}/{s['ablation'][feat]['f1']:.3f}"
+                for s in f["sets"]
+            ]
+            lines.append(f"{feat:<26}" + "".join(f"{c:>16}" for c in cols))
+    for name, sc in (f.get("scope") or {}).items():
+        lines.append(f"\nscope {name}: {sc}")
     if f.get("sample_answerability"):
         lines.append(f"\nsample (Tidewire) answerability: {f['sample_answerability']}")
-    a = f.get("answerability")
-    if a:
-        lines.append(f"\nanswerability ({a['questions']}):")
-        for key in ("before", "askdesk", "naive"):
-            lines.append(f"  {key:<8} {a[key]}")
     return "\n".join(lines)
 
 

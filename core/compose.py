@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -56,6 +56,14 @@ MAX_DOCS = 5  # documents whose blocks compete for the answer
 RELATED_MARGIN = 0.1  # a block within this of the best one's score may continue the quote
 BACK_MARGIN = 0.12  # a list, table or code block just above the best one, this close, starts it
 PARAGRAPH_STRETCH = 2.0  # the chosen paragraph may exceed max_words by this factor to end
+LIST_STRETCH = 1.6  # a list or command introduced by a colon may run this far over, whole
+WHOLE_BLOCK = True  # quote the answer's blank-line block from its start through to the budget
+BLOCK_LEAD = 0.5  # …from its start when the best passage lies within this share of the budget
+TOPIC_COSINE = 0.5  # a following block this close to the chosen one continues the quote
+WHOLE_WEIGHT = 0.0  # a part's cosine: this share is its whole answer's (0.5 cost zsh 0.05)
+SECOND_MARGIN = 0.1  # another answer scored this close to the chosen one is quoted after it
+CUT_LAST = True  # the sentence that overruns the budget is quoted up to it, ending in "…"
+CUT_MIN_WORDS = 8  # …when at least this many words of the budget are left
 # Shape penalties, swept on the same sets: Tidewire 0.41 -> 0.47 useful@0.5, the dev FAQs
 # unchanged (their pages have little code and few pointer lines).
 CODE_PENALTY = 0.04  # a block quoted with code, for a question that names no code or command
@@ -86,15 +94,20 @@ class _Doc:
     units: list[Unit]
     blocks: list[_Block] = field(default_factory=list)
     owners: list[SearchHit] = field(default_factory=list)  # the chunk each unit came from
+    headings: list[str] = field(default_factory=list)  # the section each unit stands under
 
     def cited(self, units: list[Unit]) -> SearchHit:
-        """The hit to cite for a quote: the document's best hit, but with the heading and
-        text of the chunk the quote comes from (a neighbour's section, not the hit's)."""
+        """The hit to cite for a quote: the document's best hit, but with the heading of the
+        section the quoted block stands under (a neighbour chunk's section, or a sibling
+        section merged into the chunk after its own heading line) and that chunk's text."""
         first = next((i for i, u in enumerate(self.units) if units and u is units[0]), None)
-        owner = self.owners[first] if first is not None and first < len(self.owners) else None
-        if owner is None or owner is self.hit:
+        if first is None or first >= len(self.owners):
             return self.hit
-        return replace(self.hit, heading=owner.heading, text=owner.text)
+        owner = self.owners[first]
+        heading = self.headings[first] if first < len(self.headings) else owner.heading
+        if owner is self.hit and heading == self.hit.heading:
+            return self.hit
+        return replace(self.hit, heading=heading, text=owner.text)
 
 
 EXTRACTIVE_VERSION = "extractive-2"  # recorded with every answer it writes
@@ -159,10 +172,10 @@ class ExtractiveComposer:
         best: _Block | None = None
         runner_up: _Block | None = None
         for d_i, doc in enumerate(docs):
+            if query_vector is not None:
+                _answer_cosines(doc.blocks, query_vector)
             for b in doc.blocks:
                 b.doc = d_i
-                if b.vector is not None and query_vector is not None:
-                    b.cosine = float(b.vector @ query_vector)
                 text = " ".join(u.text for u in doc.units[b.start : b.end]).lower()
                 found = set(terms(text)) & q_terms
                 b.lexical = sum(idf.get(t, 1.0) for t in found) / q_weight
@@ -187,9 +200,14 @@ class ExtractiveComposer:
         related = [False] * len(doc.units)
         for other in doc.blocks:  # a following block as close in meaning continues the quote
             close = other.cosine is not None and other.score >= best.score - RELATED_MARGIN
+            if other.vector is not None and best.vector is not None:
+                # …and so does one on the same topic as the chosen block (the rest of a
+                # multi-paragraph answer says less of the question's words, but follows on)
+                close = close or float(other.vector @ best.vector) >= TOPIC_COSINE
             for i in range(other.start, other.end):
                 # without block vectors, sharing a question term is what relates a block
-                related[i] = close or (other.cosine is None and unit_scores[i] > 0)
+                # (blocks overlap: a whole answer block and its parts; any close one counts)
+                related[i] = related[i] or close or (other.cosine is None and unit_scores[i] > 0)
         anchor = best.start
         before = [
             b
@@ -204,8 +222,16 @@ class ExtractiveComposer:
                 anchor = before[0].start  # the steps above say it too, not only the line after
         primary = self._window(doc.units, unit_scores, related, anchor=anchor, block_end=best.end)
         groups: list[tuple[SearchHit, list[Unit]]] = [(doc.cited(primary), primary)]
-        covered = set().union(*(terms(u.text) for u in primary)) & q_terms if primary else set()
-        used_words = sum(u.words for u in primary if u.kind != "code")
+        used_words = sum(_cost(u) for u in primary)
+        quoted = list(primary)
+        if SECOND_MARGIN > 0 and used_words <= self.max_words - CUT_MIN_WORDS:
+            room = self.max_words - used_words
+            second = self._second(docs, best, primary, lexical, room, code_asked)
+            if second is not None:
+                groups.append(second)
+                quoted += second[1]
+        covered = set().union(*(terms(u.text) for u in quoted)) & q_terms if quoted else set()
+        used_words = sum(u.words for u in quoted if u.kind != "code")
         if self.max_sources > 1 and used_words < self.max_words:
             extra = self._supporting(
                 [d for i, d in enumerate(docs) if i != best.doc],
@@ -213,7 +239,7 @@ class ExtractiveComposer:
                 q_terms,
                 idf,
                 q_weight,
-                primary,
+                quoted,
             )
             if extra is not None:
                 groups.append(extra)
@@ -261,6 +287,14 @@ class ExtractiveComposer:
         fits = sum(units[i].words for i in para) <= self.max_words * PARAGRAPH_STRETCH
         if units[anchor].kind == "sentence" and para and para[0] < anchor and fits:
             start = para[0]  # a block cut from a long paragraph: quote the paragraph whole
+        answer = units[anchor].block
+        if WHOLE_BLOCK:
+            first = next(
+                i for i, u in enumerate(units) if u.block == answer and u.kind != "heading"
+            )
+            lead = sum(_cost(u) for u in units[first:anchor])
+            if first < start and lead <= self.max_words * BLOCK_LEAD:
+                start = first  # the answer begins where its block begins, not mid-way
         if (
             units[start].kind in ("code", "item")
             and start > 0
@@ -273,8 +307,16 @@ class ExtractiveComposer:
             start -= 1  # "The script installs…" explains the command just above it
         if start > 0 and units[start - 1].kind == "heading" and units[start - 1].header is None:
             start -= 1  # the sub-heading names what the quote is about
-        picked = [units[start]]
-        words = _cost(units[start])
+        if units[anchor].kind == "item":
+            items = self._long_list(units, scores, start, anchor)
+            if items is not None:
+                return items
+        room = self.max_words * (1.0 if units[start].kind == "code" else LIST_STRETCH)
+        first_unit = _fit(units[start], int(room)) or units[start]
+        picked = [first_unit]
+        words = _cost(first_unit)
+        if first_unit is not units[start]:
+            return picked  # one unit longer than the budget (a page that is one long line)
         in_list = units[start].text.rstrip().endswith(":")
         for i in range(start + 1, len(units)):
             u = units[i]
@@ -285,19 +327,22 @@ class ExtractiveComposer:
                 break
             if u.kind == "heading":
                 break
+            # the answer's own block (an FAQ answer, a paragraph running into its list or
+            # code) is quoted through to the budget; a following block only while it answers
+            own = WHOLE_BLOCK and u.block == answer
             if u.kind in ("item", "code") and (in_list or units[i - 1].text.rstrip().endswith(":")):
                 in_list = True
-                limit = self.max_words * 1.6
+                limit = self.max_words * LIST_STRETCH
             else:
                 if u.kind == "sentence" and in_list:
                     in_list = False
-                # the answer's own paragraph may run a little over the budget to its end
                 same_para = u.para == units[anchor].para and i < block_end + 8
                 limit = self.max_words * (PARAGRAPH_STRETCH if same_para else 1.0)
                 new_paragraph = u.para != units[i - 1].para
                 short = words < self.min_words // 2  # "See below." needs what follows
                 if (
                     i >= block_end
+                    and not own
                     and not related[i]
                     and (words >= self.min_words or (new_paragraph and not short))
                 ):
@@ -306,6 +351,9 @@ class ExtractiveComposer:
             if u.kind == "code" and u.text.count("\n") > 40:
                 break
             if words + cost > limit:
+                cut = _fit(u, int(limit) - words) if CUT_LAST else None
+                if cut is not None and (u.kind == "sentence" or u.block == answer):
+                    picked.append(cut)  # the answer runs on: quoted up to the budget, with …
                 break
             picked.append(u)
             words += cost
@@ -314,6 +362,83 @@ class ExtractiveComposer:
         while picked and picked[-1].kind == "heading":
             picked.pop()  # a heading with nothing under it says nothing
         return picked
+
+    def _second(
+        self,
+        docs: list[_Doc],
+        best: _Block,
+        primary: list[Unit],
+        lexical: Callable[[Unit], float],
+        room: int,
+        code_asked: bool,
+    ) -> tuple[SearchHit, list[Unit]] | None:
+        """Another answer scored as high as the chosen one (within SECOND_MARGIN), quoted after
+        it while the budget lasts: when two answers are this close, the model cannot tell which
+        one answers, and the asker reads both in a few seconds. Never a part of the answer
+        already quoted, nor of the same answer block."""
+        quoted = {id(u) for u in primary}
+        chosen = docs[best.doc].units[best.start].block
+        ranked = sorted(
+            (b for d in docs for b in d.blocks if b.cosine is not None and b is not best),
+            key=lambda b: -b.score,
+        )
+        for b in ranked:
+            if b.score < best.score - SECOND_MARGIN:
+                return None
+            if best.cosine is not None and (b.cosine or 0.0) < best.cosine - SECOND_MARGIN / 2:
+                continue  # close by shared words only: the most overlapping is not an answer
+            d = docs[b.doc]
+            if any(id(u) in quoted for u in d.units[b.start : b.end]):
+                continue
+            if b.doc == best.doc and d.units[b.start].block == chosen:
+                continue
+            window = self._window(
+                d.units,
+                [lexical(u) for u in d.units],
+                [False] * len(d.units),
+                anchor=b.start,
+                block_end=b.end,
+            )
+            if any(id(u) in quoted for u in window):
+                continue
+            if not code_asked and any(u.kind == "code" for u in window):
+                continue  # a second answer never brings a command nobody asked for
+            picked: list[Unit] = []
+            for u in window:
+                fitted = _fit(u, room)
+                if fitted is None:
+                    break
+                picked.append(fitted)
+                room -= _cost(fitted)
+                if fitted is not u:
+                    break
+            while picked and picked[-1].kind == "heading":
+                picked.pop()
+            return (d.cited(picked), picked) if picked else None
+        return None
+
+    def _long_list(
+        self, units: list[Unit], scores: list[float], start: int, anchor: int
+    ) -> list[Unit] | None:
+        """A list longer than the budget answers with its intro and the items that hold the
+        question's terms (the item of error E137 out of 200), like a table's rows; None for
+        a list that fits (it is quoted whole by the window)."""
+        para = units[anchor].para
+        items = [i for i, u in enumerate(units) if u.para == para and u.kind == "item"]
+        if sum(_cost(units[i]) for i in items) <= self.max_words * LIST_STRETCH:
+            return None
+        best = sorted((i for i in items if scores[i] > 0), key=lambda i: -scores[i])[:5]
+        if best and scores[best[0]] >= 1.0:  # items holding the asked number or identifier
+            best = [i for i in best if scores[i] >= 1.0]
+        picked = [units[start]] if start < items[0] and units[start].kind != "item" else []
+        words = sum(_cost(u) for u in picked)
+        chosen = sorted(best) if best else items
+        for i in chosen:
+            if words + _cost(units[i]) > self.max_words:
+                break
+            picked.append(units[i])
+            words += _cost(units[i])
+        return picked or [units[anchor]]
 
     def _table_rows(self, units: list[Unit], scores: list[float], anchor: int) -> list[Unit]:
         """A table answers with its best rows, each read against the header."""
@@ -418,15 +543,27 @@ def _merge(run: list[SearchHit], cited: SearchHit) -> _Doc:
         offset = len(doc.units) - skip
         if h.heading and h.heading != heading and doc.units:
             # another section starts: a window must not run on into it (never quoted)
-            doc.units.append(Unit(h.heading, "heading", para, header=_BOUNDARY))
+            block = doc.units[-1].block + 1
+            doc.units.append(Unit(h.heading, "heading", para, header=_BOUNDARY, block=block))
             doc.owners.append(h)
+            doc.headings.append(h.heading)
             para += 1
             offset += 1
         heading = h.heading
         base = para
-        for u in units[skip:]:
-            doc.units.append(Unit(u.text, u.kind, base + u.para, u.header))
+        last_block = doc.units[-1].block if doc.units else -1
+        # a chunk that repeats the previous one's last sentences continues its block
+        cont = units[skip - 1].block if skip else None
+        under = h.heading  # a heading line inside the chunk starts a merged sibling section
+        for i, u in enumerate(units):
+            if u.kind == "heading":
+                under = sibling_heading(h.heading, u.text)
+            if i < skip:
+                continue
+            block = last_block if u.block == cont else last_block + 1 + u.block
+            doc.units.append(Unit(u.text, u.kind, base + u.para, u.header, block))
             doc.owners.append(h)
+            doc.headings.append(under)
             para = max(para, base + u.para + 1)
         vectors = h.passage_vectors
         blocks = passages(units)
@@ -442,6 +579,37 @@ def _merge(run: list[SearchHit], cited: SearchHit) -> _Doc:
                 )
             )
     return doc
+
+
+def _answer_cosines(blocks: list[_Block], query_vector: np.ndarray) -> None:
+    """Each block's cosine to the question; a part of a longer answer (a block inside a
+    whole-block passage, see retrieval.passages) is judged with its answer as a whole,
+    by WHOLE_WEIGHT: a list item or a code line close to the question's words says less
+    of whether its answer answers than the answer does (issue 19: the emacs tools list
+    outscored the perl-mode answer it stood beside)."""
+    for b in blocks:
+        if b.vector is not None:
+            b.cosine = float(b.vector @ query_vector)
+    if WHOLE_WEIGHT <= 0:
+        return
+    wholes = [
+        w
+        for w in blocks
+        if w.cosine is not None
+        and sum(1 for b in blocks if b is not w and w.start <= b.start and b.end <= w.end) > 1
+    ]
+    for w in wholes:
+        for b in blocks:
+            if b is not w and b.cosine is not None and w.start <= b.start and b.end <= w.end:
+                b.cosine = (1 - WHOLE_WEIGHT) * b.cosine + WHOLE_WEIGHT * w.cosine  # type: ignore[operator]
+
+
+def sibling_heading(path: str, heading: str) -> str:
+    """The heading path of a section whose heading line appears inside a chunk of `path`:
+    chunking merges a tiny section only with its next sibling (retrieval.chunking), so the
+    new heading replaces the path's last part ("Keys > Listing keys" -> "Keys > Rotating")."""
+    parts = path.split(" > ") if path else []
+    return " > ".join([*parts[:-1], heading]) if parts else heading
 
 
 def _shape_penalty(units: list[Unit], code_asked: bool) -> float:
@@ -477,6 +645,24 @@ def _agreement(ranked: Sequence[SearchHit]) -> float:
     return 1.0 if vec and txt else 0.0
 
 
+def _fit(u: Unit, room: int) -> Unit | None:
+    """`u` cut to `room` words of budget, or None when too little of it would fit: prose
+    up to the budget ending in "…", a code block's first lines with a "…" line before its
+    closing fence. `u` itself when it fits."""
+    if _cost(u) <= room:
+        return u
+    if u.kind == "code":
+        lines = u.text.split("\n")
+        keep = max(room // 4, 0)
+        if keep < 3 or len(lines) < 3:
+            return None
+        body = lines[1:-1][:keep]
+        return replace(u, text="\n".join([lines[0], *body, "…", lines[-1]]))
+    if u.kind in ("sentence", "item") and room >= CUT_MIN_WORDS:
+        return replace(u, text=" ".join(u.text.split()[:room]) + " …")
+    return None
+
+
 def _cost(u: Unit) -> int:
     """Words a unit adds to the answer's budget; a code line reads like a few words."""
     return 4 * (u.text.count("\n") - 1) if u.kind == "code" else u.words
@@ -489,6 +675,8 @@ def _needs_previous(unit: Unit, prev: Unit) -> bool:
         return False
     if unit.kind in ("item", "code") and prev.kind in ("item",):
         return True
+    if WHOLE_BLOCK and unit.block != prev.block:
+        return False  # "This option…" opens the next FAQ answer; it does not refer back
     return unit.kind == "sentence" and unit.text.lower().startswith(_CONNECTIVES)
 
 

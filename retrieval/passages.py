@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 TABLE = "passages"
 LONG_BLOCK_WORDS = 160  # a longer paragraph is embedded in sentence runs of about half that
-VERSION = "4"  # bump when `passages` cuts differently: stored blocks of another cut are redone
+WHOLE_BLOCK_WORDS = 200  # a whole block's embedded text (the model reads ~256 tokens of it)
+VERSION = "5"  # bump when `passages` cuts differently: stored blocks of another cut are redone
 _IN_BATCH = 500
 
 
@@ -72,6 +73,26 @@ def passages(units: Sequence[Unit]) -> list[Passage]:
             body.insert(0, prev.text)  # "Exit codes:" or "Run this:" says what follows
         text = " ".join(body) if all(u.kind == "sentence" for u in units[start:end]) else None
         out.append(Passage(start, end, text or "\n".join(body)))
+    out.extend(_whole_blocks(units, blocks))
+    return out
+
+
+def _whole_blocks(units: Sequence[Unit], blocks: list[tuple[int, int]]) -> list[Passage]:
+    """Each blank-line block cut into several passages (an FAQ answer with its list and code,
+    a long paragraph) is embedded whole as well, after the parts: the model ranks the answer
+    as a whole better than any of its parts (issue 19: the best part chose the wrong answer
+    where the whole answers' ranking chose right), and quoting starts at its beginning."""
+    out: list[Passage] = []
+    i = 0
+    while i < len(units):
+        j = i
+        while j < len(units) and units[j].block == units[i].block:
+            j += 1
+        parts = [b for b in blocks if i <= b[0] and b[1] <= j]
+        if len(parts) > 1 and all(u.kind != "heading" for u in units[i:j]):
+            text = " ".join(u.text for u in units[i:j])
+            out.append(Passage(i, j, " ".join(text.split()[:WHOLE_BLOCK_WORDS])))
+        i = j
     return out
 
 

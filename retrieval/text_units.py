@@ -174,6 +174,9 @@ class Unit:
     kind: Kind
     para: int  # paragraph index inside the chunk: keeps quoted sentences in their paragraphs
     header: str | None = None  # for a table row: the table's first row
+    # blank-line separated block of the chunk text it stands in: an FAQ answer or a Markdown
+    # paragraph with the list or code it runs into without a blank line; a heading starts one
+    block: int = 0
 
     @property
     def words(self) -> int:
@@ -200,6 +203,7 @@ def split_sentences(paragraph: str) -> list[str]:
 def split_units(text: str) -> list[Unit]:
     units: list[Unit] = []
     para = 0
+    block = 0
     lines = text.splitlines()
     i = 0
     prose: list[str] = []
@@ -209,7 +213,7 @@ def split_units(text: str) -> list[Unit]:
         nonlocal para
         if prose:
             for s in split_sentences(" ".join(x.strip() for x in prose)):
-                units.append(Unit(s, "sentence", para))
+                units.append(Unit(s, "sentence", para, block=block))
             prose.clear()
             para += 1
 
@@ -218,37 +222,43 @@ def split_units(text: str) -> list[Unit]:
         if _FENCE.match(line.strip()):
             flush()
             fence = line.strip()[:3]
-            block = [line]
+            code = [line]
             i += 1
             while i < len(lines):
-                block.append(lines[i])
+                code.append(lines[i])
                 if lines[i].strip().startswith(fence):
                     break
                 i += 1
-            if not block[-1].strip().startswith(fence) or len(block) == 1:
-                block.append(fence)  # an unclosed fence (chunk edge) is closed for display
-            units.append(Unit("\n".join(block), "code", para))
+            if not code[-1].strip().startswith(fence) or len(code) == 1:
+                code.append(fence)  # an unclosed fence (chunk edge) is closed for display
+            units.append(Unit("\n".join(code), "code", para, block=block))
             para += 1
         elif not line.strip():
             flush()
             if units and units[-1].para == para:
                 para += 1  # a blank line after a list or table ends its paragraph too
+            if units and units[-1].block == block:
+                block += 1
         elif _HEADING.match(line.strip()):
             flush()
-            units.append(Unit(_HEADING.match(line.strip()).group(1), "heading", para))  # type: ignore[union-attr]
+            if units and units[-1].block == block:
+                block += 1
+            heading = _HEADING.match(line.strip()).group(1)  # type: ignore[union-attr]
+            units.append(Unit(heading, "heading", para, block=block))
             para += 1
+            block += 1
         elif _is_row(line) and (
             (i + 1 < len(lines) and _is_row(lines[i + 1])) or (units and units[-1].kind == "row")
         ):
             if not (units and units[-1].kind == "row" and not prose):
                 flush()
                 header = line.strip()
-                units.append(Unit(header, "row", para, header=None))
+                units.append(Unit(header, "row", para, header=None, block=block))
             else:  # the table's header row, kept as we go (not searched for per row)
-                units.append(Unit(line.strip(), "row", para, header=header))
+                units.append(Unit(line.strip(), "row", para, header=header, block=block))
         elif _ITEM.match(line):
             flush()
-            units.append(Unit(line.strip(), "item", para))
+            units.append(Unit(line.strip(), "item", para, block=block))
         else:
             prose.append(line)
         i += 1

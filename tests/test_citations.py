@@ -82,3 +82,31 @@ def test_the_extractive_composer_shows_its_sources_through_the_module():
     assert c.composer == "extractive" and c.text.endswith("[1]")
     assert c.sources == [source_for(1, hits[0], template)]
     assert isinstance(c.sources[0], Source)
+
+
+def test_a_quote_from_a_merged_sibling_section_cites_that_section():
+    """Chunking merges a tiny section ("Listing keys") with its next sibling, whose heading
+    line stays in the chunk text; a quote taken from under that line names the sibling
+    ("Rotating a key"), not the chunk's own heading (issue 19: it said "Listing keys")."""
+    text = (
+        "```bash\ntw keys list\n```\n\n"
+        "The list shows each key's name and scopes.\n\n"
+        "## Rotating a key\n\n"
+        "Rotation creates a new key with the same name and schedules the old key for "
+        "revocation after a grace period, so your systems keep working while you switch."
+    )
+    h = SearchHit(
+        chunk_id="security/api-keys.md#2",
+        doc_id="security/api-keys.md",
+        title="API keys",
+        heading="API keys > Listing keys",
+        text=text,
+        ordinal=2,
+        similarity=0.6,
+    )
+    c = ExtractiveComposer().compose(
+        Question("What happens to the old key after rotation and its grace period?"), [h]
+    )
+    assert "grace period" in c.text and "tw keys list" not in c.text
+    assert [s.heading for s in c.sources] == ["API keys > Rotating a key"]
+    assert c.sources[0].path == "security/api-keys.md"
