@@ -121,6 +121,9 @@ def is_remote(spec: str) -> bool:
     return spec.lower().startswith(("http://", "https://", "git+"))
 
 
+UNKNOWN_ORIGIN = "an earlier index run"
+
+
 def documents_elsewhere(app: App, source: Source) -> dict[str, int]:
     """What `askdesk index SOURCE` (one source as the whole desk) would take away that came
     from somewhere else: documents per origin (another folder, site or repository indexed
@@ -137,12 +140,17 @@ def documents_elsewhere(app: App, source: Source) -> dict[str, int]:
             for r in runs
             if not r.get("source") and r.get("status") == "ok" and r.get("docs_root")
         ),
-        "an earlier index run",
+        UNKNOWN_ORIGIN,
     )
+    # a folder's own files count as its own even when this database never recorded indexing
+    # it (another process with its own database wrote the shared index)
+    root = getattr(source, "root", None)
     out: dict[str, int] = {}
     for doc_id in docs:
         head, slash, _ = doc_id.partition("/")
         origin = f"source {head!r}" if slash and head in named else unnamed
+        if origin == UNKNOWN_ORIGIN and root is not None and (root / doc_id).is_file():
+            continue
         if origin != source.location:
             out[origin] = out.get(origin, 0) + 1
     return out
