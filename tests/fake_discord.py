@@ -275,6 +275,7 @@ class FakeDiscord:
         if found is None:
             return jresp({"message": "Unknown Message", "code": 10008}, 404)
         self.edits.append({"id": message_id, "body": body})
+        found.setdefault("posted_content", found.get("content"))  # what readers first saw
         found.update({k: body[k] for k in ("content", "embeds", "components") if k in body})
         found["edited_timestamp"] = datetime.now(UTC).isoformat()
         return jresp(found)

@@ -84,7 +84,8 @@ class DiscordDriver:
     def _replies(self, question: Msg) -> list[Msg]:
         ref = str(question.id)
         return [
-            Msg(m["id"], m["content"], m)
+            # the text as posted, like the other drivers (an edit is read through edits())
+            Msg(m["id"], m.get("posted_content", m["content"]), m)
             for m in list(self.fake.sent)
             if str((m.get("message_reference") or {}).get("message_id")) == ref
         ]
