@@ -46,6 +46,12 @@ def test_another_folder_is_refused_without_replace_and_the_index_kept(
     ]
     assert _doc_ids(capsys, monkeypatch) == before  # nothing was touched
 
+    # a folder that isn't there is "not found", not a question about replacing
+    r = run_main(capsys, monkeypatch, "index", str(env / "nope"))
+    assert r.code == 2
+    assert len(r.err_lines) == 1 and r.err_lines[0].startswith("error: docs folder not found")
+    assert _doc_ids(capsys, monkeypatch) == before
+
     # the same folder again is an ordinary sync, and so is the first index of an empty desk
     assert run_main(capsys, monkeypatch, "index", str(tiny_docs)).code == 0
     r = run_main(capsys, monkeypatch, "index", str(other), "--replace", "--json")

@@ -87,7 +87,9 @@ def index(
         raise UserError("which folder?", "e.g. askdesk index askdesk/sample/docs, or set docs_dir")
     from retrieval.sources import FolderSource
 
-    confirm_replacing(app, FolderSource(folder), str(folder), replace=replace)
+    source = FolderSource(folder)
+    source.check()  # a folder that isn't there is "not found", before any talk of replacing
+    confirm_replacing(app, source, str(folder), replace=replace)
     if watch:
         minutes = every or app.settings.reindex_every_minutes or DEFAULT_WATCH_MINUTES
         typer.echo(f"reindexing {folder} every {minutes:g} min; Ctrl-C stops", err=True)
