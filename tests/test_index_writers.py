@@ -103,32 +103,33 @@ def test_two_index_runs_at_once_never_store_a_chunk_twice(tmp_path, tiny_docs, l
     assert {d for d, _ in chunks} == set(TINY_DOCS)
 
 
+def _index(
+    tmp_path: Path, docs: Path, data: str, uri: str, env: dict[str, str], *, json: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """One `askdesk index` process with its own data dir (and so its own SQLite)."""
+    return subprocess.run(
+        [*ASKDESK, "index", *(["--json"] if json else []), str(docs)],
+        env=_env(tmp_path, data, uri, env),
+        capture_output=True,
+        text=True,
+        timeout=500,
+    )
+
+
 def _versions(uri: str, options: dict[str, str]) -> dict[str, int]:
     return ChunkIndex(uri, storage_options=options).table_versions()
 
 
 def test_a_refused_run_says_who_writes_and_changes_nothing(tmp_path, tiny_docs, location):
     uri, env, options = location
-    first = subprocess.run(
-        [*ASKDESK, "index", str(tiny_docs)],
-        env=_env(tmp_path, "data-a", uri, env),
-        capture_output=True,
-        text=True,
-        timeout=500,
-    )
+    first = _index(tmp_path, tiny_docs, "data-a", uri, env)
     assert first.returncode == 0, first.stderr
     before = _versions(uri, options)
     index = ChunkIndex(uri, storage_options=options)
     tables = Tables(index.table_versions, index.restore_versions)
     (tiny_docs / "keys.md").write_text("# Keys\n\nEverything about keys changed.\n")
     with index_writer(uri, tables, storage_options=options):  # a writer in this process
-        second = subprocess.run(
-            [*ASKDESK, "index", str(tiny_docs)],
-            env=_env(tmp_path, "data-b", uri, env),
-            capture_output=True,
-            text=True,
-            timeout=500,
-        )
+        second = _index(tmp_path, tiny_docs, "data-b", uri, env)
     assert second.returncode == 2
     assert second.stderr.strip().splitlines()[-1].startswith("error: another index run")
     assert f"pid {os.getpid()}" in second.stderr
@@ -154,13 +155,7 @@ _WRITER = textwrap.dedent(
 
 def test_a_run_killed_mid_write_is_undone_by_the_next_writer(tmp_path, tiny_docs, location):
     uri, env, options = location
-    first = subprocess.run(
-        [*ASKDESK, "index", str(tiny_docs)],
-        env=_env(tmp_path, "data-a", uri, env),
-        capture_output=True,
-        text=True,
-        timeout=500,
-    )
+    first = _index(tmp_path, tiny_docs, "data-a", uri, env)
     assert first.returncode == 0, first.stderr
     before = sorted(_chunks(uri, options))
     writer = subprocess.Popen(
@@ -175,13 +170,7 @@ def test_a_run_killed_mid_write_is_undone_by_the_next_writer(tmp_path, tiny_docs
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait(30)
-    again = subprocess.run(
-        [*ASKDESK, "index", "--json", str(tiny_docs)],
-        env=_env(tmp_path, "data-b", uri, env),
-        capture_output=True,
-        text=True,
-        timeout=500,
-    )
+    again = _index(tmp_path, tiny_docs, "data-b", uri, env, json=True)
     assert again.returncode == 0, again.stderr
     # the dead run's deletion was undone before this run looked: nothing to re-add
     assert sorted(_chunks(uri, options)) == before
@@ -191,13 +180,7 @@ def test_a_run_killed_mid_write_is_undone_by_the_next_writer(tmp_path, tiny_docs
 
 def test_the_lock_object_is_gone_after_a_run(tmp_path, tiny_docs, location):
     uri, env, options = location
-    done = subprocess.run(
-        [*ASKDESK, "index", str(tiny_docs)],
-        env=_env(tmp_path, "data-a", uri, env),
-        capture_output=True,
-        text=True,
-        timeout=500,
-    )
+    done = _index(tmp_path, tiny_docs, "data-a", uri, env)
     assert done.returncode == 0, done.stderr
     index = ChunkIndex(uri, storage_options=options)
     tables = Tables(index.table_versions, index.restore_versions)
