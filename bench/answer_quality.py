@@ -364,7 +364,7 @@ def sample_scope(emb: Embedder) -> dict[str, Any]:
     return out
 
 
-def scope_level(name: str, emb: Embedder) -> dict[str, Any]:
+def scope_level(name: str, emb: Embedder, fresh: bool = False) -> dict[str, Any]:
     """One dev set's answerability: its in-scope pages indexed, its held-out pages' questions
     and a foreign FAQ's asked; the shipped decision, and the curve (declined vs answered) as
     the decision's bias moves."""
@@ -379,6 +379,7 @@ def scope_level(name: str, emb: Embedder) -> dict[str, Any]:
             searcher,
             [(i.question, i.answer, i.doc_id) for i in items],
             ROOT / "retrieved" / f"scope-{name}-{group}.pkl",
+            fresh=fresh,
         )
         zs = []
         for r in rs:
@@ -406,7 +407,9 @@ def scope_level(name: str, emb: Embedder) -> dict[str, Any]:
     return out
 
 
-def answer_sets(names: list[str], emb: Embedder, budgets: list[int], ablate: bool) -> list[Any]:
+def answer_sets(
+    names: list[str], emb: Embedder, budgets: list[int], ablate: bool, fresh: bool = False
+) -> list[Any]:
     out = []
     for name in names:
         if name == "tidewire":
@@ -423,7 +426,9 @@ def answer_sets(names: list[str], emb: Embedder, budgets: list[int], ablate: boo
             pages = faq.pages
             items = [(i.question, i.answer, i.doc_id) for i in faq.items]
         rule = _eval.PlainRule(pages, emb)
-        retrieved = _eval.retrieve(Searcher(index, emb), items, ROOT / "retrieved" / f"{name}.pkl")
+        retrieved = _eval.retrieve(
+            Searcher(index, emb), items, ROOT / "retrieved" / f"{name}.pkl", fresh=fresh
+        )
         res: dict[str, Any] = {"set": name}
         for budget in budgets:
             res[f"at_{budget}"] = _eval.compare(
@@ -449,6 +454,9 @@ def main() -> None:
     p.add_argument("--sets", default=",".join((*DEV_FAQS, "tidewire")))
     p.add_argument("--budgets", default="110", help="word budgets, comma-separated")
     p.add_argument("--ablate", action="store_true", help="each composer feature on and off")
+    p.add_argument(
+        "--fresh", action="store_true", help="search anew (after a change to chunking or search)"
+    )
     p.add_argument("--no-scope", action="store_true", help="skip the answerability sets")
     p.add_argument("--fit", action="store_true", help="fit the answerability model and stop")
     p.add_argument(
@@ -463,9 +471,9 @@ def main() -> None:
     names = args.sets.split(",")
     budgets = [int(b) for b in args.budgets.split(",")]
     figures: dict[str, Any] = {"threads": THREADS, "budgets": budgets}
-    figures["sets"] = answer_sets(names, emb, budgets, args.ablate)
+    figures["sets"] = answer_sets(names, emb, budgets, args.ablate, args.fresh)
     if not args.no_scope:
-        figures["scope"] = {n: scope_level(n, emb) for n in names if n in FOREIGN}
+        figures["scope"] = {n: scope_level(n, emb, args.fresh) for n in names if n in FOREIGN}
         figures["sample_answerability"] = sample_scope(emb)
     emit(figures, args.json, lambda: _text(figures))
 

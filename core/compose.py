@@ -62,6 +62,7 @@ BLOCK_LEAD = 0.5  # …from its start when the best passage lies within this sha
 TOPIC_COSINE = 0.5  # a following block this close to the chosen one continues the quote
 WHOLE_WEIGHT = 0.0  # a part's cosine: this share is its whole answer's (0.5 cost zsh 0.05)
 SECOND_MARGIN = 0.1  # another answer scored this close to the chosen one is quoted after it
+SAME_BLOCK_BACK = True  # the window never reaches back over a blank line into another answer
 CUT_LAST = True  # the sentence that overruns the budget is quoted up to it, ending in "…"
 CUT_MIN_WORDS = 8  # …when at least this many words of the budget are left
 # Shape penalties, swept on the same sets: Tidewire 0.41 -> 0.47 useful@0.5, the dev FAQs
@@ -299,11 +300,12 @@ class ExtractiveComposer:
             units[start].kind in ("code", "item")
             and start > 0
             and units[start - 1].kind == "sentence"
+            and _same_answer(units[start - 1], units[start])
         ):
             start -= 1  # the sentence that introduces a list or a command (it was embedded with it)
         while start > 0 and _needs_previous(units[start], units[start - 1]):
             start -= 1
-        if start > 0 and units[start - 1].kind == "code" and units[start].kind == "sentence":
+        if _explains_code(units, start):
             start -= 1  # "The script installs…" explains the command just above it
         if start > 0 and units[start - 1].kind == "heading" and units[start - 1].header is None:
             start -= 1  # the sub-heading names what the quote is about
@@ -628,8 +630,21 @@ def _shape_penalty(units: list[Unit], code_asked: bool) -> float:
 
 
 def _explains_code(units: list[Unit], start: int) -> bool:
-    """A sentence right after a code block is quoted with it (see `_window`)."""
-    return start > 0 and units[start - 1].kind == "code" and units[start].kind == "sentence"
+    """A sentence right after a code block is quoted with it (see `_window`), when both are
+    parts of one answer: a command that ends the previous blank-line block (the last line of
+    another FAQ answer) explains nothing of the next one."""
+    return (
+        start > 0
+        and units[start - 1].kind == "code"
+        and units[start].kind == "sentence"
+        and (not SAME_BLOCK_BACK or units[start - 1].block == units[start].block)
+    )
+
+
+def _same_answer(prev: Unit, unit: Unit) -> bool:
+    """`prev` may lead into `unit`: both in one blank-line block, or `prev` ends in a colon
+    ("Run this:" over a fenced block)."""
+    return not SAME_BLOCK_BACK or prev.block == unit.block or prev.text.rstrip().endswith(":")
 
 
 def _rule(u: Unit) -> bool:

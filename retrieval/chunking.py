@@ -69,29 +69,38 @@ def _blocks(text: str) -> list[_Unit]:
     units: list[_Unit] = []
     para: list[str] = []
     lines = text.split("\n")
+    joiner = _PARAGRAPH  # what precedes the next unit: a blank line, or a line break
 
     def flush() -> None:
+        nonlocal joiner
         if para:
-            units.append(_Unit("\n".join(para)))
+            units.append(_Unit("\n".join(para), joiner=joiner))
             para.clear()
+            joiner = _PARAGRAPH
 
     i = 0
     while i < len(lines):
         opener = _FENCE_OPEN.match(lines[i])
         if opener and not (opener.group(1)[0] == "`" and "`" in opener.group(2)):
+            # a fence written right under a line of text (no blank line) belongs to the same
+            # block, and so does a line right under its closing fence: an FAQ answer with its
+            # commands stays one blank-line block in the chunk (passages, the composer's window)
+            tight = bool(para)
             flush()
             mark = opener.group(1)
             end = i + 1
             while end < len(lines) and not _is_fence_close(lines[end], mark):
                 end += 1
             body = lines[i : end + 1] if end < len(lines) else [*lines[i:], mark]
-            units.append(_Unit("\n".join(body), code=True))
+            units.append(_Unit("\n".join(body), code=True, joiner="\n" if tight else joiner))
             i = end + 1
+            joiner = "\n" if i < len(lines) and lines[i].strip() else _PARAGRAPH
             continue
         if lines[i].strip():
             para.append(lines[i])
         else:
             flush()
+            joiner = _PARAGRAPH
         i += 1
     flush()
     return units

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from retrieval.documents import LoadError
 
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 """Bump when loading or chunking changes output, so every document is re-chunked once."""
 
 

@@ -212,3 +212,34 @@ def test_empty_document_sections_yield_no_chunks_and_bad_limits_are_rejected() -
     assert chunk_document(doc(((), "   "))) == []
     with pytest.raises(ValueError):
         chunk_document(doc(((), "x")), target_words=400, max_words=350)
+
+
+FAQ_WITH_CODE = """# Strings
+
+Use `reverse()` in scalar context, as documented in perlfunc reverse.
+```
+    my $reversed = reverse $string;
+```
+
+You can do it yourself:
+```
+    1 while $string =~ s/\\t+/' ' x (length($&) * 8 - length($`) % 8)/e;
+```
+Or you can just use the Text::Tabs module (part of the standard Perl distribution).
+"""
+
+
+def test_code_written_under_its_sentence_stays_in_the_answers_block(tmp_path: Path) -> None:
+    """Issue 19: an FAQ answer with commands (no blank line around its fences) must stay one
+    blank-line block in the chunk text, or the composer cannot tell where the answer ends
+    (it quoted the previous answer's command before the next answer's first sentence)."""
+    from retrieval.text_units import split_units
+
+    (text,) = [c.text for c in chunks_for(tmp_path, FAQ_WITH_CODE, "strings.md")]
+    assert "perlfunc reverse.\n```" in text and "```\nOr you can just use" in text, text
+    assert "```\n\nYou can do it yourself:" in text  # the blank line between answers stays
+    units = split_units(text)
+    blocks = {u.block for u in units if "reverse" in u.text}
+    assert len(blocks) == 1, [(u.block, u.text[:30]) for u in units]
+    tabs = {u.block for u in units if "yourself" in u.text or "Text::Tabs" in u.text}
+    assert len(tabs) == 1 and not tabs & blocks

@@ -94,3 +94,17 @@ def test_never_quotes_text_that_is_not_in_a_hit():
     answer, _ = compose("how often are webhooks retried", hit("retries.md", text))
     for sentence in split_sentences(answer.replace(" [1]", "")):
         assert sentence in text
+
+
+def test_a_window_never_starts_with_the_previous_answers_command():
+    """Issue 19: a sentence right after a code block is quoted with it only when both belong to
+    one answer; across a blank line the command ends another FAQ answer."""
+    text = (
+        "To print a number in octal, format it with printf.\n```\n"
+        '    printf "0%o %d", $number, $number;\n```\n\n'
+        "Remember that int() merely truncates toward 0. For rounding to a certain number of "
+        "digits, sprintf() or printf() is usually the easiest route."
+    )
+    answer, _ = compose("does int() truncate toward 0 when rounding", hit("numbers.md", text))
+    assert answer.startswith("Remember that int() merely truncates"), answer
+    assert 'printf "0%o' not in answer

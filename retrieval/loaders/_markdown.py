@@ -108,10 +108,21 @@ class _Walker:
         self.out = outline
         self.lists: list[bool] = []  # ordered?
         self.pending: list[str | None] = []  # marker of each open item until its first text
+        self.last_end: int | None = None  # the source line after the last top-level block
 
-    def _text(self, text: str) -> None:
+    def _tight(self, tok: Token) -> bool:
+        """`tok` starts on the line right after the previous block ended (no blank line
+        between): a command written under its sentence, a sentence under the command's
+        closing fence. It stays in that block, so an FAQ answer with its code stays one."""
+        start = tok.map[0] if tok.map else None
+        tight = start is not None and start == self.last_end and not self.lists
+        if tok.map:
+            self.last_end = tok.map[1]
+        return tight
+
+    def _text(self, text: str, tight: bool = False) -> None:
         if not self.lists:
-            self.out.block(text)
+            self.out.block(text, tight=tight)
             return
         indent = "  " * (len(self.lists) - 1)
         marker = self.pending[-1]
@@ -121,8 +132,8 @@ class _Walker:
         else:
             self.out.line(f"{indent}  {one_line(text)}")
 
-    def _code(self, code: str, lang: str) -> None:
-        self.out.block(fence(code, lang))  # block() closes any list lines first
+    def _code(self, code: str, lang: str, tight: bool = False) -> None:
+        self.out.block(fence(code, lang), tight=tight)  # block() closes any list lines first
 
     def walk(self, tokens: list[Token]) -> None:
         i = 0
@@ -132,6 +143,11 @@ class _Walker:
             if kind == "heading_open":
                 self.out.heading(int(tok.tag[1]), _inline(tokens[i + 1]))
                 i += 2
+            elif kind == "paragraph_open":
+                tight = self._tight(tok)
+                if tokens[i + 1].type == "inline":
+                    self._text(_inline(tokens[i + 1]), tight)
+                    i += 1
             elif kind == "inline":
                 self._text(_inline(tok))
             elif kind in {"bullet_list_open", "ordered_list_open"}:
@@ -145,7 +161,8 @@ class _Walker:
             elif kind == "list_item_close":
                 self.pending.pop()
             elif kind in {"fence", "code_block"}:
-                self._code(tok.content, tok.info.split()[0] if tok.info.strip() else "")
+                tight = self._tight(tok)
+                self._code(tok.content, tok.info.split()[0] if tok.info.strip() else "", tight)
             elif kind == "html_block":
                 text = _html_text(tok.content)
                 if text:

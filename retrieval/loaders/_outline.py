@@ -85,11 +85,18 @@ class Outline:
         if text:
             self.events.append(Heading(level, text))
 
-    def block(self, text: str) -> None:
+    def block(self, text: str, tight: bool = False) -> None:
+        """A body block; `tight`: written with no blank line after the previous block (a
+        command right under its sentence), so it continues that block on the next line."""
+        had_lines = bool(self._lines)
         self.flush_lines()
         text = text.strip("\n")
         if text.strip():
-            self.events.append(text if text.startswith(("```", "~~~")) else text.strip())
+            text = text if text.startswith(("```", "~~~")) else text.strip()
+            if tight and not had_lines and self.events and isinstance(self.events[-1], str):
+                self.events[-1] = f"{self.events[-1]}\n{text}"
+            else:
+                self.events.append(text)
 
     def line(self, text: str) -> None:
         if text.strip():
