@@ -241,6 +241,9 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "whole answer block (issue 19)": {"WHOLE_BLOCK": False},
     "topic continuation (issue 19)": {"TOPIC_COSINE": 9.0},
     "part judged with its answer (19)": {"WHOLE_WEIGHT": 0.0},
+    "…only answers ≤ 200 words (19)": {"WHOLE_MAX_WORDS": 10**6},
+    "answer start within 1 budget (19)": {"BLOCK_LEAD": 0.5},
+    "no reach back over a blank line (19)": {"SAME_BLOCK_BACK": False},
     "second close answer (issue 19)": {"SECOND_MARGIN": 0.0},
     "cut last sentence with … (19)": {"CUT_LAST": False},
 }

@@ -58,9 +58,11 @@ BACK_MARGIN = 0.12  # a list, table or code block just above the best one, this 
 PARAGRAPH_STRETCH = 2.0  # the chosen paragraph may exceed max_words by this factor to end
 LIST_STRETCH = 1.6  # a list or command introduced by a colon may run this far over, whole
 WHOLE_BLOCK = True  # quote the answer's blank-line block from its start through to the budget
-BLOCK_LEAD = 0.5  # …from its start when the best passage lies within this share of the budget
+BLOCK_LEAD = 1.0  # …from its start when the best passage lies within this share of the budget
+# (0.5 started Perl FAQ answers mid-way, after their "(contributed by …)" line: perl 0.550 -> 0.560)
 TOPIC_COSINE = 0.5  # a following block this close to the chosen one continues the quote
-WHOLE_WEIGHT = 0.0  # a part's cosine: this share is its whole answer's (0.5 cost zsh 0.05)
+WHOLE_WEIGHT = 0.5  # a part's cosine: this share is its whole answer's (perl +0.01)…
+WHOLE_MAX_WORDS = 200  # …for an answer its whole vector read in full (longer: zsh -0.05)
 SECOND_MARGIN = 0.1  # another answer scored this close to the chosen one is quoted after it
 SAME_BLOCK_BACK = True  # the window never reaches back over a blank line into another answer
 CUT_LAST = True  # the sentence that overruns the budget is quoted up to it, ending in "…"
@@ -174,7 +176,7 @@ class ExtractiveComposer:
         runner_up: _Block | None = None
         for d_i, doc in enumerate(docs):
             if query_vector is not None:
-                _answer_cosines(doc.blocks, query_vector)
+                _answer_cosines(doc.blocks, query_vector, doc.units)
             for b in doc.blocks:
                 b.doc = d_i
                 text = " ".join(u.text for u in doc.units[b.start : b.end]).lower()
@@ -583,12 +585,16 @@ def _merge(run: list[SearchHit], cited: SearchHit) -> _Doc:
     return doc
 
 
-def _answer_cosines(blocks: list[_Block], query_vector: np.ndarray) -> None:
+def _answer_cosines(
+    blocks: list[_Block], query_vector: np.ndarray, units: Sequence[Unit] = ()
+) -> None:
     """Each block's cosine to the question; a part of a longer answer (a block inside a
     whole-block passage, see retrieval.passages) is judged with its answer as a whole,
     by WHOLE_WEIGHT: a list item or a code line close to the question's words says less
     of whether its answer answers than the answer does (issue 19: the emacs tools list
-    outscored the perl-mode answer it stood beside)."""
+    outscored the perl-mode answer it stood beside). Only an answer of at most WHOLE_MAX_WORDS
+    words: a longer one's vector read only its first 200 words (retrieval.passages), and
+    blending it in cost the zsh FAQ 0.05 useful@0.5."""
     for b in blocks:
         if b.vector is not None:
             b.cosine = float(b.vector @ query_vector)
@@ -599,6 +605,7 @@ def _answer_cosines(blocks: list[_Block], query_vector: np.ndarray) -> None:
         for w in blocks
         if w.cosine is not None
         and sum(1 for b in blocks if b is not w and w.start <= b.start and b.end <= w.end) > 1
+        and sum(u.words for u in units[w.start : w.end]) <= WHOLE_MAX_WORDS
     ]
     for w in wholes:
         for b in blocks:

@@ -54,6 +54,30 @@ Signing secrets are shown once when an endpoint is created.
 A lost secret cannot be recovered, but a new one can be generated from the endpoint's page.
 """
 
+# an FAQ answer written as Perl's: its commands right under their sentences (no blank lines),
+# a blank line between answers, the best-matching sentence well into the answer
+HASHES = """# Hashes
+
+To count the keys of a hash, call keys in scalar context and read the number it returns.
+```
+    my $count = keys %hash;
+```
+
+(contributed by a maintainer) A hash has no order of its own that you could change in place.
+Its keys come out in an order that looks random and changes between two runs of one program,
+so the order you want is imposed when you read the hash: take the keys, sort them with the
+comparison you need, then walk the sorted list and read each value through its key.
+```
+    my @keys = sort { $a cmp $b } keys %hash;
+```
+To sort by value, compare the values in the sort block and still return the keys.
+```
+    my @by_value = sort { $hash{$a} <=> $hash{$b} } keys %hash;
+```
+
+Deleting a key removes its value as well; call delete on the key rather than undef.
+"""
+
 WORDS = [
     "alpha",
     "bravo",
@@ -75,6 +99,7 @@ def engine(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("kb")
     write(root, "workspaces.md", MOVING)
     write(root, "deliveries.md", FAQ)
+    write(root, "hashes.md", HASHES)
     # one line of ~3000 words, no punctuation and no newline at all
     write(root, "one-line.md", " ".join(WORDS[i % 12] + str(i) for i in range(3000)))
     write(
@@ -117,6 +142,19 @@ def test_an_faq_answer_is_quoted_from_its_start_to_its_end_not_into_the_next(eng
     assert ans.text.startswith("A delivery that keeps failing is retried five times"), ans.text
     assert "replayed by hand" in ans.text
     assert "Signing secrets" not in ans.text and "Delivery logs are kept" not in ans.text
+
+
+def test_an_answer_with_its_commands_is_quoted_from_its_start_not_the_last_answers_command(
+    engine,
+):
+    """Issue 19 (the Perl FAQ trailed the plain paragraph rule): the answer's blank-line block
+    holds its commands, the quote starts at the answer's first line even when the best part is
+    60 words in, and never with the command that ends the answer before it."""
+    ans = ask(engine, "How do I sort a hash by its values?")
+    assert not ans.unanswered, ans.decision
+    assert ans.text.startswith("(contributed by a maintainer)"), ans.text
+    assert "sort { $hash{$a} <=> $hash{$b} }" in ans.text
+    assert "my $count" not in ans.text and "Deleting a key" not in ans.text
 
 
 def _readable(ans, budget: int = 110) -> None:
