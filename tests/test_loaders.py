@@ -456,3 +456,20 @@ def test_inline_code_keeps_its_backticks_in_every_format(tmp_path: Path) -> None
         assert "Run `tw keys list` now." in text, (name, text)
     html = "\n".join(s.text for s in load_document(tmp_path / "c.html", tmp_path).sections)
     assert "```\ntw keys rotate\n```" in html
+
+
+def test_a_fence_right_under_its_sentence_stays_in_that_block(tmp_path: Path) -> None:
+    """Issue 19: blank lines are what separate answers; a fence written with none around it
+    belongs to the sentence above and the line below, one inside a list item never merges."""
+    text = (
+        "Use reverse in scalar context.\n```\nmy $r = reverse $s;\n```\nIt returns a string.\n\n"
+        "Next answer, after a blank line.\n\n"
+        "- an item\n\n  ```\n  code in the item\n  ```\n\n"
+        "## Later\n```\nunder a heading\n```\n"
+    )
+    (first, later) = load(tmp_path, "faq.md", text).sections
+    assert first.text == (
+        "Use reverse in scalar context.\n```\nmy $r = reverse $s;\n```\nIt returns a string."
+        "\n\nNext answer, after a blank line.\n\n- an item\n\n```\ncode in the item\n```"
+    )
+    assert later.text == "```\nunder a heading\n```"
