@@ -440,6 +440,18 @@ def answer_sets(names: list[str], emb: Embedder, budgets: list[int], ablate: boo
     return out
 
 
+# the decision shipped before the pooled refit (main cb71cfd, fitted on construction only), kept
+# to be measured beside the refit on the same questions
+BEFORE_WEIGHTS = {
+    "cosine": 3.717,
+    "lexical": 0.892,
+    "exact": 0.991,
+    "top_similarity": 5.593,
+    "margin": 4.337,
+    "agreement": 0.687,
+    "unmatched": -0.63,
+}
+BEFORE_BIAS = -5.223
 SCOPE_FIT = ("construction_faq_en", "perlfaq", "zsh_faq")  # sqlite3 and git: foreign questions
 
 
@@ -508,18 +520,34 @@ def decision_rows(emb: Embedder) -> tuple[dict[str, list[Any]], dict[str, list[A
     return scope, answer, tide
 
 
+def probe_accept(emb: Embedder) -> dict[str, float | None]:
+    """The share of "page held out" probes the default decision accepts on each dev scope KB:
+    what a KB's opt-in calibration brings its own probes to (PROBE_ACCEPT_TARGET)."""
+    from askdesk.upkeep.calibrate import probe_features
+    from core.answerability import PROBES, calibrate
+
+    out: dict[str, float | None] = {}
+    for name in SCOPE_FIT:
+        index = index_folder(f"scope-{name}", ROOT / "pages" / f"scope-{name}", emb)
+        searcher = Searcher(index, emb)
+        features = probe_features(searcher, ExtractiveComposer(), 5)
+        cal = calibrate(
+            index.sample(PROBES), features, DecisionModel(), index_version=None, embed_model="dev"
+        )
+        out[name] = cal.accepted_before if cal else None
+    return out
+
+
 def decline_study(emb: Embedder) -> dict[str, Any]:
     """`--decline`: the decision refitted on the pooled dev scope sets (leave one set out),
     beside the shipped model and the plain baselines; the operating point to ship."""
     import _decline
 
-    from core.answerability import DEFAULT_BIAS, DEFAULT_WEIGHTS
-
     scope, answer, tide = decision_rows(emb)
     with_tide = {**scope, "tidewire": tide}
     # the model shipped before this refit, behind the gate it shipped with
     _decline.GATE = OLD_MIN_CONFIDENCE
-    shipped_w, shipped_b = dict(DEFAULT_WEIGHTS), DEFAULT_BIAS
+    shipped_w, shipped_b = dict(BEFORE_WEIGHTS), BEFORE_BIAS
     out: dict[str, Any] = {
         "before": {
             n: {
@@ -528,9 +556,13 @@ def decline_study(emb: Embedder) -> dict[str, Any]:
             }
             for n, r in with_tide.items()
         }
-        | {n: {"at_default": _decline.judge(r, shipped_w, shipped_b)} for n, r in answer.items()},
+        | {
+            f"answer {n}": {"at_default": _decline.judge(r, shipped_w, shipped_b)}
+            for n, r in answer.items()
+        },
         "baselines": {n: _decline.baseline_curves(r) for n, r in with_tide.items()},
     }
+    out["probe_accept"] = probe_accept(emb)
     for gate in dict.fromkeys((OLD_MIN_CONFIDENCE, EngineConfig().min_confidence)):
         _decline.GATE = gate
         out[f"gate_{gate}"] = _decline.study(scope, answer, tide)
