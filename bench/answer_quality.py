@@ -20,6 +20,12 @@ set, generously, on the very questions scored (to answer 0.95 of the in-scope on
 
     python bench/answer_quality.py [--json] [--sets construction_faq_en,sqlite3_faq,...]
     python bench/answer_quality.py --adapter [--fit]   # the per-KB query adapter experiment
+    python bench/answer_quality.py --decline [--json]  # the shipped decline decision's refit
+
+`--decline` (bench/_decline.py) fits the decision on the pooled construction, Perl and Z shell
+scope sets, leaving one set out, beside plain top-cosine / top-score baselines, and prints the
+weights and bias core/answerability.py ships (the "+ block cosine" subset at the gate of
+core.engine.EngineConfig).
 
 `--adapter` trains a query adapter on each set's own passages (bench/_query_adapter.py: inverse
 cloze task, no labels) and adds `adapted` (the selection scored with the adapted question
