@@ -174,7 +174,7 @@ class Settings(BaseSettings):
     doc_weight: float = _FUSION.doc_weight
 
     top_k: int = Field(5, ge=1, le=50)
-    min_confidence: float = Field(0.25, ge=0.0, le=1.0)
+    min_confidence: float = Field(0.15, ge=0.0, le=1.0)
     max_question_chars: int = 4000
     max_stored_question_chars: int = Field(
         MAX_STORED_QUESTION_CHARS,

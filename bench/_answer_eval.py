@@ -25,12 +25,13 @@ import numpy as np
 
 from core.answerability import DecisionModel
 from core.compose import ExtractiveComposer
+from core.engine import EngineConfig
 from core.evaluation import token_f1, useful_at_05
 from core.types import Composition, Question
 from retrieval.embedding import Embedder
 from retrieval.search import Searcher, SearchHit
 
-MIN_CONFIDENCE = 0.25  # the engine's own gate (EngineConfig.min_confidence)
+MIN_CONFIDENCE = EngineConfig().min_confidence  # the engine's own gate
 K = 5  # chunks composed (EngineConfig.k)
 RETRIEVE_K = 10
 

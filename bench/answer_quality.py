@@ -20,6 +20,12 @@ set, generously, on the very questions scored (to answer 0.95 of the in-scope on
 
     python bench/answer_quality.py [--json] [--sets construction_faq_en,sqlite3_faq,...]
     python bench/answer_quality.py --adapter [--fit]   # the per-KB query adapter experiment
+    python bench/answer_quality.py --decline [--json]  # the shipped decline decision's refit
+
+`--decline` (bench/_decline.py) fits the decision on the pooled construction, Perl and Z shell
+scope sets, leaving one set out, beside plain top-cosine / top-score baselines, and prints the
+weights and bias core/answerability.py ships (the "+ block cosine" subset at the gate of
+core.engine.EngineConfig).
 
 `--adapter` trains a query adapter on each set's own passages (bench/_query_adapter.py: inverse
 cloze task, no labels) and adds `adapted` (the selection scored with the adapted question
@@ -445,6 +451,136 @@ def answer_sets(
     return out
 
 
+# the decision shipped before the pooled refit (main cb71cfd, fitted on construction only), kept
+# to be measured beside the refit on the same questions
+BEFORE_WEIGHTS = {
+    "cosine": 3.717,
+    "lexical": 0.892,
+    "exact": 0.991,
+    "top_similarity": 5.593,
+    "margin": 4.337,
+    "agreement": 0.687,
+    "unmatched": -0.63,
+}
+BEFORE_BIAS = -5.223
+SCOPE_FIT = ("construction_faq_en", "perlfaq", "zsh_faq")  # sqlite3 and git: foreign questions
+
+
+def decision_rows(emb: Embedder) -> tuple[dict[str, list[Any]], dict[str, list[Any]], list[Any]]:
+    """(scope rows per set, answer-level rows per dev set, Tidewire golden rows): every
+    question's decision features with the composer answering all (searches cached)."""
+    import _decline
+
+    composer = _eval.always(ExtractiveComposer())
+
+    def rows(
+        searcher: Searcher, items: list[Any], cache: str, name: str, group: str, labels: list[int]
+    ) -> list[Any]:
+        rs = _eval.retrieve(searcher, items, ROOT / "retrieved" / cache)
+        out = []
+        for r, label in zip(rs, labels, strict=True):
+            c = _eval.compose(composer, r)
+            composed = bool(c.text) and c.decision is not None
+            out.append(
+                _decline.Row(
+                    name,
+                    group,
+                    label,
+                    composed,
+                    dict(c.decision.features) if c.decision else {},
+                    r.confidence,
+                    r.hits[0].score if r.hits else 0.0,
+                )
+            )
+        return out
+
+    scope: dict[str, list[Any]] = {}
+    for name in SCOPE_FIT:
+        kb, held, foreign = scope_sets(name)
+        index = index_folder(f"scope-{name}", kb.write(ROOT / "pages" / f"scope-{name}"), emb)
+        searcher = Searcher(index, emb)
+        scope[name] = []
+        for group, its, label in (
+            ("in_scope", kb.items, 1),
+            ("held_out", held, 0),
+            ("foreign", foreign, 0),
+        ):
+            items = [(i.question, i.answer, i.doc_id) for i in its]
+            scope[name] += rows(
+                searcher, items, f"scope-{name}-{group}.pkl", name, group, [label] * len(items)
+            )
+    answer: dict[str, list[Any]] = {}
+    for name in DEV_FAQS:
+        faq = build(name)
+        index = index_folder(name, faq.write(ROOT / "pages" / name), emb)
+        items = [(i.question, i.answer, i.doc_id) for i in faq.items]
+        answer[name] = rows(
+            Searcher(index, emb), items, f"{name}.pkl", name, "answer", [1] * len(items)
+        )
+    index = index_folder("tidewire", SAMPLE_DOCS, emb)
+    golden = load_golden(SAMPLE_GOLDEN)
+    items = [(g.question, str(g.answer or ""), _golden_doc(g)) for g in golden]
+    tide = rows(
+        Searcher(index, emb),
+        items,
+        "tidewire-golden.pkl",
+        "tidewire",
+        "golden",
+        [0 if g.unanswerable else 1 for g in golden],
+    )
+    return scope, answer, tide
+
+
+def probe_accept(emb: Embedder) -> dict[str, float | None]:
+    """The share of "page held out" probes the default decision accepts on each dev scope KB:
+    what a KB's opt-in calibration brings its own probes to (PROBE_ACCEPT_TARGET)."""
+    from askdesk.upkeep.calibrate import probe_features
+    from core.answerability import PROBES, calibrate
+
+    out: dict[str, float | None] = {}
+    for name in SCOPE_FIT:
+        index = index_folder(f"scope-{name}", ROOT / "pages" / f"scope-{name}", emb)
+        searcher = Searcher(index, emb)
+        features = probe_features(searcher, ExtractiveComposer(), 5)
+        cal = calibrate(
+            index.sample(PROBES), features, DecisionModel(), index_version=None, embed_model="dev"
+        )
+        out[name] = cal.accepted_before if cal else None
+    return out
+
+
+def decline_study(emb: Embedder) -> dict[str, Any]:
+    """`--decline`: the decision refitted on the pooled dev scope sets (leave one set out),
+    beside the shipped model and the plain baselines; the operating point to ship."""
+    import _decline
+
+    scope, answer, tide = decision_rows(emb)
+    with_tide = {**scope, "tidewire": tide}
+    # the model shipped before this refit, behind the gate it shipped with
+    _decline.GATE = OLD_MIN_CONFIDENCE
+    shipped_w, shipped_b = dict(BEFORE_WEIGHTS), BEFORE_BIAS
+    out: dict[str, Any] = {
+        "before": {
+            n: {
+                "curve": _decline.model_curve(r, shipped_w, shipped_b),
+                "at_default": _decline.judge(r, shipped_w, shipped_b),
+            }
+            for n, r in with_tide.items()
+        }
+        | {
+            f"answer {n}": {"at_default": _decline.judge(r, shipped_w, shipped_b)}
+            for n, r in answer.items()
+        },
+        "baselines": {n: _decline.baseline_curves(r) for n, r in with_tide.items()},
+    }
+    out["probe_accept"] = probe_accept(emb)
+    for gate in dict.fromkeys((OLD_MIN_CONFIDENCE, EngineConfig().min_confidence)):
+        _decline.GATE = gate
+        out[f"gate_{gate}"] = _decline.study(scope, answer, tide)
+    log(f"decline: {out}")
+    return out
+
+
 def _golden_doc(g: Any) -> str:
     return g.sources[0] if g.sources else ""
 
@@ -460,10 +596,20 @@ def main() -> None:
     p.add_argument("--no-scope", action="store_true", help="skip the answerability sets")
     p.add_argument("--fit", action="store_true", help="fit the answerability model and stop")
     p.add_argument(
+        "--decline",
+        action="store_true",
+        help="refit the decline decision on the pooled dev scope sets (leave one set out), "
+        "beside the shipped model and the plain baselines, and stop",
+    )
+    p.add_argument(
         "--adapter", action="store_true", help="add the per-KB query adapter (experiment)"
     )
     args = p.parse_args()
     emb = embedder(DiskCacheEmbedder)
+    if args.decline:
+        figures = decline_study(emb)
+        emit(figures, args.json, lambda: str(figures))
+        return
     if args.fit:
         figures = fit(emb, adapted=args.adapter)
         emit(figures, args.json, lambda: str(figures))

@@ -58,6 +58,14 @@ def test_answer_is_grounded_and_cites_its_source(engine, sample_index):
         assert _normal(piece.lstrip("- ")) in corpus, piece
 
 
+def test_a_question_the_billing_pdf_answers_in_other_words_is_answered(engine):
+    """The word "bitcoin" is nowhere in the docs, but the billing PDF says cryptocurrencies are not
+    accepted: that is the answer (the decision before issue 19's refit declined it)."""
+    ans = engine.answer(Question("can I pay with bitcoin?"))
+    assert not ans.unanswered, ans.decision
+    assert "do not accept PayPal, cheques or cryptocurrencies" in ans.text
+
+
 def test_code_blocks_are_quoted_whole(engine):
     ans = engine.answer(Question("Which command installs the tw CLI on Linux?"))
     assert not ans.unanswered
@@ -70,7 +78,6 @@ def test_code_blocks_are_quoted_whole(engine):
         "What's the weather like in Paris tomorrow?",
         "how do I bake sourdough bread",
         "who won the world cup in 2018",
-        "can I pay with bitcoin?",
     ],
 )
 def test_off_topic_question_is_declined_honestly(engine, store, text):

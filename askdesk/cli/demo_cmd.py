@@ -17,7 +17,9 @@ from askdesk.cli.context import State
 DEMO_QUESTIONS = (
     "How do I rotate my API key?",
     "My webhook endpoint was down for an hour. Will I lose events?",
-    "Can I pay with bitcoin?",
+    # off the docs' topic, so declined ("Can I pay with bitcoin?" is answered: the billing PDF
+    # says cryptocurrencies are not accepted)
+    "What is the weather in Lisbon today?",
 )
 
 

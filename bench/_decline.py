@@ -1,0 +1,218 @@
+"""Issue 19 part 5: when to decline, fitted and judged across dev sets, beside plain baselines.
+
+Each question is searched once (the caches of bench/_answer_eval) and composed with every
+question answered, which gives the decision's features (core.answerability.FEATURES) for the
+block the composer would quote. Out of those:
+- `loso`: the logistic decision fitted on all dev scope sets but one and judged on the one left
+  out (its curve, and the share answered / declined at the operating point chosen on the
+  others), for a few feature subsets: the retrieval-and-question ones alone, with the chosen
+  block's cosine, and all seven;
+- baselines on the same questions: decline when the top chunk cosine is below t, or when the
+  top hybrid (fused) score is below t, each with t set on the very set judged (generous);
+- `shipped`: the model fitted on every dev scope set, its bias set so that every dev set, the
+  scope sets' in-scope questions and the whole answer-level sets, is answered at ≥ 0.95.
+
+A curve point is the share of out-of-scope questions declined when the threshold answers the
+given share of in-scope ones; "unreachable" (None) when the engine's `min_confidence` gate alone
+declines more in-scope questions than that share allows. Tidewire's golden set is never fitted
+on: it is only judged. The reserved FAQs (Python 3.11, Django 3.2, Debian) are not read here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SHARES = (0.80, 0.85, 0.90, 0.95)
+TARGET_ANSWERED = 0.95
+GATE = 0.25  # the engine's min_confidence (set by the caller: core.engine.EngineConfig)
+RETRIEVAL_ONLY = ("top_similarity", "agreement", "unmatched")
+SUBSETS: dict[str, tuple[str, ...]] = {
+    "retrieval+question": RETRIEVAL_ONLY,
+    "retrieval+question+block cosine": (*RETRIEVAL_ONLY, "cosine"),
+    "all seven": (
+        "cosine",
+        "lexical",
+        "exact",
+        "top_similarity",
+        "margin",
+        "agreement",
+        "unmatched",
+    ),
+}
+
+
+@dataclass
+class Row:
+    """One question as the decision sees it."""
+
+    set: str
+    group: str  # in_scope / held_out / foreign (scope sets), answer (answer-level), golden
+    label: int  # 1: the docs answer it, 0: they don't
+    composed: bool  # the composer found something to quote (and decided on it)
+    features: dict[str, float]
+    top_cosine: float  # the engine's confidence: best chunk cosine of the top 3
+    top_hybrid: float  # the fused search score of the first hit
+
+    @property
+    def gated(self) -> bool:
+        """Declined before any decision: below the engine's min_confidence, or nothing quoted."""
+        return not self.composed or self.top_cosine < GATE
+
+
+def logits(rows: Sequence[Row], weights: dict[str, float], bias: float) -> np.ndarray:
+    """The decision's logit per row; -inf where the gate declines before any decision."""
+    return np.asarray(
+        [
+            -math.inf
+            if r.gated
+            else bias + sum(w * r.features.get(k, 0.0) for k, w in weights.items())
+            for r in rows
+        ]
+    )
+
+
+def threshold_for(z_in: np.ndarray, share: float) -> float | None:
+    """The highest threshold that answers at least `share` of `z_in` (None: unreachable)."""
+    if not len(z_in):
+        return None
+    ordered = np.sort(z_in)[::-1]
+    t = float(ordered[max(math.ceil(share * len(ordered) - 1e-9), 1) - 1])
+    return None if t == -math.inf else t
+
+
+def curve(z_in: np.ndarray, z_out: np.ndarray) -> list[float | None]:
+    """Out-of-scope declined at each of SHARES answered (None: unreachable)."""
+    out: list[float | None] = []
+    for share in SHARES:
+        t = threshold_for(z_in, share)
+        out.append(None if t is None else round(float(np.mean(z_out < t)), 3))
+    return out
+
+
+def fit(rows: Sequence[Row], feats: Sequence[str]) -> tuple[dict[str, float], float]:
+    """Logistic regression on standardised features (folded back to raw weights), each set
+    weighted equally and its two classes equally, gated rows left out (the gate decides them)."""
+    from sklearn.linear_model import LogisticRegression
+
+    use = [r for r in rows if not r.gated]
+    x = np.asarray([[r.features[k] for k in feats] for r in use])
+    y = np.asarray([r.label for r in use])
+    counts: dict[tuple[str, int], int] = {}
+    for r in use:
+        counts[(r.set, r.label)] = counts.get((r.set, r.label), 0) + 1
+    sw = np.asarray([1.0 / counts[(r.set, r.label)] for r in use])
+    sw *= len(use) / sw.sum()
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    model = LogisticRegression(C=1.0, max_iter=2000).fit((x - mu) / sd, y, sample_weight=sw)
+    w = model.coef_[0] / sd
+    b = float(model.intercept_[0] - (model.coef_[0] * mu / sd).sum())
+    return {k: float(v) for k, v in zip(feats, w, strict=True)}, b
+
+
+def operating_bias(
+    groups: dict[str, Sequence[Row]], weights: dict[str, float], bias: float
+) -> float:
+    """The bias (fitted bias shifted) that answers ≥ TARGET_ANSWERED of every group's
+    answerable rows: the strictest point every group allows (a group the gate alone keeps
+    below the target is left out of the choice, and said so by the caller)."""
+    shift = -math.inf
+    for rows in groups.values():
+        z = logits([r for r in rows if r.label == 1], weights, 0.0)
+        t = threshold_for(z, TARGET_ANSWERED)
+        if t is not None:
+            shift = max(shift, -t)  # z + shift ≥ 0 for the share asked
+    return bias if shift == -math.inf else shift
+
+
+def judge(rows: Sequence[Row], weights: dict[str, float], bias: float) -> dict[str, float]:
+    """Answered share of answerable rows and declined share of the others at (weights, bias)."""
+    z = logits(rows, weights, bias)
+    y = np.asarray([r.label for r in rows])
+    out: dict[str, float] = {}
+    if (y == 1).any():
+        out["answered"] = round(float(np.mean(z[y == 1] >= 0)), 3)
+    if (y == 0).any():
+        out["declined"] = round(float(np.mean(z[y == 0] < 0)), 3)
+        for g in ("held_out", "foreign"):
+            zg = [zz for zz, r in zip(z, rows, strict=True) if r.group == g]
+            if zg:
+                out[f"declined_{g}"] = round(float(np.mean(np.asarray(zg) < 0)), 3)
+    return out
+
+
+def split(rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+    return [r for r in rows if r.label == 1], [r for r in rows if r.label == 0]
+
+
+def baseline_curves(rows: Sequence[Row]) -> dict[str, list[float | None]]:
+    """The plain rules on the same questions: decline below a top-cosine / top-hybrid score."""
+    pos, neg = split(rows)
+    out = {}
+    for name, key in (("top cosine < t", "top_cosine"), ("top hybrid < t", "top_hybrid")):
+        out[name] = curve(
+            np.asarray([getattr(r, key) for r in pos]), np.asarray([getattr(r, key) for r in neg])
+        )
+    return out
+
+
+def model_curve(rows: Sequence[Row], weights: dict[str, float], bias: float) -> list[float | None]:
+    pos, neg = split(rows)
+    return curve(logits(pos, weights, bias), logits(neg, weights, bias))
+
+
+def loso(scope: dict[str, list[Row]]) -> dict[str, dict[str, object]]:
+    """Per held-out scope set and feature subset: the model fitted on the other sets, its
+    curve on the held-out one and its answered / declined there at the others' operating point."""
+    out: dict[str, dict[str, object]] = {}
+    for held, rows in scope.items():
+        train = {n: r for n, r in scope.items() if n != held}
+        per: dict[str, object] = {}
+        for name, feats in SUBSETS.items():
+            w, b = fit([r for rs in train.values() for r in rs], feats)
+            b_op = operating_bias(train, w, b)
+            per[name] = {
+                "curve": model_curve(rows, w, b_op),
+                "at_operating_point": judge(rows, w, b_op),
+            }
+        per["baselines"] = baseline_curves(rows)  # t set on the held-out set itself
+        out[held] = per
+    return out
+
+
+def study(
+    scope: dict[str, list[Row]], answer: dict[str, list[Row]], tide: list[Row]
+) -> dict[str, object]:
+    """At the current GATE: leave-one-set-out per feature subset, and each subset fitted on
+    every scope set at the operating point where every dev set answers ≥ TARGET_ANSWERED
+    (the scope sets' in-scope questions and the answer-level sets, sqlite3 and git included),
+    judged there on every set and on Tidewire's golden set."""
+    out: dict[str, object] = {"loso": loso(scope)}
+    pooled = [r for rs in scope.values() for r in rs]
+    constraint = {**{f"scope {n}": r for n, r in scope.items()}, **answer}
+    for subset, feats in SUBSETS.items():
+        w, b = fit(pooled, feats)
+        b_op = operating_bias(constraint, w, b)
+        binding = {}
+        for n, rows in constraint.items():
+            t = threshold_for(logits([r for r in rows if r.label == 1], w, 0.0), TARGET_ANSWERED)
+            binding[n] = None if t is None else round(-t, 3)
+        z_tide = logits(tide, w, b_op)
+        out[subset] = {
+            "weights": {k: round(v, 3) for k, v in w.items()},
+            "bias_fitted": round(b, 3),
+            "bias": round(b_op, 3),
+            "bias_each_set_allows": binding,
+            "scope": {n: judge(r, w, b_op) for n, r in scope.items()},
+            "scope_curve": {n: model_curve(r, w, b_op) for n, r in scope.items()},
+            "answer_sets": {n: judge(r, w, b_op) for n, r in answer.items()},
+            "tidewire": judge(tide, w, b_op),
+            "tidewire_declined": int(
+                sum(1 for z, r in zip(z_tide, tide, strict=True) if r.label == 0 and z < 0)
+            ),
+            "tidewire_curve": model_curve(tide, w, b_op),
+        }
+    return out
