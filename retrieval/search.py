@@ -69,6 +69,7 @@ class SearchHit:
     text_rank: int | None = None
     text_score: float | None = None  # BM25 from the full-text index, when it matched
     rerank_score: float | None = None
+    passage_similarity: float | None = None  # best cosine among its stored passages, if any
     content_hash: str = ""
     url: str | None = None  # the document's own link (a page, a file at a commit), if known
     neighbour: bool = False  # not ranked: the chunk before or after a hit, fetched as context
@@ -251,6 +252,10 @@ class Searcher:
             sims = np.stack([vectors[h.chunk_id] for h in text_only]) @ qvec
             for h, sim in zip(text_only, sims, strict=True):
                 h.similarity = float(sim)
+        if hits and cfg.mode == "hybrid" and cfg.method == "score" and cfg.passage_weight > 0:
+            t = time.perf_counter()
+            self._passage_similarities(hits, qvec)
+            timings["passages_ms"] = (time.perf_counter() - t) * 1000
         _fuse(hits, cfg)
         hits.sort(key=lambda h: (-h.score, h.doc_id, h.ordinal))
 
@@ -264,6 +269,20 @@ class Searcher:
             hits = head + hits[top_n:]
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
         return SearchResult(hits[:k], timings, unavailable, qvec, unmatched)
+
+    def _passage_similarities(self, hits: Sequence[SearchHit], qvec: np.ndarray) -> None:
+        """Attach every candidate's stored passage vectors and its best passage cosine (one
+        LanceDB lookup; `context` reuses the vectors). A failed lookup ranks by chunks only."""
+        try:
+            vectors = self.index.passages.vectors(h.content_hash for h in hits if h.content_hash)
+        except Exception as exc:
+            log.warning("passage lookup failed", extra={"error": str(exc)[:200]})
+            return
+        for h in hits:
+            pv = vectors.get(h.content_hash)
+            if pv is not None and len(pv):
+                h.passage_vectors = pv
+                h.passage_similarity = float(np.max(pv @ qvec))
 
     def _retrieve(
         self,
@@ -311,8 +330,10 @@ class Searcher:
         try:
             # the hits' blocks are looked up while the neighbours are fetched (two LanceDB
             # queries of ~8 ms each on 20k chunks; the reads release the GIL)
+            # (a hybrid search already attached them while ranking: those are not looked up)
             hit_vectors = self._pool().submit(
-                self.index.passages.vectors, [h.content_hash for h in hits if h.content_hash]
+                self.index.passages.vectors,
+                [h.content_hash for h in hits if h.content_hash and h.passage_vectors is None],
             )
             top_docs: list[str] = []
             for h in hits:
@@ -335,7 +356,8 @@ class Searcher:
             vectors = self.index.passages.vectors(extra) if extra else {}
             vectors.update(hit_vectors.result())
             for h in out:
-                h.passage_vectors = vectors.get(h.content_hash)
+                if h.passage_vectors is None:
+                    h.passage_vectors = vectors.get(h.content_hash)
         except Exception as exc:
             log.warning("answer context lookup failed", extra={"error": str(exc)[:200]})
         return out
@@ -375,7 +397,12 @@ def _fuse(hits: list[SearchHit], cfg: FusionConfig) -> None:
         best = max((h.text_score or 0.0 for h in hits), default=0.0)
         for h in hits:
             relative = (h.text_score or 0.0) / best if best > 0 else 0.0
-            h.score = cfg.vector_weight * h.similarity + cfg.text_weight * relative
+            passage = h.passage_similarity if h.passage_similarity is not None else h.similarity
+            h.score = (
+                cfg.vector_weight * h.similarity
+                + cfg.passage_weight * passage
+                + cfg.text_weight * relative
+            )
     if cfg.doc_weight > 0:
         per_doc: dict[str, list[SearchHit]] = {}
         for h in sorted(hits, key=lambda h: -h.score):
