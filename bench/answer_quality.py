@@ -20,6 +20,11 @@ set, generously, on the very questions scored (to answer 0.95 of the in-scope on
 
     python bench/answer_quality.py [--json] [--sets construction_faq_en,sqlite3_faq,...]
     python bench/answer_quality.py --adapter [--fit]   # the per-KB query adapter experiment
+    python bench/answer_quality.py --fusion passage_weight=0   # another search setting
+
+`--fusion` (fields of `FusionConfig` over the defaults, as in faq_retrieval.py) searches with
+that setting instead of the default; its searches are cached apart (`retrieved-<setting>/`), so
+a run with and one without it compare two rankings on the same composer.
 
 `--adapter` trains a query adapter on each set's own passages (bench/_query_adapter.py: inverse
 cloze task, no labels) and adds `adapted` (the selection scored with the adapted question
@@ -40,6 +45,7 @@ from _common import THREADS, DiskCacheEmbedder, embedder, emit, log, parser
 from _composer_before import ComposerBefore
 from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, FOREIGN, FaqSet, build, scope_sets
+from faq_retrieval import parse_fusion
 
 from core.answerability import DecisionModel
 from core.compose import ExtractiveComposer
@@ -49,9 +55,16 @@ from core.types import Question
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
-from retrieval.search import Searcher
+from retrieval.search import FusionConfig, Searcher
 
 ROOT = DATA / "answers"
+SEARCH = {"fusion": FusionConfig(), "cache": ROOT / "retrieved"}  # --fusion sets both
+
+
+def searcher_for(index: ChunkIndex, emb: Embedder) -> Searcher:
+    return Searcher(index, emb, SEARCH["fusion"])
+
+
 BUDGET = 110  # words: the composer's default max_words
 OLD_MIN_CONFIDENCE = 0.25
 
@@ -136,7 +149,7 @@ def adapter(index: ChunkIndex, emb: Embedder, name: str) -> np.ndarray:
 def engines(
     index: ChunkIndex, emb: Embedder, w: np.ndarray | None = None
 ) -> dict[str, AnswerEngine]:
-    searcher = Searcher(index, emb)
+    searcher = searcher_for(index, emb)
     before = AnswerEngine(
         searcher,
         ComposerBefore(max_words=BUDGET),
@@ -323,7 +336,7 @@ def sample_scope(emb: Embedder) -> dict[str, Any]:
 
     index = index_folder("tidewire", SAMPLE_DOCS, emb)
     golden = load_golden(SAMPLE_GOLDEN)
-    searcher = Searcher(index, emb)
+    searcher = searcher_for(index, emb)
     base = DecisionModel()
     cal = calibrate(
         index.sample(PROBES),
@@ -370,7 +383,7 @@ def scope_level(name: str, emb: Embedder) -> dict[str, Any]:
     the decision's bias moves."""
     kb, held, foreign = scope_sets(name)
     index = index_folder(f"scope-{name}", kb.write(ROOT / "pages" / f"scope-{name}"), emb)
-    searcher = Searcher(index, emb)
+    searcher = searcher_for(index, emb)
     composer = _eval.always(ExtractiveComposer())
     model = DecisionModel()
     z: dict[str, list[float]] = {}
@@ -378,7 +391,7 @@ def scope_level(name: str, emb: Embedder) -> dict[str, Any]:
         rs = _eval.retrieve(
             searcher,
             [(i.question, i.answer, i.doc_id) for i in items],
-            ROOT / "retrieved" / f"scope-{name}-{group}.pkl",
+            SEARCH["cache"] / f"scope-{name}-{group}.pkl",
         )
         zs = []
         for r in rs:
@@ -423,7 +436,7 @@ def answer_sets(names: list[str], emb: Embedder, budgets: list[int], ablate: boo
             pages = faq.pages
             items = [(i.question, i.answer, i.doc_id) for i in faq.items]
         rule = _eval.PlainRule(pages, emb)
-        retrieved = _eval.retrieve(Searcher(index, emb), items, ROOT / "retrieved" / f"{name}.pkl")
+        retrieved = _eval.retrieve(searcher_for(index, emb), items, SEARCH["cache"] / f"{name}.pkl")
         res: dict[str, Any] = {"set": name}
         for budget in budgets:
             res[f"at_{budget}"] = _eval.compare(
@@ -454,7 +467,12 @@ def main() -> None:
     p.add_argument(
         "--adapter", action="store_true", help="add the per-KB query adapter (experiment)"
     )
+    p.add_argument("--fusion", default="", help="search with this setting, e.g. passage_weight=0")
     args = p.parse_args()
+    if args.fusion:
+        SEARCH["fusion"] = parse_fusion(args.fusion)
+        tag = re.sub(r"[^\w.=-]+", "_", args.fusion)
+        SEARCH["cache"] = ROOT / f"retrieved-{tag}"
     emb = embedder(DiskCacheEmbedder)
     if args.fit:
         figures = fit(emb, adapted=args.adapter)

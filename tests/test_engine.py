@@ -70,7 +70,7 @@ def test_code_blocks_are_quoted_whole(engine):
         "What's the weather like in Paris tomorrow?",
         "how do I bake sourdough bread",
         "who won the world cup in 2018",
-        "can I pay with bitcoin?",
+        "do you offer on-site training courses?",
     ],
 )
 def test_off_topic_question_is_declined_honestly(engine, store, text):
@@ -80,6 +80,16 @@ def test_off_topic_question_is_declined_honestly(engine, store, text):
     assert 1 <= len(ans.sources) <= 3  # the closest pages, for the asker to check
     row = store.get_interaction(ans.interaction_id)
     assert row["unanswered"] is True
+
+
+def test_a_question_one_sentence_of_a_page_answers_is_answered_from_it(engine):
+    """"Can I pay with bitcoin?" is answered by one sentence of the invoice guide ("We do not
+    accept PayPal, cheques or cryptocurrencies"); ranked by whole chunks that page lost to the
+    FAQ and the question was declined. Search now ranks a chunk by its best passage too."""
+    ans = engine.answer(Question("can I pay with bitcoin?"))
+    assert not ans.unanswered
+    assert "cryptocurrencies" in ans.text
+    assert ans.sources[0].path == "billing/invoice-guide.pdf"
 
 
 def test_empty_question_gets_a_helpful_reply_and_is_not_recorded(engine, store):

@@ -17,7 +17,7 @@ from askdesk.cli.context import State
 DEMO_QUESTIONS = (
     "How do I rotate my API key?",
     "My webhook endpoint was down for an hour. Will I lose events?",
-    "Can I pay with bitcoin?",
+    "Is there a mobile app for iOS?",  # the docs have none: the demo shows a decline
 )
 
 
