@@ -201,18 +201,23 @@ class Searcher:
         unavailable: dict[str, str] = {}
         want_vector = cfg.mode in ("hybrid", "vector")
         want_text = cfg.mode in ("hybrid", "fts") and bool(words)
+        want_passages = cfg.mode == "hybrid" and cfg.method == "score" and cfg.passage_weight > 0
+
+        def text_then_passages() -> tuple[list[dict[str, Any]] | None, _Passages]:
+            rows = self._retrieve(
+                "fts", want_text, lambda: self.index.text_search(words, depth, where), unavailable
+            )
+            if not want_passages or not rows:
+                return rows, _Passages()
+            # the full-text candidates' passages are read while the vector search still runs
+            return rows, self._lookup_passages({r.get("content_hash") or "" for r in rows})
+
         # the two retrievers run at once: LanceDB releases the GIL while it reads
-        text_future = self._pool().submit(
-            self._retrieve,
-            "fts",
-            want_text,
-            lambda: self.index.text_search(words, depth, where),
-            unavailable,
-        )
+        text_future = self._pool().submit(text_then_passages)
         vector_rows = self._retrieve(
             "vector", want_vector, lambda: self.index.vector_search(qvec, depth, where), unavailable
         )
-        text_rows = text_future.result()
+        text_rows, early = text_future.result()
         if vector_rows is None and text_rows is None and unavailable:
             # the requested mode is down: the other one answers (if it too is down, raise)
             vector_rows = self._retrieve(
@@ -254,7 +259,7 @@ class Searcher:
                 h.similarity = float(sim)
         if hits and cfg.mode == "hybrid" and cfg.method == "score" and cfg.passage_weight > 0:
             t = time.perf_counter()
-            self._passage_similarities(hits, qvec)
+            self._passage_similarities(hits, qvec, early)
             timings["passages_ms"] = (time.perf_counter() - t) * 1000
         _fuse(hits, cfg)
         hits.sort(key=lambda h: (-h.score, h.doc_id, h.ordinal))
@@ -270,14 +275,27 @@ class Searcher:
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
         return SearchResult(hits[:k], timings, unavailable, qvec, unmatched)
 
-    def _passage_similarities(self, hits: Sequence[SearchHit], qvec: np.ndarray) -> None:
-        """Attach every candidate's stored passage vectors and its best passage cosine (one
-        LanceDB lookup; `context` reuses the vectors). A failed lookup ranks by chunks only."""
+    def _lookup_passages(self, hashes: set[str]) -> _Passages:
+        hashes.discard("")
         try:
-            vectors = self.index.passages.vectors(h.content_hash for h in hits if h.content_hash)
+            found = self.index.passages.vectors(hashes) if hashes else {}
         except Exception as exc:
             log.warning("passage lookup failed", extra={"error": str(exc)[:200]})
+            return _Passages(asked=hashes, failed=True)
+        return _Passages(asked=hashes, vectors=found)
+
+    def _passage_similarities(
+        self, hits: Sequence[SearchHit], qvec: np.ndarray, early: _Passages
+    ) -> None:
+        """Attach every candidate's stored passage vectors and its best passage cosine; the
+        full-text candidates' were read beside the vector search (`early`), the rest now.
+        `context` reuses them. A failed lookup ranks by chunks only."""
+        if early.failed:
             return
+        rest = self._lookup_passages({h.content_hash for h in hits} - early.asked)
+        if rest.failed:
+            return
+        vectors = {**early.vectors, **rest.vectors}
         for h in hits:
             pv = vectors.get(h.content_hash)
             if pv is not None and len(pv):
@@ -372,6 +390,15 @@ class Searcher:
             if "vector" in row:  # only full-text rows carry it: they have no distance
                 vectors[cid] = np.asarray(row["vector"], dtype=np.float32)
         return cands[cid]
+
+
+@dataclass
+class _Passages:
+    """One passage lookup: the chunk hashes asked for and the vectors found."""
+
+    asked: set[str] = field(default_factory=set)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    failed: bool = False
 
 
 class SearchUnavailable(Exception):
