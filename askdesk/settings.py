@@ -172,6 +172,12 @@ class Settings(BaseSettings):
     rrf_k: int = _FUSION.rrf_k
     search_candidates: int = _FUSION.candidates
     doc_weight: float = _FUSION.doc_weight
+    passage_weight: float = Field(
+        _FUSION.passage_weight,
+        ge=0.0,
+        description="Hybrid score fusion: weight of a chunk's best stored passage's cosine "
+        "(0 ranks by whole chunks only).",
+    )
 
     top_k: int = Field(5, ge=1, le=50)
     min_confidence: float = Field(0.15, ge=0.0, le=1.0)

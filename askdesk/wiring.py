@@ -103,6 +103,7 @@ class App:
             rrf_k=s.rrf_k,
             candidates=s.search_candidates,
             doc_weight=s.doc_weight,
+            passage_weight=s.passage_weight,
         )
         reranker = CrossEncoderReranker(s.reranker_model) if s.reranker_model else None
         return Searcher(self.index, self.embedder, fusion, reranker)

@@ -14,6 +14,10 @@ passes. Engine and baseline alternate per question (which goes first alternates 
 Diagnostics afterwards time each retriever alone and query embedding on 1 vs 2 threads.
 
     python bench/answer_latency.py [--json] [--filler 20000] [--passes 2]
+                                   [--fusion passage_weight=0]
+
+`--fusion` (fields of `FusionConfig` over the defaults) adds a third path: the same engine with
+that search setting, timed in the same rotation, so a search change is costed within one run.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import numpy as np
 from _common import THREADS, embedder, emit, log, parser, pct, progress_printer
 from _corpus import DATA, EVAL, SAMPLE_GOLDEN, kb_corpus, sample_corpus
+from faq_retrieval import parse_fusion
 
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine
@@ -154,6 +159,7 @@ def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--filler", type=int, default=20000)
     p.add_argument("--passes", type=int, default=2)
+    p.add_argument("--fusion", default="", help="a third path: the engine with this setting")
     args = p.parse_args()
 
     emb = embedder(Embedder)
@@ -171,12 +177,23 @@ def main() -> None:
     log(f"index: {build}")
 
     engine = AnswerEngine(Searcher(index, emb), ExtractiveComposer())
+    alt_engine = (
+        AnswerEngine(Searcher(index, emb, parse_fusion(args.fusion)), ExtractiveComposer())
+        if args.fusion
+        else None
+    )
     qs = questions()
 
     def ask_engine(q: str) -> tuple[float, dict[str, float], bool]:
         t = time.perf_counter()
         a = engine.answer(Question(q, platform="bench"))
         return ms(t), a.timings_ms, a.unanswered
+
+    def ask_alt(q: str) -> float:
+        assert alt_engine is not None
+        t = time.perf_counter()
+        alt_engine.answer(Question(q, platform="bench"))
+        return ms(t)
 
     def ask_bare(q: str) -> tuple[float, float, float]:
         t = time.perf_counter()
@@ -190,28 +207,31 @@ def main() -> None:
     for q in qs[:WARMUP]:
         ask_engine(q)
         ask_bare(q)
+        if alt_engine is not None:
+            ask_alt(q)
 
     eng: list[float] = []
     bare: list[float] = []
-    parts: dict[str, list[float]] = {
-        k: [] for k in ("embed_ms", "search_ms", "compose_ms", "untimed_ms", "total_ms")
-    }
+    alt: list[float] = []
+    timed = ("embed_ms", "search_ms", "passages_ms", "compose_ms")
+    parts: dict[str, list[float]] = {k: [] for k in (*timed, "untimed_ms", "total_ms")}
     bare_parts: dict[str, list[float]] = {"embed_ms": [], "vector_search_ms": []}
     unanswered = 0
     n = 0
     for pas in range(args.passes):
         for i, q in enumerate(qs):
-            first_engine = (i + pas) % 2 == 0
-            for which in ("engine", "bare") if first_engine else ("bare", "engine"):
+            paths = ["engine", "bare", "alt"] if alt_engine is not None else ["engine", "bare"]
+            turn = (i + pas) % len(paths)
+            for which in paths[turn:] + paths[:turn]:  # each path goes first in turn
                 if which == "engine":
                     wall, tm, un = ask_engine(q)
                     eng.append(wall)
                     unanswered += un
-                    for k in ("embed_ms", "search_ms", "compose_ms", "total_ms"):
+                    for k in (*timed, "total_ms"):
                         parts[k].append(tm.get(k, 0.0))
-                    parts["untimed_ms"].append(
-                        tm["total_ms"] - tm["embed_ms"] - tm["search_ms"] - tm["compose_ms"]
-                    )
+                    parts["untimed_ms"].append(tm["total_ms"] - sum(tm.get(k, 0.0) for k in timed))
+                elif which == "alt":
+                    alt.append(ask_alt(q))
                 else:
                     wall, e, s = ask_bare(q)
                     bare.append(wall)
@@ -288,6 +308,14 @@ def main() -> None:
         "goal": {"ratio_p50_max": GOAL_RATIO, "p50_max_ms": GOAL_P50_MS},
         "goal_met": {"ratio": e50 / b50 <= GOAL_RATIO, "p50": e50 <= GOAL_P50_MS},
     }
+    if alt:
+        a50 = pct(alt)["p50"]
+        figures["alt"] = {
+            "fusion": args.fusion,
+            "ms": pct(alt),
+            "ratio_p50": round(a50 / b50, 3),
+            "engine_over_alt_p50": round(e50 / a50, 3),
+        }
 
     def text() -> str:
         lines = [
@@ -299,6 +327,7 @@ def main() -> None:
             f"ratio p50 {e50 / b50:.2f}×  p95 {e95 / b95:.2f}×  (goal ≤ {GOAL_RATIO}× and p50 ≤ "
             f"{GOAL_P50_MS:.0f} ms: {figures['goal_met']})",
             f"engine unanswered rate {figures['engine_unanswered_rate']}",
+            f"alt ({args.fusion}): {figures.get('alt')}",
             "engine breakdown (p50/p95 ms): "
             + ", ".join(
                 f"{k} {v['p50']}/{v['p95']}" for k, v in figures["engine_breakdown_ms"].items()

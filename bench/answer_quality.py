@@ -21,11 +21,16 @@ set, generously, on the very questions scored (to answer 0.95 of the in-scope on
     python bench/answer_quality.py [--json] [--sets construction_faq_en,sqlite3_faq,...]
     python bench/answer_quality.py --adapter [--fit]   # the per-KB query adapter experiment
     python bench/answer_quality.py --decline [--json]  # the shipped decline decision's refit
+    python bench/answer_quality.py --fusion passage_weight=0   # another search setting
 
 `--decline` (bench/_decline.py) fits the decision on the pooled construction, Perl and Z shell
 scope sets, leaving one set out, beside plain top-cosine / top-score baselines, and prints the
 weights and bias core/answerability.py ships (the "+ block cosine" subset at the gate of
 core.engine.EngineConfig).
+
+`--fusion` (fields of `FusionConfig` over the defaults, as in faq_retrieval.py) searches with
+that setting instead of the default; its searches are cached apart (`retrieved-<setting>/`), so
+a run with and one without it compare two rankings on the same composer.
 
 `--adapter` trains a query adapter on each set's own passages (bench/_query_adapter.py: inverse
 cloze task, no labels) and adds `adapted` (the selection scored with the adapted question
@@ -46,6 +51,7 @@ from _common import THREADS, DiskCacheEmbedder, embedder, emit, log, parser
 from _composer_before import ComposerBefore
 from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, FOREIGN, FaqSet, build, scope_sets
+from faq_retrieval import parse_fusion
 
 from core.answerability import DecisionModel
 from core.compose import ExtractiveComposer
@@ -55,9 +61,16 @@ from core.types import Question
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
-from retrieval.search import Searcher
+from retrieval.search import FusionConfig, Searcher
 
 ROOT = DATA / "answers"
+SEARCH = {"fusion": FusionConfig(), "cache": ROOT / "retrieved"}  # --fusion sets both
+
+
+def searcher_for(index: ChunkIndex, emb: Embedder) -> Searcher:
+    return Searcher(index, emb, SEARCH["fusion"])
+
+
 BUDGET = 110  # words: the composer's default max_words
 OLD_MIN_CONFIDENCE = 0.25
 
@@ -142,7 +155,7 @@ def adapter(index: ChunkIndex, emb: Embedder, name: str) -> np.ndarray:
 def engines(
     index: ChunkIndex, emb: Embedder, w: np.ndarray | None = None
 ) -> dict[str, AnswerEngine]:
-    searcher = Searcher(index, emb)
+    searcher = searcher_for(index, emb)
     before = AnswerEngine(
         searcher,
         ComposerBefore(max_words=BUDGET),
@@ -329,7 +342,7 @@ def sample_scope(emb: Embedder) -> dict[str, Any]:
 
     index = index_folder("tidewire", SAMPLE_DOCS, emb)
     golden = load_golden(SAMPLE_GOLDEN)
-    searcher = Searcher(index, emb)
+    searcher = searcher_for(index, emb)
     base = DecisionModel()
     cal = calibrate(
         index.sample(PROBES),
@@ -376,7 +389,7 @@ def scope_level(name: str, emb: Embedder, fresh: bool = False) -> dict[str, Any]
     the decision's bias moves."""
     kb, held, foreign = scope_sets(name)
     index = index_folder(f"scope-{name}", kb.write(ROOT / "pages" / f"scope-{name}"), emb)
-    searcher = Searcher(index, emb)
+    searcher = searcher_for(index, emb)
     composer = _eval.always(ExtractiveComposer())
     model = DecisionModel()
     z: dict[str, list[float]] = {}
@@ -384,7 +397,7 @@ def scope_level(name: str, emb: Embedder, fresh: bool = False) -> dict[str, Any]
         rs = _eval.retrieve(
             searcher,
             [(i.question, i.answer, i.doc_id) for i in items],
-            ROOT / "retrieved" / f"scope-{name}-{group}.pkl",
+            SEARCH["cache"] / f"scope-{name}-{group}.pkl",
             fresh=fresh,
         )
         zs = []
@@ -433,7 +446,7 @@ def answer_sets(
             items = [(i.question, i.answer, i.doc_id) for i in faq.items]
         rule = _eval.PlainRule(pages, emb)
         retrieved = _eval.retrieve(
-            Searcher(index, emb), items, ROOT / "retrieved" / f"{name}.pkl", fresh=fresh
+            searcher_for(index, emb), items, SEARCH["cache"] / f"{name}.pkl", fresh=fresh
         )
         res: dict[str, Any] = {"set": name}
         for budget in budgets:
@@ -476,7 +489,7 @@ def decision_rows(emb: Embedder) -> tuple[dict[str, list[Any]], dict[str, list[A
     def rows(
         searcher: Searcher, items: list[Any], cache: str, name: str, group: str, labels: list[int]
     ) -> list[Any]:
-        rs = _eval.retrieve(searcher, items, ROOT / "retrieved" / cache)
+        rs = _eval.retrieve(searcher, items, SEARCH["cache"] / cache)
         out = []
         for r, label in zip(rs, labels, strict=True):
             c = _eval.compose(composer, r)
@@ -498,7 +511,7 @@ def decision_rows(emb: Embedder) -> tuple[dict[str, list[Any]], dict[str, list[A
     for name in SCOPE_FIT:
         kb, held, foreign = scope_sets(name)
         index = index_folder(f"scope-{name}", kb.write(ROOT / "pages" / f"scope-{name}"), emb)
-        searcher = Searcher(index, emb)
+        searcher = searcher_for(index, emb)
         scope[name] = []
         for group, its, label in (
             ("in_scope", kb.items, 1),
@@ -515,13 +528,13 @@ def decision_rows(emb: Embedder) -> tuple[dict[str, list[Any]], dict[str, list[A
         index = index_folder(name, faq.write(ROOT / "pages" / name), emb)
         items = [(i.question, i.answer, i.doc_id) for i in faq.items]
         answer[name] = rows(
-            Searcher(index, emb), items, f"{name}.pkl", name, "answer", [1] * len(items)
+            searcher_for(index, emb), items, f"{name}.pkl", name, "answer", [1] * len(items)
         )
     index = index_folder("tidewire", SAMPLE_DOCS, emb)
     golden = load_golden(SAMPLE_GOLDEN)
     items = [(g.question, str(g.answer or ""), _golden_doc(g)) for g in golden]
     tide = rows(
-        Searcher(index, emb),
+        searcher_for(index, emb),
         items,
         "tidewire-golden.pkl",
         "tidewire",
@@ -540,7 +553,7 @@ def probe_accept(emb: Embedder) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for name in SCOPE_FIT:
         index = index_folder(f"scope-{name}", ROOT / "pages" / f"scope-{name}", emb)
-        searcher = Searcher(index, emb)
+        searcher = searcher_for(index, emb)
         features = probe_features(searcher, ExtractiveComposer(), 5)
         cal = calibrate(
             index.sample(PROBES), features, DecisionModel(), index_version=None, embed_model="dev"
@@ -604,7 +617,12 @@ def main() -> None:
     p.add_argument(
         "--adapter", action="store_true", help="add the per-KB query adapter (experiment)"
     )
+    p.add_argument("--fusion", default="", help="search with this setting, e.g. passage_weight=0")
     args = p.parse_args()
+    if args.fusion:
+        SEARCH["fusion"] = parse_fusion(args.fusion)
+        tag = re.sub(r"[^\w.=-]+", "_", args.fusion)
+        SEARCH["cache"] = ROOT / f"retrieved-{tag}"
     emb = embedder(DiskCacheEmbedder)
     if args.decline:
         figures = decline_study(emb)

@@ -22,7 +22,7 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
-from _common import THREADS, Embedder, MemoEmbedder, embedder, emit, log, parser
+from _common import THREADS, DiskCacheEmbedder, Embedder, embedder, emit, log, parser
 from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, build
 
@@ -33,7 +33,13 @@ from retrieval.search import FusionConfig, Searcher
 
 METRICS = ("hit@1", "hit@5", "mrr")
 FAQ_DATA = DATA / "faq"
-SHORT = {"construction_faq_en": "construction", "sqlite3_faq": "sqlite3", "git_faq": "git"}
+SHORT = {
+    "construction_faq_en": "construction",
+    "sqlite3_faq": "sqlite3",
+    "git_faq": "git",
+    "perlfaq": "perl",
+    "zsh_faq": "zsh",
+}
 
 
 Question = tuple[str, tuple[str, ...]]  # (question, reference doc ids)
@@ -58,8 +64,10 @@ def sample_set() -> tuple[Path, list[Question]]:
 def index_for(label: str, folder: Path, emb: Embedder) -> ChunkIndex:
     index = ChunkIndex(FAQ_DATA / f"{label}.lancedb")
     report = Ingester(index, emb).run(folder)
-    log(f"{label}: {len(index.doc_states())} pages, {index.count()} chunks "
-        f"({report.chunks_embedded} embedded now)")
+    log(
+        f"{label}: {len(index.doc_states())} pages, {index.count()} chunks "
+        f"({report.chunks_embedded} embedded now)"
+    )
     return index
 
 
@@ -91,6 +99,7 @@ def configs(extra: str) -> dict[str, FusionConfig]:
         "hybrid (default)": FusionConfig(),
         "vector only": FusionConfig(mode="vector"),
         "full text only": FusionConfig(mode="fts"),
+        "hybrid, chunks only (passage_weight 0)": FusionConfig(passage_weight=0.0),
     }
     if extra:
         out[f"hybrid {extra}"] = parse_fusion(extra)
@@ -102,8 +111,10 @@ def text_report(f: dict[str, Any]) -> str:
     head = "| config | " + " | ".join(f"{s} hit@1 / hit@5 / MRR" for s in sets) + " |"
     lines = [
         f"threads={f['threads']}, search(q, {f['k']}) → pages; default {f['default']}",
-        "  ".join(f"{s}: {info['questions']} q, {info['pages']} pages, {info['chunks']} chunks"
-                  for s, info in f["sets"].items()),
+        "  ".join(
+            f"{s}: {info['questions']} q, {info['pages']} pages, {info['chunks']} chunks"
+            for s, info in f["sets"].items()
+        ),
         "",
         head,
         "|---" * (len(sets) + 1) + "|",
@@ -117,8 +128,11 @@ def text_report(f: dict[str, Any]) -> str:
         f"{s} {m}" for s in sets for m in METRICS if hybrid[s][m] < max(vec[s][m], fts[s][m]) - 1e-9
     ]
     lines.append("")
-    lines.append("default hybrid ≥ both single modes on every set and metric"
-                 if not behind else "default hybrid below a single mode on: " + ", ".join(behind))
+    lines.append(
+        "default hybrid ≥ both single modes on every set and metric"
+        if not behind
+        else "default hybrid below a single mode on: " + ", ".join(behind)
+    )
     return "\n".join(lines)
 
 
@@ -127,11 +141,15 @@ def main() -> None:
     p.add_argument("--k", type=int, default=10, help="chunks per search (the engine asks for 10)")
     p.add_argument("--fusion", default="", help="one more hybrid row, e.g. text_weight=0.5")
     args = p.parse_args()
-    emb = embedder(MemoEmbedder)
+    emb = embedder(DiskCacheEmbedder)
     sources = {SHORT[n]: dev_set(n) for n in DEV_FAQS}
     sources["sample"] = sample_set()
     figures: dict[str, Any] = {
-        "threads": THREADS, "k": args.k, "default": asdict(FusionConfig()), "sets": {}, "table": {}
+        "threads": THREADS,
+        "k": args.k,
+        "default": asdict(FusionConfig()),
+        "sets": {},
+        "table": {},
     }
     indexes = {}
     for label, (folder, items) in sources.items():

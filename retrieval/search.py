@@ -69,6 +69,7 @@ class SearchHit:
     text_rank: int | None = None
     text_score: float | None = None  # BM25 from the full-text index, when it matched
     rerank_score: float | None = None
+    passage_similarity: float | None = None  # best cosine among its stored passages, if any
     content_hash: str = ""
     url: str | None = None  # the document's own link (a page, a file at a commit), if known
     neighbour: bool = False  # not ranked: the chunk before or after a hit, fetched as context
@@ -200,18 +201,23 @@ class Searcher:
         unavailable: dict[str, str] = {}
         want_vector = cfg.mode in ("hybrid", "vector")
         want_text = cfg.mode in ("hybrid", "fts") and bool(words)
+        want_passages = cfg.mode == "hybrid" and cfg.method == "score" and cfg.passage_weight > 0
+
+        def text_then_passages() -> tuple[list[dict[str, Any]] | None, _Passages]:
+            rows = self._retrieve(
+                "fts", want_text, lambda: self.index.text_search(words, depth, where), unavailable
+            )
+            if not want_passages or not rows:
+                return rows, _Passages()
+            # the full-text candidates' passages are read while the vector search still runs
+            return rows, self._lookup_passages({r.get("content_hash") or "" for r in rows})
+
         # the two retrievers run at once: LanceDB releases the GIL while it reads
-        text_future = self._pool().submit(
-            self._retrieve,
-            "fts",
-            want_text,
-            lambda: self.index.text_search(words, depth, where),
-            unavailable,
-        )
+        text_future = self._pool().submit(text_then_passages)
         vector_rows = self._retrieve(
             "vector", want_vector, lambda: self.index.vector_search(qvec, depth, where), unavailable
         )
-        text_rows = text_future.result()
+        text_rows, early = text_future.result()
         if vector_rows is None and text_rows is None and unavailable:
             # the requested mode is down: the other one answers (if it too is down, raise)
             vector_rows = self._retrieve(
@@ -251,6 +257,10 @@ class Searcher:
             sims = np.stack([vectors[h.chunk_id] for h in text_only]) @ qvec
             for h, sim in zip(text_only, sims, strict=True):
                 h.similarity = float(sim)
+        if hits and cfg.mode == "hybrid" and cfg.method == "score" and cfg.passage_weight > 0:
+            t = time.perf_counter()
+            self._passage_similarities(hits, qvec, early)
+            timings["passages_ms"] = (time.perf_counter() - t) * 1000
         _fuse(hits, cfg)
         hits.sort(key=lambda h: (-h.score, h.doc_id, h.ordinal))
 
@@ -264,6 +274,33 @@ class Searcher:
             hits = head + hits[top_n:]
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
         return SearchResult(hits[:k], timings, unavailable, qvec, unmatched)
+
+    def _lookup_passages(self, hashes: set[str]) -> _Passages:
+        hashes.discard("")
+        try:
+            found = self.index.passages.vectors(hashes) if hashes else {}
+        except Exception as exc:
+            log.warning("passage lookup failed", extra={"error": str(exc)[:200]})
+            return _Passages(asked=hashes, failed=True)
+        return _Passages(asked=hashes, vectors=found)
+
+    def _passage_similarities(
+        self, hits: Sequence[SearchHit], qvec: np.ndarray, early: _Passages
+    ) -> None:
+        """Attach every candidate's stored passage vectors and its best passage cosine; the
+        full-text candidates' were read beside the vector search (`early`), the rest now.
+        `context` reuses them. A failed lookup ranks by chunks only."""
+        if early.failed:
+            return
+        rest = self._lookup_passages({h.content_hash for h in hits} - early.asked)
+        if rest.failed:
+            return
+        vectors = {**early.vectors, **rest.vectors}
+        for h in hits:
+            pv = vectors.get(h.content_hash)
+            if pv is not None and len(pv):
+                h.passage_vectors = pv
+                h.passage_similarity = float(np.max(pv @ qvec))
 
     def _retrieve(
         self,
@@ -311,8 +348,10 @@ class Searcher:
         try:
             # the hits' blocks are looked up while the neighbours are fetched (two LanceDB
             # queries of ~8 ms each on 20k chunks; the reads release the GIL)
+            # (a hybrid search already attached them while ranking: those are not looked up)
             hit_vectors = self._pool().submit(
-                self.index.passages.vectors, [h.content_hash for h in hits if h.content_hash]
+                self.index.passages.vectors,
+                [h.content_hash for h in hits if h.content_hash and h.passage_vectors is None],
             )
             top_docs: list[str] = []
             for h in hits:
@@ -335,7 +374,8 @@ class Searcher:
             vectors = self.index.passages.vectors(extra) if extra else {}
             vectors.update(hit_vectors.result())
             for h in out:
-                h.passage_vectors = vectors.get(h.content_hash)
+                if h.passage_vectors is None:
+                    h.passage_vectors = vectors.get(h.content_hash)
         except Exception as exc:
             log.warning("answer context lookup failed", extra={"error": str(exc)[:200]})
         return out
@@ -350,6 +390,15 @@ class Searcher:
             if "vector" in row:  # only full-text rows carry it: they have no distance
                 vectors[cid] = np.asarray(row["vector"], dtype=np.float32)
         return cands[cid]
+
+
+@dataclass
+class _Passages:
+    """One passage lookup: the chunk hashes asked for and the vectors found."""
+
+    asked: set[str] = field(default_factory=set)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    failed: bool = False
 
 
 class SearchUnavailable(Exception):
@@ -375,7 +424,12 @@ def _fuse(hits: list[SearchHit], cfg: FusionConfig) -> None:
         best = max((h.text_score or 0.0 for h in hits), default=0.0)
         for h in hits:
             relative = (h.text_score or 0.0) / best if best > 0 else 0.0
-            h.score = cfg.vector_weight * h.similarity + cfg.text_weight * relative
+            passage = h.passage_similarity if h.passage_similarity is not None else h.similarity
+            h.score = (
+                cfg.vector_weight * h.similarity
+                + cfg.passage_weight * passage
+                + cfg.text_weight * relative
+            )
     if cfg.doc_weight > 0:
         per_doc: dict[str, list[SearchHit]] = {}
         for h in sorted(hits, key=lambda h: -h.score):

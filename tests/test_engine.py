@@ -89,6 +89,16 @@ def test_off_topic_question_is_declined_honestly(engine, store, text):
     assert row["unanswered"] is True
 
 
+def test_a_question_one_sentence_of_a_page_answers_is_answered_from_it(engine):
+    """"Can I pay with bitcoin?" is answered by one sentence of the invoice guide ("We do not
+    accept PayPal, cheques or cryptocurrencies"); ranked by whole chunks that page lost to the
+    FAQ and the question was declined. Search now ranks a chunk by its best passage too."""
+    ans = engine.answer(Question("can I pay with bitcoin?"))
+    assert not ans.unanswered
+    assert "cryptocurrencies" in ans.text
+    assert ans.sources[0].path == "billing/invoice-guide.pdf"
+
+
 def test_empty_question_gets_a_helpful_reply_and_is_not_recorded(engine, store):
     ans = engine.answer(Question("   \n "))
     assert ans.text == EMPTY_REPLY and ans.unanswered and ans.interaction_id is None

@@ -138,13 +138,20 @@ def test_hybrid_does_not_follow_full_text_to_the_wrong_page(password_searcher):
     assert rrf.search(q, 3).hits[0].doc_id == "a-password-policy.md"  # what the old default did
 
 
-def test_score_fusion_is_cosine_plus_weighted_relative_bm25(password_searcher):
+def test_score_fusion_is_cosine_plus_best_passage_plus_weighted_relative_bm25(password_searcher):
     q = "I forgot my password, how do I reset it?"
-    hits = password_searcher.search(q, 3).hits
+    res = password_searcher.search(q, 3)
+    hits = res.hits
     best = max(h.text_score or 0.0 for h in hits)
-    tw = FusionConfig().text_weight
+    tw, pw = FusionConfig().text_weight, FusionConfig().passage_weight
+    assert pw > 0
     for h in hits:
-        assert h.score == pytest.approx(h.similarity + tw * (h.text_score or 0.0) / best)
+        assert h.passage_vectors is not None and h.passage_similarity is not None
+        best_block = float((h.passage_vectors @ res.query_vector).max())
+        assert h.passage_similarity == pytest.approx(best_block)
+        assert h.score == pytest.approx(
+            h.similarity + pw * h.passage_similarity + tw * (h.text_score or 0.0) / best
+        )
 
 
 def _hit(doc: str, n: int, sim: float, rank: int) -> SearchHit:
@@ -158,13 +165,13 @@ def test_doc_weight_adds_the_best_other_chunk_not_the_sum():
     long_page = [_hit("long.md", 0, 0.62, 1)]
     long_page += [_hit("long.md", n, 0.15, 3 + n) for n in range(1, 7)]
     hits = pair + long_page
-    _fuse(hits, FusionConfig(doc_weight=0.5))
+    _fuse(hits, FusionConfig(doc_weight=0.5, passage_weight=0.0))
     top = max(hits, key=lambda h: h.score)
     assert top.chunk_id == "pair.md#0"
     assert top.score == pytest.approx(0.60 + 0.5 * 0.58)
     assert hits[2].score == pytest.approx(0.62 + 0.5 * 0.15)
     lone = [_hit("solo.md", 0, 0.5, 1)]
-    _fuse(lone, FusionConfig(doc_weight=0.5))
+    _fuse(lone, FusionConfig(doc_weight=0.5, passage_weight=0.0))
     assert lone[0].score == pytest.approx(0.5)  # no other chunk, no bonus
 
 
@@ -181,8 +188,112 @@ def test_settings_defaults_flow_into_fusion_config(env):
         default.rrf_k,
     )
     assert (s.search_candidates, s.doc_weight) == (default.candidates, default.doc_weight)
+    assert s.passage_weight == default.passage_weight
     assert App(s).searcher.fusion == default
-    custom = Settings(fusion_method="rrf", text_weight=0.7, search_candidates=25, doc_weight=0.1)
-    assert App(custom).searcher.fusion == FusionConfig(
-        method="rrf", text_weight=0.7, candidates=25, doc_weight=0.1
+    custom = Settings(
+        fusion_method="rrf",
+        text_weight=0.7,
+        search_candidates=25,
+        doc_weight=0.1,
+        passage_weight=0.0,
     )
+    assert App(custom).searcher.fusion == FusionConfig(
+        method="rrf", text_weight=0.7, candidates=25, doc_weight=0.1, passage_weight=0.0
+    )
+
+
+# -- the passage term: a page whose one paragraph answers (issue 19, whole-page retrieval) ----
+
+DECK_DOCS = {
+    "deck.md": "# Building a deck\n\n"
+    "Footings carry the whole deck, so dig them below the frost line and pour concrete piers on "
+    "undisturbed soil. Space the piers to suit the beam size and check the layout is square by "
+    "measuring the diagonals.\n\n"
+    "Beams sit on post bases fixed to the piers. Joists run across the beams at 400 mm centres, "
+    "hung from a ledger board bolted to the house rim joist with flashing above it so water "
+    "cannot get behind.\n\n"
+    "Decking boards are laid with a gap of a few millimetres for drainage, two screws at every "
+    "joist, and the ends staggered so no two joints line up on neighbouring boards. Stainless "
+    "screws do not stain the wood.\n\n"
+    "New pressure-treated lumber is still wet from the treatment. Wait until water soaks in "
+    "instead of beading, usually two to three months, before you apply any stain or sealer, or "
+    "the finish peels.\n\n"
+    "Railings are required once the deck is more than 600 mm above the ground; balusters must be "
+    "close enough that a 100 mm sphere cannot pass between them, and the top rail must resist a "
+    "sideways load.\n",
+    "finishes.md": "# Stains and finishes\n\n"
+    "Exterior stains come in transparent, semi-transparent and solid colours. Transparent stains "
+    "show the grain and need renewing every year; solid stains look like paint and last longer. "
+    "Oil-based stains soak into the wood, water-based ones dry faster and clean up with soap. "
+    "Apply stain with a brush in the direction of the grain on a dry, overcast day.\n",
+}
+
+
+@pytest.fixture
+def deck_searcher(tmp_path, embedder) -> Searcher:
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name, text in DECK_DOCS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    index = ChunkIndex(tmp_path / "lancedb")
+    Ingester(index, embedder).run(root)
+    assert index.count() == 2  # each page is one chunk: the deck page's answer is 1 of 5 paras
+    return Searcher(index, embedder)
+
+
+def test_passage_term_finds_the_page_whose_one_paragraph_answers(deck_searcher):
+    """The deck page's chunk is about decks at large; its one paragraph on staining new treated
+    wood is the answer. Whole-chunk cosine (and hybrid without the passage term, today's
+    ranking before) prefer the general page on stains; the best stored passage does not."""
+    q = "Should I stain treated wood immediately?"
+    assert deck_searcher.search(q, 2, mode="vector").hits[0].doc_id == "finishes.md"
+    chunks_only = Searcher(
+        deck_searcher.index, deck_searcher.embedder, FusionConfig(passage_weight=0.0)
+    )
+    assert chunks_only.search(q, 2).hits[0].doc_id == "finishes.md"
+    hits = deck_searcher.search(q, 2).hits
+    assert hits[0].doc_id == "deck.md"
+    deck, finishes = hits
+    assert deck.similarity < finishes.similarity  # the chunk alone would lose
+    assert deck.passage_similarity > deck.similarity + 0.1  # its answer paragraph wins
+    assert deck.similarity == pytest.approx(
+        chunks_only.search(q, 2).hits[1].similarity, abs=1e-4
+    )  # similarity (what confidence and declines read) is unchanged
+
+
+def test_context_reuses_the_passage_vectors_the_search_fetched(deck_searcher, monkeypatch):
+    asked: list[list[str]] = []
+    real = deck_searcher.index.passages.vectors
+
+    def vectors(hashes):
+        hashes = list(hashes)
+        asked.append(hashes)
+        return real(hashes)
+
+    monkeypatch.setattr(deck_searcher.index.passages, "vectors", vectors)
+    hits = deck_searcher.search("Should I stain treated wood immediately?", 2).hits
+    flat = [h for call in asked for h in call]
+    assert sorted(flat) == sorted({h.content_hash for h in hits})  # each chunk asked once
+    kept = [h.passage_vectors for h in hits]
+    searched = len(asked)
+    out = deck_searcher.context(hits)
+    again = [h.passage_vectors for h in out[: len(hits)]]
+    assert all(a is not None and b is a for a, b in zip(kept, again, strict=True))
+    assert all(not h for h in asked[searched:])  # nothing asked again for the hits
+
+
+def test_a_failed_passage_lookup_ranks_by_chunks(deck_searcher, monkeypatch, caplog):
+    def broken(hashes):
+        raise OSError("passages table unreadable")
+
+    monkeypatch.setattr(deck_searcher.index.passages, "vectors", broken)
+    hits = deck_searcher.search("Should I stain treated wood immediately?", 2).hits
+    assert [h.doc_id for h in hits] == ["finishes.md", "deck.md"]  # the chunk-only order
+    assert all(h.passage_similarity is None for h in hits)
+    best = max(h.text_score or 0.0 for h in hits)
+    cfg = FusionConfig()
+    for h in hits:  # the chunk's own cosine stands in for its best passage
+        rel = (h.text_score or 0.0) / best
+        want = (cfg.vector_weight + cfg.passage_weight) * h.similarity + cfg.text_weight * rel
+        assert h.score == pytest.approx(want)
+    assert "passage lookup failed" in caplog.text
