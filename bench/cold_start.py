@@ -17,10 +17,16 @@ two alternate within each measurement so a busy machine weighs on both alike.
    port accepts connections, then from there until the first answer is posted.
 
     python bench/cold_start.py [--json] [--reps 3] [--sets tidewire,construction_faq_en,...]
+    python bench/cold_start.py --answers-only [--sets ...]   # parts 1-2 only
+
+Every answer that differs is listed with what explains it: the cosine between the two query
+vectors and the two searches' top hits with their scores (a tie broken the other way shows as
+equal scores in another order).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -81,6 +87,29 @@ def answer_all(engine: AnswerEngine, questions: list[str]) -> list[tuple[str, tu
     return out
 
 
+def _top(searcher: Searcher, question: str, k: int = 5) -> list[tuple[str, float]]:
+    hits = searcher.search(question, k).hits
+    return [(f"{h.doc_id}#{h.heading}#{h.ordinal}", round(float(h.score), 7)) for h in hits]
+
+
+def explain(
+    questions: list[str], today: list[Any], other: list[Any], torch_s: Searcher, other_s: Searcher
+) -> list[dict[str, Any]]:
+    """Each differing answer with the query-vector cosine and both searches' top hits."""
+    out = []
+    for q, a, b in zip(questions, today, other, strict=True):
+        if a == b:
+            continue
+        qa, qb = torch_s.embedder.encode_query(q), other_s.embedder.encode_query(q)
+        out.append({
+            "question": q,
+            "query_cosine": round(float(qa @ qb), 8),
+            "today": {"text": a[0][:160], "sources": a[1], "top": _top(torch_s, q)},
+            "other": {"text": b[0][:160], "sources": b[1], "top": _top(other_s, q)},
+        })
+    return out
+
+
 def throughput_and_answers(
     sets: list[str], embedders: dict[str, Embedder], pages: int
 ) -> dict[str, Any]:
@@ -97,24 +126,31 @@ def throughput_and_answers(
             texts[backend] += count
             seconds[backend] += secs
             log(f"{name}: {backend} embedded {count} texts in {secs:.1f}s")
-        today = answer_all(
-            AnswerEngine(Searcher(indexes["torch"], embedders["torch"]), ExtractiveComposer()),
-            questions,
-        )
-        kept = answer_all(
-            AnswerEngine(Searcher(indexes["torch"], embedders["onnx"]), ExtractiveComposer()),
-            questions,
-        )
-        fresh = answer_all(
-            AnswerEngine(Searcher(indexes["onnx"], embedders["onnx"]), ExtractiveComposer()),
-            questions,
-        )
+        searchers = {
+            "today": Searcher(indexes["torch"], embedders["torch"]),
+            "kept": Searcher(indexes["torch"], embedders["onnx"]),
+            "fresh": Searcher(indexes["onnx"], embedders["onnx"]),
+        }
+        got = {
+            way: answer_all(AnswerEngine(s, ExtractiveComposer()), questions)
+            for way, s in searchers.items()
+        }
+        today, kept, fresh = got["today"], got["kept"], got["fresh"]
         answers[name] = {
             "questions": len(questions),
             "identical_on_existing_index": sum(a == b for a, b in zip(today, kept, strict=True)),
             "identical_on_fresh_index": sum(a == b for a, b in zip(today, fresh, strict=True)),
+            "differing": {
+                way: explain(questions, today, got[way], searchers["today"], searchers[way])
+                for way in ("kept", "fresh")
+            },
         }
-        log(f"{name}: {answers[name]}")
+        log(f"{name}: {answers[name]['questions']} questions, "
+            f"{answers[name]['identical_on_existing_index']} identical on the existing index, "
+            f"{answers[name]['identical_on_fresh_index']} on a fresh one")
+        for way, diffs in answers[name]["differing"].items():
+            for d in diffs:
+                log(f"{name}: differs ({way}): {json.dumps(d)}")
     rate = {b: texts[b] / seconds[b] for b in BACKENDS}
     return {
         "index": {
@@ -205,7 +241,11 @@ def main() -> None:
     p.add_argument("--cold-only", action="store_true",
                    help="only the cold ask and Slack runs, on the sample index an earlier "
                    "run left in bench/_data/cold_start")
+    p.add_argument("--answers-only", action="store_true",
+                   help="only index throughput and the answer comparison, no cold-start runs")
     args = p.parse_args()
+    if args.cold_only and args.answers_only:
+        raise SystemExit("error: --cold-only and --answers-only exclude each other")
     sets = [s for s in args.sets.split(",") if s]
     if not args.cold_only:
         shutil.rmtree(WORK, ignore_errors=True)
@@ -236,6 +276,9 @@ def main() -> None:
     if not args.cold_only:
         figures["faq_pages"] = args.faq_pages or "all"
         figures.update(throughput_and_answers(sets, embedders, args.faq_pages))
+    if args.answers_only:
+        emit(figures, args.json, lambda: _text(figures))
+        return
     questions = [g.question for g in load_golden(SAMPLE_GOLDEN)]
     data_dir = sample / "torch"  # the index sentence-transformers built: kept as it is
     figures["cold_ask"] = cold_ask(data_dir, questions, args.reps)
@@ -245,7 +288,6 @@ def main() -> None:
 
 
 def _text(f: dict[str, Any]) -> str:
-    ca, sl = f["cold_ask"], f["slack"]
     lines = [
         f"cold start, {f['date']}, {f['machine']}, {f['threads']} threads "
         f"(before = sentence-transformers on torch, after = onnxruntime)",
@@ -256,7 +298,23 @@ def _text(f: dict[str, Any]) -> str:
         ix = f["index"]
         lines.append(f"index throughput: before {ix['texts_per_s']['torch']} texts/s, after "
                      f"{ix['texts_per_s']['onnx']} texts/s ({ix['ratio_after_before']}x)")
-    lines += [
+    if "cold_ask" in f:
+        lines += _cold_text(f)
+    for name, a in f.get("answers", {}).items():
+        lines.append(f"answers {name}: {a['identical_on_existing_index']}/{a['questions']} "
+                     f"identical on the existing index, {a['identical_on_fresh_index']}/"
+                     f"{a['questions']} on a fresh one")
+        for way, diffs in a["differing"].items():
+            for d in diffs:
+                lines.append(f"  differs ({way}): {d['question']!r}, query cosine "
+                             f"{d['query_cosine']}; today {d['today']['top'][:2]}, "
+                             f"{way} {d['other']['top'][:2]}")
+    return "\n".join(lines)
+
+
+def _cold_text(f: dict[str, Any]) -> list[str]:
+    ca, sl = f["cold_ask"], f["slack"]
+    return [
         f"cold ask: before {ca['wall_s']['torch']}s / {ca['peak_rss_mb']['torch']} MB, after "
         f"{ca['wall_s']['onnx']}s / {ca['peak_rss_mb']['onnx']} MB "
         f"(wall {ca['wall_ratio']}x, RSS {ca['rss_ratio']}x)",
@@ -266,11 +324,6 @@ def _text(f: dict[str, Any]) -> str:
         f"{sl['first_answer_after_ready_s']['torch']}s / after "
         f"{sl['first_answer_after_ready_s']['onnx']}s; peak RSS {sl['peak_rss_mb']}",
     ]
-    for name, a in f.get("answers", {}).items():
-        lines.append(f"answers {name}: {a['identical_on_existing_index']}/{a['questions']} "
-                     f"identical on the existing index, {a['identical_on_fresh_index']}/"
-                     f"{a['questions']} on a fresh one")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

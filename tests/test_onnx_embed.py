@@ -202,6 +202,59 @@ def test_model_folder_changed_after_export_gets_its_own_vectors(
     assert _cache_entry(data) != old_entry  # a new key; the stale export was pruned
 
 
+def test_model_replaced_with_same_size_and_mtime_is_still_detected(
+    tmp_path, model_copy, texts
+) -> None:
+    """An upgrade that keeps every file's size and mtime (a same-architecture model from a
+    reproducible build or an archive, whose mtimes are clamped): the stat fast path must not
+    hand back the old export, and the old export's own probe would pass."""
+    from safetensors.numpy import load_file, save_file
+
+    data = tmp_path / "data"
+    before = _fresh(data, model_copy).encode(texts[:40])
+    path = model_copy / "model.safetensors"
+    st = path.stat()
+    weights = load_file(str(path))
+    name = "encoder.layer.5.output.dense.weight"
+    rng = np.random.default_rng(1)
+    weights[name] = weights[name] + rng.normal(0, 0.05, weights[name].shape).astype(np.float32)
+    save_file(weights, str(path), metadata={"format": "pt"})
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+    after = _fresh(data, model_copy).encode(texts[:40])
+    truth = Embedder(str(model_copy), threads=2, backend="torch").encode(texts[:40])
+    assert _min_cosine(before, truth) < 0.999  # the old export would be wrong
+    assert _min_cosine(after, truth) >= 0.9999
+
+
+def test_a_file_where_the_cache_folder_should_be_exports_in_memory(
+    tmp_path, texts, expected
+) -> None:
+    """A data dir the cache can't be written into, as any user (root included): `models` is a
+    file. One line, right vectors, and the file is left as it was."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").write_text("not a folder")
+    script = (
+        "import sys, json, numpy as np; from pathlib import Path;"
+        "from askdesk.logs import setup_logging; setup_logging(None);"
+        "from retrieval.embedding import Embedder;"
+        f"e = Embedder.for_data_dir(Path({str(data)!r}), threads=2);"
+        "np.save(sys.argv[1], e.encode(json.loads(sys.stdin.read()))); print(e.backend_used)"
+    )
+    out_file = tmp_path / "vectors.npy"
+    run = subprocess.run([sys.executable, "-c", script, str(out_file)],
+                         input=json.dumps(texts[SOME]), capture_output=True, text=True,
+                         env=clean_env(data), timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "onnx"
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "in memory" in lines[0], run.stderr
+    assert _min_cosine(np.load(out_file), expected[SOME]) >= 0.9999
+    assert (data / "models").read_text() == "not a folder"
+
+
 def test_read_only_data_dir_exports_in_memory_and_says_so(tmp_path, texts, expected) -> None:
     """A real read-only disk: a process that may not write where the data dir is (an
     unprivileged user on a root-owned folder; as root, a read-only bind mount)."""
