@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lean_runs import clean_env
+from conftest import TINY_DOCS, write
+from lean_runs import clean_env, run_cli
 
 from retrieval.embedding import Embedder, EmbeddingError, resolve_model
 from retrieval.onnx_embed import CACHE_SUBDIR, OnnxCache, Recipe
@@ -178,6 +179,34 @@ def test_missing_manifest_means_a_rebuild_not_a_guess(tmp_path, texts, expected)
     (_cache_entry(tmp_path) / "manifest.json").unlink()
     assert _min_cosine(_fresh(tmp_path).encode(texts[SOME]), expected[SOME]) >= 0.9999
     assert (_cache_entry(tmp_path) / "manifest.json").is_file()
+
+
+def test_askdesk_search_on_a_truncated_export_says_one_line_and_finds_the_same(
+    tmp_path,
+) -> None:
+    """The whole path a user takes: `askdesk index`, then the cached export is cut short
+    (a disk filled mid-write, a killed copy); the next `askdesk search` warns once, rebuilds,
+    and ranks exactly as before; the one after that says nothing."""
+    docs = tmp_path / "docs"
+    for rel, text in TINY_DOCS.items():
+        write(docs, rel, text)
+    data = tmp_path / "data"
+    assert run_cli(data, "index", str(docs), importtime=False).returncode == 0
+    query = ("search", "How long does an old API key keep working?", "--json")
+    before = run_cli(data, *query, importtime=False)
+    assert before.returncode == 0, before.said
+    weights = _cache_entry(data) / "model.onnx.data"
+    with weights.open("r+b") as f:
+        f.truncate(weights.stat().st_size // 3)
+
+    after = run_cli(data, *query, importtime=False)
+    assert after.returncode == 0, after.said
+    said = [ln for ln in after.said.splitlines() if ln.strip()]
+    assert len(said) == 1 and "corrupt" in said[0], after.said
+    assert json.loads(after.stdout)["hits"] == json.loads(before.stdout)["hits"]
+    assert weights.stat().st_size > 80_000_000  # rebuilt whole
+    again = run_cli(data, *query, importtime=False)
+    assert again.returncode == 0 and not again.said.strip(), again.said
 
 
 def test_model_folder_changed_after_export_gets_its_own_vectors(
