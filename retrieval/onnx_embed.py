@@ -166,6 +166,11 @@ class OnnxEncoder:
         opts.intra_op_num_threads = threads or 0
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # no arena: its blocks, sized by the largest batch run so far (the load probe's long
+        # text, an indexing batch), stay reserved for the process's life; freed after each run
+        # instead, a cold `askdesk ask` peaks ~12-25 MB lower, vectors bit-identical
+        # (BENCHMARKS.md, issue 23)
+        opts.enable_cpu_mem_arena = False
         source = str(model) if isinstance(model, Path) else model
         self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         self.recipe = recipe
