@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.mapped_pages import page_out
 from retrieval.onnx_export import (
     GRAPH_FILE,
     INPUTS,
@@ -172,6 +173,8 @@ class OnnxEncoder:
         # (BENCHMARKS.md, issue 23)
         opts.enable_cpu_mem_arena = False
         source = str(model) if isinstance(model, Path) else model
+        self.weights = model if isinstance(model, Path) else None
+        """The graph file whose folder holds the memory-mapped weights (None: in memory)."""
         self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         self.recipe = recipe
         tok = Tokenizer.from_file(str(recipe.folder / "tokenizer.json"))
@@ -250,6 +253,13 @@ class OnnxCache:
     def load(self, folder: Path, *, threads: int | None) -> OnnxEncoder:
         """The encoder for `folder`, from the cache when a valid export is there, else
         exported now. Raises NotExportable (the caller falls back to sentence-transformers)."""
+        enc = self._load(folder, threads=threads)
+        if enc.weights is not None:
+            # the probe read windows of the word-embedding table: give them back to the OS
+            page_out(enc.weights.parent)
+        return enc
+
+    def _load(self, folder: Path, *, threads: int | None) -> OnnxEncoder:
         recipe = Recipe.read(folder)
         files = model_files(folder)
         stats = fingerprint(files, folder)
