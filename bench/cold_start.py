@@ -134,12 +134,12 @@ def env_for(backend: str) -> dict[str, str]:
 def cold_ask(
     data_dir: Path, questions: list[str], reps: int, before_tree: Path | None = None
 ) -> dict[str, Any]:
-    """`before_tree`: also run the onnx path from that checkout (named "onnx_before_tree"),
-    in the same rotation, so a change to the lean path is measured against the torch
-    baseline and against itself in one run."""
+    """`before_tree`: the torch baseline runs from that checkout (the code as it was), and
+    so does an extra "onnx_before_tree", in the same rotation: a change to the lean path is
+    measured against the torch baseline and against itself in one run."""
     variants: dict[str, tuple[str, Path]] = {b: (b, REPO) for b in BACKENDS}
     if before_tree is not None:
-        variants = {"torch": ("torch", REPO), "onnx_before_tree": ("onnx", before_tree),
+        variants = {"torch": ("torch", before_tree), "onnx_before_tree": ("onnx", before_tree),
                     "onnx": ("onnx", REPO)}
     names = list(variants)
     runs: dict[str, list[tuple[float, float]]] = {v: [] for v in names}
