@@ -169,12 +169,12 @@ class OnnxEncoder:
         opts.log_severity_level = 3
         # no arena: its blocks, sized by the largest batch run so far (the load probe's long
         # text, an indexing batch), stay reserved for the process's life; freed after each run
-        # instead, a cold `askdesk ask` peaks ~12-25 MB lower, vectors bit-identical
+        # instead, a cold `askdesk ask` peaks ~11 MB lower, vectors bit-identical
         # (BENCHMARKS.md, issue 23)
         opts.enable_cpu_mem_arena = False
         source = str(model) if isinstance(model, Path) else model
+        # the graph file, next to the weights onnxruntime memory-maps (None: all in memory)
         self.weights = model if isinstance(model, Path) else None
-        """The graph file whose folder holds the memory-mapped weights (None: in memory)."""
         self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         self.recipe = recipe
         tok = Tokenizer.from_file(str(recipe.folder / "tokenizer.json"))
