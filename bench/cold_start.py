@@ -167,25 +167,55 @@ def env_for(backend: str) -> dict[str, str]:
     return {"ASKDESK_EMBED_BACKEND": backend, "ASKDESK_EMBED_THREADS": str(THREADS)}
 
 
-def cold_ask(data_dir: Path, questions: list[str], reps: int) -> dict[str, Any]:
-    runs: dict[str, list[tuple[float, float]]] = {b: [] for b in BACKENDS}
+def cold_ask(
+    data_dir: Path, questions: list[str], reps: int, before_tree: Path | None = None
+) -> dict[str, Any]:
+    """`before_tree`: the torch baseline runs from that checkout (the code as it was), and
+    so does an extra "onnx_before_tree", in the same rotation: a change to the lean path is
+    measured against the torch baseline and against itself in one run."""
+    variants: dict[str, tuple[str, Path]] = {b: (b, REPO) for b in BACKENDS}
+    if before_tree is not None:
+        variants = {"torch": ("torch", before_tree), "onnx_before_tree": ("onnx", before_tree),
+                    "onnx": ("onnx", REPO)}
+    names = list(variants)
+    runs: dict[str, list[tuple[float, float]]] = {v: [] for v in names}
+    answers: dict[str, set[str]] = {v: set() for v in names}
     for rep in range(reps):
         q = questions[rep % len(questions)]
-        for backend in BACKENDS if rep % 2 == 0 else BACKENDS[::-1]:
-            r = run_cli(data_dir, "ask", q, importtime=False, **env_for(backend))
+        for name in names[rep % len(names):] + names[:rep % len(names)]:
+            backend, root = variants[name]
+            r = run_cli(data_dir, "ask", q, "--json", importtime=False,
+                        root=root, **env_for(backend))
             if r.returncode != 0:
-                raise SystemExit(f"askdesk ask failed ({backend}): {r.said[-500:]}")
-            runs[backend].append((r.seconds, r.peak_rss_mb or 0.0))
-            log(f"cold ask {backend}: {r.seconds:.2f}s, {r.peak_rss_mb:.0f} MB")
-    med = {b: (statistics.median(s for s, _ in runs[b]), statistics.median(m for _, m in runs[b]))
-           for b in BACKENDS}
-    return {
+                raise SystemExit(f"askdesk ask failed ({name}): {r.said[-500:]}")
+            runs[name].append((r.seconds, r.peak_rss_mb or 0.0))
+            answers[name].add(_answer_key(q, r.stdout))
+            log(f"cold ask {name}: {r.seconds:.2f}s, {r.peak_rss_mb:.0f} MB")
+    med = {v: (statistics.median(s for s, _ in runs[v]), statistics.median(m for _, m in runs[v]))
+           for v in names}
+    out = {
         "reps": reps,
-        "wall_s": {b: round(med[b][0], 2) for b in BACKENDS},
-        "peak_rss_mb": {b: round(med[b][1]) for b in BACKENDS},
+        "wall_s": {v: round(med[v][0], 2) for v in names},
+        "peak_rss_mb": {v: round(med[v][1]) for v in names},
         "wall_ratio": round(med["onnx"][0] / med["torch"][0], 2),
         "rss_ratio": round(med["onnx"][1] / med["torch"][1], 2),
+        "answers_identical": len({frozenset(a) for a in answers.values()}) == 1,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
+    if before_tree is not None:
+        out["before_tree"] = str(before_tree)
+        out["wall_ratio_before_tree"] = round(med["onnx_before_tree"][0] / med["torch"][0], 2)
+        out["rss_ratio_before_tree"] = round(med["onnx_before_tree"][1] / med["torch"][1], 2)
+    return out
+
+
+def _answer_key(question: str, stdout: str) -> str:
+    """The answer text and cited sources of `askdesk ask --json` (not its timings)."""
+    import json
+
+    a = json.loads(stdout)
+    return json.dumps([question, a.get("answer"), [(s.get("path"), s.get("heading"))
+                                                 for s in a.get("sources", [])]])
 
 
 def first_start(data_dir: Path, question: str) -> dict[str, Any]:
@@ -238,6 +268,9 @@ def main() -> None:
     p.add_argument("--sets", default=",".join(("tidewire", *DEV_FAQS)))
     p.add_argument("--faq-pages", type=int, default=0,
                    help="keep the first N pages of each FAQ set (0: all)")
+    p.add_argument("--before-tree", type=Path,
+                   help="another checkout (e.g. `git archive` of an earlier commit): its "
+                   "onnx path joins the cold-ask rotation")
     p.add_argument("--cold-only", action="store_true",
                    help="only the cold ask and Slack runs, on the sample index an earlier "
                    "run left in bench/_data/cold_start")
@@ -281,7 +314,7 @@ def main() -> None:
         return
     questions = [g.question for g in load_golden(SAMPLE_GOLDEN)]
     data_dir = sample / "torch"  # the index sentence-transformers built: kept as it is
-    figures["cold_ask"] = cold_ask(data_dir, questions, args.reps)
+    figures["cold_ask"] = cold_ask(data_dir, questions, args.reps, args.before_tree)
     figures["cold_ask_first_start_with_export"] = first_start(data_dir, questions[0])
     figures["slack"] = slack_first_answer(data_dir, questions[1], args.reps)
     emit(figures, args.json, lambda: _text(figures))
@@ -314,10 +347,17 @@ def _text(f: dict[str, Any]) -> str:
 
 def _cold_text(f: dict[str, Any]) -> list[str]:
     ca, sl = f["cold_ask"], f["slack"]
+    before = (
+        [f"cold ask, onnx path of {ca['before_tree']}: {ca['wall_s']['onnx_before_tree']}s / "
+         f"{ca['peak_rss_mb']['onnx_before_tree']} MB (wall {ca['wall_ratio_before_tree']}x, "
+         f"RSS {ca['rss_ratio_before_tree']}x)"] if "before_tree" in ca else []
+    )
     return [
         f"cold ask: before {ca['wall_s']['torch']}s / {ca['peak_rss_mb']['torch']} MB, after "
         f"{ca['wall_s']['onnx']}s / {ca['peak_rss_mb']['onnx']} MB "
-        f"(wall {ca['wall_ratio']}x, RSS {ca['rss_ratio']}x)",
+        f"(wall {ca['wall_ratio']}x, RSS {ca['rss_ratio']}x); answers identical: "
+        f"{ca['answers_identical']}; load average {ca['load_average']}",
+        *before,
         f"first start incl. export: {f['cold_ask_first_start_with_export']}",
         f"slack: port ready before {sl['port_ready_s']['torch']}s / after "
         f"{sl['port_ready_s']['onnx']}s; first answer after ready: before "

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.mapped_pages import page_out
 from retrieval.onnx_export import (
     GRAPH_FILE,
     INPUTS,
@@ -176,7 +177,14 @@ class OnnxEncoder:
         opts.intra_op_num_threads = threads or 0
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # no arena: its blocks, sized by the largest batch run so far (the load probe's long
+        # text, an indexing batch), stay reserved for the process's life; freed after each run
+        # instead, a cold `askdesk ask` peaks ~11 MB lower, vectors bit-identical
+        # (BENCHMARKS.md, issue 23)
+        opts.enable_cpu_mem_arena = False
         source = str(model) if isinstance(model, Path) else model
+        # the graph file, next to the weights onnxruntime memory-maps (None: all in memory)
+        self.weights = model if isinstance(model, Path) else None
         self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         self.recipe = recipe
         tok = Tokenizer.from_file(str(recipe.folder / "tokenizer.json"))
@@ -255,6 +263,13 @@ class OnnxCache:
     def load(self, folder: Path, *, threads: int | None) -> OnnxEncoder:
         """The encoder for `folder`, from the cache when a valid export is there, else
         exported now. Raises NotExportable (the caller falls back to sentence-transformers)."""
+        enc = self._load(folder, threads=threads)
+        if enc.weights is not None:
+            # the probe read windows of the word-embedding table: give them back to the OS
+            page_out(enc.weights.parent)
+        return enc
+
+    def _load(self, folder: Path, *, threads: int | None) -> OnnxEncoder:
         recipe = Recipe.read(folder)
         files = model_files(folder)
         stats = fingerprint(files, folder, ctime=True)

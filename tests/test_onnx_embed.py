@@ -8,6 +8,7 @@ the concurrent export and the read-only disk.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -118,6 +119,44 @@ def test_export_is_cached_by_checksum_and_reused(tmp_path, expected, texts, monk
 
 
 SOME = slice(0, 60)  # the bad-input tests compare a slice; the first test checks them all
+
+
+def _mapped_mb(folder: Path) -> float:
+    """Resident MB of this process's mappings of files in `folder` (/proc/self/smaps)."""
+    prefix, kb, inside = str(folder.resolve()) + os.sep, 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if "-" in head[0] and not head[0].endswith(":"):
+            inside = len(head) == 6 and head[5].startswith(prefix)
+        elif inside and head[0] == "Rss:":
+            kb += int(head[1])
+    return kb / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux /proc only")
+def test_the_load_hands_back_the_weight_pages_it_read(tmp_path, texts) -> None:
+    """The load probe pulls ~18 MB of the memory-mapped word-embedding table into the
+    process (fault-around); the cache pages them out again (MADV_PAGEOUT) and the vectors
+    are the same bytes as from a session that kept them (issue 23: cold ask peak RSS)."""
+    from retrieval.mapped_pages import page_out
+    from retrieval.onnx_embed import OnnxEncoder
+
+    _fresh(tmp_path).encode(["warm"])  # the export
+    gc.collect()
+    entry = _cache_entry(tmp_path)
+    kept = OnnxEncoder(Recipe.read(PACKAGED), entry / "model.onnx", threads=2)
+    want = kept.encode(texts[SOME], normalize_embeddings=True)
+    assert _mapped_mb(entry) > 5  # a session that does not page out keeps what it read
+    assert page_out(entry) > 40 * 2**20  # the mapping of the 90 MB weights file
+    assert _mapped_mb(entry) < 3
+    assert np.array_equal(kept.encode(texts[SOME], normalize_embeddings=True), want)
+    del kept  # two sessions' mappings share pages, and a shared page is left alone
+    gc.collect()
+
+    loaded = _fresh(tmp_path)
+    _ = loaded.model
+    assert _mapped_mb(entry) < 3, f"{_mapped_mb(entry):.1f} MB of the weights still resident"
+    assert np.array_equal(loaded.encode(texts[SOME]), want)
 
 
 def _cache_entry(data: Path) -> Path:
