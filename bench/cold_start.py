@@ -167,22 +167,46 @@ def env_for(backend: str) -> dict[str, str]:
     return {"ASKDESK_EMBED_BACKEND": backend, "ASKDESK_EMBED_THREADS": str(THREADS)}
 
 
+def run_floor(data_dir: Path, question: str) -> tuple[float, float]:
+    """bench/_cold_floor.py (LanceDB open and search, the ONNX encoder; no askdesk CLI) in a
+    fresh interpreter under GNU time: (wall s, peak RSS MB, MB = 1024 KiB as run_cli)."""
+    import subprocess
+
+    peak_file = data_dir.parent / f".floor-peak-{time.monotonic_ns()}"
+    t = time.perf_counter()
+    subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(peak_file), sys.executable,
+         str(REPO / "bench" / "_cold_floor.py"), str(data_dir), question],
+        check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    seconds = time.perf_counter() - t
+    peak = int(peak_file.read_text().split()[-1]) / 1024
+    peak_file.unlink(missing_ok=True)
+    return seconds, peak
+
+
 def cold_ask(
-    data_dir: Path, questions: list[str], reps: int, before_tree: Path | None = None
+    data_dir: Path, questions: list[str], reps: int, before_tree: Path | None = None,
+    floor: bool = False,
 ) -> dict[str, Any]:
     """`before_tree`: the torch baseline runs from that checkout (the code as it was), and
     so does an extra "onnx_before_tree", in the same rotation: a change to the lean path is
-    measured against the torch baseline and against itself in one run."""
+    measured against the torch baseline and against itself in one run. `floor`: the
+    third-party work alone (bench/_cold_floor.py) joins the rotation too."""
     variants: dict[str, tuple[str, Path]] = {b: (b, REPO) for b in BACKENDS}
     if before_tree is not None:
         variants = {"torch": ("torch", before_tree), "onnx_before_tree": ("onnx", before_tree),
                     "onnx": ("onnx", REPO)}
-    names = list(variants)
+    names = list(variants) + (["floor"] if floor else [])
     runs: dict[str, list[tuple[float, float]]] = {v: [] for v in names}
-    answers: dict[str, set[str]] = {v: set() for v in names}
+    answers: dict[str, set[str]] = {v: set() for v in variants}
     for rep in range(reps):
         q = questions[rep % len(questions)]
         for name in names[rep % len(names):] + names[:rep % len(names)]:
+            if name == "floor":
+                runs[name].append(run_floor(data_dir, q))
+                log(f"cold ask floor: {runs[name][-1][0]:.2f}s, {runs[name][-1][1]:.0f} MB")
+                continue
             backend, root = variants[name]
             r = run_cli(data_dir, "ask", q, "--json", importtime=False,
                         root=root, **env_for(backend))
@@ -202,6 +226,9 @@ def cold_ask(
         "answers_identical": len({frozenset(a) for a in answers.values()}) == 1,
         "load_average": [round(x, 1) for x in os.getloadavg()],
     }
+    if floor:
+        out["rss_ratio_floor"] = round(med["floor"][1] / med["torch"][1], 2)
+        out["wall_ratio_floor"] = round(med["floor"][0] / med["torch"][0], 2)
     if before_tree is not None:
         out["before_tree"] = str(before_tree)
         out["wall_ratio_before_tree"] = round(med["onnx_before_tree"][0] / med["torch"][0], 2)
@@ -276,6 +303,9 @@ def main() -> None:
                    "run left in bench/_data/cold_start")
     p.add_argument("--answers-only", action="store_true",
                    help="only index throughput and the answer comparison, no cold-start runs")
+    p.add_argument("--floor", action="store_true",
+                   help="add the third-party floor of a cold ask (bench/_cold_floor.py: "
+                   "LanceDB open + search, the ONNX encoder) to the cold-ask rotation")
     args = p.parse_args()
     if args.cold_only and args.answers_only:
         raise SystemExit("error: --cold-only and --answers-only exclude each other")
@@ -314,7 +344,7 @@ def main() -> None:
         return
     questions = [g.question for g in load_golden(SAMPLE_GOLDEN)]
     data_dir = sample / "torch"  # the index sentence-transformers built: kept as it is
-    figures["cold_ask"] = cold_ask(data_dir, questions, args.reps, args.before_tree)
+    figures["cold_ask"] = cold_ask(data_dir, questions, args.reps, args.before_tree, args.floor)
     figures["cold_ask_first_start_with_export"] = first_start(data_dir, questions[0])
     figures["slack"] = slack_first_answer(data_dir, questions[1], args.reps)
     emit(figures, args.json, lambda: _text(figures))
@@ -358,6 +388,9 @@ def _cold_text(f: dict[str, Any]) -> list[str]:
         f"(wall {ca['wall_ratio']}x, RSS {ca['rss_ratio']}x); answers identical: "
         f"{ca['answers_identical']}; load average {ca['load_average']}",
         *before,
+        *([f"floor (LanceDB + ONNX encoder only): {ca['wall_s']['floor']}s / "
+           f"{ca['peak_rss_mb']['floor']} MB (wall {ca['wall_ratio_floor']}x, RSS "
+           f"{ca['rss_ratio_floor']}x of the torch path)"] if "rss_ratio_floor" in ca else []),
         f"first start incl. export: {f['cold_ask_first_start_with_export']}",
         f"slack: port ready before {sl['port_ready_s']['torch']}s / after "
         f"{sl['port_ready_s']['onnx']}s; first answer after ready: before "
