@@ -17,10 +17,16 @@ two alternate within each measurement so a busy machine weighs on both alike.
    port accepts connections, then from there until the first answer is posted.
 
     python bench/cold_start.py [--json] [--reps 3] [--sets tidewire,construction_faq_en,...]
+    python bench/cold_start.py --answers-only [--sets ...]   # parts 1-2 only
+
+Every answer that differs is listed with what explains it: the cosine between the two query
+vectors and the two searches' top hits with their scores (a tie broken the other way shows as
+equal scores in another order).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -81,6 +87,29 @@ def answer_all(engine: AnswerEngine, questions: list[str]) -> list[tuple[str, tu
     return out
 
 
+def _top(searcher: Searcher, question: str, k: int = 5) -> list[tuple[str, float]]:
+    hits = searcher.search(question, k).hits
+    return [(f"{h.doc_id}#{h.heading}#{h.ordinal}", round(float(h.score), 7)) for h in hits]
+
+
+def explain(
+    questions: list[str], today: list[Any], other: list[Any], torch_s: Searcher, other_s: Searcher
+) -> list[dict[str, Any]]:
+    """Each differing answer with the query-vector cosine and both searches' top hits."""
+    out = []
+    for q, a, b in zip(questions, today, other, strict=True):
+        if a == b:
+            continue
+        qa, qb = torch_s.embedder.encode_query(q), other_s.embedder.encode_query(q)
+        out.append({
+            "question": q,
+            "query_cosine": round(float(qa @ qb), 8),
+            "today": {"text": a[0][:160], "sources": a[1], "top": _top(torch_s, q)},
+            "other": {"text": b[0][:160], "sources": b[1], "top": _top(other_s, q)},
+        })
+    return out
+
+
 def throughput_and_answers(
     sets: list[str], embedders: dict[str, Embedder], pages: int
 ) -> dict[str, Any]:
@@ -97,24 +126,31 @@ def throughput_and_answers(
             texts[backend] += count
             seconds[backend] += secs
             log(f"{name}: {backend} embedded {count} texts in {secs:.1f}s")
-        today = answer_all(
-            AnswerEngine(Searcher(indexes["torch"], embedders["torch"]), ExtractiveComposer()),
-            questions,
-        )
-        kept = answer_all(
-            AnswerEngine(Searcher(indexes["torch"], embedders["onnx"]), ExtractiveComposer()),
-            questions,
-        )
-        fresh = answer_all(
-            AnswerEngine(Searcher(indexes["onnx"], embedders["onnx"]), ExtractiveComposer()),
-            questions,
-        )
+        searchers = {
+            "today": Searcher(indexes["torch"], embedders["torch"]),
+            "kept": Searcher(indexes["torch"], embedders["onnx"]),
+            "fresh": Searcher(indexes["onnx"], embedders["onnx"]),
+        }
+        got = {
+            way: answer_all(AnswerEngine(s, ExtractiveComposer()), questions)
+            for way, s in searchers.items()
+        }
+        today, kept, fresh = got["today"], got["kept"], got["fresh"]
         answers[name] = {
             "questions": len(questions),
             "identical_on_existing_index": sum(a == b for a, b in zip(today, kept, strict=True)),
             "identical_on_fresh_index": sum(a == b for a, b in zip(today, fresh, strict=True)),
+            "differing": {
+                way: explain(questions, today, got[way], searchers["today"], searchers[way])
+                for way in ("kept", "fresh")
+            },
         }
-        log(f"{name}: {answers[name]}")
+        log(f"{name}: {answers[name]['questions']} questions, "
+            f"{answers[name]['identical_on_existing_index']} identical on the existing index, "
+            f"{answers[name]['identical_on_fresh_index']} on a fresh one")
+        for way, diffs in answers[name]["differing"].items():
+            for d in diffs:
+                log(f"{name}: differs ({way}): {json.dumps(d)}")
     rate = {b: texts[b] / seconds[b] for b in BACKENDS}
     return {
         "index": {
@@ -131,25 +167,82 @@ def env_for(backend: str) -> dict[str, str]:
     return {"ASKDESK_EMBED_BACKEND": backend, "ASKDESK_EMBED_THREADS": str(THREADS)}
 
 
-def cold_ask(data_dir: Path, questions: list[str], reps: int) -> dict[str, Any]:
-    runs: dict[str, list[tuple[float, float]]] = {b: [] for b in BACKENDS}
+def run_floor(data_dir: Path, question: str) -> tuple[float, float]:
+    """bench/_cold_floor.py (LanceDB open and search, the ONNX encoder; no askdesk CLI) in a
+    fresh interpreter under GNU time: (wall s, peak RSS MB, MB = 1024 KiB as run_cli)."""
+    import subprocess
+
+    peak_file = data_dir.parent / f".floor-peak-{time.monotonic_ns()}"
+    t = time.perf_counter()
+    subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(peak_file), sys.executable,
+         str(REPO / "bench" / "_cold_floor.py"), str(data_dir), question],
+        check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    seconds = time.perf_counter() - t
+    peak = int(peak_file.read_text().split()[-1]) / 1024
+    peak_file.unlink(missing_ok=True)
+    return seconds, peak
+
+
+def cold_ask(
+    data_dir: Path, questions: list[str], reps: int, before_tree: Path | None = None,
+    floor: bool = False,
+) -> dict[str, Any]:
+    """`before_tree`: the torch baseline runs from that checkout (the code as it was), and
+    so does an extra "onnx_before_tree", in the same rotation: a change to the lean path is
+    measured against the torch baseline and against itself in one run. `floor`: the
+    third-party work alone (bench/_cold_floor.py) joins the rotation too."""
+    variants: dict[str, tuple[str, Path]] = {b: (b, REPO) for b in BACKENDS}
+    if before_tree is not None:
+        variants = {"torch": ("torch", before_tree), "onnx_before_tree": ("onnx", before_tree),
+                    "onnx": ("onnx", REPO)}
+    names = list(variants) + (["floor"] if floor else [])
+    runs: dict[str, list[tuple[float, float]]] = {v: [] for v in names}
+    answers: dict[str, set[str]] = {v: set() for v in variants}
     for rep in range(reps):
         q = questions[rep % len(questions)]
-        for backend in BACKENDS if rep % 2 == 0 else BACKENDS[::-1]:
-            r = run_cli(data_dir, "ask", q, importtime=False, **env_for(backend))
+        for name in names[rep % len(names):] + names[:rep % len(names)]:
+            if name == "floor":
+                runs[name].append(run_floor(data_dir, q))
+                log(f"cold ask floor: {runs[name][-1][0]:.2f}s, {runs[name][-1][1]:.0f} MB")
+                continue
+            backend, root = variants[name]
+            r = run_cli(data_dir, "ask", q, "--json", importtime=False,
+                        root=root, **env_for(backend))
             if r.returncode != 0:
-                raise SystemExit(f"askdesk ask failed ({backend}): {r.said[-500:]}")
-            runs[backend].append((r.seconds, r.peak_rss_mb or 0.0))
-            log(f"cold ask {backend}: {r.seconds:.2f}s, {r.peak_rss_mb:.0f} MB")
-    med = {b: (statistics.median(s for s, _ in runs[b]), statistics.median(m for _, m in runs[b]))
-           for b in BACKENDS}
-    return {
+                raise SystemExit(f"askdesk ask failed ({name}): {r.said[-500:]}")
+            runs[name].append((r.seconds, r.peak_rss_mb or 0.0))
+            answers[name].add(_answer_key(q, r.stdout))
+            log(f"cold ask {name}: {r.seconds:.2f}s, {r.peak_rss_mb:.0f} MB")
+    med = {v: (statistics.median(s for s, _ in runs[v]), statistics.median(m for _, m in runs[v]))
+           for v in names}
+    out = {
         "reps": reps,
-        "wall_s": {b: round(med[b][0], 2) for b in BACKENDS},
-        "peak_rss_mb": {b: round(med[b][1]) for b in BACKENDS},
+        "wall_s": {v: round(med[v][0], 2) for v in names},
+        "peak_rss_mb": {v: round(med[v][1]) for v in names},
         "wall_ratio": round(med["onnx"][0] / med["torch"][0], 2),
         "rss_ratio": round(med["onnx"][1] / med["torch"][1], 2),
+        "answers_identical": len({frozenset(a) for a in answers.values()}) == 1,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
+    if floor:
+        out["rss_ratio_floor"] = round(med["floor"][1] / med["torch"][1], 2)
+        out["wall_ratio_floor"] = round(med["floor"][0] / med["torch"][0], 2)
+    if before_tree is not None:
+        out["before_tree"] = str(before_tree)
+        out["wall_ratio_before_tree"] = round(med["onnx_before_tree"][0] / med["torch"][0], 2)
+        out["rss_ratio_before_tree"] = round(med["onnx_before_tree"][1] / med["torch"][1], 2)
+    return out
+
+
+def _answer_key(question: str, stdout: str) -> str:
+    """The answer text and cited sources of `askdesk ask --json` (not its timings)."""
+    import json
+
+    a = json.loads(stdout)
+    return json.dumps([question, a.get("answer"), [(s.get("path"), s.get("heading"))
+                                                 for s in a.get("sources", [])]])
 
 
 def first_start(data_dir: Path, question: str) -> dict[str, Any]:
@@ -202,10 +295,20 @@ def main() -> None:
     p.add_argument("--sets", default=",".join(("tidewire", *DEV_FAQS)))
     p.add_argument("--faq-pages", type=int, default=0,
                    help="keep the first N pages of each FAQ set (0: all)")
+    p.add_argument("--before-tree", type=Path,
+                   help="another checkout (e.g. `git archive` of an earlier commit): its "
+                   "onnx path joins the cold-ask rotation")
     p.add_argument("--cold-only", action="store_true",
                    help="only the cold ask and Slack runs, on the sample index an earlier "
                    "run left in bench/_data/cold_start")
+    p.add_argument("--answers-only", action="store_true",
+                   help="only index throughput and the answer comparison, no cold-start runs")
+    p.add_argument("--floor", action="store_true",
+                   help="add the third-party floor of a cold ask (bench/_cold_floor.py: "
+                   "LanceDB open + search, the ONNX encoder) to the cold-ask rotation")
     args = p.parse_args()
+    if args.cold_only and args.answers_only:
+        raise SystemExit("error: --cold-only and --answers-only exclude each other")
     sets = [s for s in args.sets.split(",") if s]
     if not args.cold_only:
         shutil.rmtree(WORK, ignore_errors=True)
@@ -236,16 +339,18 @@ def main() -> None:
     if not args.cold_only:
         figures["faq_pages"] = args.faq_pages or "all"
         figures.update(throughput_and_answers(sets, embedders, args.faq_pages))
+    if args.answers_only:
+        emit(figures, args.json, lambda: _text(figures))
+        return
     questions = [g.question for g in load_golden(SAMPLE_GOLDEN)]
     data_dir = sample / "torch"  # the index sentence-transformers built: kept as it is
-    figures["cold_ask"] = cold_ask(data_dir, questions, args.reps)
+    figures["cold_ask"] = cold_ask(data_dir, questions, args.reps, args.before_tree, args.floor)
     figures["cold_ask_first_start_with_export"] = first_start(data_dir, questions[0])
     figures["slack"] = slack_first_answer(data_dir, questions[1], args.reps)
     emit(figures, args.json, lambda: _text(figures))
 
 
 def _text(f: dict[str, Any]) -> str:
-    ca, sl = f["cold_ask"], f["slack"]
     lines = [
         f"cold start, {f['date']}, {f['machine']}, {f['threads']} threads "
         f"(before = sentence-transformers on torch, after = onnxruntime)",
@@ -256,21 +361,42 @@ def _text(f: dict[str, Any]) -> str:
         ix = f["index"]
         lines.append(f"index throughput: before {ix['texts_per_s']['torch']} texts/s, after "
                      f"{ix['texts_per_s']['onnx']} texts/s ({ix['ratio_after_before']}x)")
-    lines += [
+    if "cold_ask" in f:
+        lines += _cold_text(f)
+    for name, a in f.get("answers", {}).items():
+        lines.append(f"answers {name}: {a['identical_on_existing_index']}/{a['questions']} "
+                     f"identical on the existing index, {a['identical_on_fresh_index']}/"
+                     f"{a['questions']} on a fresh one")
+        for way, diffs in a["differing"].items():
+            for d in diffs:
+                lines.append(f"  differs ({way}): {d['question']!r}, query cosine "
+                             f"{d['query_cosine']}; today {d['today']['top'][:2]}, "
+                             f"{way} {d['other']['top'][:2]}")
+    return "\n".join(lines)
+
+
+def _cold_text(f: dict[str, Any]) -> list[str]:
+    ca, sl = f["cold_ask"], f["slack"]
+    before = (
+        [f"cold ask, onnx path of {ca['before_tree']}: {ca['wall_s']['onnx_before_tree']}s / "
+         f"{ca['peak_rss_mb']['onnx_before_tree']} MB (wall {ca['wall_ratio_before_tree']}x, "
+         f"RSS {ca['rss_ratio_before_tree']}x)"] if "before_tree" in ca else []
+    )
+    return [
         f"cold ask: before {ca['wall_s']['torch']}s / {ca['peak_rss_mb']['torch']} MB, after "
         f"{ca['wall_s']['onnx']}s / {ca['peak_rss_mb']['onnx']} MB "
-        f"(wall {ca['wall_ratio']}x, RSS {ca['rss_ratio']}x)",
+        f"(wall {ca['wall_ratio']}x, RSS {ca['rss_ratio']}x); answers identical: "
+        f"{ca['answers_identical']}; load average {ca['load_average']}",
+        *before,
+        *([f"floor (LanceDB + ONNX encoder only): {ca['wall_s']['floor']}s / "
+           f"{ca['peak_rss_mb']['floor']} MB (wall {ca['wall_ratio_floor']}x, RSS "
+           f"{ca['rss_ratio_floor']}x of the torch path)"] if "rss_ratio_floor" in ca else []),
         f"first start incl. export: {f['cold_ask_first_start_with_export']}",
         f"slack: port ready before {sl['port_ready_s']['torch']}s / after "
         f"{sl['port_ready_s']['onnx']}s; first answer after ready: before "
         f"{sl['first_answer_after_ready_s']['torch']}s / after "
         f"{sl['first_answer_after_ready_s']['onnx']}s; peak RSS {sl['peak_rss_mb']}",
     ]
-    for name, a in f.get("answers", {}).items():
-        lines.append(f"answers {name}: {a['identical_on_existing_index']}/{a['questions']} "
-                     f"identical on the existing index, {a['identical_on_fresh_index']}/"
-                     f"{a['questions']} on a fresh one")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from feedback.db import StoreError, make_engine, user_facing_errors
-from feedback.migrate import upgrade
+from feedback.migrate import is_at_head, upgrade
 from feedback.models import (
     INDEX_RUN_STATUSES,
     VOTE_REASONS,
@@ -125,7 +125,8 @@ class FeedbackStore:
         engine = make_engine(self.url)
         try:
             with user_facing_errors(self.url, opening=True):
-                upgrade(engine)
+                if not is_at_head(engine):  # Alembic is imported only when this is False
+                    upgrade(engine)
         except BaseException:
             engine.dispose()
             raise

@@ -7,7 +7,8 @@ normalising follow the model's own `modules.json`, `sentence_bert_config.json` a
 config, so an index built with sentence-transformers stays valid (tests check cosine ≥ 0.9999).
 
 Bad caches never give wrong vectors: the key is the checksum of the model's files (a model
-folder changed after the export gets a new key), the ONNX file's checksum is checked whenever
+folder changed after the export gets a new key; it is hashed again whenever a file's size,
+mtime or ctime differs from the manifest's), the ONNX file's checksum is checked whenever
 its size or mtime differs from the manifest's, a fixed probe is embedded on every load and
 compared with the vectors recorded at export, exports are serialised by a file lock and written
 by atomic rename, and a read-only data dir means an in-memory export, said once in the log.
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.mapped_pages import page_out
 from retrieval.onnx_export import (
     GRAPH_FILE,
     INPUTS,
@@ -126,12 +128,21 @@ def model_files(folder: Path) -> list[Path]:
     )
 
 
-def fingerprint(files: Sequence[Path], folder: Path) -> dict[str, list[int]]:
-    """Size and mtime of each file: unchanged means the checksum recorded with it holds."""
+def fingerprint(
+    files: Sequence[Path], folder: Path, *, ctime: bool = False
+) -> dict[str, list[int]]:
+    """Size and mtime of each file: unchanged means the checksum recorded with it holds.
+
+    `ctime` adds the inode's change time, which no tool can set back: a model replaced by
+    one whose files keep the old sizes and mtimes (a same-architecture upgrade from a
+    reproducible build or an archive, mtimes clamped) is hashed again rather than trusted.
+    The export's own files go without it, so their probe stays the guard it is tested as."""
     out = {}
     for p in files:
         st = p.stat()
-        out[str(p.relative_to(folder))] = [st.st_size, st.st_mtime_ns]
+        rel = str(p.relative_to(folder))
+        out[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns] if ctime else [
+            st.st_size, st.st_mtime_ns]
     return out
 
 
@@ -166,7 +177,14 @@ class OnnxEncoder:
         opts.intra_op_num_threads = threads or 0
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # no arena: its blocks, sized by the largest batch run so far (the load probe's long
+        # text, an indexing batch), stay reserved for the process's life; freed after each run
+        # instead, a cold `askdesk ask` peaks ~11 MB lower, vectors bit-identical
+        # (BENCHMARKS.md, issue 23)
+        opts.enable_cpu_mem_arena = False
         source = str(model) if isinstance(model, Path) else model
+        # the graph file, next to the weights onnxruntime memory-maps (None: all in memory)
+        self.weights = model if isinstance(model, Path) else None
         self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         self.recipe = recipe
         tok = Tokenizer.from_file(str(recipe.folder / "tokenizer.json"))
@@ -245,9 +263,16 @@ class OnnxCache:
     def load(self, folder: Path, *, threads: int | None) -> OnnxEncoder:
         """The encoder for `folder`, from the cache when a valid export is there, else
         exported now. Raises NotExportable (the caller falls back to sentence-transformers)."""
+        enc = self._load(folder, threads=threads)
+        if enc.weights is not None:
+            # the probe read windows of the word-embedding table: give them back to the OS
+            page_out(enc.weights.parent)
+        return enc
+
+    def _load(self, folder: Path, *, threads: int | None) -> OnnxEncoder:
         recipe = Recipe.read(folder)
         files = model_files(folder)
-        stats = fingerprint(files, folder)
+        stats = fingerprint(files, folder, ctime=True)
         if self.root is None:
             return self._in_memory(recipe, threads)
         tried = self._entry_for(folder, stats)

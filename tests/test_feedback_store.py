@@ -17,7 +17,14 @@ from sqlalchemy import inspect, text
 
 from feedback.db import StoreError, make_engine
 from feedback.hashing import hash_user
-from feedback.migrate import alembic_config, current_revision, head_revision, upgrade
+from feedback.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    is_at_head,
+    scripted_head,
+    upgrade,
+)
 from feedback.models import VOTE_REASONS, Base
 from feedback.store import FeedbackStore
 
@@ -67,6 +74,76 @@ def test_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_the_head_read_from_the_revision_files_is_alembics() -> None:
+    """`is_at_head` reads the head from the files' literals, without Alembic: it must be the
+    head Alembic would migrate to, or the fast path could skip a pending migration."""
+    assert scripted_head() is not None
+    assert scripted_head() == head_revision()
+
+
+def test_is_at_head_only_when_nothing_is_pending(tmp_path: Path) -> None:
+    engine = make_engine(sqlite_url(tmp_path / "f.db"))
+    try:
+        assert not is_at_head(engine)  # empty: no version table yet
+        upgrade(engine, revision_before_head())
+        assert not is_at_head(engine)  # one migration pending
+        upgrade(engine)
+        assert is_at_head(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_store_on_an_older_schema_still_migrates(tmp_path: Path) -> None:
+    """The store skips Alembic only at head: one revision behind, it upgrades as before."""
+    url = sqlite_url(tmp_path / "f.db")
+    engine = make_engine(url)
+    try:
+        upgrade(engine, revision_before_head())
+    finally:
+        engine.dispose()
+    with FeedbackStore(url) as s:
+        assert current_revision(s.engine) == head_revision()
+
+
+def test_an_unclear_head_leaves_the_decision_to_alembic(tmp_path: Path, monkeypatch) -> None:
+    """Two heads, or a revision that is no literal: no fast answer (None), so the store runs
+    Alembic's upgrade, which knows what to do or says what is wrong."""
+    import shutil
+
+    import feedback.migrate as migrate
+
+    versions = tmp_path / "versions"
+    shutil.copytree(migrate.VERSIONS_DIR, versions, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "VERSIONS_DIR", versions)
+    migrate.scripted_head.cache_clear()
+    try:
+        assert migrate.scripted_head() == head_revision()
+        (versions / "9998_branch.py").write_text(
+            f'revision = "9998"\ndown_revision = "{revision_before_head()}"\n'
+        )
+        migrate.scripted_head.cache_clear()
+        assert migrate.scripted_head() is None  # two heads
+        (versions / "9998_branch.py").write_text(
+            f'revision = "9998"\ndown_revision = "{head_revision()}"\n'
+        )
+        migrate.scripted_head.cache_clear()
+        assert migrate.scripted_head() == "9998"
+        (versions / "9999_odd.py").write_text('revision = make_id()\ndown_revision = "9998"\n')
+        migrate.scripted_head.cache_clear()
+        assert migrate.scripted_head() is None
+    finally:
+        migrate.scripted_head.cache_clear()
+
+
+def revision_before_head() -> str:
+    """The revision just before head, as Alembic sees it."""
+    from alembic.script import ScriptDirectory
+
+    down = ScriptDirectory.from_config(alembic_config()).get_revision(head_revision()).down_revision
+    assert isinstance(down, str)
+    return down
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: FeedbackStore, tmp_path: Path) -> None:

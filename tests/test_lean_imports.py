@@ -21,6 +21,7 @@ from conftest import TINY_DOCS, write
 from fake_slack import FakeSlackAPI
 from lean_runs import (
     HEAVY,
+    MIGRATION_ONLY,
     ROOT,
     clean_env,
     free_port,
@@ -91,6 +92,52 @@ def test_ask_search_and_status_leave_torch_out(indexed: Path) -> None:
     status = run_cli(indexed, "status")
     assert status.returncode == 0, status.said
     assert status.heavy == [], f"askdesk status imported {status.heavy}"
+
+
+def test_ask_on_a_current_database_leaves_the_migration_tools_out(indexed: Path) -> None:
+    """`askdesk index` left the database at head: a cold ask checks that with one query and
+    never imports Alembic or Mako, yet still records the interaction (issue 23)."""
+    import re
+
+    from feedback.store import FeedbackStore
+
+    ask = run_cli(indexed, "ask", "How much does the Team plan cost?")
+    assert ask.returncode == 0, ask.said
+    assert "49 dollars" in ask.stdout
+    skipped = heavy_in(ask.stderr, MIGRATION_ONLY)
+    assert skipped == [], f"askdesk ask on a current database imported {skipped}"
+    assert ask.heavy == []
+    recorded = re.search(r"askdesk vote (\d+) up", ask.stdout)
+    assert recorded, ask.stdout
+    with FeedbackStore(f"sqlite:///{indexed / 'askdesk.db'}") as store:
+        row = store.get_interaction(int(recorded.group(1)))
+    assert row is not None and "Team plan" in row["question"]
+
+
+def test_ask_on_an_older_schema_migrates_it(indexed: Path, tmp_path: Path) -> None:
+    """The fast path is only for a current schema: one revision behind, `askdesk ask`
+    imports Alembic, brings the database to head and answers."""
+    import shutil
+
+    from feedback.db import make_engine
+    from feedback.migrate import current_revision, head_revision, upgrade
+
+    data = tmp_path / "data"
+    shutil.copytree(indexed / "lancedb", data / "lancedb")
+    engine = make_engine(f"sqlite:///{data / 'askdesk.db'}")
+    try:
+        upgrade(engine, "0011")
+    finally:
+        engine.dispose()
+    ask = run_cli(data, "ask", "How much does the Team plan cost?")
+    assert ask.returncode == 0, ask.said
+    assert "49 dollars" in ask.stdout
+    assert "alembic" in heavy_in(ask.stderr, MIGRATION_ONLY)
+    engine = make_engine(f"sqlite:///{data / 'askdesk.db'}")
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
 
 
 def test_the_torch_backend_is_what_the_check_catches(indexed: Path) -> None:

@@ -8,6 +8,7 @@ the concurrent export and the read-only disk.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lean_runs import clean_env
+from conftest import TINY_DOCS, write
+from lean_runs import clean_env, run_cli
 
 from retrieval.embedding import Embedder, EmbeddingError, resolve_model
 from retrieval.onnx_embed import CACHE_SUBDIR, OnnxCache, Recipe
@@ -119,6 +121,44 @@ def test_export_is_cached_by_checksum_and_reused(tmp_path, expected, texts, monk
 SOME = slice(0, 60)  # the bad-input tests compare a slice; the first test checks them all
 
 
+def _mapped_mb(folder: Path) -> float:
+    """Resident MB of this process's mappings of files in `folder` (/proc/self/smaps)."""
+    prefix, kb, inside = str(folder.resolve()) + os.sep, 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if "-" in head[0] and not head[0].endswith(":"):
+            inside = len(head) == 6 and head[5].startswith(prefix)
+        elif inside and head[0] == "Rss:":
+            kb += int(head[1])
+    return kb / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux /proc only")
+def test_the_load_hands_back_the_weight_pages_it_read(tmp_path, texts) -> None:
+    """The load probe pulls ~18 MB of the memory-mapped word-embedding table into the
+    process (fault-around); the cache pages them out again (MADV_PAGEOUT) and the vectors
+    are the same bytes as from a session that kept them (issue 23: cold ask peak RSS)."""
+    from retrieval.mapped_pages import page_out
+    from retrieval.onnx_embed import OnnxEncoder
+
+    _fresh(tmp_path).encode(["warm"])  # the export
+    gc.collect()
+    entry = _cache_entry(tmp_path)
+    kept = OnnxEncoder(Recipe.read(PACKAGED), entry / "model.onnx", threads=2)
+    want = kept.encode(texts[SOME], normalize_embeddings=True)
+    assert _mapped_mb(entry) > 5  # a session that does not page out keeps what it read
+    assert page_out(entry) > 40 * 2**20  # the mapping of the 90 MB weights file
+    assert _mapped_mb(entry) < 3
+    assert np.array_equal(kept.encode(texts[SOME], normalize_embeddings=True), want)
+    del kept  # two sessions' mappings share pages, and a shared page is left alone
+    gc.collect()
+
+    loaded = _fresh(tmp_path)
+    _ = loaded.model
+    assert _mapped_mb(entry) < 3, f"{_mapped_mb(entry):.1f} MB of the weights still resident"
+    assert np.array_equal(loaded.encode(texts[SOME]), want)
+
+
 def _cache_entry(data: Path) -> Path:
     (entry,) = [p for p in (data / CACHE_SUBDIR).iterdir() if p.is_dir()]
     return entry
@@ -180,6 +220,34 @@ def test_missing_manifest_means_a_rebuild_not_a_guess(tmp_path, texts, expected)
     assert (_cache_entry(tmp_path) / "manifest.json").is_file()
 
 
+def test_askdesk_search_on_a_truncated_export_says_one_line_and_finds_the_same(
+    tmp_path,
+) -> None:
+    """The whole path a user takes: `askdesk index`, then the cached export is cut short
+    (a disk filled mid-write, a killed copy); the next `askdesk search` warns once, rebuilds,
+    and ranks exactly as before; the one after that says nothing."""
+    docs = tmp_path / "docs"
+    for rel, text in TINY_DOCS.items():
+        write(docs, rel, text)
+    data = tmp_path / "data"
+    assert run_cli(data, "index", str(docs), importtime=False).returncode == 0
+    query = ("search", "How long does an old API key keep working?", "--json")
+    before = run_cli(data, *query, importtime=False)
+    assert before.returncode == 0, before.said
+    weights = _cache_entry(data) / "model.onnx.data"
+    with weights.open("r+b") as f:
+        f.truncate(weights.stat().st_size // 3)
+
+    after = run_cli(data, *query, importtime=False)
+    assert after.returncode == 0, after.said
+    said = [ln for ln in after.said.splitlines() if ln.strip()]
+    assert len(said) == 1 and "corrupt" in said[0], after.said
+    assert json.loads(after.stdout)["hits"] == json.loads(before.stdout)["hits"]
+    assert weights.stat().st_size > 80_000_000  # rebuilt whole
+    again = run_cli(data, *query, importtime=False)
+    assert again.returncode == 0 and not again.said.strip(), again.said
+
+
 def test_model_folder_changed_after_export_gets_its_own_vectors(
     tmp_path, model_copy, texts
 ) -> None:
@@ -200,6 +268,59 @@ def test_model_folder_changed_after_export_gets_its_own_vectors(
     assert _min_cosine(after, truth) >= 0.9999
     assert _min_cosine(before, truth) < 0.999  # the old export would have been wrong
     assert _cache_entry(data) != old_entry  # a new key; the stale export was pruned
+
+
+def test_model_replaced_with_same_size_and_mtime_is_still_detected(
+    tmp_path, model_copy, texts
+) -> None:
+    """An upgrade that keeps every file's size and mtime (a same-architecture model from a
+    reproducible build or an archive, whose mtimes are clamped): the stat fast path must not
+    hand back the old export, and the old export's own probe would pass."""
+    from safetensors.numpy import load_file, save_file
+
+    data = tmp_path / "data"
+    before = _fresh(data, model_copy).encode(texts[:40])
+    path = model_copy / "model.safetensors"
+    st = path.stat()
+    weights = load_file(str(path))
+    name = "encoder.layer.5.output.dense.weight"
+    rng = np.random.default_rng(1)
+    weights[name] = weights[name] + rng.normal(0, 0.05, weights[name].shape).astype(np.float32)
+    save_file(weights, str(path), metadata={"format": "pt"})
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+    after = _fresh(data, model_copy).encode(texts[:40])
+    truth = Embedder(str(model_copy), threads=2, backend="torch").encode(texts[:40])
+    assert _min_cosine(before, truth) < 0.999  # the old export would be wrong
+    assert _min_cosine(after, truth) >= 0.9999
+
+
+def test_a_file_where_the_cache_folder_should_be_exports_in_memory(
+    tmp_path, texts, expected
+) -> None:
+    """A data dir the cache can't be written into, as any user (root included): `models` is a
+    file. One line, right vectors, and the file is left as it was."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").write_text("not a folder")
+    script = (
+        "import sys, json, numpy as np; from pathlib import Path;"
+        "from askdesk.logs import setup_logging; setup_logging(None);"
+        "from retrieval.embedding import Embedder;"
+        f"e = Embedder.for_data_dir(Path({str(data)!r}), threads=2);"
+        "np.save(sys.argv[1], e.encode(json.loads(sys.stdin.read()))); print(e.backend_used)"
+    )
+    out_file = tmp_path / "vectors.npy"
+    run = subprocess.run([sys.executable, "-c", script, str(out_file)],
+                         input=json.dumps(texts[SOME]), capture_output=True, text=True,
+                         env=clean_env(data), timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "onnx"
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "in memory" in lines[0], run.stderr
+    assert _min_cosine(np.load(out_file), expected[SOME]) >= 0.9999
+    assert (data / "models").read_text() == "not a folder"
 
 
 def test_read_only_data_dir_exports_in_memory_and_says_so(tmp_path, texts, expected) -> None:

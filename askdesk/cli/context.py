@@ -84,9 +84,11 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from feedback.db import StoreError
     from retrieval.embedding import EmbeddingError
     from retrieval.index import IndexUnavailable
+    from styling.base_model import BaseModelError
 
     return (
         UserError,
+        BaseModelError,
         UnknownSetting,
         ComposerError,
         Busy,

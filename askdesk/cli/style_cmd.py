@@ -92,9 +92,10 @@ def train(
     app = ctx.obj.app()
     s = app.settings
     from askdesk.upkeep.retrain import train_and_record
-    from styling.base_model import DEFAULT_BASE_MODEL
+    from styling.base_model import DEFAULT_BASE_MODEL, require_style_install
     from styling.training import TrainConfig
 
+    require_style_install()  # a lean install: one line, before any "converting…" talk
     packaged = s.style_base_model == DEFAULT_BASE_MODEL
     if packaged and not (app.base_model_cache / "config.json").is_file():
         typer.echo("converting the packaged SmolLM2 model once (about 30 s)…", err=True)
