@@ -6,11 +6,14 @@ block the composer would quote. Out of those:
 - `loso`: the logistic decision fitted on all dev scope sets but one and judged on the one left
   out (its curve, and the share answered / declined at the operating point chosen on the
   others), for a few feature subsets: the retrieval-and-question ones alone, with the chosen
-  block's cosine, and all seven;
+  block's cosine, with two more retrieval features (`search_extras`), and all seven;
 - baselines on the same questions: decline when the top chunk cosine is below t, or when the
   top hybrid (fused) score is below t, each with t set on the very set judged (generous);
 - `shipped`: the model fitted on every dev scope set, its bias set so that every dev set, the
-  scope sets' in-scope questions and the whole answer-level sets, is answered at ≥ 0.95.
+  scope sets' in-scope questions and the whole answer-level sets, is answered at ≥ 0.95;
+- `hedge` (the shipped subset): a stricter point, where the pooled in-scope questions are
+  answered at HEDGE_ANSWERED, and per set the shares answered plainly / hedged / declined
+  (core.answerability.HEDGE_BIAS_SHIFT is the difference of the two biases).
 
 A curve point is the share of out-of-scope questions declined when the threshold answers the
 given share of in-scope ones; "unreachable" (None) when the engine's `min_confidence` gate alone
