@@ -500,7 +500,9 @@ def decision_rows(emb: Embedder) -> tuple[dict[str, list[Any]], dict[str, list[A
                     group,
                     label,
                     composed,
-                    dict(c.decision.features) if c.decision else {},
+                    (dict(c.decision.features) | _decline.search_extras(r.hits))
+                    if c.decision
+                    else {},
                     r.confidence,
                     r.hits[0].score if r.hits else 0.0,
                 )

@@ -13,7 +13,14 @@ import math
 import pytest
 
 from askdesk.settings import Settings
-from core.answerability import DEFAULT_BIAS, DEFAULT_WEIGHTS, FEATURES, TYPICAL, DecisionModel
+from core.answerability import (
+    DEFAULT_BIAS,
+    DEFAULT_WEIGHTS,
+    FEATURES,
+    HEDGE_BIAS_SHIFT,
+    TYPICAL,
+    DecisionModel,
+)
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine, EngineConfig
 from core.types import Question
@@ -95,3 +102,14 @@ def test_a_decline_names_its_reason():
     d = decide(cosine=0.2, top_similarity=0.2, unmatched=0.8)
     assert not d.answer and d.reason == "most of the question's terms appear nowhere in the docs"
     assert decide(cosine=0.6, top_similarity=0.5, agreement=1.0).answer
+
+
+def test_the_hedge_point_is_stricter_and_still_answers_a_typical_question():
+    # bench --decline: where the pooled dev in-scope questions are answered at 0.90
+    assert -4.0 < HEDGE_BIAS_SHIFT < 0.0
+    hedged = DecisionModel(bias=DEFAULT_BIAS + HEDGE_BIAS_SHIFT)
+    typical = dict(TYPICAL, exact=0.5, lexical=0.0, margin=0.1)
+    assert hedged.probability(typical) > 0.5
+    # a weaker match sits between the two points: answered by default, hedged at the stricter
+    between = dict(typical, cosine=0.35)
+    assert DecisionModel().decide(**between).answer and not hedged.decide(**between).answer
