@@ -14,13 +14,11 @@ passes. Engine and baseline alternate per question (which goes first alternates 
 Diagnostics afterwards time each retriever alone and query embedding on 1 vs 2 threads.
 
     python bench/answer_latency.py [--json] [--filler 20000] [--passes 2]
-                                   [--fusion passage_weight=0] [--alt-prefetch 0]
-                                   [--reuse-index]
+                                   [--fusion passage_weight=0] [--reuse-index]
 
 `--fusion` (fields of `FusionConfig` over the defaults) adds a third path: the same engine with
-that search setting, timed in the same rotation, so a search change is costed within one run;
-`--alt-prefetch N` gives that third path's searcher `prefetch_context=N` (0: the context is
-read after the search, not speculatively during it). `--reuse-index` keeps an index left by an
+that search setting, timed in the same rotation, so a search change is costed within one run.
+`--reuse-index` keeps an index left by an
 earlier run when it holds the sample docs plus `--filler` rows (the rows are deterministic).
 """
 
@@ -164,7 +162,6 @@ def main() -> None:
     p.add_argument("--filler", type=int, default=20000)
     p.add_argument("--passes", type=int, default=2)
     p.add_argument("--fusion", default="", help="a third path: the engine with this setting")
-    p.add_argument("--alt-prefetch", type=int, default=None, help="the third path's prefetch")
     p.add_argument("--reuse-index", action="store_true", help="keep an earlier run's index")
     args = p.parse_args()
 
@@ -194,17 +191,11 @@ def main() -> None:
     log(f"index: {build}")
 
     engine = AnswerEngine(Searcher(index, emb), ExtractiveComposer())
-    alt_searcher = (
-        Searcher(
-            index,
-            emb,
-            parse_fusion(args.fusion) if args.fusion else None,
-            **({} if args.alt_prefetch is None else {"prefetch_context": args.alt_prefetch}),
-        )
-        if args.fusion or args.alt_prefetch is not None
+    alt_engine = (
+        AnswerEngine(Searcher(index, emb, parse_fusion(args.fusion)), ExtractiveComposer())
+        if args.fusion
         else None
     )
-    alt_engine = AnswerEngine(alt_searcher, ExtractiveComposer()) if alt_searcher else None
     qs = questions()
 
     def ask_engine(q: str) -> tuple[float, dict[str, float], bool]:
@@ -335,7 +326,6 @@ def main() -> None:
         a50 = pct(alt)["p50"]
         figures["alt"] = {
             "fusion": args.fusion,
-            "prefetch_context": alt_searcher.prefetch_context if alt_searcher else None,
             "ms": pct(alt),
             "ratio_p50": round(a50 / b50, 3),
             "engine_over_alt_p50": round(e50 / a50, 3),
@@ -351,7 +341,7 @@ def main() -> None:
             f"ratio p50 {e50 / b50:.2f}×  p95 {e95 / b95:.2f}×  (goal ≤ {GOAL_RATIO}× and p50 ≤ "
             f"{GOAL_P50_MS:.0f} ms: {figures['goal_met']})",
             f"engine unanswered rate {figures['engine_unanswered_rate']}",
-            f"alt ({args.fusion} prefetch={args.alt_prefetch}): {figures.get('alt')}",
+            f"alt ({args.fusion}): {figures.get('alt')}",
             "engine breakdown (p50/p95 ms): "
             + ", ".join(
                 f"{k} {v['p50']}/{v['p95']}" for k, v in figures["engine_breakdown_ms"].items()

@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -49,10 +49,6 @@ __all__ = [
     "Searcher",
     "fts_query",
 ]
-
-# how many of a hybrid search's likeliest candidates get their neighbours (and those
-# neighbours' passages) read while the rest of the candidates' passages are looked up; 0: none
-PREFETCH_CONTEXT = 10
 
 _WORD = re.compile(r"[\w][\w.+#-]*[\w+#]|\w", re.UNICODE)
 
@@ -149,20 +145,14 @@ class Searcher:
         embedder: Embedder,
         fusion: FusionConfig | None = None,
         reranker: Reranker | None = None,
-        *,
-        prefetch_context: int = PREFETCH_CONTEXT,
     ) -> None:
         self.index = index
-        self.prefetch_context = prefetch_context
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()
         self.reranker = reranker
         self._down: dict[str, str] = {}  # retriever → reason, logged once when it went down
         self._down_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None  # context lookups, made on first use
-        # the last search's speculative context lookup, per thread: `context` right after
-        # `search` in the same thread uses it when it covers the chunks asked for
-        self._prefetched = threading.local()
 
     def versions(self) -> dict[str, Any]:
         """What produces the hits, recorded with every answer (core.ports.Retriever)."""
@@ -267,13 +257,8 @@ class Searcher:
             sims = np.stack([vectors[h.chunk_id] for h in text_only]) @ qvec
             for h, sim in zip(text_only, sims, strict=True):
                 h.similarity = float(sim)
-        self._prefetched.value = None
         if hits and cfg.mode == "hybrid" and cfg.method == "score" and cfg.passage_weight > 0:
             t = time.perf_counter()
-            if self.prefetch_context and not early.failed:
-                self._prefetched.value = self._prefetch_context(
-                    _likely_top(hits, cfg, qvec, early, self.prefetch_context)
-                )
             self._passage_similarities(hits, qvec, early)
             timings["passages_ms"] = (time.perf_counter() - t) * 1000
         _fuse(hits, cfg)
@@ -358,58 +343,42 @@ class Searcher:
     ) -> list[SearchHit]:
         """The hits plus what an answer may need around them: the chunks just before and after
         the hits of the first `docs` documents (an answer may cross a chunk boundary), and
-        every chunk's passage vectors. A lookup that fails costs the extras, not the answer.
-
-        Right after a hybrid search in the same thread, the neighbours (and their passages)
-        were usually read already, speculatively, while the search looked up passages
-        (`_prefetch_context`); they are used when they cover every chunk asked for, else
-        the lookups run now. Either way the same rows in the same order."""
+        every chunk's passage vectors. A lookup that fails costs the extras, not the answer."""
         out = list(hits)
-        prefetched: _Prefetch | None = getattr(self._prefetched, "value", None)
-        self._prefetched.value = None
         try:
             # the hits' blocks are looked up while the neighbours are fetched (two LanceDB
             # queries of ~8 ms each on 20k chunks; the reads release the GIL)
             # (a hybrid search already attached them while ranking: those are not looked up)
-            missing = [h.content_hash for h in hits if h.content_hash and h.passage_vectors is None]
-            hit_vectors = self._pool().submit(self.index.passages.vectors, missing)
-            wanted = _neighbour_keys(hits, docs, radius)
-            rows: list[dict[str, Any]] | None = None
-            vectors: dict[str, np.ndarray] = {}
-            if wanted and prefetched is not None and set(wanted) <= prefetched.covered:
-                try:
-                    got_rows, vectors = prefetched.future.result()
-                    keep = set(wanted)
-                    rows = [r for r in got_rows if (r["doc_id"], int(r["ordinal"])) in keep]
-                except Exception:  # the speculative read failed: read what is needed now
-                    rows = None
-            if rows is None:
-                rows = self.index.neighbours(wanted) if wanted else []
-                extra = [r.get("content_hash") or "" for r in rows]
-                vectors = self.index.passages.vectors([h for h in extra if h]) if rows else {}
-            vectors = {**vectors, **hit_vectors.result()}
-            for row in rows:
+            hit_vectors = self._pool().submit(
+                self.index.passages.vectors,
+                [h.content_hash for h in hits if h.content_hash and h.passage_vectors is None],
+            )
+            top_docs: list[str] = []
+            for h in hits:
+                if h.doc_id not in top_docs and len(top_docs) < docs:
+                    top_docs.append(h.doc_id)
+            have = {(h.doc_id, h.ordinal) for h in hits}
+            wanted = sorted(
+                {
+                    (h.doc_id, h.ordinal + d)
+                    for h in hits
+                    if h.doc_id in top_docs
+                    for d in range(-radius, radius + 1)
+                    if d and h.ordinal + d >= 0
+                }
+                - have
+            )
+            for row in self.index.neighbours(wanted) if wanted else []:
                 out.append(SearchHit.from_row(row, neighbour=True))
+            extra = [h.content_hash for h in out[len(hits) :] if h.content_hash]
+            vectors = self.index.passages.vectors(extra) if extra else {}
+            vectors.update(hit_vectors.result())
             for h in out:
                 if h.passage_vectors is None:
                     h.passage_vectors = vectors.get(h.content_hash)
         except Exception as exc:
             log.warning("answer context lookup failed", extra={"error": str(exc)[:200]})
         return out
-
-    def _prefetch_context(self, likely: Sequence[SearchHit]) -> _Prefetch | None:
-        """Start reading the neighbours of the likeliest top hits, then those neighbours'
-        passages, in a worker (the reads release the GIL); `context` takes the result."""
-        covered = set(_neighbour_keys(likely, len(likely), 1, exclude_hits=False))
-        if not covered:
-            return None
-
-        def read() -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-            rows = self.index.neighbours(sorted(covered))
-            hashes = {r.get("content_hash") or "" for r in rows} - {""}
-            return rows, (self.index.passages.vectors(hashes) if hashes else {})
-
-        return _Prefetch(covered, self._pool().submit(read))
 
     @staticmethod
     def _hit(
@@ -430,57 +399,6 @@ class _Passages:
     asked: set[str] = field(default_factory=set)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     failed: bool = False
-
-
-@dataclass
-class _Prefetch:
-    """A speculative context read: the (doc_id, ordinal) keys it covers, and the future of
-    (their rows in scan order, those rows' passage vectors)."""
-
-    covered: set[tuple[str, int]]
-    future: Future[tuple[list[dict[str, Any]], dict[str, np.ndarray]]]
-
-
-def _neighbour_keys(
-    hits: Sequence[SearchHit], docs: int, radius: int, *, exclude_hits: bool = True
-) -> list[tuple[str, int]]:
-    """(doc_id, ordinal) of the chunks around the hits of the first `docs` documents."""
-    top_docs: list[str] = []
-    for h in hits:
-        if h.doc_id not in top_docs and len(top_docs) < docs:
-            top_docs.append(h.doc_id)
-    have = {(h.doc_id, h.ordinal) for h in hits} if exclude_hits else set()
-    return sorted(
-        {
-            (h.doc_id, h.ordinal + d)
-            for h in hits
-            if h.doc_id in top_docs
-            for d in range(-radius, radius + 1)
-            if d and h.ordinal + d >= 0
-        }
-        - have
-    )
-
-
-def _likely_top(
-    hits: Sequence[SearchHit], cfg: FusionConfig, qvec: np.ndarray, early: _Passages, n: int
-) -> list[SearchHit]:
-    """The n candidates likeliest to rank first, before the rest of the passages are read:
-    fused as `_fuse` will, the passage term known for the full-text candidates (read early)
-    and taken as the chunk's own similarity for the others. Only a guess for a prefetch."""
-    best = max((h.text_score or 0.0 for h in hits), default=0.0)
-
-    def guess(h: SearchHit) -> float:
-        pv = early.vectors.get(h.content_hash)
-        passage = float(np.max(pv @ qvec)) if pv is not None and len(pv) else h.similarity
-        relative = (h.text_score or 0.0) / best if best > 0 else 0.0
-        return (
-            cfg.vector_weight * h.similarity
-            + cfg.passage_weight * passage
-            + cfg.text_weight * relative
-        )
-
-    return sorted(hits, key=lambda h: -guess(h))[:n]
 
 
 class SearchUnavailable(Exception):

@@ -299,60 +299,6 @@ def test_a_failed_passage_lookup_ranks_by_chunks(deck_searcher, monkeypatch, cap
     assert "passage lookup failed" in caplog.text
 
 
-def _golden_questions() -> list[str]:
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "askdesk" / "sample" / "golden.jsonl"
-    return [json.loads(x)["question"] for x in path.read_text().splitlines() if x.strip()]
-
-
-def _context_fingerprint(out: list[SearchHit]) -> list[tuple]:
-    return [
-        (
-            h.chunk_id,
-            h.neighbour,
-            None if h.passage_vectors is None else h.passage_vectors.tobytes(),
-        )
-        for h in out
-    ]
-
-
-def test_prefetched_context_is_the_context_read_afterwards(sample_index, embedder, monkeypatch):
-    """The neighbours read speculatively during the search give the same chunks, in the same
-    order, with the same passage vectors as reading them after it; on the sample docs the
-    speculation covers most answers (one neighbour read, in the search), and a miss reads."""
-    index = sample_index[0]
-    fresh = Searcher(index, embedder, prefetch_context=0)
-    spec = Searcher(index, embedder)  # the default: prefetch the likeliest hits' context
-    reads: list[int] = []
-    real = index.neighbours
-
-    def neighbours(wanted):
-        reads.append(len(wanted))
-        return real(wanted)
-
-    monkeypatch.setattr(index, "neighbours", neighbours)
-    covered = with_neighbours = 0
-    for q in _golden_questions():
-        want = fresh.context(fresh.search(q, 10).hits[:5])
-        reads.clear()
-        hits = spec.search(q, 10).hits[:5]
-        got = spec.context(hits)
-        assert _context_fingerprint(got) == _context_fingerprint(want), q
-        with_neighbours += any(h.neighbour for h in want)
-        covered += len(reads) == 1  # only the search's speculative read
-    assert with_neighbours >= 20
-    assert covered >= 0.7 * len(_golden_questions())
-
-    # a context asked for other hits than the last search's: the prefetch does not cover
-    # them and is not used (read again, same answer as without any prefetch)
-    q1, q2 = _golden_questions()[:2]
-    other = fresh.search(q2, 10).hits[:5]
-    spec.search(q1, 10)
-    assert _context_fingerprint(spec.context(other)) == _context_fingerprint(fresh.context(other))
-
-
 def test_passage_vectors_read_as_arrow_match_the_stored_rows(sample_index):
     """`PassageStore.vectors` reads Arrow into one matrix: the same float32 blocks, in block
     order, as the rows `to_list` returns."""
