@@ -18,8 +18,8 @@ Diagnostics afterwards time each retriever alone and query embedding on 1 vs 2 t
 
 `--fusion` (fields of `FusionConfig` over the defaults) adds a third path: the same engine with
 that search setting, timed in the same rotation, so a search change is costed within one run.
-`--reuse-index` keeps an index left by an
-earlier run when it holds the sample docs plus `--filler` rows (the rows are deterministic).
+`--reuse-index` keeps an index left by an earlier run when it holds more than `--filler` rows
+(the sample docs plus the filler, which is deterministic) instead of rebuilding it (~minutes).
 """
 
 from __future__ import annotations
