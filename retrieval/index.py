@@ -451,7 +451,15 @@ class ChunkIndex:
         q = self.table.search(text, query_type="fts").limit(limit)
         if where:
             q = q.where(where, prefilter=True)
-        return q.select([*self._text_columns(), "vector", "_score"]).to_list()
+        found = q.select([*self._text_columns(), "vector", "_score"]).to_arrow()
+        # each row's stored vector as a float32 array, not 384 Python floats (`to_list`)
+        column = found.column("vector").combine_chunks()
+        vectors = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        vectors = vectors.reshape(found.num_rows, column.type.list_size)
+        rows = found.drop_columns(["vector"]).to_pylist()
+        for row, vector in zip(rows, vectors, strict=True):
+            row["vector"] = vector
+        return rows
 
     def _text_columns(self) -> list[str]:
         """The result columns this table has: one made before `url` existed is still read

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -232,20 +232,28 @@ class PassageStore:
         if table is None or not wanted:
             return {}
         part = ", ".join("'" + h.replace("'", "''") + "'" for h in wanted)
-        rows: list[dict[str, Any]] = (
+        # read as Arrow, vectors straight into one float32 matrix: a Python float per
+        # component (`to_list`) cost ~2.5 ms of a ~7 ms lookup of 40 chunks' blocks
+        found = (
             table.search()
             .where(f"chunk_hash IN ({part})")
             .select(["chunk_hash", "block", "vector"])
             .limit(None)
-            .to_list()
+            .to_arrow()
         )
-        grouped: dict[str, list[tuple[int, Any]]] = {}
+        if found.num_rows == 0:
+            return {}
+        hashes = found.column("chunk_hash").to_pylist()
+        blocks = found.column("block").to_numpy()
+        column = found.column("vector").combine_chunks()
+        matrix = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        matrix = matrix.reshape(found.num_rows, column.type.list_size)
+        rows: dict[str, list[int]] = {}
+        for i, h in enumerate(hashes):
+            rows.setdefault(h, []).append(i)
         cut = len(VERSION) + 1
-        for r in rows:
-            grouped.setdefault(r["chunk_hash"][cut:], []).append((int(r["block"]), r["vector"]))
         return {
-            h: np.asarray([v for _, v in sorted(blocks, key=lambda b: b[0])], dtype=np.float32)
-            for h, blocks in grouped.items()
+            h[cut:]: matrix[sorted(idx, key=lambda i: int(blocks[i]))] for h, idx in rows.items()
         }
 
 

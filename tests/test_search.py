@@ -297,3 +297,25 @@ def test_a_failed_passage_lookup_ranks_by_chunks(deck_searcher, monkeypatch, cap
         want = (cfg.vector_weight + cfg.passage_weight) * h.similarity + cfg.text_weight * rel
         assert h.score == pytest.approx(want)
     assert "passage lookup failed" in caplog.text
+
+
+def test_passage_vectors_read_as_arrow_match_the_stored_rows(sample_index):
+    """`PassageStore.vectors` reads Arrow into one matrix: the same float32 blocks, in block
+    order, as the rows `to_list` returns."""
+    import numpy as np
+
+    from retrieval.passages import VERSION, key
+
+    index = sample_index[0]
+    hashes = sorted(index.content_hashes())[:40]
+    got = index.passages.vectors(hashes)
+    part = ", ".join(f"'{key(h)}'" for h in hashes)
+    rows = index.passages._open().search().where(f"chunk_hash IN ({part})").limit(None).to_list()
+    want: dict[str, list] = {}
+    for r in sorted(rows, key=lambda r: (r["chunk_hash"], r["block"])):
+        want.setdefault(r["chunk_hash"][len(VERSION) + 1 :], []).append(r["vector"])
+    assert sorted(got) == sorted(want) and len(got) >= 30
+    assert any(len(v) > 1 for v in got.values())  # multi-block chunks, ordered by block
+    for h, blocks in want.items():
+        assert got[h].dtype == np.float32
+        assert np.array_equal(got[h], np.asarray(blocks, dtype=np.float32))
