@@ -157,3 +157,18 @@ def test_hedged_answers_are_countable_in_the_gap_view(store):
     assert sure not in {g["id"] for g in gaps}
     groups = _exact_groups([*gaps, {**gaps[1], "id": 99}])
     assert [(g["count"], g["hedged"]) for g in groups] == [(2, 2), (1, 0)]
+
+
+def test_eval_scores_what_the_docs_said_not_the_hedge_line(sample_searcher):
+    """`askdesk eval` judges the quote: the hedge line is the bot's framing, so a hedged
+    answer scores the same F1 and groundedness as the same quote given without it."""
+    from core.evaluation import GoldenItem, evaluate
+
+    reference = "The dashboard uses browser sessions; servers and CI should use API keys."
+    item = GoldenItem(NEAR_TOPIC, reference, ("api/authentication.md",), answerable=True)
+    hedged = evaluate(_engine(sample_searcher), [item]).questions[0]
+    plain = evaluate(_engine(sample_searcher, shift=0.0), [item]).questions[0]
+    assert hedged["hedged"] and not plain["hedged"]
+    assert hedged["answer"].startswith(HEDGE_LINE)
+    assert hedged["answer_f1"] == plain["answer_f1"] > 0
+    assert hedged["groundedness"] == plain["groundedness"] is not None
