@@ -194,6 +194,14 @@ class Settings(BaseSettings):
         "(probes with a page held out; stored in DATA_DIR/answerability.json). Off by default: "
         "on the sample KB it made the decision more lenient (BENCHMARKS.md).",
     )
+    answer_hedge_shift: float | None = Field(
+        None,
+        ge=-10.0,
+        le=0.0,
+        description="The hedged zone: an answer the decision would decline at a bias this many "
+        'logits stricter starts with "I\'m not sure the docs cover this". None: the built-in '
+        "value (core/answerability.py HEDGE_BIAS_SHIFT); 0: never hedge.",
+    )
     docs_url_template: str | None = Field(
         None, description="e.g. https://docs.example.com/{path} — makes sources links."
     )

@@ -7,7 +7,7 @@ down, so each layer stays usable and testable without the shell.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,13 +141,17 @@ class App:
         )
 
     def decision_model(self) -> DecisionModel:
-        """When to decline: this knowledge base's calibration if one was made for the current
-        embedding model (see askdesk.upkeep.calibrate), else the default model."""
+        """When to decline (and when to hedge: `answer_hedge_shift`): this knowledge base's
+        calibration if one was made for the current embedding model (see
+        askdesk.upkeep.calibrate), else the default model."""
+        base = DecisionModel()
+        if self.settings.answer_hedge_shift is not None:
+            base = replace(base, hedge_shift=self.settings.answer_hedge_shift)
         if self.settings.answer_calibration:
             cal = Calibration.load(self.settings.calibration_file)
             if cal is not None and cal.embed_model == self.settings.embed_model:
-                return cal.model()
-        return DecisionModel()
+                return cal.model(base)
+        return base
 
     # -- style model -----------------------------------------------------------------------
     @property

@@ -267,7 +267,12 @@ class ExtractiveComposer:
         text = "\n\n".join(p for p in parts if p)
         answerable = bool(text) and decision.answer
         return Composition(
-            text, numbering.sources, answerable=answerable, decision=decision, composer=self.name
+            text,
+            numbering.sources,
+            answerable=answerable,
+            decision=decision,
+            composer=self.name,
+            hedged=answerable and decision.hedged,
         )
 
     def _window(

@@ -51,6 +51,9 @@ _GREETING = re.compile(
 )
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b[\s\w!.,]{0,20}$", re.I)
 NOT_FOUND_WITH_SOURCES = NOT_FOUND + " These pages came closest:"
+# Leads an answer in the hedged zone (core.answerability.HEDGE_BIAS_SHIFT): the docs came close
+# but the decision is not sure they answer; the quote and its citation follow as usual.
+HEDGE_LINE = "I'm not sure the docs cover this — here is the closest I found:"
 STYLE_PENDING = "pending"  # style_note of a draft posted first, its styled edit on the way
 
 
@@ -157,6 +160,8 @@ class AnswerEngine:
             if not draft or not c.answerable:
                 unanswered = True
                 draft, sources = self._not_found(hits)
+            elif c.hedged:
+                draft = hedge(draft)
         timings["compose_ms"] = (time.perf_counter() - t) * 1000
 
         answer = Answer(
@@ -165,6 +170,7 @@ class AnswerEngine:
             confidence=confidence,
             unanswered=unanswered,
             question=question.text,
+            hedged=not unanswered and c is not None and c.hedged,
             retrieved=_ranked_docs(hits),
             notice=notice,
             draft=draft,
@@ -224,17 +230,20 @@ class AnswerEngine:
         return bool(wanted) and self.rewriter.version is not None
 
     def _restyle(self, answer: Answer, question: Question, timings: dict[str, float]) -> None:
-        """Apply the style hook; on any failure the grounded draft stands, with the reason."""
+        """Apply the style hook; on any failure the grounded draft stands, with the reason.
+        A hedged answer's lead line never reaches the style model (it could reword or drop
+        it): only the quote is rewritten, and the line is put back in front."""
         t = time.perf_counter()
+        lead, body = split_hedge(answer.text) if answer.hedged else ("", answer.text)
         try:
-            styled, note = self.rewriter.rewrite(answer.text, question)
+            styled, note = self.rewriter.rewrite(body, question)
         except Exception as exc:
             styled, note = None, f"style model failed: {type(exc).__name__}"
             log.warning("style rewrite failed", extra={"error": type(exc).__name__})
         timings["style_ms"] = (time.perf_counter() - t) * 1000
         answer.style_note = note
         if styled:
-            answer.text = styled
+            answer.text = hedge(styled) if lead else styled
             answer.style_used = True
 
     def _score_tone(self, answer: Answer, timings: dict[str, float]) -> None:
@@ -277,6 +286,7 @@ class AnswerEngine:
                 ],
                 confidence=answer.confidence,
                 unanswered=answer.unanswered,
+                hedged=answer.hedged,
                 latency_ms=answer.timings_ms.get("total_ms", 0.0),
                 timings=answer.timings_ms,
                 versions=answer.versions,
@@ -323,6 +333,18 @@ def finish_style(engine: AnswerEngine, answer: Answer, question: Question) -> An
         except Exception as exc:  # the styled text can still be shown; the loss is logged
             log.error("could not record the style outcome", extra={"error": str(exc)[:200]})
     return styled if styled.style_used else None
+
+
+def hedge(text: str) -> str:
+    """`text` led by the hedge line, on a line of its own."""
+    return f"{HEDGE_LINE}\n\n{text}"
+
+
+def split_hedge(text: str) -> tuple[str, str]:
+    """(the hedge line, the rest) of a hedged answer's text; ("", text) without the line."""
+    if not text.startswith(HEDGE_LINE):
+        return "", text
+    return HEDGE_LINE, text[len(HEDGE_LINE) :].lstrip("\n")
 
 
 def _long_notice(searched: int, total: int | None, config: EngineConfig) -> str | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core.citations import strip_citations
-from core.engine import AnswerEngine
+from core.engine import AnswerEngine, split_hedge
 from core.grounding import cited_texts, groundedness
 from core.text_units import content_words
 from core.types import Question
@@ -329,6 +329,7 @@ def evaluate(
             "answer": ans.text,
             "answerable": not item.unanswerable,
             "unanswered": ans.unanswered,
+            "hedged": ans.hedged,
             "confidence": ans.confidence,
             "latency_ms": round(latency, 2),
             "useful": None,
@@ -338,9 +339,11 @@ def evaluate(
             "composer_note": ans.composer_note,
             "groundedness_before_check": None,
         }
+        # what the docs said: a hedged answer's lead line is the bot's, scored like no quote
+        said = split_hedge(ans.text)[1] if ans.hedged else ans.text
         if not ans.unanswered:
             hits = ans.trace.hits if ans.trace is not None else []
-            g = groundedness(ans.text, cited_texts(ans.sources, hits))
+            g = groundedness(said, cited_texts(ans.sources, hits))
             if g is not None:
                 row["groundedness"] = round(g, 4)
                 grounded.append(g)
@@ -362,7 +365,7 @@ def evaluate(
             ranks.append(rank)
             ndcgs.append(ndcg(ans.retrieved, item.sources))
         if item.answer:
-            given = "" if ans.unanswered else ans.text
+            given = "" if ans.unanswered else said
             f1, rec = token_f1(given, item.answer)
             row["answer_f1"] = round(f1, 4)
             f1s.append(f1)

@@ -37,7 +37,7 @@ def cluster_questions(
     limit: int = 20,
 ) -> list[dict[str, Any]]:
     """Clusters of similar questions, biggest first: {representative, count,
-    interaction_ids, examples}.
+    interaction_ids, examples, hedged (how many were answered hedged)}.
 
     `items` are {"id", "question"} dicts (e.g. `Analytics.gap_candidates`). Identical
     questions (case and spacing aside) are encoded once. Then, repeatedly, the question with
@@ -81,6 +81,7 @@ def cluster_questions(
                 "representative": texts[seed],
                 "count": len(positions),
                 "interaction_ids": [items[p]["id"] for p in positions],
+                "hedged": sum(1 for p in positions if items[p].get("kind") == "hedged"),
                 "examples": [texts[t] for t in order[:EXAMPLES_MAX]],
             }
         )

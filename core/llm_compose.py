@@ -186,6 +186,7 @@ class LLMComposer:
             composer=self.version,
             note=note,
             check=check,
+            hedged=unsure(extractive),
         )
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
@@ -350,6 +351,14 @@ def _counts(result: CheckResult) -> dict[str, int]:
 
 
 # -- the prompt ------------------------------------------------------------------------------
+def unsure(extractive: Composition) -> bool:
+    """Whether the model's checked answer is given hedged: the same decision the quote goes
+    through says the closest passage is below the hedge point (or would be declined: the
+    model's own answer is not gated by the decision, so it is hedged, never declined by it)."""
+    d = extractive.decision
+    return d is not None and (d.hedged or not d.answer)
+
+
 def select_passages(
     hits: Sequence[SearchHit], *, docs: int = MAX_PASSAGES, chars: int = PASSAGE_CHARS
 ) -> list[Passage]:

@@ -109,6 +109,7 @@ class Composition:
     sources: list[Source]
     answerable: bool = True
     decision: Decision | None = None
+    hedged: bool = False  # answerable, but only just: the engine leads the text with a hedge
     composer: str = ""  # what produced `text`: a registry name, or "llm:<model>"
     note: str | None = None  # why a fallback happened; None when the first choice answered
     check: dict[str, Any] | None = None  # the claim check's summary for a generated draft
@@ -138,6 +139,9 @@ class Answer:
     confidence: float
     unanswered: bool
     question: str = ""
+    # answered, but the decision is unsure the docs cover it: `text` starts with the engine's
+    # HEDGE_LINE (core.answerability.HEDGE_BIAS_SHIFT sets the zone); never set with unanswered
+    hedged: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
     retrieved: list[str] = field(default_factory=list)  # doc ids in rank order (for eval)

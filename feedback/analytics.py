@@ -664,8 +664,9 @@ class Analytics:
         return select(joined).select_from(items).correlate(Interaction).scalar_subquery()
 
     def gap_candidates(self, f: Filters, limit: int = 2000) -> list[dict[str, Any]]:
-        """Questions the docs did not cover, newest first: unanswered ones and those 👎
-        "not in the docs" — the input of `core.gaps.cluster_questions`."""
+        """Questions the docs did not cover, newest first: unanswered ones, those answered
+        hedged (the decision was unsure, migration 0013) and those 👎 "not in the docs" —
+        the input of `core.gaps.cluster_questions`."""
         not_in_docs = select(Vote.interaction_id).where(
             Vote.value == -1, Vote.reason == Reason.NOT_IN_DOCS.value
         )
@@ -675,11 +676,16 @@ class Analytics:
                 Interaction.question,
                 Interaction.created_at,
                 Interaction.unanswered,
+                Interaction.hedged,
                 Interaction.id.in_(not_in_docs).label("not_in_docs"),
             )
             .where(
                 *_conditions(f),
-                or_(Interaction.unanswered.is_(True), Interaction.id.in_(not_in_docs)),
+                or_(
+                    Interaction.unanswered.is_(True),
+                    Interaction.hedged.is_(True),
+                    Interaction.id.in_(not_in_docs),
+                ),
             )
             .order_by(Interaction.created_at.desc(), Interaction.id.desc())
             .limit(limit)
@@ -690,7 +696,11 @@ class Analytics:
                     "id": r.id,
                     "question": r.question,
                     "created_at": _iso(r.created_at),
-                    "kind": "unanswered" if r.unanswered else "not_in_docs",
+                    "kind": "unanswered"
+                    if r.unanswered
+                    else "hedged"
+                    if r.hedged and not r.not_in_docs
+                    else "not_in_docs",
                 }
                 for r in conn.execute(q)
             ]

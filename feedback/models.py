@@ -125,6 +125,9 @@ class Interaction(Base):
     simulated: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), index=True
     )
+    # answered with the hedge line: the decision was unsure the docs cover it (0013); the
+    # dashboard's gap view counts these beside the unanswered ones. False for rows from before
+    hedged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_interaction_platform_channel", "platform", "channel"),

@@ -194,6 +194,7 @@ class FeedbackStore:
         composer_note: str | None = None,
         shown: str | None = None,
         simulated: bool = False,
+        hedged: bool = False,
     ) -> int:
         """Store one answered (or failed) question; ``asker_hash`` must already be hashed.
         `simulated` marks a made-up row (the demo's history), never a real user's question."""
@@ -222,6 +223,7 @@ class FeedbackStore:
             composer_note=None if composer_note is None else composer_note[:256],
             shown=shown,
             simulated=simulated,
+            hedged=hedged,
         )
         with self._transaction() as session:
             session.add(row)

@@ -286,7 +286,11 @@ def test_ask_with_invalid_utf8_in_argv_or_random_bytes_on_stdin_is_answered_and_
     def ask(args: list, stdin: bytes = b"") -> dict:
         r = subprocess.run(
             [sys.executable, "-m", "askdesk", "ask", "--json", *args],
-            cwd=tmp_path, env=env, input=stdin, capture_output=True, timeout=300,
+            cwd=tmp_path,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            timeout=300,
         )
         assert r.returncode == 0, r.stderr.decode(errors="replace")[-2000:]
         return json.loads(r.stdout)
@@ -305,3 +309,28 @@ def test_ask_with_invalid_utf8_in_argv_or_random_bytes_on_stdin_is_answered_and_
         assert "\ufffd" in store.get_interaction(noise["interaction_id"])["question"]
         stored = store.get_interaction(long["interaction_id"])["question"]
         assert len(stored) < 8192 + 60 and stored.endswith("102,028 characters]")
+
+
+def test_ask_shows_a_hedged_answer_with_its_line_and_the_setting_sets_the_zone(
+    env, tiny_docs, monkeypatch
+):
+    """`answer_hedge_shift` is the hedged zone's width: at its widest (-10) an answer the
+    decision accepts is given hedged, at 0 never; the CLI prints the line first and says why."""
+    from core.engine import HEDGE_LINE
+
+    assert invoke("index", str(tiny_docs), "--json").exit_code == 0
+    monkeypatch.setenv("ASKDESK_ANSWER_HEDGE_SHIFT", "-10")
+    r = invoke("ask", "--json", "How do I rotate an API key?")
+    assert r.exit_code == 0, r.output
+    ans = json.loads(r.stdout)
+    assert ans["hedged"] is True and ans["decision"]["hedged"] is True
+    assert ans["answer"].startswith(HEDGE_LINE + "\n\n") and not ans["unanswered"]
+    r = invoke("ask", "How do I rotate an API key?")
+    assert r.exit_code == 0 and r.stdout.lstrip().startswith(HEDGE_LINE)
+    assert "[1]" in r.stdout and "hedged:" in r.stdout
+    monkeypatch.setenv("ASKDESK_ANSWER_HEDGE_SHIFT", "0")
+    ans = json.loads(invoke("ask", "--json", "How do I rotate an API key?").stdout)
+    assert ans["hedged"] is False and HEDGE_LINE not in ans["answer"]
+    monkeypatch.setenv("ASKDESK_ANSWER_HEDGE_SHIFT", "2")  # a bad value: one clear line
+    r = invoke("ask", "How do I rotate an API key?")
+    assert r.exit_code != 0 and "answer_hedge_shift" in f"{r.output}{r.exception}"

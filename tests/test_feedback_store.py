@@ -53,7 +53,7 @@ def test_migration_creates_the_tables_and_matches_the_models(tmp_path: Path) -> 
         assert current_revision(engine) is None
         upgrade(engine)
         upgrade(engine)  # idempotent
-        assert current_revision(engine) == head_revision() == "0012"
+        assert current_revision(engine) == head_revision() == "0013"
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
             assert {"interaction", "vote", "index_run", "train_run", "alembic_version"} <= tables

@@ -43,6 +43,7 @@ def test_paraphrases_group_and_the_outlier_stands_alone(embedder) -> None:
         "count": 1,
         "interaction_ids": [3],
         "examples": [OUTLIER],
+        "hedged": 0,  # none of its questions was answered hedged
     }
 
 

@@ -47,6 +47,8 @@ def print_answer(answer: Answer) -> None:
     meta = f"confidence {answer.confidence:.2f} · {answer.timings_ms.get('total_ms', 0):.0f} ms"
     if answer.unanswered and answer.decision:  # why the docs were judged not to answer
         meta += f" · declined: {answer.decision['reason']}"
+    if answer.hedged and answer.decision:  # why the answer leads with the hedge line
+        meta += f" · hedged: {answer.decision['reason']}"
     if answer.composer_note:  # the configured composer fell back to another
         meta += f" · written by {answer.composer} ({answer.composer_note})"
     if answer.style_note and not answer.style_used:  # asked for the voice, kept the draft

@@ -306,6 +306,7 @@ class HttpApi:
                 "answer_id": answer_id,
                 "text": row.get("styled") or row["answer"],
                 "answered": not row["unanswered"],
+                "hedged": bool(row.get("hedged")),
                 "sources": [
                     {k: s.get(k) for k in ("n", "title", "path", "heading", "url", "score")}
                     for s in row.get("sources") or []
@@ -435,6 +436,7 @@ def _reply(
         "conversation_id": conversation,
         "answer": text,
         "answered": bool(main and main["answered"]) if answered else False,
+        "hedged": bool(main and main.get("hedged")) if answered else False,
         "sources": main["sources"] if main else [],
         "decision": main["decision"] if main else None,
         "notice": main.get("notice") if main else None,

@@ -61,7 +61,15 @@ def schema() -> dict[str, Any]:
     }
     ask_reply = {
         "type": "object",
-        "required": ["answer_id", "conversation_id", "answer", "answered", "sources", "messages"],
+        "required": [
+            "answer_id",
+            "conversation_id",
+            "answer",
+            "answered",
+            "hedged",
+            "sources",
+            "messages",
+        ],
         "properties": {
             "answer_id": {
                 "type": ["integer", "null"],
@@ -73,6 +81,13 @@ def schema() -> dict[str, Any]:
             },
             "answer": {"type": ["string", "null"], "description": "Markdown, cites [n]."},
             "answered": {"type": "boolean"},
+            "hedged": {
+                "type": "boolean",
+                "description": (
+                    "Answered, but not sure the docs cover the question: the answer starts "
+                    "with one line saying so, then the closest passage and its citation."
+                ),
+            },
             "sources": {"type": "array", "items": {"$ref": "#/components/schemas/Source"}},
             "decision": {"$ref": "#/components/schemas/Decision"},
             "notice": {"type": ["string", "null"]},
@@ -86,12 +101,19 @@ def schema() -> dict[str, Any]:
     }
     answer = {
         "type": "object",
-        "required": ["answer_id", "text", "answered", "sources"],
+        "required": ["answer_id", "text", "answered", "hedged", "sources"],
         "properties": {
             "answer_id": {"type": "integer"},
             "conversation_id": {"type": ["string", "null"]},
             "text": {"type": "string"},
             "answered": {"type": "boolean"},
+            "hedged": {
+                "type": "boolean",
+                "description": (
+                    "Answered, but not sure the docs cover the question: the answer starts "
+                    "with one line saying so, then the closest passage and its citation."
+                ),
+            },
             "sources": {"type": "array", "items": {"$ref": "#/components/schemas/Source"}},
             "style_pending": {"type": "boolean"},
         },

@@ -37,6 +37,8 @@ def render_answer(answer: Answer) -> dict[str, Any]:
         "answer_id": answer.interaction_id,
         "text": answer.text,
         "answered": not answer.unanswered and not answer.error,
+        # answered, but the decision is unsure the docs cover it: `text` starts with the hedge line
+        "hedged": answer.hedged,
         "sources": [
             {
                 "n": s.n,

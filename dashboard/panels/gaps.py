@@ -1,4 +1,5 @@
-"""Gaps: what people ask that the docs do not answer (unanswered, or 👎 "not in the docs"),
+"""Gaps: what people ask that the docs do not answer (unanswered, answered with the hedge
+line, or 👎 "not in the docs"),
 grouped into clusters so the team writes one page per topic rather than reading every
 question."""
 
@@ -16,7 +17,8 @@ def layout(services: Services) -> html.Div:
     return html.Div(
         [
             html.P(
-                "Unanswered questions and answers voted 👎 'not in the docs', grouped by topic.",
+                "Unanswered questions, answers given hedged ('not sure the docs cover this') and "
+                "answers voted 👎 'not in the docs', grouped by topic.",
                 className="muted",
             ),
             dcc.Loading(html.Div(id="gaps-clusters")),
@@ -32,9 +34,16 @@ def _exact_groups(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         key = " ".join(item["question"].lower().split())
         group = groups.setdefault(
             key,
-            {"representative": item["question"], "count": 0, "interaction_ids": [], "examples": []},
+            {
+                "representative": item["question"],
+                "count": 0,
+                "interaction_ids": [],
+                "examples": [],
+                "hedged": 0,
+            },
         )
         group["count"] += 1
+        group["hedged"] += item.get("kind") == "hedged"
         group["interaction_ids"].append(item["id"])
         if len(group["examples"]) < 3:
             group["examples"].append(item["question"])
@@ -44,7 +53,9 @@ def _exact_groups(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def clusters_table(clusters: list[dict[str, Any]]) -> Any:
     if not clusters:
         return html.P("No gaps for these filters: every question found an answer.")
-    head = html.Tr([html.Th(h) for h in ("Topic (representative question)", "Count", "Examples")])
+    head = html.Tr(
+        [html.Th(h) for h in ("Topic (representative question)", "Count", "Hedged", "Examples")]
+    )
     rows = [
         html.Tr(
             [
@@ -55,6 +66,7 @@ def clusters_table(clusters: list[dict[str, Any]]) -> Any:
                     )
                 ),
                 html.Td(str(c["count"])),
+                html.Td(str(c.get("hedged", 0))),
                 html.Td(
                     html.Ul(
                         [html.Li(e) for e in c.get("examples", [])[:3] if e != c["representative"]]

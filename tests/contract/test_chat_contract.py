@@ -20,9 +20,10 @@ import pytest
 
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.delivery import FollowUpPolicy
+from core.answerability import DecisionModel
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
-from core.engine import AnswerEngine
+from core.engine import HEDGE_LINE, AnswerEngine
 from core.types import Answer, Question
 from feedback.reasons import Reason
 from feedback.store import FeedbackStore
@@ -36,6 +37,10 @@ DRIVERS = sorted(p.stem for p in HERE.glob("*_driver.py"))
 ROTATE = "How do I rotate my API key?"
 FOLLOW_UP = "how long does the old one keep working?"
 OPENER = "Hey there! 👋"
+# near the docs' topic but not in them (a golden unanswerable question): the decision's
+# probability is ~0.75 (logit ~1.1), so a hedge point 3 logits stricter hedges it
+NEAR_TOPIC = "does the tidewire dashboard have a dark mode?"
+HEDGE_SHIFT = -3.0  # explicit: the shipped HEDGE_BIAS_SHIFT is tuned elsewhere
 
 
 def load(name: str) -> ModuleType:
@@ -72,9 +77,12 @@ def make(tmp_path, sample_searcher, surface) -> Iterator[Callable[..., ChatDrive
         voiced: bool = False,
         follow_ups: str = "thread",
         policy: FollowUpPolicy | None = None,
+        hedge_shift: float | None = None,
     ) -> ChatDriver:
         store = FeedbackStore(f"sqlite:///{tmp_path / f'contract{len(opened)}.db'}")
-        engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s")
+        decision = None if hedge_shift is None else DecisionModel(hedge_shift=hedge_shift)
+        composer = ExtractiveComposer(decision=decision)
+        engine = AnswerEngine(sample_searcher, composer, recorder=store, asker_salt="s")
         desk = (VoicedDesk if voiced else SupportDesk)(engine, store, "s")
         channels = ChannelDirectory(
             ChannelConfig(escalate_to=tuple(surface.ESCALATE_TO), follow_ups=follow_ups)  # type: ignore[arg-type]
@@ -129,6 +137,26 @@ def test_a_mention_is_answered_with_sources_and_recorded(make):
     row = desk_of(driver).store.get_interaction(iid)
     assert row["platform"] == driver.platform and row["question"] == ROTATE
     assert not row["unanswered"] and row["sources"]
+
+
+def test_a_hedged_answer_arrives_with_its_line_and_is_recorded_hedged(make):
+    """A question near the docs' topic that the decision is unsure of: the asker sees the
+    hedge line first, then the closest quote with its citation; a clear one gets no line."""
+    driver = make(hedge_shift=HEDGE_SHIFT)
+    _, answer = answered(driver, NEAR_TOPIC)
+    assert answer.text.lstrip().startswith(HEDGE_LINE), answer.text[:200]
+    assert "[1]" in answer.text  # the quote still cites its page
+    iid = linked(driver)
+    row = desk_of(driver).store.get_interaction(iid)
+    assert row["hedged"] and not row["unanswered"] and row["sources"]
+    assert row["answer"].startswith(HEDGE_LINE)
+    if driver.platform == "http":  # the JSON says so as a field, not only in the text
+        assert answer.raw["hedged"] is True and answer.raw["answered"] is True
+    _, clear = answered(driver)
+    assert HEDGE_LINE not in clear.text
+    assert not interactions(driver)[-1]["hedged"]
+    if driver.platform == "http":
+        assert clear.raw["hedged"] is False
 
 
 def test_a_follow_up_in_the_thread_is_answered_without_a_mention(make):
