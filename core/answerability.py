@@ -47,8 +47,9 @@ DEFAULT_WEIGHTS = {
 }
 DEFAULT_BIAS = -2.69
 # The stricter point of a "hedged" zone, added to the bias: a question the default decision
-# answers but DecisionModel(bias=DEFAULT_BIAS + HEDGE_BIAS_SHIFT) would decline is answered with
-# a hedge line. Chosen by `bench/answer_quality.py --decline` (bench/_decline.hedge_zone): the
+# answers but DecisionModel(bias=DEFAULT_BIAS + HEDGE_BIAS_SHIFT) would decline is still
+# answered, marked hedged and led by the engine's HEDGE_LINE instead of quoted as if sure (0
+# turns the zone off; the `answer_hedge_shift` setting overrides it). Chosen by `bench/answer_quality.py --decline` (bench/_decline.hedge_zone): the
 # bias at which the pooled in-scope questions of the three dev scope sets are answered at 0.90
 # (the old construction-only model answered 0.90-0.95 of them). Between the two points fall
 # 7-15 % of the dev sets' in-scope questions and 33-49 % of their out-of-scope ones (Tidewire:
@@ -58,17 +59,6 @@ HEDGE_BIAS_SHIFT = -2.352  # DEFAULT_BIAS + HEDGE_BIAS_SHIFT = -5.042
 # names the feature that falls furthest below it, weighted.
 TYPICAL = {"cosine": 0.612, "top_similarity": 0.492, "agreement": 0.839, "unmatched": 0.056}
 DEFAULT_THRESHOLD = 0.5
-# The hedged zone: an answer whose logit falls below the bias shifted by this much (a stricter
-# point) is still given, but marked hedged and led by the engine's HEDGE_LINE instead of being
-# quoted as if sure. PLACEHOLDER until the refit (branch i19-refit) sets its value: -2.0 is
-# the shift at which the decision shipped before the refit (main cb71cfd) is reproduced on the
-# same questions (`python bench/hedge_zone.py`, BENCHMARKS.md "Hedged zone"): answered
-# confidently 0.943 / 0.879 / 0.872 of the construction / Perl / Z shell scope sets' in-scope
-# questions (before: answered 0.946 / 0.895 / 0.915), out of scope declined or hedged 0.51 /
-# 0.54 / 0.81 (before: declined 0.55 / 0.55 / 0.86), Tidewire's 9 unanswerable 3 (1 declined,
-# 2 hedged; before: 3 declined), none of its 34 answerable hedged. 0 turns the zone off; the
-# `answer_hedge_shift` setting overrides it.
-HEDGE_BIAS_SHIFT = -2.0
 # Calibration per knowledge base (see `calibrate`): on the dev KB, the default model accepts
 # this share of "page held out" probes; a KB's own probes are brought to the same share.
 # measured by `bench/answer_quality.py --decline` for the refit (construction 0.966, Perl 0.915;
