@@ -49,11 +49,12 @@ DEFAULT_BIAS = -2.69
 # The stricter point of a "hedged" zone, added to the bias: a question the default decision
 # answers but DecisionModel(bias=DEFAULT_BIAS + HEDGE_BIAS_SHIFT) would decline is still
 # answered, marked hedged and led by the engine's HEDGE_LINE instead of quoted as if sure (0
-# turns the zone off; the `answer_hedge_shift` setting overrides it). Chosen by `bench/answer_quality.py --decline` (bench/_decline.hedge_zone): the
-# bias at which the pooled in-scope questions of the three dev scope sets are answered at 0.90
-# (the old construction-only model answered 0.90-0.95 of them). Between the two points fall
-# 7-15 % of the dev sets' in-scope questions and 33-49 % of their out-of-scope ones (Tidewire:
-# none of its 34 answerable, 2 of its 9 unanswerable).
+# turns the zone off; the `answer_hedge_shift` setting overrides it). Chosen by
+# `bench/answer_quality.py --decline` (bench/_decline.hedge_zone): the bias at which the pooled
+# in-scope questions of the three dev scope sets are answered at 0.90 (the old construction-only
+# model answered 0.90-0.95 of them). Between the two points fall 7-15 % of the dev sets'
+# in-scope questions and 33-49 % of their out-of-scope ones (Tidewire: none of its 34
+# answerable, 2 of its 9 unanswerable).
 HEDGE_BIAS_SHIFT = -2.352  # DEFAULT_BIAS + HEDGE_BIAS_SHIFT = -5.042
 # A typical answered question's features (means over the in-scope dev questions): a decline
 # names the feature that falls furthest below it, weighted.
