@@ -107,15 +107,20 @@ PASSWORD_DOCS = {
 }
 
 
-@pytest.fixture
-def password_searcher(tmp_path, embedder) -> Searcher:
+def _index_docs(tmp_path, embedder, docs: dict[str, str]) -> ChunkIndex:
+    """A real LanceDB index of `docs` (file name -> Markdown) under tmp_path."""
     root = tmp_path / "docs"
     root.mkdir()
-    for name, text in PASSWORD_DOCS.items():
+    for name, text in docs.items():
         (root / name).write_text(text, encoding="utf-8")
     index = ChunkIndex(tmp_path / "lancedb")
     Ingester(index, embedder).run(root)
-    return Searcher(index, embedder)
+    return index
+
+
+@pytest.fixture
+def password_searcher(tmp_path, embedder) -> Searcher:
+    return Searcher(_index_docs(tmp_path, embedder, PASSWORD_DOCS), embedder)
 
 
 def test_hybrid_does_not_follow_full_text_to_the_wrong_page(password_searcher):
@@ -231,12 +236,7 @@ DECK_DOCS = {
 
 @pytest.fixture
 def deck_searcher(tmp_path, embedder) -> Searcher:
-    root = tmp_path / "docs"
-    root.mkdir()
-    for name, text in DECK_DOCS.items():
-        (root / name).write_text(text, encoding="utf-8")
-    index = ChunkIndex(tmp_path / "lancedb")
-    Ingester(index, embedder).run(root)
+    index = _index_docs(tmp_path, embedder, DECK_DOCS)
     assert index.count() == 2  # each page is one chunk: the deck page's answer is 1 of 5 paras
     return Searcher(index, embedder)
 
