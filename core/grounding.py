@@ -39,6 +39,23 @@ def sentences(text: str) -> list[str]:
     return [u.text for u in split_units(text) if terms(strip_citations(u.text))]
 
 
+def _marked_sentences(text: str) -> tuple[list[str], list[list[int]]]:
+    """`sentences(text)` with the citation numbers each one carries. A marker that the
+    splitter leaves on a unit of its own ("… a credit card. [1]" before a list) belongs to the
+    sentence before it: dropped with its bare unit, the sentences it cites would be judged
+    against the next source's text instead."""
+    units: list[str] = []
+    markers: list[list[int]] = []
+    for u in split_units(text):
+        cites = [int(n) for n in CITATION.findall(u.text)]
+        if terms(strip_citations(u.text)):
+            units.append(u.text)
+            markers.append(cites)
+        elif cites and markers:
+            markers[-1] = markers[-1] + cites
+    return units, markers
+
+
 def content_words(sentence: str) -> set[str]:
     """The sentence's content words as overlap compares them (citation markers dropped)."""
     return set(terms(strip_citations(sentence)))
@@ -112,10 +129,9 @@ def groundedness(
     for all of `cited_text`) lets a caller judging many pieces against the same passages
     stem each passage set once.
     """
-    units = sentences(answer)
+    units, markers = _marked_sentences(answer)
     if not units:
         return None
-    markers = [[int(n) for n in CITATION.findall(u)] for u in units]
     # the marker each unit is judged by, in two passes (linear: a reply of many sentences
     # without markers must not rescan the rest of the reply per sentence)
     judged: list[list[int] | None] = [m or None for m in markers]

@@ -87,3 +87,18 @@ def test_cited_texts_join_each_cited_documents_retrieved_chunks():
     hits = [hit("keys.md", "first chunk", 0), hit("plans.md", "plans", 0), hit("keys.md", "b", 1)]
     sources = [Source(1, "keys.md", "", "", 0.9), Source(2, "gone.md", "", "", 0.5, snippet="s")]
     assert cited_texts(sources, hits) == {1: "first chunk\n\nb", 2: "s"}
+
+
+def test_a_marker_the_splitter_leaves_alone_still_cites_the_sentences_before_it():
+    """"… a credit card. [1]" followed by a list cited [2]: the [1] lands on a unit of its own;
+    the sentences it closes are judged against source 1, not against the list's source."""
+    answer = (
+        "The Team plan is for production use by small teams. You can try Team free for 14 "
+        "days without a credit card. [1]\n\n- Team: Members included 10 · Extra members $8 [2]"
+    )
+    cited = {
+        1: "The Team plan is for production use by small teams. You can try Team free for 14 "
+        "days without a credit card.",
+        2: "Plan | Members included | Extra members\nTeam | 10 | $8",
+    }
+    assert groundedness(answer, cited) == 1.0
