@@ -649,14 +649,31 @@ def _explains_code(units: list[Unit], start: int) -> bool:
         start > 0
         and units[start - 1].kind == "code"
         and units[start].kind == "sentence"
-        and (not SAME_BLOCK_BACK or units[start - 1].block == units[start].block)
+        and _same_answer(units[start - 1], units[start], units, start - 1)
     )
 
 
-def _same_answer(prev: Unit, unit: Unit) -> bool:
+def _same_answer(
+    prev: Unit, unit: Unit, units: list[Unit] | None = None, at: int | None = None
+) -> bool:
     """`prev` may lead into `unit`: both in one blank-line block, or `prev` ends in a colon
-    ("Run this:" over a fenced block)."""
-    return not SAME_BLOCK_BACK or prev.block == unit.block or prev.text.rstrip().endswith(":")
+    ("Run this:" over a fenced block), or `prev` (units[at]) is a command block that opens its
+    heading's section: under "### Windows" the commands and the sentence after them are one
+    answer, whereas a command ending another FAQ answer's block follows that answer's text."""
+    if not SAME_BLOCK_BACK or prev.block == unit.block or prev.text.rstrip().endswith(":"):
+        return True
+    return units is not None and at is not None and _code_opens_section(units, at)
+
+
+def _code_opens_section(units: list[Unit], at: int) -> bool:
+    """units[at]'s blank-line block is code only and comes right under a heading."""
+    block = [i for i, u in enumerate(units) if u.block == units[at].block]
+    first = block[0]
+    return (
+        first > 0
+        and units[first - 1].kind == "heading"
+        and all(units[i].kind == "code" for i in block)
+    )
 
 
 def _rule(u: Unit) -> bool:
