@@ -240,12 +240,13 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "paragraph stretch": {"PARAGRAPH_STRETCH": 1.0},
     "5 docs (3 instead)": {"MAX_DOCS": 3},
     "whole answer block (issue 19)": {"WHOLE_BLOCK": False},
-    "topic continuation (issue 19)": {"TOPIC_COSINE": 9.0},
     "part judged with its answer (19)": {"WHOLE_WEIGHT": 0.0},
     "…only answers ≤ 200 words (19)": {"WHOLE_MAX_WORDS": 10**6},
     "answer start within 1 budget (19)": {"BLOCK_LEAD": 0.5},
     "no reach back over a blank line (19)": {"SAME_BLOCK_BACK": False},
+    "answer runs on after a chunk's code (19)": {"CODE_BOUNDARY_JOIN": False},
     "second close answer (issue 19)": {"SECOND_MARGIN": 0.0},
+    "topic continuation (issue 19)": {"TOPIC_COSINE": 9.0},
     "cut last sentence with … (19)": {"CUT_LAST": False},
 }
 _ORIGINAL: dict[str, Any] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.compose import ExtractiveComposer
 from core.text_units import split_sentences, split_units, stem, terms
 from core.types import Question
@@ -108,3 +110,23 @@ def test_a_window_never_starts_with_the_previous_answers_command():
     answer, _ = compose("does int() truncate toward 0 when rounding", hit("numbers.md", text))
     assert answer.startswith("Remember that int() merely truncates"), answer
     assert 'printf "0%o' not in answer
+
+
+def test_an_answer_runs_on_across_a_chunk_that_ends_in_a_command():
+    """Issue 19: chunking carries no overlap after a code block, so the next chunk's first
+    sentence may be the same answer's text under its command (perlfaq's profiling answer was
+    quoted up to `perl -d:NYTProf` and stopped); it is quoted on, up to the next blank line."""
+    first = (
+        "The Devel::NYTProf profiler does both statement and subroutine profiling of "
+        "your program. Invoke it with the -d switch:\n```\n    perl -d:NYTProf some_perl.pl\n```"
+    )
+    second = (
+        "It creates a database of the information that you can turn into reports with "
+        "nytprofhtml.\n\nDeleting a key removes its value as well; call delete on the key."
+    )
+    a = hit("tools.md", first)
+    b = replace(hit("tools.md", second), chunk_id="tools.md#1", ordinal=1, neighbour=True)
+    answer, _ = compose("How do I profile statement and subroutine timing?", a, b)
+    assert "perl -d:NYTProf" in answer
+    assert "It creates a database" in answer, answer
+    assert "Deleting a key" not in answer
