@@ -30,6 +30,7 @@ TABLE = "chunks"
 STAGING = "chunks_rebuild"
 """Where `--rebuild` builds the new index while the old one keeps serving (see `swap_in`)."""
 TEXT_INDEX = "text_idx"
+DOC_INDEX = "doc_id_idx"  # LanceDB's default name for a scalar index on doc_id
 SEE_WRITES_WITHIN = timedelta(seconds=5)
 """How stale a long-running reader (a bot) may be: after that its next search checks for a
 newer table version, so it picks up `askdesk index` runs made by other processes."""
@@ -195,6 +196,7 @@ class ChunkIndex:
             self.name, schema=_schema(dim, embed_model), mode="create"
         )
         self.ensure_text_index()
+        self.ensure_doc_index()
 
     def drop(self) -> None:
         if self.exists():
@@ -245,6 +247,7 @@ class ChunkIndex:
         reader = staged.table.search().limit(None).to_batches()
         self._table = self.db.create_table(self.name, data=reader, mode="overwrite")
         self.ensure_text_index()
+        self.ensure_doc_index()
 
     def ensure_url_column(self) -> bool:
         """Add the `url` column to a table made before sources had URLs (rows get NULL, and
@@ -348,17 +351,29 @@ class ChunkIndex:
 
     def neighbours(self, wanted: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
         """Chunks by (doc_id, ordinal): the text just before or after a hit, which may hold
-        the rest of its answer."""
-        by_doc: dict[str, set[int]] = {}
-        for doc_id, ordinal in wanted:
-            by_doc.setdefault(doc_id, set()).add(int(ordinal))
-        if not by_doc:
+        the rest of its answer. In table order, as a scan returns them.
+
+        One `doc_id IN (...) AND ordinal IN (...)` filter, which the doc_id index answers
+        (an OR of per-document clauses made LanceDB scan all 20k rows: 4.3-5.5 ms vs ~3),
+        then the exact pairs kept and sorted by row id: the order of a plain scan."""
+        pairs = {(d, int(o)) for d, o in wanted}
+        if not pairs:
             return []
-        where = " OR ".join(
-            f"(doc_id = {sql_str(d)} AND ordinal IN ({', '.join(str(o) for o in sorted(os))}))"
-            for d, os in by_doc.items()
+        docs = sorted({d for d, _ in pairs})
+        ordinals = ", ".join(str(o) for o in sorted({o for _, o in pairs}))
+        found = (
+            self.table.search()
+            .where(f"{in_filter('doc_id', docs)} AND ordinal IN ({ordinals})")
+            .select(self._text_columns())
+            .with_row_id(True)
+            .limit(None)
+            .to_arrow()
         )
-        return self._scan(where, self._text_columns()).to_pylist()
+        rows = [r for r in found.to_pylist() if (r["doc_id"], int(r["ordinal"])) in pairs]
+        rows.sort(key=lambda r: r["_rowid"])
+        for r in rows:
+            del r["_rowid"]
+        return rows
 
     def vectors_for(self, content_hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors by content hash: the cache that makes unchanged chunks free."""
@@ -428,6 +443,26 @@ class ChunkIndex:
             return False
         self.table.create_index("text", config=FTS(with_position=False), replace=True)
         log.info("full-text index built", extra={"table": self.name, "rows": self.count()})
+        return True
+
+    def has_doc_index(self) -> bool:
+        return DOC_INDEX in {i.name for i in self.table.list_indices()}
+
+    def ensure_doc_index(self) -> bool:
+        """Build the scalar (BTREE) index on doc_id if it is missing: every answer fetches the
+        chunks around its hits by document, which without it scans every row. Cheap when
+        present, so every index run calls it and an index made before it gets one; rows
+        written later are folded in by `compact`. A failure only costs speed: logged, never
+        raised. Returns whether it built."""
+        from lancedb.index import BTree
+
+        try:
+            if self.has_doc_index():
+                return False
+            self.table.create_index("doc_id", config=BTree(), replace=True)
+        except Exception as exc:
+            log.warning("doc_id index not built", extra={"error": _first_line(exc)})
+            return False
         return True
 
     def compact(self, keep_versions_for: timedelta = timedelta(days=7)) -> None:

@@ -365,6 +365,7 @@ class Ingester:
         self._prepare_table()
         # cheap when present; repairs a table whose full-text index was lost
         self.index.ensure_text_index()
+        self.index.ensure_doc_index()  # likewise for an index made before it existed
         self.index.ensure_url_column()
         return self.index
 

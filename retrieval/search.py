@@ -74,6 +74,12 @@ class SearchHit:
     url: str | None = None  # the document's own link (a page, a file at a commit), if known
     neighbour: bool = False  # not ranked: the chunk before or after a hit, fetched as context
     passage_vectors: np.ndarray | None = field(default=None, repr=False)  # blocks × dim
+    # every candidate's passage vectors from the same search (content hash → blocks × dim),
+    # shared by its hits: `context` takes a neighbour's from here when the neighbour was a
+    # candidate too, rather than reading them again
+    candidate_passages: dict[str, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any], *, neighbour: bool = False) -> SearchHit:
@@ -297,6 +303,7 @@ class Searcher:
             return
         vectors = {**early.vectors, **rest.vectors}
         for h in hits:
+            h.candidate_passages = vectors
             pv = vectors.get(h.content_hash)
             if pv is not None and len(pv):
                 h.passage_vectors = pv
@@ -346,12 +353,11 @@ class Searcher:
         every chunk's passage vectors. A lookup that fails costs the extras, not the answer."""
         out = list(hits)
         try:
-            # the hits' blocks are looked up while the neighbours are fetched (two LanceDB
-            # queries of ~8 ms each on 20k chunks; the reads release the GIL)
-            # (a hybrid search already attached them while ranking: those are not looked up)
-            hit_vectors = self._pool().submit(
-                self.index.passages.vectors,
-                [h.content_hash for h in hits if h.content_hash and h.passage_vectors is None],
+            # the hits' blocks are looked up while the neighbours are fetched (the reads
+            # release the GIL); a hybrid search already attached them while ranking
+            missing = [h.content_hash for h in hits if h.content_hash and h.passage_vectors is None]
+            hit_vectors = (
+                self._pool().submit(self.index.passages.vectors, missing) if missing else None
             )
             top_docs: list[str] = []
             for h in hits:
@@ -370,9 +376,20 @@ class Searcher:
             )
             for row in self.index.neighbours(wanted) if wanted else []:
                 out.append(SearchHit.from_row(row, neighbour=True))
-            extra = [h.content_hash for h in out[len(hits) :] if h.content_hash]
+            # a neighbour that was a candidate of the search has its blocks read already
+            known: dict[str, np.ndarray] = {}
+            for h in hits:
+                if h.candidate_passages:
+                    known = h.candidate_passages
+                    break
+            around = out[len(hits) :]
+            extra = {
+                h.content_hash for h in around if h.content_hash and h.content_hash not in known
+            }
             vectors = self.index.passages.vectors(extra) if extra else {}
-            vectors.update(hit_vectors.result())
+            vectors.update({c: known[c] for c in {h.content_hash for h in around} if c in known})
+            if hit_vectors is not None:
+                vectors.update(hit_vectors.result())
             for h in out:
                 if h.passage_vectors is None:
                     h.passage_vectors = vectors.get(h.content_hash)

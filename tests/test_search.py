@@ -319,3 +319,73 @@ def test_passage_vectors_read_as_arrow_match_the_stored_rows(sample_index):
     for h, blocks in want.items():
         assert got[h].dtype == np.float32
         assert np.array_equal(got[h], np.asarray(blocks, dtype=np.float32))
+
+
+def test_context_takes_neighbours_passages_from_the_searchs_candidates(
+    sample_searcher, monkeypatch
+):
+    """A neighbour that was a candidate of the same search has its blocks read already:
+    context asks the passage table only for the others, and every neighbour's vectors are
+    the ones a direct lookup returns."""
+    import numpy as np
+
+    index = sample_searcher.index
+    asked: list[list[str]] = []
+    real = index.passages.vectors
+
+    def vectors(hashes):
+        hashes = list(hashes)
+        asked.append(hashes)
+        return real(hashes)
+
+    monkeypatch.setattr(index.passages, "vectors", vectors)
+    reused = 0
+    for q in ("How do I reset my password?", "How do I export my data?", "What does it cost?"):
+        result = sample_searcher.search(q, 5)
+        candidates = result.hits[0].candidate_passages
+        assert candidates is not None and len(candidates) > len(result.hits)
+        searched = len(asked)
+        out = sample_searcher.context(result.hits)
+        around = out[len(result.hits) :]
+        assert around and all(h.neighbour for h in around)
+        later = {h for call in asked[searched:] for h in call}
+        assert later == {h.content_hash for h in around} - set(candidates)
+        reused += sum(h.content_hash in candidates for h in around)
+        direct = real([h.content_hash for h in around])
+        for h in around:
+            want = direct.get(h.content_hash)
+            assert (h.passage_vectors is None) == (want is None)
+            assert want is None or np.array_equal(h.passage_vectors, want)
+    assert reused > 0  # today's code reads them again: this would fail there
+
+
+def test_neighbours_use_the_doc_index_and_keep_table_order(sample_index):
+    """The doc_id index exists on an indexed table, and `neighbours` returns exactly the rows
+    (and order) of a plain scan with the per-document filter it replaced."""
+    from retrieval.index import DOC_INDEX, sql_str
+
+    index = sample_index[0]
+    assert DOC_INDEX in {i.name for i in index.table.list_indices()}
+    rows = index._scan(None, ["doc_id", "ordinal"]).to_pylist()
+    wanted = [*sorted({(r["doc_id"], r["ordinal"]) for r in rows[::3]})[:12], ("nope.md", 1)]
+    wanted.append((wanted[0][0], 999))  # a chunk past a document's end: nothing
+    by_doc: dict[str, list[int]] = {}
+    for d, o in wanted:
+        by_doc.setdefault(d, []).append(o)
+    where = " OR ".join(
+        f"(doc_id = {sql_str(d)} AND ordinal IN ({', '.join(map(str, sorted(os)))}))"
+        for d, os in by_doc.items()
+    )
+    plain = index._scan(where, index._text_columns()).to_pylist()
+    assert len(plain) == 12
+    assert index.neighbours(wanted) == plain
+
+
+def test_an_index_made_before_the_doc_index_gets_it_on_the_next_run(tmp_path, embedder):
+    from retrieval.index import DOC_INDEX
+
+    index = _index_docs(tmp_path, embedder, DECK_DOCS)
+    index.table.drop_index(DOC_INDEX)
+    assert DOC_INDEX not in {i.name for i in index.table.list_indices()}
+    Ingester(index, embedder).run(tmp_path / "docs")  # nothing changed: still repaired
+    assert DOC_INDEX in {i.name for i in index.table.list_indices()}
