@@ -685,13 +685,18 @@ def _same_answer(
 
 
 def _code_opens_section(units: list[Unit], at: int) -> bool:
-    """units[at]'s blank-line block is code only and comes right under a heading."""
-    block = [i for i, u in enumerate(units) if u.block == units[at].block]
-    first = block[0]
+    """units[at]'s blank-line block is code only and comes right under a heading. A block's
+    units are contiguous: walk out from `at` rather than scan the page (this runs per window)."""
+    block = units[at].block
+    first = end = at
+    while first > 0 and units[first - 1].block == block:
+        first -= 1
+    while end + 1 < len(units) and units[end + 1].block == block:
+        end += 1
     return (
         first > 0
         and units[first - 1].kind == "heading"
-        and all(units[i].kind == "code" for i in block)
+        and all(u.kind == "code" for u in units[first : end + 1])
     )
 
 
