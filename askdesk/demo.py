@@ -135,7 +135,7 @@ def install_sample_style(app: App) -> str | None:
     version = str(style.get("version") or "sample")
     target = app.style_root / version
     if not (target / "style.json").is_file():
-        from styling.base_model import resolve_base_model
+        from styling.model.base import resolve_base_model
 
         base = Path(resolve_base_model(str(style["base_model"]), app.base_model_cache))
         shutil.copytree(bundled, target, dirs_exist_ok=True)

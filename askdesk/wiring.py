@@ -30,8 +30,8 @@ from retrieval.ingest import Ingester
 from retrieval.search import CrossEncoderReranker, FusionConfig, Searcher
 
 if TYPE_CHECKING:
-    from styling.rewrite import StyleRewriter
-    from styling.tone import BoundToneScorer
+    from styling.generation.rewrite import StyleRewriter
+    from styling.tone.scorer import BoundToneScorer
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class App:
             if version or self.active_style_version():
                 log.warning("style model not found", extra={"version": version or ""})
             return None
-        from styling.rewrite import StyleRewriter
+        from styling.generation.rewrite import StyleRewriter
 
         s = self.settings
         return StyleRewriter(
@@ -225,7 +225,7 @@ class App:
         folder = self.tone_folder()
         if folder is None:
             return None
-        from styling.tone import ToneScorer, ToneScorerError
+        from styling.tone.scorer import ToneScorer, ToneScorerError
 
         try:
             scorer = ToneScorer.load(folder)

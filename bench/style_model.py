@@ -31,7 +31,7 @@ DEFAULT_OUT = Path(os.environ.get("ASKDESK_BENCH_DIR", "/tmp/askdesk-style-bench
 
 
 def split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list]:
-    from styling.examples import check_examples, load_examples, load_topics
+    from styling.training.examples import check_examples, load_examples, load_topics
 
     ex = load_examples(SAMPLE)
     rep = check_examples(ex, held_out_topics=load_topics(TOPICS))
@@ -41,13 +41,18 @@ def split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list]:
 
 
 def base_path(out: Path) -> str:
-    from styling.base_model import resolve_base_model
+    from styling.model.base import resolve_base_model
 
     return resolve_base_model(None, out / "models" / "smollm2-135m-instruct")
 
 
 def cmd_train(args: argparse.Namespace) -> dict:
-    from styling.training import ALL_LINEAR, ATTENTION_ONLY, TrainConfig, train_style_model
+    from styling.training.fine_tune import (
+        ALL_LINEAR,
+        ATTENTION_ONLY,
+        TrainConfig,
+        train_style_model,
+    )
 
     train, evals, _ = split_pairs()
     cfg = TrainConfig(
@@ -86,8 +91,8 @@ def cmd_train(args: argparse.Namespace) -> dict:
 
 def cmd_eval(args: argparse.Namespace) -> dict:
     """Held-out split: guard pass, voice, latency vs plain generate, tone (if tone.py)."""
-    from styling.evaluate import evaluate
-    from styling.rewrite import StyleRewriter
+    from styling.generation.rewrite import StyleRewriter
+    from styling.training.evaluate import evaluate
 
     train, _, held = split_pairs()
     held = held[: args.limit]
@@ -102,10 +107,10 @@ def cmd_eval(args: argparse.Namespace) -> dict:
     tone_fit: dict = {}
     try:
         from retrieval.embedding import Embedder
-        from styling.tone import ToneScorer
+        from styling.tone.fitting import fit_tone_scorer
 
         embed = Embedder("all-MiniLM-L6-v2", threads=args.threads).encode
-        scorer = ToneScorer.fit([a for _, a in train], [d for d, _ in train], embed)
+        scorer = fit_tone_scorer([a for _, a in train], [d for d, _ in train], embed)
         tone_fit = {"tone_scorer": scorer.version}
 
         def tone(texts: list[str]) -> list[float]:
@@ -149,8 +154,8 @@ def cmd_one_mode(args: argparse.Namespace) -> dict:
     """Time `steps` optimizer steps on one fixed batch (first step is warm-up, not counted)."""
     import torch
 
-    from styling.base_model import load_model
-    from styling.training import TrainConfig, _encode, collate
+    from styling.model.base import load_model
+    from styling.training.fine_tune import TrainConfig, _encode, collate
 
     model, tok = load_model(base_path(args.out), threads=args.threads)
     train, _, _ = split_pairs()

@@ -31,8 +31,10 @@ from _common import embedder, emit, log, parser
 from _corpus import DATA, REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
 
 from retrieval.embedding import Embedder
-from styling.examples import check_examples, load_examples
-from styling.tone import ToneScorer, auroc, sentiment, sentiment_shifts, spread_by_group
+from styling.tone.fitting import fit_tone_scorer
+from styling.tone.scorer import ToneScorer, auroc, spread_by_group
+from styling.tone.sentiment import sentiment, sentiment_shifts
+from styling.training.examples import check_examples, load_examples
 
 EXAMPLES = REPO / "askdesk" / "sample" / "style" / "examples.jsonl"
 VADER_SETS = ("tweets", "amazonReviewSnippets", "movieReviewSnippets", "nytEditorialSnippets")
@@ -44,7 +46,7 @@ def scorer_figures(emb: Embedder) -> tuple[ToneScorer, dict[str, Any]]:
     train = [examples[i] for i in report.train]
     evals = [examples[i] for i in report.eval]
     t = time.perf_counter()
-    scorer = ToneScorer.fit(
+    scorer = fit_tone_scorer(
         [e.output for e in train], [e.input for e in train], emb.encode, embedder=emb.model_name
     )
     fit_s = time.perf_counter() - t

@@ -20,7 +20,7 @@ from core.citations import CITATION, strip_citations
 from core.text_units import split_units, terms
 from core.types import Answer, Source
 from retrieval.search import SearchHit
-from styling.fact_patterns import Fact, find_facts
+from styling.guards.fact_patterns import Fact, find_facts
 
 SUPPORTED_SHARE = 0.5
 """A sentence is supported when more than this share of its content words is in its sources."""

@@ -4,7 +4,8 @@ Each port is a Protocol, complete for what the engine calls, so an implementatio
 object with these methods and attributes: the engine never probes with `getattr` nor reaches
 through one object into another's (no `searcher.index.table`). The built-ins are
 `retrieval.search.Searcher` (Retriever), `core.compose.ExtractiveComposer` (Composer),
-`styling.rewrite.StyleRewriter` (Rewriter), `styling.tone.BoundToneScorer` (Tone) and
+`styling.generation.rewrite.StyleRewriter` (Rewriter),
+`styling.tone.scorer.BoundToneScorer` (Tone) and
 `feedback.store.FeedbackStore` (Recorder); `askdesk.wiring` chooses them from settings, and
 third-party composers plug in through the `askdesk.composers` entry-point group.
 """

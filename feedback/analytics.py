@@ -65,10 +65,10 @@ STYLE_ROWS_MAX = 20_000
 
 
 def kept_reason(note: str | None) -> str:
-    """The group of a style note of an answer that kept its draft (styling.rewrite's notes:
-    "guard: …", "placeholders: …", "timeout", "repetition", "model error: …"; the engine's
-    "style model failed: …", "passed through: …" for a draft outside what the voice was
-    trained on, and "pending" while a chat edit is on its way)."""
+    """The group of a style note of an answer that kept its draft (the notes of
+    styling.generation.rewrite: "guard: …", "placeholders: …", "timeout", "repetition",
+    "model error: …"; the engine's "style model failed: …", "passed through: …" for a draft
+    outside what the voice was trained on, and "pending" while a chat edit is on its way)."""
     note = note or ""
     if note.startswith(("guard", "placeholders")):
         return "guard"

@@ -579,7 +579,7 @@ class FeedbackStore:
     def record_train_run(
         self, report: Mapping[str, Any], folder: str, *, created_at: datetime | None = None
     ) -> int:
-        """Store a finished `style train` run from its report.json (see styling.training);
+        """Store a finished `style train` run from its report.json (see styling.training.fine_tune);
         `report["simulated"]` marks the demo history's made-up run."""
         row = TrainRun(
             created_at=created_at or utcnow(),

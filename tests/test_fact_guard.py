@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from styling.facts import check_rewrite, extract_facts, guard, protect
-from styling.placeholders import PLACEHOLDER, PlaceholderError
+from styling.guards.facts import check_rewrite, extract_facts, guard, protect
+from styling.guards.placeholders import PLACEHOLDER, PlaceholderError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "askdesk/sample/style/examples.jsonl"
 

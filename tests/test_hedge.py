@@ -19,7 +19,7 @@ from core.engine import HEDGE_LINE, NOT_FOUND, AnswerEngine, EngineConfig, finis
 from core.llm_compose import LLMComposer, LLMConfig
 from core.types import Question
 from feedback.store import FeedbackStore
-from styling.units import units
+from styling.generation.units import units
 
 NEAR_TOPIC = "does the tidewire dashboard have a dark mode?"  # golden: unanswerable, p ~0.75
 CLEAR = "how do i rotate my api key?"  # golden: answerable, p ~0.997

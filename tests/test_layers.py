@@ -50,7 +50,6 @@ KNOWN_CYCLES: dict[str, list[list[str]]] = {
     # entry when its cycle is broken
     "askdesk": [["askdesk.fleet", "askdesk.wiring"]],
     "retrieval": [["retrieval.ingest", "retrieval.sources"]],
-    "styling": [["styling.rewrite", "styling.training"]],
 }
 
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from styling.facts import check_rewrite
-from styling.passthrough import passthrough_reason
-from styling.placeholders import protect
-from styling.rewrite import StyleRewriter
-from styling.training import TrainConfig, train_style_model
+from styling.generation.rewrite import StyleRewriter
+from styling.guards.facts import check_rewrite
+from styling.guards.passthrough import passthrough_reason
+from styling.guards.placeholders import protect
+from styling.training.fine_tune import TrainConfig, train_style_model
 from tests.test_style_model import build_tiny_base
 
 BUDGET = 8.0

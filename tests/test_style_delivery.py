@@ -35,8 +35,8 @@ from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine, EngineConfig
 from feedback.store import FeedbackStore
-from styling.rewrite import StyleRewriter
-from styling.training import TrainConfig, train_style_model
+from styling.generation.rewrite import StyleRewriter
+from styling.training.fine_tune import TrainConfig, train_style_model
 from tests.test_style_model import build_tiny_base
 from tests.waiting import wait_until
 

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from styling.examples import (
+from styling.guards.facts import guard
+from styling.tone.voice import check_voice, sentence_lengths
+from styling.training.examples import (
     Example,
     ExamplesFileError,
     check_examples,
@@ -21,9 +23,7 @@ from styling.examples import (
     load_topics,
     main,
 )
-from styling.facts import guard
-from styling.near_duplicates import jaccard, similar_pairs, token_set
-from styling.voice import check_voice, sentence_lengths
+from styling.training.near_duplicates import jaccard, similar_pairs, token_set
 
 STYLE = Path(__file__).resolve().parent.parent / "askdesk/sample/style"
 EXAMPLES = STYLE / "examples.jsonl"

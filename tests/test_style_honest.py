@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from feedback.store import FeedbackStore
-from styling.rewrite import StyleRewriter
-from styling.training import TrainConfig, train_style_model
+from styling.generation.rewrite import StyleRewriter
+from styling.training.fine_tune import TrainConfig, train_style_model
 from tests.clirun import run_main
 from tests.test_style_model import build_tiny_base
 

@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app as cli_app
-from styling.examples import load_examples
-from styling.rewrite import TIMEOUT, StyleRewriter
-from styling.training import (
+from styling.generation.rewrite import TIMEOUT, StyleRewriter
+from styling.training.examples import load_examples
+from styling.training.fine_tune import (
     REPORT_FILE,
     STYLE_FILE,
     TrainConfig,
@@ -293,14 +293,14 @@ def test_app_wires_the_active_version_into_the_engine(env, trained, monkeypatch)
     assert App(Settings()).active_style_version() == "v-older"
 
 
-# -- decoding that cannot drop, repeat or invent a placeholder (styling.constrained) ---------
+# -- decoding that cannot drop, repeat or invent a placeholder (styling.generation.constrained) --
 
 
 @pytest.fixture(scope="module")
 def tiny_tok(tiny_base):
     from transformers import AutoTokenizer
 
-    from styling.constrained import VocabClasses
+    from styling.generation.constrained import VocabClasses
 
     tok = AutoTokenizer.from_pretrained(str(tiny_base))
     return tok, VocabClasses.of(tok)
@@ -310,7 +310,7 @@ def _best_after(tiny_tok, generated: str, counts: dict[str, int], favour: str) -
     """The greedy pick after `generated` when the raw scores strongly favour `favour`."""
     import torch
 
-    from styling.constrained import PlaceholderConstraint
+    from styling.generation.constrained import PlaceholderConstraint
 
     tok, vocab = tiny_tok
     prompt = tok("draft", add_special_tokens=False)["input_ids"]
@@ -349,7 +349,7 @@ def test_constraint_blocks_look_alikes_after_a_bracket(tiny_tok):
 def test_constrained_generation_never_breaks_the_placeholder_rules(trained):
     """A random model writes junk, but the junk never holds an unknown or repeated
     placeholder, and if it ended by itself every placeholder is there."""
-    from styling.placeholders import protect
+    from styling.guards.placeholders import protect
 
     rewriter = StyleRewriter(trained[0].folder, time_budget_s=30, max_new_tokens=60, threads=2)
     protected = protect("Keys expire after 24h; see https://x.example/keys. [1]")
@@ -359,7 +359,7 @@ def test_constrained_generation_never_breaks_the_placeholder_rules(trained):
 
 
 def test_a_looping_rewrite_falls_back_with_repetition(trained, monkeypatch):
-    from styling.rewrite import REPETITION, repeated_line
+    from styling.generation.rewrite import REPETITION, repeated_line
 
     looped = (
         "Hey there! 👋\n\nKeys expire after <F1>. <F2>\n\nHappy building! 🌊\n\nHappy building! 🌊"
@@ -435,7 +435,7 @@ def test_sentences_the_draft_does_not_support_are_dropped_or_fail_the_unit(
     of the rewrite stands) unless it holds a fact, in which case the draft stands."""
     import shutil
 
-    from styling.frame import Frame
+    from styling.generation.frame import Frame
 
     folder = tmp_path / "v"
     shutil.copytree(trained[0].folder, folder)  # with the sample's frame: 6 pairs are too few
@@ -499,7 +499,7 @@ def test_drafted_words_kept_in_a_styled_answer_get_their_long_sentences_cut(
 ):
     import shutil
 
-    from styling.frame import Frame
+    from styling.generation.frame import Frame
 
     folder = tmp_path / "v"
     shutil.copytree(trained[0].folder, folder)
@@ -521,7 +521,7 @@ def test_drafted_words_kept_in_a_styled_answer_get_their_long_sentences_cut(
 
 def test_training_calibrates_the_openers_when_the_voice_has_several(tiny_base, pairs, tmp_path):
     """A voice with a cautious opener beside the usual one: training stores an offset per
-    opener, fitted on the pairs (styling.opener), and the rewriter reads it back."""
+    opener, fitted on the pairs (styling.generation.opener), and the rewriter reads it back."""
     cheerful = [p for p in pairs if p[1].startswith("Hey there! 👋")][:4]
     cautious = [p for p in pairs if p[1].startswith("Hey there.\n")][:4]
     assert len(cautious) == 4

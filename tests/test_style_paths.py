@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from styling.base_model import DEFAULT_BASE_MODEL, base_model_for, stored_base_model
-from styling.rewrite import StyleRewriter
-from styling.training import STYLE_FILE, TrainConfig, train_style_model
+from styling.generation.rewrite import StyleRewriter
+from styling.model.base import DEFAULT_BASE_MODEL, base_model_for, stored_base_model
+from styling.training.fine_tune import STYLE_FILE, TrainConfig, train_style_model
 from tests.test_style_model import build_tiny_base
 
 

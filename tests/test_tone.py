@@ -8,15 +8,17 @@ import pytest
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine
 from core.types import Question
-from styling.examples import check_examples, load_examples
-from styling.tone import (
+from styling.tone.fitting import fit_tone_scorer
+from styling.tone.scorer import (
+    TextToneScorer,
     ToneScorer,
     ToneScorerError,
     auroc,
-    sentiment,
-    sentiment_shifts,
+    load_tone_scorer,
     spread_by_group,
 )
+from styling.tone.sentiment import sentiment, sentiment_shifts
+from styling.training.examples import check_examples, load_examples
 from tests.conftest import SAMPLE
 
 TRAIN_PAIRS = 40  # a slice of the train split: encoding all ~420 texts takes ~30 s here
@@ -48,7 +50,7 @@ def split():
 @pytest.fixture(scope="module")
 def scorer(split, cached_embed) -> ToneScorer:
     train, _ = split
-    return ToneScorer.fit(
+    return fit_tone_scorer(
         [e.output for e in train], [e.input for e in train], cached_embed, embedder="test"
     )
 
@@ -84,6 +86,18 @@ def test_save_and_load_give_identical_scores(scorer, split, cached_embed, tmp_pa
     assert loaded.meta["embedder"] == "test"
 
 
+def test_the_builtin_factory_gives_a_text_tone_scorer(scorer, split, cached_embed, tmp_path):
+    """`load_tone_scorer` is the built-in of the tone-scorer extension point: what it returns
+    has the one-text shape the answer core records (version, score(text) in [0, 1])."""
+    _, evals = split
+    scorer.save(tmp_path / "tone")
+    bound = load_tone_scorer(tmp_path / "tone", cached_embed)
+    assert isinstance(bound, TextToneScorer)
+    assert bound.version == scorer.version
+    assert bound.score(evals[0].output) == scorer.score([evals[0].output], cached_embed)[0]
+    assert 0.0 <= bound.score(evals[0].input) <= 1.0
+
+
 def test_load_reports_a_missing_or_broken_file(tmp_path):
     with pytest.raises(ToneScorerError, match="cannot read"):
         ToneScorer.load(tmp_path)
@@ -99,7 +113,7 @@ def test_other_embedding_size_is_refused(scorer):
 
 def test_fit_needs_enough_texts_of_each_voice(cached_embed):
     with pytest.raises(ToneScorerError, match="at least"):
-        ToneScorer.fit(["a", "b"], ["c", "d"], cached_embed)
+        fit_tone_scorer(["a", "b"], ["c", "d"], cached_embed)
 
 
 def test_auroc_on_constructed_cases():
@@ -201,7 +215,7 @@ def _tiny_scorer(embedder_name: str) -> ToneScorer:
     rng = np.random.default_rng(0)
     brand = [f"Hey there! 👋\n\nStep {i} is short.\n\nHappy building! 🌊" for i in range(6)]
     plain = [f"The step number {i} is described in this plain paragraph. [1]" for i in range(6)]
-    return ToneScorer.fit(
+    return fit_tone_scorer(
         brand,
         plain,
         lambda texts: rng.normal(size=(len(texts), 4)),

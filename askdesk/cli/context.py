@@ -84,7 +84,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from feedback.db import StoreError
     from retrieval.embedding import EmbeddingError
     from retrieval.index import IndexUnavailable
-    from styling.base_model import BaseModelError
+    from styling.model.base import BaseModelError
 
     return (
         UserError,

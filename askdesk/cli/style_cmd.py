@@ -17,7 +17,7 @@ from askdesk.cli.context import UserError
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
-    from styling.examples import CheckReport, Example
+    from styling.training.examples import CheckReport, Example
 
 from askdesk.upkeep.retrain import SAMPLE_EXAMPLES, activate_version
 
@@ -43,7 +43,7 @@ def load_split(path: Path | None) -> tuple[list[Example], CheckReport]:
     """The examples and their check report (with the topic split if a topics file is next
     to them): training and evaluation must see the same split."""
     from askdesk.upkeep.retrain import split_examples
-    from styling.examples import ExamplesFileError
+    from styling.training.examples import ExamplesFileError
 
     try:
         return split_examples(path or SAMPLE_EXAMPLES)
@@ -54,7 +54,7 @@ def load_split(path: Path | None) -> tuple[list[Example], CheckReport]:
 @style_app.command("check")
 def check(file: ExamplesArg = None) -> None:
     """Validate a training set: per-line problems, then the train/eval split. Exit 1 on errors."""
-    from styling.examples import ExamplesFileError
+    from styling.training.examples import ExamplesFileError
 
     try:
         _, report = load_split(file)
@@ -92,8 +92,8 @@ def train(
     app = ctx.obj.app()
     s = app.settings
     from askdesk.upkeep.retrain import train_and_record
-    from styling.base_model import DEFAULT_BASE_MODEL, require_style_install
-    from styling.training import TrainConfig
+    from styling.model.base import DEFAULT_BASE_MODEL, require_style_install
+    from styling.training.fine_tune import TrainConfig
 
     require_style_install()  # a lean install: one line, before any "converting…" talk
     packaged = s.style_base_model == DEFAULT_BASE_MODEL
@@ -166,7 +166,7 @@ def evaluate(
     baseline: Annotated[bool, typer.Option(help="Also time plain greedy generate.")] = False,
 ) -> None:
     """Fact guard, voice, tone and latency on the held-out split."""
-    from styling.evaluate import evaluate as run_eval
+    from styling.training.evaluate import evaluate as run_eval
 
     app = ctx.obj.app()
     examples, report = load_split(file)
@@ -187,7 +187,7 @@ def evaluate(
 @style_app.command("list")
 def list_versions(ctx: typer.Context) -> None:
     """Trained versions with their reports; `*` marks the active one."""
-    from styling.training import list_versions as versions
+    from styling.training.fine_tune import list_versions as versions
 
     app = ctx.obj.app()
     active = app.active_style_version()
@@ -249,7 +249,7 @@ def _rewriter(app: App, version: str | None) -> Any:
 def _tone_scorer(app: App, folder: Path) -> Any:
     """Scores texts with the tone scorer saved next to the version, if there is one."""
     try:
-        from styling.tone import ToneScorer
+        from styling.tone.scorer import ToneScorer
     except ImportError:  # pragma: no cover
         return None
     if not (folder / "tone").is_dir():

@@ -51,7 +51,7 @@ def version_report(
     rewrites and a `worse` note when its fallback rate is higher or its mean tone lower than
     the previous version's (oldest first, so "previous" is the one it replaced)."""
     if shifts is None:
-        from styling.sentiment import sentiment_shifts as shifts
+        from styling.tone.sentiment import sentiment_shifts as shifts
     out: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
     for row in rows:

@@ -2,19 +2,20 @@
 
 Facts are protected by construction: the model only ever sees the draft with each number,
 URL, code span, citation and product term replaced by `<F1>`, `<F2>`, ... (which also
-shortens the sequence), decoding cannot drop, repeat or invent one (styling.constrained), and
-the output is restored and guarded by `check_rewrite`.
+shortens the sequence), decoding cannot drop, repeat or invent one
+(styling.generation.constrained), and the output is restored and guarded by `check_rewrite`.
 
-Speed and sureness come from rewriting in units (styling.units): prose a paragraph or a few
-sentences at a time, code, lists and tables passed through. Each unit is decoded by our own
-greedy loop (styling.decode): the prompt prefix's key/value cache is computed once per
-rewriter, one forward pass verifies up to `prompt_lookup` tokens guessed from the draft and
-from the voice's frame lines, the opener is chosen by calibrated likelihood
-(styling.opener), and the unit stops at its sign-off. A unit that loops or fails the guard is
-retried sentence by sentence, greedily again (the same draft always gets the same answer; the
-seeded-sampling retries this replaced made the demo differ between runs and the p95 latency
-12 s); what still fails keeps its drafted words. Running out of the time budget or a model
-error keeps the whole draft: `(None, reason)`, and the answer core records the reason.
+Speed and sureness come from rewriting in units (styling.generation.units): prose a paragraph
+or a few sentences at a time, code, lists and tables passed through. Each unit is decoded by
+our own greedy loop (styling.generation.decode): the prompt prefix's key/value cache is
+computed once per rewriter, one forward pass verifies up to `prompt_lookup` tokens guessed
+from the draft and from the voice's frame lines, the opener is chosen by calibrated
+likelihood (styling.generation.opener), and the unit stops at its sign-off. A unit that loops
+or fails the guard is retried sentence by sentence, greedily again (the same draft always
+gets the same answer; the seeded-sampling retries this replaced made the demo differ between
+runs and the p95 latency 12 s); what still fails keeps its drafted words. Running out of the
+time budget or a model error keeps the whole draft: `(None, reason)`, and the answer core
+records the reason.
 
 Measured levers (bench/style_model.py, BENCHMARKS.md): dynamic int8 destroyed quality, bf16 is
 slow on this AVX2-only CPU, and torch.compile saved ~10% per token for a 2-minute compile, so
@@ -33,16 +34,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from styling.decode import Decoded, PrefixCache
-from styling.fact_patterns import DEFAULT_PRODUCT_TERMS
-from styling.facts import check_rewrite, guard
-from styling.frame import Frame
-from styling.opener import choose
-from styling.passthrough import passthrough_reason
-from styling.placeholders import PLACEHOLDER, protect
-from styling.split_sentences import split_long
-from styling.training import STYLE_FILE, prompt_text
-from styling.units import (
+from styling.generation.constrained import PlaceholderConstraint, VocabClasses
+from styling.generation.decode import (
+    Decoded,
+    Lookup,
+    PrefixCache,
+    continuation_scores,
+    decode,
+    prefill,
+)
+from styling.generation.frame import Frame
+from styling.generation.opener import choose
+from styling.generation.sentence_length import SentenceLengthBias
+from styling.generation.split_sentences import split_long
+from styling.generation.units import (
     LIST_ITEM,
     MAX_UNIT_WORDS,
     Block,
@@ -52,6 +57,12 @@ from styling.units import (
     trailing_citations,
     units,
 )
+from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
+from styling.guards.facts import check_rewrite, guard
+from styling.guards.passthrough import passthrough_reason
+from styling.guards.placeholders import PLACEHOLDER, protect
+from styling.model.base import base_model_for, load_model
+from styling.model.prompt import STYLE_FILE, prompt_text
 
 REWRITTEN = "rewritten"
 _TAG = re.compile(r"<(?!F\d+>)[^<>\n]{0,12}>")
@@ -147,8 +158,6 @@ class StyleRewriter:
         if self._model is None:
             model, tok = load_version(self.model_dir, self.style, self.threads, self.base_cache)
             if self.constrain:  # ~0.3 s over the vocabulary: at load, not in the first answer
-                from styling.constrained import VocabClasses
-
                 self._vocab = VocabClasses.of(tok)
             self._prefix = PrefixCache(_prefix_ids(tok)).build(model)
             end = _end_ids(tok)[-1:]
@@ -168,9 +177,9 @@ class StyleRewriter:
     def rewrite_detail(self, draft: str) -> RewriteResult:
         """The rewrite with what an evaluation needs: raw model output, note, seconds.
 
-        The draft is cut into units (styling.units): prose units are rewritten one at a time,
-        code, lists and tables pass through as written. A unit whose rewrite fails the guard
-        or loops keeps its drafted words; the answer is a rewrite if at least one unit is,
+        The draft is cut into units (styling.generation.units): prose units are rewritten one
+        at a time, code, lists and tables pass through as written. A unit whose rewrite fails
+        the guard or loops keeps its drafted words; the answer is a rewrite if at least one unit is,
         framed by one opener and one sign-off. Running out of time keeps the whole draft."""
         t0 = time.perf_counter()
         try:
@@ -411,9 +420,7 @@ class StyleRewriter:
 
     def opener_scores(self, protected_text: str) -> list[float]:
         """Log-probability of each of the frame's openers as the start of the answer."""
-        import torch
-
-        from styling.decode import continuation_scores, prefill
+        import torch  # optional: torch (askdesk[style])
 
         self.load()
         prompt = _ids(self._tok, prompt_text(self._tok, protected_text))
@@ -425,7 +432,7 @@ class StyleRewriter:
         """The baseline the rewriter is measured against: transformers' own greedy
         `generate` on the unprotected draft, no cache reuse, guesses, constraint or stops
         but the end of turn."""
-        import torch
+        import torch  # optional: torch (askdesk[style])
 
         self.load()
         tok, model = self._tok, self._model
@@ -472,11 +479,10 @@ class StyleRewriter:
         """Greedy generation for one (already protected) unit: (output, ran out of time).
 
         With `counts` (placeholder -> uses in the draft) and `constrain`, decoding cannot
-        drop, repeat or invent a placeholder (styling.constrained), and stops at the first
-        repeated line (a model kept from ending while a fact is missing tends to repeat its
-        sign-off). Guesses come from the prompt and the frame lines (styling.decode)."""
-        from styling.decode import Lookup, decode
-
+        drop, repeat or invent a placeholder (styling.generation.constrained), and stops at
+        the first repeated line (a model kept from ending while a fact is missing tends to
+        repeat its sign-off). Guesses come from the prompt and the frame lines
+        (styling.generation.decode)."""
         self.load()
         tok, model = self._tok, self._model
         prompt = tok(prompt_text(tok, text), add_special_tokens=False)["input_ids"]
@@ -486,21 +492,17 @@ class StyleRewriter:
         rules: list[Any] = []
         stops: list[Any] = []
         if counts is not None and self.constrain:  # {}: a unit without facts gets none
-            from styling.constrained import PlaceholderConstraint
-
             rule = PlaceholderConstraint(tok, self._vocab, counts, len(prompt), _end_ids(tok))
             rules.append(rule.apply)
             stops.append(loop_stop(tok))
         if self.frame.sign_offs:  # the end of a unit, even when a placeholder is missing
             stops.append(sign_off_stop(tok, self.frame.sign_offs))
         if self.frame.max_sentence_words and self.sentence_bias:
-            from styling.sentence_length import SentenceLengthBias
-
             rules.append(SentenceLengthBias(tok, self.frame.max_sentence_words).apply)
         processor = _chain(rules) if rules else None
         budget = self.time_budget_s if budget_s is None else budget_s
-        # the answer starts with an opener chosen by calibrated likelihood (styling.opener),
-        # or the one given (the first unit's, for the units after it)
+        # the answer starts with an opener chosen by calibrated likelihood
+        # (styling.generation.opener), or the one given (the first unit's, for the units after it)
         choices: list[list[int]] = []
         offsets: tuple[float, ...] = ()
         self.last_opener = None
@@ -541,20 +543,16 @@ def load_version(
     model_dir: Path, style: dict[str, Any], threads: int | None, base_cache: Path | None = None
 ) -> tuple[Any, Any]:
     """(model, tokenizer) of a version folder: a full model as is, a LoRA adapter merged
-    into its base (styling.base_model.base_model_for: never relative to the current dir)."""
-    import torch
+    into its base (styling.model.base.base_model_for: never relative to the current dir)."""
+    import torch  # optional: torch, transformers (askdesk[style])
     from transformers import AutoTokenizer
-
-    from styling.base_model import load_model
 
     if threads:
         torch.set_num_threads(threads)
     # transformers' own deprecation notice, raised while peft merges the adapter: not ours
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
     if style.get("mode") == "lora":
-        from peft import PeftModel
-
-        from styling.base_model import base_model_for
+        from peft import PeftModel  # optional: peft (askdesk[style])
 
         base, _ = load_model(base_model_for(str(style["base_model"]), model_dir, base_cache))
         model = PeftModel.from_pretrained(base, str(model_dir)).merge_and_unload()
@@ -721,28 +719,3 @@ def _read_style(model_dir: Path) -> dict[str, Any]:
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def calibrate_openers(
-    folder: Path, pairs: list[tuple[str, str]], base_cache: Path | None = None
-) -> tuple[float, ...]:
-    """Fit the opener offsets of a trained version on its training pairs and store them in
-    its style.json (styling.opener); returns them. A frame with one opener needs none."""
-    from styling.opener import fit_offsets
-
-    rewriter = StyleRewriter(folder, base_cache=base_cache)
-    frame = rewriter.frame
-    if len(frame.openers) < 2:
-        return ()
-    scores, labels = [], []
-    for draft, answer in pairs:
-        first = answer.strip().split("\n")[0].strip()
-        if first in frame.openers:
-            scores.append(rewriter.opener_scores(rewriter.opener_input(draft)))
-            labels.append(frame.openers.index(first))
-    offsets = tuple(fit_offsets(scores, labels))
-    path = Path(folder) / STYLE_FILE
-    style = json.loads(path.read_text())
-    style.setdefault("frame", {})["opener_offsets"] = list(offsets)
-    path.write_text(json.dumps(style, indent=2, ensure_ascii=False))
-    return offsets

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from styling.opener import choose
+from styling.generation.opener import choose
 
 #: Scores one position: (generated ids so far, logits row) -> logits row.
 Processor = Callable[[list[int], Any], Any]
@@ -40,7 +41,7 @@ class PrefixCache:
     cache: Any = None
 
     def build(self, model: Any) -> PrefixCache:
-        import torch
+        import torch  # optional: torch (askdesk[style])
 
         if self.cache is None and self.ids:
             with torch.inference_mode():
@@ -105,10 +106,11 @@ def decode(
     time.perf_counter() value).
 
     With `choices` (the voice's openers), the answer starts with the one whose tokens the
-    model finds likeliest after the prompt, plus its offset (styling.opener calibrates the
-    offsets on the examples); `extra["choice"]` says which. Greedy decoding would decide on
-    the one token where they differ, with no regard for what the examples say."""
-    import torch
+    model finds likeliest after the prompt, plus its offset (styling.generation.opener
+    calibrates the offsets on the examples); `extra["choice"]` says which. Greedy decoding
+    would decide on the one token where they differ, with no regard for what the examples
+    say."""
+    import torch  # optional: torch (askdesk[style])
 
     t0 = time.perf_counter()
     prompt = list(prompt_ids)
@@ -162,7 +164,7 @@ def decode(
 def prefill(model: Any, prompt: Sequence[int], prefix: PrefixCache | None) -> tuple[Any, Any]:
     """(cache, logits of the next token) after `prompt`, starting from a copy of the prefix's
     cache when the prompt starts with it. Call under torch.inference_mode()."""
-    import torch
+    import torch  # optional: torch (askdesk[style])
 
     prompt = list(prompt)
     cache, start = None, 0
@@ -178,7 +180,7 @@ def continuation_scores(
 ) -> list[float]:
     """Log-probability of each token sequence right after the cached prompt, whose last
     logits are `row`; the cache is left as it was."""
-    import torch
+    import torch  # optional: torch (askdesk[style])
 
     kw = _cache_kw(type(model))
     first = torch.log_softmax(row.float(), -1)
@@ -197,8 +199,6 @@ def continuation_scores(
 @functools.cache
 def _cache_kw(model_class: type) -> str:
     """The name this transformers gives the cache argument (`cache` since 5.x)."""
-    import inspect
-
     params = inspect.signature(model_class.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
 

@@ -97,7 +97,7 @@ class PlaceholderConstraint:
     def apply(self, generated: list[int], scores: Any) -> Any:
         """`scores` (a [1, vocab] batch or one [vocab] row) masked for what may come after
         the `generated` ids."""
-        import torch
+        import torch  # optional: torch (askdesk[style])
 
         if scores.dim() == 1:
             return self.apply(generated, scores[None])[0]

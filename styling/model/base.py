@@ -66,7 +66,7 @@ def convert_gguf(gguf: Path, out_dir: Path) -> Path:
     fresh model built from the same config without the quantization config. Written to a
     temporary folder and renamed, so an interrupted conversion never leaves a half folder.
     """
-    import torch
+    import torch  # optional: torch, transformers, gguf (askdesk[style])
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tmp = out_dir.with_name(out_dir.name + ".partial")
@@ -148,7 +148,7 @@ def _data_dir_cache(version_folder: Path) -> Path:
 
 def load_model(name_or_path: str, *, threads: int | None = None) -> tuple[Any, Any]:
     """(model, tokenizer) in float32 from a folder or name; pad = eos if the model has none."""
-    import torch
+    import torch  # optional: torch, transformers (askdesk[style])
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if threads:

@@ -13,11 +13,14 @@ Shared by `askdesk style eval` and bench/style_model.py so both report the same 
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from styling.examples import Example
-from styling.voice import MAX_SENTENCE_WORDS, check_voice
+from styling.tone.scorer import auroc, spread_by_group
+from styling.tone.sentiment import sentiment_shifts
+from styling.tone.voice import MAX_SENTENCE_WORDS, check_voice
+from styling.training.examples import Example
 
 Scorer = Callable[[list[str]], list[float]]
 
@@ -109,8 +112,6 @@ def evaluate(
 def _plain_generate(rewriter: Any, ex: Example) -> float:
     """Seconds of transformers' plain greedy `generate` on the unprotected draft: no
     placeholders, units, cached prefix, guesses, constraint or time budget."""
-    import time
-
     t0 = time.perf_counter()
     rewriter.plain_generate(ex.input)
     return time.perf_counter() - t0
@@ -129,8 +130,6 @@ def _baseline(secs: Sequence[float], lat: Sequence[float]) -> dict:
 
 
 def _tone(tone: Scorer, examples: Sequence[Example], rows: Sequence[dict]) -> dict[str, Any]:
-    from styling.tone import auroc, sentiment_shifts, spread_by_group
-
     drafts = [ex.input for ex in examples]
     finals = [r["text"] or ex.input for r, ex in zip(rows, examples, strict=True)]
     draft_scores = tone(drafts)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from styling.voice import sentences
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-if TYPE_CHECKING:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from styling.tone.voice import sentences
 
 _analyzer: SentimentIntensityAnalyzer | None = None
 _lock = threading.Lock()
@@ -27,8 +25,6 @@ def _vader() -> SentimentIntensityAnalyzer:
     if _analyzer is None:
         with _lock:
             if _analyzer is None:
-                from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
                 _analyzer = SentimentIntensityAnalyzer()
     return _analyzer
 

@@ -3,7 +3,7 @@
 Trained on the team's own examples (brand outputs vs plain inputs), because no packaged
 classifier knows a team's voice. Features: the sentence embedding (passed in as `embed`, so
 this layer never imports the retrieval code) plus cheap layout and greeting/sign-off features
-(`styling.tone_features`). A logistic regression separates the two voices; Platt scaling
+(`styling.tone.features`). A logistic regression separates the two voices; Platt scaling
 fitted on out-of-fold scores turns its margin into a calibrated probability, so 0.5 means
 undecided and a dashboard can average scores over answers.
 
@@ -19,12 +19,12 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from styling.sentiment import content_sentiment, sentiment, sentiment_shifts
-from styling.tone_features import LAYOUT_FEATURES, frame_vocabulary, style_matrix
+from styling.tone.features import LAYOUT_FEATURES, style_matrix
+from styling.tone.sentiment import content_sentiment, sentiment, sentiment_shifts
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -34,6 +34,25 @@ FILE_NAME = "tone_scorer.json"
 
 class ToneScorerError(ValueError):
     """Training data or a saved scorer can't be used; the message says why."""
+
+
+@runtime_checkable
+class TextToneScorer(Protocol):
+    """A tone scorer as the answer core uses it (the shape of core.ports.Tone): one text in,
+    how close it is to the team's voice out, in [0, 1]; `version` is recorded per answer."""
+
+    @property
+    def version(self) -> str: ...
+
+    def score(self, text: str) -> float: ...
+
+
+class ToneScorerFactory(Protocol):
+    """The tone scorer extension point (entry-point group `askdesk.tone_scorers`): build a
+    scorer from the folder it was saved in and the deployment's embedder. The built-in one
+    is `load_tone_scorer`; it raises ToneScorerError when the folder can't be used."""
+
+    def __call__(self, folder: Path, embed: Embed) -> TextToneScorer: ...
 
 
 def data_hash(brand_texts: Sequence[str], plain_texts: Sequence[str]) -> str:
@@ -47,7 +66,8 @@ def data_hash(brand_texts: Sequence[str], plain_texts: Sequence[str]) -> str:
 
 @dataclass
 class ToneScorer:
-    """A fitted scorer; build with `fit` or `load`, use with `score` (or `bind` for the core)."""
+    """A fitted scorer; build with `styling.tone.fitting.fit_tone_scorer` or `load`, use with
+    `score` (or `bind` for the core)."""
 
     coef: np.ndarray
     intercept: float
@@ -63,71 +83,6 @@ class ToneScorer:
     def version(self) -> str:
         """Short id of the scorer: its data hash and settings; scores of two versions differ."""
         return str(self.meta.get("version", "unknown"))
-
-    # -- training ----------------------------------------------------------------------------
-    @classmethod
-    def fit(
-        cls,
-        brand_texts: list[str],
-        plain_texts: list[str],
-        embed: Embed,
-        *,
-        seed: int = 0,
-        c: float = 0.1,
-        folds: int = 5,
-        embedder: str = "",
-    ) -> ToneScorer:
-        """Fit on texts of both voices; `embedder` names the embedding model for the record.
-
-        Classes are weighted to balance, so unequal counts don't shift the 0.5 point.
-        """
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-        if min(len(brand_texts), len(plain_texts)) < folds:
-            raise ToneScorerError(
-                f"need at least {folds} texts of each voice, got {len(brand_texts)} brand "
-                f"and {len(plain_texts)} plain"
-            )
-        texts = list(brand_texts) + list(plain_texts)
-        y = np.array([1] * len(brand_texts) + [0] * len(plain_texts))
-        vocabulary = frame_vocabulary(texts)
-        raw = _features(texts, embed, vocabulary)
-        mean = raw.mean(axis=0)
-        scale = raw.std(axis=0)
-        scale[scale < 1e-9] = 1.0
-        x = (raw - mean) / scale
-
-        def model() -> LogisticRegression:
-            return LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-
-        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-        margins = cross_val_predict(model(), x, y, cv=cv, method="decision_function")
-        platt_a, platt_b = _platt(margins, y)
-        lr = model().fit(x, y)
-        digest = data_hash(brand_texts, plain_texts)
-        meta = {
-            "format": FORMAT_VERSION,
-            "version": f"tone-{digest[:10]}-s{seed}",
-            "data_hash": digest,
-            "n_brand": len(brand_texts),
-            "n_plain": len(plain_texts),
-            "seed": seed,
-            "c": c,
-            "embedder": embedder,
-            "layout_features": list(LAYOUT_FEATURES),
-        }
-        return cls(
-            coef=lr.coef_[0].astype(np.float64),
-            intercept=float(lr.intercept_[0]),
-            mean=mean,
-            scale=scale,
-            vocabulary=vocabulary,
-            platt_a=platt_a,
-            platt_b=platt_b,
-            embed_dim=raw.shape[1] - len(LAYOUT_FEATURES) - len(vocabulary),
-            meta=meta,
-        )
 
     # -- scoring -----------------------------------------------------------------------------
     def margins(self, texts: Sequence[str], embed: Embed) -> np.ndarray:
@@ -213,6 +168,11 @@ class BoundToneScorer:
         return self.scorer.score([text], self.embed)[0]
 
 
+def load_tone_scorer(folder: Path, embed: Embed) -> BoundToneScorer:
+    """The built-in ToneScorerFactory: the scorer saved in `folder`, bound to `embed`."""
+    return ToneScorer.load(folder).bind(embed)
+
+
 def _features(texts: list[str], embed: Embed, vocabulary: Sequence[str]) -> np.ndarray:
     vectors = np.asarray(embed(texts), dtype=np.float64).reshape(len(texts), -1)
     return np.hstack([vectors, style_matrix(texts, vocabulary)])
@@ -220,26 +180,6 @@ def _features(texts: list[str], embed: Embed, vocabulary: Sequence[str]) -> np.n
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
-
-
-def _platt(margins: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling with his smoothed targets and balanced class weights.
-
-    Fitted on out-of-fold margins, so the calibration sees the classifier's errors on unseen
-    texts rather than its overconfident training fit.
-    """
-    from scipy.optimize import minimize
-
-    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
-    target = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    weight = np.where(y == 1, len(y) / (2 * n_pos), len(y) / (2 * n_neg))
-
-    def loss(ab: np.ndarray) -> float:
-        p = np.clip(_sigmoid(ab[0] * margins + ab[1]), 1e-12, 1 - 1e-12)
-        return float(-(weight * (target * np.log(p) + (1 - target) * np.log(1 - p))).sum())
-
-    res = minimize(loss, x0=np.array([1.0, 0.0]), method="Nelder-Mead")
-    return float(res.x[0]), float(res.x[1])
 
 
 def auroc(pos_scores: Sequence[float], neg_scores: Sequence[float]) -> float:
@@ -278,11 +218,14 @@ __all__ = [
     "FILE_NAME",
     "BoundToneScorer",
     "Embed",
+    "TextToneScorer",
     "ToneScorer",
     "ToneScorerError",
+    "ToneScorerFactory",
     "auroc",
     "content_sentiment",
     "data_hash",
+    "load_tone_scorer",
     "sentiment",
     "sentiment_shifts",
     "spread_by_group",

@@ -27,12 +27,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from styling.fact_patterns import DEFAULT_PRODUCT_TERMS
-from styling.frame import Frame
-from styling.placeholders import protect
+from styling.generation.frame import Frame
+from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
+from styling.guards.placeholders import protect
+from styling.model.base import load_model, stored_base_model
+from styling.model.prompt import STYLE_FILE, SYSTEM_PROMPT, chat_messages, prompt_text
+from styling.training.calibrate import calibrate_openers
 
-SYSTEM_PROMPT = "Rewrite in the brand voice; keep every fact."
-STYLE_FILE = "style.json"
 ALL_LINEAR: tuple[str, ...] = (
     "q_proj",
     "k_proj",
@@ -89,21 +90,6 @@ class TrainResult:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def chat_messages(draft: str, answer: str | None = None) -> list[dict[str, str]]:
-    """The conversation the model sees: system line, draft as user turn, answer if given."""
-    msgs = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": draft}]
-    if answer is not None:
-        msgs.append({"role": "assistant", "content": answer})
-    return msgs
-
-
-def prompt_text(tokenizer: Any, draft: str) -> str:
-    """The generation prompt for a (protected) draft, ending where the answer starts."""
-    return tokenizer.apply_chat_template(
-        chat_messages(draft), tokenize=False, add_generation_prompt=True
-    )
-
-
 def protected_pair(draft: str, answer: str, terms: Sequence[str]) -> tuple[str, str]:
     """Draft and answer with the draft's facts replaced by the same placeholders."""
     p = protect(draft, terms)
@@ -146,7 +132,7 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.
 
 def collate(items: Sequence[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
     """Right-padded tensors; labels are -100 wherever the attention mask is 0."""
-    import torch
+    import torch  # optional: torch (askdesk[style])
 
     width = max(len(it["input_ids"]) for it in items)
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)
@@ -192,10 +178,10 @@ def train_style_model(
 
     `eval_pairs` give the eval loss (every `eval_every` steps and at the end) for early
     stopping; the best weights by eval loss are the ones saved. Returns the version folder.
+    Steps: load and wrap the model (`_prepare`), the training loop (`_run_loop`), then the
+    version folder with its style and report files (`_write_version`).
     """
-    import torch
-
-    from styling.base_model import load_model
+    import torch  # optional: torch (askdesk[style])
 
     cfg = config or TrainConfig()
     started = time.perf_counter()
@@ -204,12 +190,52 @@ def train_style_model(
     train_pairs = list(train_pairs)[: cfg.limit] if cfg.limit else list(train_pairs)
     if not train_pairs:
         raise ValueError("no training pairs")
-    model, tok = load_model(base_model, threads=cfg.threads)
-    train_data = [_encode(tok, d, a, cfg) for d, a in train_pairs]
-    eval_data = [_encode(tok, d, a, cfg) for d, a in eval_pairs]
+    model, tok = _prepare(base_model, cfg)
+    run = _run_loop(
+        model,
+        [_encode(tok, d, a, cfg) for d, a in train_pairs],
+        [_encode(tok, d, a, cfg) for d, a in eval_pairs],
+        tok.pad_token_id,
+        cfg,
+        started,
+        progress,
+    )
+    return _write_version(
+        model,
+        tok,
+        run,
+        train_pairs,
+        list(eval_pairs),
+        Path(out_root),
+        base_model,
+        cfg,
+        base_model_label=base_model_label,
+        progress=progress,
+        version=version,
+        started=started,
+    )
 
+
+@dataclass
+class _Run:
+    """What the training loop did: the report's figures."""
+
+    step: int
+    total: int
+    trainable: int
+    losses: list[dict[str, float]]
+    evals: list[dict[str, float]]
+    best_loss: float
+    best_step: int
+    stopped_early: bool
+    out_of_time: bool
+
+
+def _prepare(base_model: str, cfg: TrainConfig) -> tuple[Any, Any]:
+    """The base model and tokenizer, wrapped with a LoRA adapter in `lora` mode."""
+    model, tok = load_model(base_model, threads=cfg.threads)
     if cfg.mode == "lora":
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig, get_peft_model  # optional: peft (askdesk[style])
 
         lora = LoraConfig(
             r=cfg.lora_r,
@@ -219,9 +245,24 @@ def train_style_model(
             task_type="CAUSAL_LM",
         )
         model = get_peft_model(model, lora)
-    params = [p for p in model.parameters() if p.requires_grad]
-    trainable = sum(p.numel() for p in params)
+    return model, tok
 
+
+def _run_loop(
+    model: Any,
+    train_data: list[dict[str, list[int]]],
+    eval_data: list[dict[str, list[int]]],
+    pad_id: int,
+    cfg: TrainConfig,
+    started: float,
+    progress: Progress | None,
+) -> _Run:
+    """AdamW with linear warmup and decay, length-grouped batches, an eval every
+    `eval_every` steps, early stopping after `patience` evals without improvement or at the
+    time limit; the best weights by eval loss are loaded back into `model` at the end."""
+    import torch  # optional: torch (askdesk[style])
+
+    params = [p for p in model.parameters() if p.requires_grad]
     rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     total = cfg.max_steps or max(1, math.ceil(steps_per_epoch * cfg.epochs))
@@ -233,7 +274,6 @@ def train_style_model(
     evals: list[dict[str, float]] = []
     best: tuple[float, int, dict[str, Any] | None] = (math.inf, 0, None)
     bad_evals, step, stopped_early, out_of_time = 0, 0, False, False
-    pad_id = tok.pad_token_id
     model.train()
     while step < total and not (stopped_early or out_of_time):
         for batch_idx in length_grouped_batches(
@@ -267,8 +307,28 @@ def train_style_model(
                 break
     if best[2] is not None and best[1] != step:
         model.load_state_dict(best[2], strict=False)
+    trainable = sum(p.numel() for p in params)
+    return _Run(step, total, trainable, losses, evals, best[0], best[1], stopped_early, out_of_time)
 
-    out_root = Path(out_root)
+
+def _write_version(
+    model: Any,
+    tok: Any,
+    run: _Run,
+    train_pairs: list[tuple[str, str]],
+    eval_pairs: list[tuple[str, str]],
+    out_root: Path,
+    base_model: str,
+    cfg: TrainConfig,
+    *,
+    base_model_label: str | None,
+    progress: Progress | None,
+    version: str | None,
+    started: float,
+) -> TrainResult:
+    """Save the weights, tokenizer, style.json and report.json into a partial folder,
+    calibrate the openers when the frame has several, then rename it into place (a crash
+    never leaves a half-written version that looks finished)."""
     out_root.mkdir(parents=True, exist_ok=True)
     version = version or new_version(out_root)
     folder = out_root / version
@@ -278,8 +338,6 @@ def train_style_model(
     model.save_pretrained(tmp)  # LoRA: the adapter only; full: the whole model
     tok.save_pretrained(tmp)
     duration = time.perf_counter() - started
-    from styling.base_model import stored_base_model
-
     style = {
         "mode": cfg.mode,
         "base_model": stored_base_model(base_model, base_model_label),
@@ -290,24 +348,25 @@ def train_style_model(
         # training answers: the rewriter guesses, frames, splits and guards with them
         "frame": Frame.learn([answer for _, answer in train_pairs]).to_json(),
     }
+    step = run.step
     report = {
         "version": version,
         "mode": cfg.mode,
         "base_model": base_model_label or base_model,
         "base_model_path": base_model,
-        "data_hash": data_hash(train_pairs, list(eval_pairs)),
+        "data_hash": data_hash(train_pairs, eval_pairs),
         "train_examples": len(train_pairs),
         "eval_examples": len(eval_pairs),
         "steps": step,
-        "planned_steps": total,
-        "stopped_early": stopped_early,
-        "stopped_by_time_limit": out_of_time,
-        "best_step": best[1] or step,
-        "trainable_params": trainable,
-        "train_loss": losses[-1]["loss"],
-        "eval_loss": best[0] if math.isfinite(best[0]) else None,
-        "losses": losses,
-        "eval_losses": evals,
+        "planned_steps": run.total,
+        "stopped_early": run.stopped_early,
+        "stopped_by_time_limit": run.out_of_time,
+        "best_step": run.best_step or step,
+        "trainable_params": run.trainable,
+        "train_loss": run.losses[-1]["loss"],
+        "eval_loss": run.best_loss if math.isfinite(run.best_loss) else None,
+        "losses": run.losses,
+        "eval_losses": run.evals,
         "duration_s": round(duration, 2),
         "seconds_per_step": round(duration / max(1, step), 3),
         "config": {k: v for k, v in asdict(cfg).items() if k != "product_terms"},
@@ -315,14 +374,12 @@ def train_style_model(
     }
     (tmp / STYLE_FILE).write_text(json.dumps(style, indent=2, ensure_ascii=False))
     if len(style["frame"]["openers"]) > 1:  # which opener when: calibrated on the pairs
-        from styling.rewrite import calibrate_openers
-
-        _emit(progress, event="calibrate", step=step, total=total)
+        _emit(progress, event="calibrate", step=step, total=run.total)
         cache = Path(base_model) if Path(base_model).is_dir() else None
         report["opener_offsets"] = list(calibrate_openers(tmp, train_pairs, cache))
     (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2))
     tmp.rename(folder)
-    _emit(progress, event="done", step=step, total=total)
+    _emit(progress, event="done", step=step, total=run.total)
     return TrainResult(version, folder, report)
 
 
@@ -353,7 +410,7 @@ def _encode(tok: Any, draft: str, answer: str, cfg: TrainConfig) -> dict[str, li
 
 def _eval_loss(model: Any, data: Sequence[dict], pad_id: int, batch_size: int) -> float:
     """Token-weighted mean loss on the eval pairs, without gradients."""
-    import torch
+    import torch  # optional: torch (askdesk[style])
 
     model.eval()
     total, tokens = 0.0, 0

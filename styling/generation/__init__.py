@@ -1,0 +1,1 @@
+"""Rewriting a grounded draft with a trained version: units, decoding, constraints, frame."""

@@ -1,0 +1,1 @@
+"""Facts kept by construction: fact spans, placeholders, the guard, drafts passed through."""

@@ -1,0 +1,1 @@
+"""Training a style version: the examples, fine-tuning, opener calibration, evaluation."""
