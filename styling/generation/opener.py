@@ -12,11 +12,8 @@ with the frame and added at rewrite time (styling.generation.decode `choices`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import pairwise
-
-#: Scores of each opener after a (protected) draft: log-probabilities, one per opener.
-OpenerScores = Callable[[str], list[float]]
 
 
 def fit_offsets(scores: Sequence[Sequence[float]], labels: Sequence[int]) -> list[float]:
