@@ -27,14 +27,29 @@ sys.path.insert(0, str(ROOT))
 
 SAMPLE = ROOT / "askdesk" / "sample" / "style" / "examples.jsonl"
 TOPICS = SAMPLE.with_name("held_out_topics.txt")
+
+
+def sample_terms() -> tuple[str, ...]:
+    """The sample's product terms (product_terms.txt beside its examples)."""
+    from styling.training.examples import load_product_terms
+
+    return load_product_terms(SAMPLE)
+
+
 DEFAULT_OUT = Path(os.environ.get("ASKDESK_BENCH_DIR", "/tmp/askdesk-style-bench"))
 
 
 def split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list]:
-    from styling.training.examples import check_examples, load_examples, load_topics
+    from styling.training.examples import (
+        check_examples,
+        load_examples,
+        load_product_terms,
+        load_topics,
+    )
 
     ex = load_examples(SAMPLE)
-    rep = check_examples(ex, held_out_topics=load_topics(TOPICS))
+    terms = load_product_terms(SAMPLE)
+    rep = check_examples(ex, held_out_topics=load_topics(TOPICS), product_terms=terms)
     train = [(ex[i].input, ex[i].output) for i in rep.train]
     evals = [(ex[i].input, ex[i].output) for i in rep.eval]
     return train, evals, [ex[i] for i in rep.eval]
@@ -64,6 +79,7 @@ def cmd_train(args: argparse.Namespace) -> dict:
         threads=args.threads,
         patience=3,
         lora_targets=ALL_LINEAR if args.lora_targets == "all" else ATTENTION_ONLY,
+        product_terms=sample_terms(),
     )
     t0 = time.perf_counter()
 
@@ -159,7 +175,7 @@ def cmd_one_mode(args: argparse.Namespace) -> dict:
 
     model, tok = load_model(base_path(args.out), threads=args.threads)
     train, _, _ = split_pairs()
-    cfg = TrainConfig(mode=args.mode, max_length=args.seq)
+    cfg = TrainConfig(mode=args.mode, max_length=args.seq, product_terms=sample_terms())
     items = [_encode(tok, d, a, cfg) for d, a in train[: args.batch_size]]
     batch = collate(items, tok.pad_token_id)
     if args.mode == "lora":

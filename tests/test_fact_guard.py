@@ -8,14 +8,20 @@ alter code, lose or loop a placeholder).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
 from styling.guards.facts import check_rewrite, extract_facts, guard, protect
 from styling.guards.placeholders import PLACEHOLDER, PlaceholderError
+from styling.training.examples import load_product_terms
+from styling.training.fine_tune import TrainConfig
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "askdesk/sample/style/examples.jsonl"
+#: The sample product's vocabulary, kept beside its examples (product_terms.txt).
+TERMS = load_product_terms(EXAMPLES)
 
 DRAFT = (
     "In the dashboard, pick a grace period (24 hours by default, up to 7 days). With the CLI, "
@@ -38,7 +44,7 @@ def _examples() -> list[dict]:
 
 
 def test_extracts_each_kind_in_order():
-    facts = extract_facts(DRAFT)
+    facts = extract_facts(DRAFT, TERMS)
     assert facts.durations == ["24 hours", "7 days"]
     assert facts.code_spans == ["`tw keys rotate key_... --grace 24h`"]
     assert facts.urls == ["https://app.tidewire.example/settings/api-keys"]
@@ -82,7 +88,8 @@ def test_fenced_code_block_is_one_fact():
 
 
 def test_bare_commands_keep_their_code_like_parts():
-    facts = extract_facts("run tw keys rotate key_... --grace 24h and check quota_exceeded")
+    text = "run tw keys rotate key_... --grace 24h and check quota_exceeded"
+    facts = extract_facts(text, TERMS)
     assert facts.terms == ["tw"]
     assert facts.identifiers == ["key_...", "--grace", "quota_exceeded"]
     assert facts.durations == ["24h"]
@@ -160,12 +167,27 @@ def test_code_block_and_inline_code_with_the_same_content_are_the_same_fact():
 
 def test_product_terms_are_case_sensitive():
     # "your team" is not the Team plan, so a rewrite that capitalises it adds a plan name
-    assert guard("Ask your team. [1]", "Ask your team! [1]").ok
-    assert guard("Ask your team. [1]", "Ask your Team. [1]").added == ["Team"]
+    assert guard("Ask your team. [1]", "Ask your team! [1]", TERMS).ok
+    assert guard("Ask your team. [1]", "Ask your Team. [1]", TERMS).added == ["Team"]
     # a lowercase brand name is not the term: the term counts as dropped
-    assert guard("Tidewire retries. [1]", "tidewire retries. [1]").missing == ["Tidewire"]
+    assert guard("Tidewire retries. [1]", "tidewire retries. [1]", TERMS).missing == ["Tidewire"]
     # plurals share the term: "Owners" keeps "Owner"
-    assert guard("Owners can do it. [1]", "Only an Owner can. [1]").ok
+    assert guard("Owners can do it. [1]", "Only an Owner can. [1]", TERMS).ok
+
+
+def test_default_terms_know_no_product():
+    """The defaults are generic: the sample product's words live beside its examples, and
+    without them none of those words is a fact, while numbers, code and URLs still are."""
+    assert len(TERMS) >= 10 and "Tidewire" in TERMS
+    assert set(DEFAULT_PRODUCT_TERMS).isdisjoint(TERMS)
+    assert TrainConfig().product_terms == DEFAULT_PRODUCT_TERMS
+    sample_words = {w for term in TERMS for w in re.split(r"[\W_]+", term.lower()) if w}
+    default_words = {w for t in DEFAULT_PRODUCT_TERMS for w in re.split(r"[\W_]+", t.lower())}
+    assert sample_words.isdisjoint(default_words)
+    facts = extract_facts(DRAFT)
+    assert facts.terms == []
+    assert facts.money == ["$49"] and facts.durations == ["24 hours", "7 days"]
+    assert facts.urls == ["https://app.tidewire.example/settings/api-keys"]
 
 
 def test_custom_product_terms():
@@ -196,7 +218,7 @@ def test_identical_spans_share_a_placeholder_and_blocks_take_one():
 def test_round_trip_is_exact_on_every_bundled_example():
     for n, row in enumerate(_examples(), 1):
         for text in (row["input"], row["output"]):
-            p = protect(text)
+            p = protect(text, TERMS)
             assert p.restore(p.text) == text, f"line {n}"
 
 
@@ -204,11 +226,11 @@ def test_bundled_outputs_are_expressible_with_the_input_placeholders():
     """A trainer can protect each pair: every fact of the output is one of the input's spans,
     used at most as often as in the input."""
     for n, row in enumerate(_examples(), 1):
-        p = protect(row["input"])
+        p = protect(row["input"], TERMS)
         protected_output = p.apply(row["output"])
         assert p.problems(protected_output).ok, f"line {n}: {p.problems(protected_output)}"
         assert p.restore(protected_output) == row["output"], f"line {n}"
-        leftover = extract_facts(PLACEHOLDER.sub("X", protected_output)).items
+        leftover = extract_facts(PLACEHOLDER.sub("X", protected_output), TERMS).items
         assert not leftover, f"line {n}: {leftover}"
 
 

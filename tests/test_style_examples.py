@@ -20,6 +20,7 @@ from styling.training.examples import (
     ExamplesFileError,
     check_examples,
     load_examples,
+    load_product_terms,
     load_topics,
     main,
 )
@@ -27,6 +28,7 @@ from styling.training.near_duplicates import jaccard, similar_pairs, token_set
 
 STYLE = Path(__file__).resolve().parent.parent / "askdesk/sample/style"
 EXAMPLES = STYLE / "examples.jsonl"
+TERMS = load_product_terms(EXAMPLES)  # the sample product's vocabulary, beside its examples
 
 GOOD_IN = "Rotation keeps the old key for 24 hours by default. [1]"
 GOOD_OUT = "Hey there! 👋\n\nThe old key keeps working for **24 hours** by default. [1]"
@@ -59,7 +61,8 @@ def _pair(i: int, **extra: object) -> dict[str, object]:
 
 
 def test_bundled_examples_pass_with_no_errors_and_no_warnings(bundled):
-    report = check_examples(bundled)
+    report = check_examples(bundled, product_terms=TERMS)
+    assert report.product_terms == TERMS
     assert len(bundled) >= 220
     assert report.ok, report.format()
     assert report.warnings == [], report.format()
@@ -68,7 +71,7 @@ def test_bundled_examples_pass_with_no_errors_and_no_warnings(bundled):
 
 def test_every_bundled_output_passes_the_guard(bundled):
     for ex in bundled:
-        result = guard(ex.input, ex.output)
+        result = guard(ex.input, ex.output, TERMS)
         assert result.ok, f"line {ex.line}: {result.reason}"
 
 
@@ -114,7 +117,7 @@ def test_outputs_use_shorter_sentences_than_inputs(bundled):
 
 def test_held_out_topics_make_a_clean_topic_split(bundled):
     held = load_topics(STYLE / "held_out_topics.txt")
-    report = check_examples(bundled, held_out_topics=held)
+    report = check_examples(bundled, held_out_topics=held, product_terms=TERMS)
     assert report.ok, report.format()
     assert {bundled[i].topic for i in report.eval} == held
     assert 0.1 <= len(report.eval) / len(bundled) <= 0.2

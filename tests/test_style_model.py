@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from askdesk.cli import app as cli_app
 from styling.generation.rewrite import TIMEOUT, StyleRewriter
-from styling.training.examples import load_examples
+from styling.training.examples import load_examples, load_product_terms
 from styling.training.fine_tune import (
     REPORT_FILE,
     STYLE_FILE,
@@ -28,6 +28,7 @@ from styling.training.fine_tune import (
 )
 
 SAMPLE = Path(__file__).resolve().parents[1] / "askdesk" / "sample" / "style" / "examples.jsonl"
+TERMS = load_product_terms(SAMPLE)  # the sample product's vocabulary, beside its examples
 CHATML = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
     "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
@@ -94,7 +95,15 @@ def pairs() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def trained(tiny_base, pairs, tmp_path_factory):
     out = tmp_path_factory.mktemp("style")
-    cfg = TrainConfig(max_steps=3, limit=6, batch_size=2, eval_every=2, warmup_steps=1, threads=2)
+    cfg = TrainConfig(
+        product_terms=TERMS,
+        max_steps=3,
+        limit=6,
+        batch_size=2,
+        eval_every=2,
+        warmup_steps=1,
+        threads=2,
+    )
     events: list[dict] = []
     result = train_style_model(
         pairs[:6], pairs[-2:], out, str(tiny_base), cfg, progress=events.append
@@ -135,7 +144,15 @@ def test_training_writes_a_version_folder_with_report(trained, tiny_base):
 
 @pytest.mark.slow
 def test_training_is_reproducible(tiny_base, pairs, tmp_path, trained):
-    cfg = TrainConfig(max_steps=3, limit=6, batch_size=2, eval_every=2, warmup_steps=1, threads=2)
+    cfg = TrainConfig(
+        product_terms=TERMS,
+        max_steps=3,
+        limit=6,
+        batch_size=2,
+        eval_every=2,
+        warmup_steps=1,
+        threads=2,
+    )
     again = train_style_model(pairs[:6], pairs[-2:], tmp_path, str(tiny_base), cfg)
     first = trained[0].report
     assert again.report["data_hash"] == first["data_hash"]
@@ -143,7 +160,9 @@ def test_training_is_reproducible(tiny_base, pairs, tmp_path, trained):
 
 
 def test_time_limit_stops_training_and_still_saves(tiny_base, pairs, tmp_path):
-    cfg = TrainConfig(max_steps=50, limit=4, batch_size=2, eval_every=100, time_limit_s=0.0)
+    cfg = TrainConfig(
+        product_terms=TERMS, max_steps=50, limit=4, batch_size=2, eval_every=100, time_limit_s=0.0
+    )
     result = train_style_model(pairs[:4], pairs[-1:], tmp_path, str(tiny_base), cfg)
     assert result.report["steps"] == 1 and result.report["stopped_by_time_limit"]
     assert (result.folder / REPORT_FILE).is_file()
@@ -525,7 +544,9 @@ def test_training_calibrates_the_openers_when_the_voice_has_several(tiny_base, p
     cheerful = [p for p in pairs if p[1].startswith("Hey there! 👋")][:4]
     cautious = [p for p in pairs if p[1].startswith("Hey there.\n")][:4]
     assert len(cautious) == 4
-    cfg = TrainConfig(max_steps=1, batch_size=2, eval_every=1, warmup_steps=0, threads=1)
+    cfg = TrainConfig(
+        product_terms=TERMS, max_steps=1, batch_size=2, eval_every=1, warmup_steps=0, threads=1
+    )
     events: list[dict] = []
     result = train_style_model(
         cheerful + cautious, cautious[:1], tmp_path, str(tiny_base), cfg, progress=events.append

@@ -108,6 +108,7 @@ def train(
         limit=limit,
         batch_size=batch_size,
         threads=s.style_threads,
+        product_terms=report.product_terms,
     )
     with _progress_bar() as progress:
         result = train_and_record(app, train_pairs, eval_pairs, cfg, progress=progress)

@@ -51,12 +51,18 @@ def team_examples(app: App) -> Path:
 def split_examples(path: Path) -> tuple[list[Example], CheckReport]:
     """The examples and their check report (with the topic split if a topics file is next to
     them): training and evaluation must see the same split. Raises ExamplesFileError."""
-    from styling.training.examples import check_examples, load_examples, load_topics
+    from styling.training.examples import (
+        check_examples,
+        load_examples,
+        load_product_terms,
+        load_topics,
+    )
 
     examples = load_examples(path)
     topics_file = path.with_name(TOPICS_FILE)
     topics = load_topics(topics_file) if topics_file.is_file() else None
-    return examples, check_examples(examples, held_out_topics=topics)
+    terms = load_product_terms(path)  # product_terms.txt beside the examples, if any
+    return examples, check_examples(examples, held_out_topics=topics, product_terms=terms)
 
 
 def activate_version(app: App, version: str) -> None:
@@ -120,18 +126,19 @@ def fit_tone(app: App, train_pairs: Pairs, folder: Path, rep: dict[str, Any]) ->
     return f"tone scorer {scorer.version}"
 
 
-def curated_pairs(app: App) -> tuple[Pairs, list[int], int]:
+def curated_pairs(app: App, terms: tuple[str, ...] = ()) -> tuple[Pairs, list[int], int]:
     """Unused curated examples that pass the examples check: (pairs, their ids, rejected).
 
     A curated answer that adds a fact its draft lacks would teach the model to invent facts,
-    so the same errors that stop `style check` keep an example out of training."""
+    so the same errors that stop `style check` keep an example out of training (checked
+    with the same product `terms` as the examples file)."""
     from styling.training.examples import Example, check_examples
 
     rows = app.store.curated_examples(unused_only=True)
     if not rows:
         return [], [], 0
     examples = [Example(r["input"], r["output"], line=i + 1) for i, r in enumerate(rows)]
-    report = check_examples(examples, split=(range(len(examples)), []))
+    report = check_examples(examples, split=(range(len(examples)), []), product_terms=terms)
     bad = {issue.line for issue in report.errors}
     kept = [(ex, r) for ex, r in zip(examples, rows, strict=True) if ex.line not in bad]
     return [(ex.input, ex.output) for ex, _ in kept], [int(r["id"]) for _, r in kept], len(bad)
@@ -167,9 +174,13 @@ def retrain_job(
                 )
             train_pairs = [(file_examples[i].input, file_examples[i].output) for i in check.train]
             eval_pairs = [(file_examples[i].input, file_examples[i].output) for i in check.eval]
-            extra, curated_ids, rejected = curated_pairs(app)
+            extra, curated_ids, rejected = curated_pairs(app, check.product_terms)
             report_progress(0.05, f"training on {len(train_pairs) + len(extra)} pairs")
-            config = TrainConfig(max_steps=max_steps, threads=app.settings.style_threads)
+            config = TrainConfig(
+                max_steps=max_steps,
+                threads=app.settings.style_threads,
+                product_terms=check.product_terms,
+            )
             try:
                 outcome = train_and_record(
                     app,

@@ -13,30 +13,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-#: Tidewire's own vocabulary. Matched case-sensitively (with an optional plural "s"), so
-#: "your team" is not the Team plan and "free" is not the Free plan.
-DEFAULT_PRODUCT_TERMS: tuple[str, ...] = (
-    "Tidewire",
-    "tw",
-    "Free",
-    "Team",
-    "Business",
-    "Owner",
-    "Admin",
-    "Developer",
-    "Viewer",
-    "SSO",
-    "SAML",
-    "SCIM",
-    "Tidewire-Signature",
-    "Tidewire-Event-Id",
-    "Tidewire-Event-Type",
-    "Tidewire-Delivery-Id",
-    "Tidewire-Run-Id",
-    "Tidewire-Attempt",
-    "Retry-After",
-    "Idempotency-Key",
-)
+#: No product's vocabulary by default: the patterns below find what every team's answers
+#: share (numbers, units, durations, versions, money, code, URLs, identifiers, citations).
+#: A team's own names (product, plans, roles, headers) are its `product_terms`, matched
+#: case-sensitively with an optional plural "s": kept in `product_terms.txt` beside its
+#: examples (styling.training.examples.load_product_terms) and stored with each version.
+DEFAULT_PRODUCT_TERMS: tuple[str, ...] = ()
 
 #: Every kind of fact `find_facts` reports.
 KINDS: tuple[str, ...] = (
@@ -172,7 +154,7 @@ class Fact:
 
 
 def term_pattern(product_terms: Iterable[str]) -> re.Pattern[str] | None:
-    """Longest term first, so `Tidewire-Signature` wins over `Tidewire`."""
+    """Longest term first, so `Acme-Signature` wins over `Acme`."""
     terms = sorted({t for t in product_terms if t.strip()}, key=len, reverse=True)
     if not terms:
         return None

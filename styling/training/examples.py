@@ -23,6 +23,8 @@ from styling.guards.facts import guard
 from styling.training.near_duplicates import groups, similar_pairs, split_groups
 
 Severity = Literal["error", "warning"]
+#: A file of this name beside the examples lists the team's product terms.
+PRODUCT_TERMS_FILE = "product_terms.txt"
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,20 @@ def _shape_problem(obj: object) -> str | None:
 
 def load_topics(path: str | Path) -> frozenset[str]:
     """A topic list file: one topic a line, `#` comments."""
+    return frozenset(_list_file(path))
+
+
+def load_product_terms(examples_path: str | Path) -> tuple[str, ...]:
+    """The team's own vocabulary for the fact guard: `product_terms.txt` beside the examples
+    file (one term a line, `#` comments), or none when there is no such file. The defaults
+    know no product; the bundled sample keeps Tidewire's terms this way."""
+    path = Path(examples_path).with_name(PRODUCT_TERMS_FILE)
+    return tuple(dict.fromkeys(_list_file(path))) if path.is_file() else ()
+
+
+def _list_file(path: str | Path) -> list[str]:
     lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return frozenset(s for ln in lines if (s := ln.split("#", 1)[0].strip()))
+    return [s for ln in lines if (s := ln.split("#", 1)[0].strip())]
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,7 @@ class CheckReport:
     eval: tuple[int, ...]
     groups: tuple[tuple[int, ...], ...]  # near-duplicate groups of 2+ examples
     counts: dict[str, int] = field(default_factory=dict)
+    product_terms: tuple[str, ...] = ()  # the terms the facts were checked with
 
     @property
     def errors(self) -> list[Issue]:
@@ -194,7 +209,7 @@ def check_examples(
         "near_duplicate_groups": len(near),
         "caution": sum(ex.caution for ex in examples),
     }
-    return CheckReport(tuple(issues), tuple(train), tuple(evals), near, counts)
+    return CheckReport(tuple(issues), tuple(train), tuple(evals), near, counts, terms)
 
 
 def _line_issues(ex: Example, max_chars: int, terms: tuple[str, ...]) -> list[Issue]:
@@ -296,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ExamplesFileError as exc:
         print(exc, file=sys.stderr)
         return 1
-    report = check_examples(examples)
+    report = check_examples(examples, product_terms=load_product_terms(args[0]))
     print(report.format())
     return 0 if report.ok else 1
 
@@ -312,6 +327,7 @@ __all__ = [
     "Issue",
     "check_examples",
     "load_examples",
+    "load_product_terms",
     "load_topics",
     "main",
 ]
