@@ -378,7 +378,7 @@ def test_constrained_generation_never_breaks_the_placeholder_rules(trained):
 
 
 def test_a_looping_rewrite_falls_back_with_repetition(trained, monkeypatch):
-    from styling.generation.rewrite import REPETITION, repeated_line
+    from styling.generation.stops import REPETITION, repeated_line
 
     looped = (
         "Hey there! 👋\n\nKeys expire after <F1>. <F2>\n\nHappy building! 🌊\n\nHappy building! 🌊"

@@ -24,16 +24,15 @@ none is used.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from styling.generation.citations import attach_lone_citations, misplaced_citations
 from styling.generation.constrained import PlaceholderConstraint, VocabClasses
 from styling.generation.decode import (
     Decoded,
@@ -47,6 +46,13 @@ from styling.generation.frame import Frame
 from styling.generation.opener import choose
 from styling.generation.sentence_length import SentenceLengthBias
 from styling.generation.split_sentences import split_long
+from styling.generation.stops import (
+    REPETITION,
+    loop_stop,
+    repeated_line,
+    repeated_sentence,
+    sign_off_stop,
+)
 from styling.generation.units import (
     LIST_ITEM,
     MAX_UNIT_WORDS,
@@ -61,13 +67,12 @@ from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
 from styling.guards.facts import check_rewrite, guard
 from styling.guards.passthrough import passthrough_reason
 from styling.guards.placeholders import PLACEHOLDER, protect
-from styling.model.base import base_model_for, load_model
-from styling.model.prompt import STYLE_FILE, prompt_text
+from styling.model.prompt import prompt_text
+from styling.model.version import load_version, read_style
 
 REWRITTEN = "rewritten"
 _TAG = re.compile(r"<(?!F\d+>)[^<>\n]{0,12}>")
 TIMEOUT = "timeout"
-REPETITION = "repetition"
 RETRY_TIME = "kept as drafted: no time left to retry it"
 #: A failing one-sentence unit is retried in halves if it is longer than this.
 RETRY_SPLIT_WORDS = 10
@@ -138,7 +143,7 @@ class StyleRewriter:
         # the rewrite; later, its sentences keep their drafted words (p95 latency)
         self.retry_within_s = retry_within_s
         self._vocab: Any = None
-        style = _read_style(self.model_dir)
+        style = read_style(self.model_dir)
         self.style = style
         self.frame = Frame.from_json(style.get("frame"))
         self.product_terms = tuple(
@@ -539,137 +544,6 @@ def default_max_new_tokens(draft_tokens: int) -> int:
     return min(768, int(draft_tokens * 1.6) + 48)
 
 
-def load_version(
-    model_dir: Path, style: dict[str, Any], threads: int | None, base_cache: Path | None = None
-) -> tuple[Any, Any]:
-    """(model, tokenizer) of a version folder: a full model as is, a LoRA adapter merged
-    into its base (styling.model.base.base_model_for: never relative to the current dir)."""
-    import torch  # optional: torch, transformers (askdesk[style])
-    from transformers import AutoTokenizer
-
-    if threads:
-        torch.set_num_threads(threads)
-    # transformers' own deprecation notice, raised while peft merges the adapter: not ours
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
-    if style.get("mode") == "lora":
-        from peft import PeftModel  # optional: peft (askdesk[style])
-
-        base, _ = load_model(base_model_for(str(style["base_model"]), model_dir, base_cache))
-        model = PeftModel.from_pretrained(base, str(model_dir)).merge_and_unload()
-    else:
-        model, _ = load_model(str(model_dir))
-    tok = AutoTokenizer.from_pretrained(str(model_dir))
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model.eval()
-    return model, tok
-
-
-def repeated_sentence(text: str) -> bool:
-    """Two sentences with the same words (4 or more) in a different order or with other
-    placeholders: a loop that `repeated_line` does not see."""
-    seen: set[frozenset[str]] = set()
-    for line in text.split("\n"):
-        for sentence in line_sentences(line):
-            words = frozenset(re.findall(r"[a-z']{3,}", sentence.lower()))
-            if len(words) >= 4:
-                if words in seen:
-                    return True
-                seen.add(words)
-    return False
-
-
-def repeated_line(text: str, min_chars: int = 8) -> str | None:
-    """The first complete line that repeats an earlier one (a decoding loop), or None.
-
-    Short lines (a bullet marker, `---`) may legitimately repeat; lines inside code fences
-    never count, a code block is restored from the draft anyway."""
-    seen: set[str] = set()
-    fenced = False
-    for line in text.split("\n"):
-        key = line.strip()
-        if key.startswith(("```", "~~~")):
-            fenced = not fenced
-            continue
-        if fenced or len(key) < min_chars:
-            continue
-        if key in seen:
-            return key
-        seen.add(key)
-    return None
-
-
-def loop_stop(tokenizer: Any) -> Any:
-    """A decode Stop: "repetition" as soon as a generated line repeats an earlier one."""
-
-    def stop(ids: list[int]) -> str | None:
-        if "\n" not in tokenizer.decode(ids[-1:]):  # only a finished line can repeat
-            return None
-        text = tokenizer.decode(ids, skip_special_tokens=True)
-        return REPETITION if repeated_line(text[: text.rindex("\n") + 1]) else None
-
-    return stop
-
-
-def attach_lone_citations(protected: Any, body: str) -> str:
-    """A line holding only citation markers joins the line above it ("…instead.\n\n[1]"
-    becomes "…instead. [1]"), where the examples put them."""
-    cites = {ph for ph, kind in protected.kinds.items() if kind == "citation"}
-    lines: list[str] = []
-    for line in body.split("\n"):
-        marks = PLACEHOLDER.findall(line)
-        only = line.strip() and not PLACEHOLDER.sub("", line).strip()
-        if only and all(f"<F{n}>" in cites for n in marks):
-            while lines and not lines[-1].strip():
-                lines.pop()
-            if lines:
-                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
-                continue
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def misplaced_citations(protected: Any, body: str) -> list[str]:
-    """Citation markers the model moved from the end of a line into running text.
-
-    The constraint makes the model write each placeholder once, not in the right place, and
-    a 135M model sometimes puts a citation's placeholder where a product name's should be
-    ("[1] disables an endpoint"): every fact is there, so the fact guard passes. A marker
-    that ends its line in the draft must end its line in the rewrite (the examples' answers
-    always end a line with their markers), and none may start a line or sentence."""
-    out = []
-    for ph, kind in protected.kinds.items():
-        if kind != "citation":
-            continue
-        line_final = re.search(re.escape(ph) + r"[ \t]*(?:<F\d+>[ \t]*)*$", protected.text, re.M)
-        for m in re.finditer(re.escape(ph), body):
-            before = body[: m.start()].rstrip(" \t")
-            after = body[m.end() :].split("\n", 1)[0]
-            starts = not before or before.endswith("\n")
-            tail = re.sub(r"<F\d+>|[\s.,;:!?)]", "", after)
-            if starts or (line_final and tail):
-                out.append(protected.tokens[ph])
-    return out
-
-
-def sign_off_stop(tokenizer: Any, sign_offs: tuple[str, ...]) -> Any:
-    """A decode Stop at the end of a sign-off line: the unit is over. With a placeholder
-    still missing, the constraint would otherwise keep the model writing past its own end
-    (a made-up next turn, up to `max_new_tokens`); stopped, the guard names the missing
-    fact and the unit is retried sentence by sentence."""
-
-    def stop(ids: list[int]) -> str | None:
-        tail = tokenizer.decode(ids[-24:], skip_special_tokens=True).rstrip()
-        for line in sign_offs:
-            if tail.endswith(line):
-                before = tail[: -len(line)]
-                if not before.strip() or before.endswith("\n"):
-                    return "sign_off"
-        return None
-
-    return stop
-
-
 def _chain(rules: list[Any]) -> Any:
     def apply(ids: list[int], scores: Any) -> Any:
         for rule in rules:
@@ -707,13 +581,6 @@ def _end_ids(tok: Any) -> list[int]:
     if isinstance(end, int) and end != tok.unk_token_id:
         ids.add(end)
     return sorted(i for i in ids if i is not None)
-
-
-def _read_style(model_dir: Path) -> dict[str, Any]:
-    path = model_dir / STYLE_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{model_dir} is not a style model version (no {STYLE_FILE})")
-    return json.loads(path.read_text())
 
 
 def _short(text: str, limit: int = 200) -> str:
