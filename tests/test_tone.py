@@ -14,7 +14,6 @@ from styling.tone.scorer import (
     ToneScorer,
     ToneScorerError,
     auroc,
-    load_tone_scorer,
     spread_by_group,
 )
 from styling.tone.sentiment import sentiment, sentiment_shifts
@@ -86,12 +85,12 @@ def test_save_and_load_give_identical_scores(scorer, split, cached_embed, tmp_pa
     assert loaded.meta["embedder"] == "test"
 
 
-def test_the_builtin_factory_gives_a_text_tone_scorer(scorer, split, cached_embed, tmp_path):
-    """`load_tone_scorer` is the built-in of the tone-scorer extension point: what it returns
+def test_the_bound_scorer_is_a_text_tone_scorer(scorer, split, cached_embed, tmp_path):
+    """The built-in of the tone-scorer extension point, loaded and bound to the embedder,
     has the one-text shape the answer core records (version, score(text) in [0, 1])."""
     _, evals = split
     scorer.save(tmp_path / "tone")
-    bound = load_tone_scorer(tmp_path / "tone", cached_embed)
+    bound = ToneScorer.load(tmp_path / "tone").bind(cached_embed)
     assert isinstance(bound, TextToneScorer)
     assert bound.version == scorer.version
     assert bound.score(evals[0].output) == scorer.score([evals[0].output], cached_embed)[0]

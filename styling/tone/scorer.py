@@ -39,20 +39,16 @@ class ToneScorerError(ValueError):
 @runtime_checkable
 class TextToneScorer(Protocol):
     """A tone scorer as the answer core uses it (the shape of core.ports.Tone): one text in,
-    how close it is to the team's voice out, in [0, 1]; `version` is recorded per answer."""
+    how close it is to the team's voice out, in [0, 1]; `version` is recorded per answer.
+
+    The interface of the tone-scorer extension point (entry-point group
+    `askdesk.tone_scorers`): a factory registered there returns one of these. The built-in
+    is `BoundToneScorer` (the team-trained scorer with the index's embedder)."""
 
     @property
     def version(self) -> str: ...
 
     def score(self, text: str) -> float: ...
-
-
-class ToneScorerFactory(Protocol):
-    """The tone scorer extension point (entry-point group `askdesk.tone_scorers`): build a
-    scorer from the folder it was saved in and the deployment's embedder. The built-in one
-    is `load_tone_scorer`; it raises ToneScorerError when the folder can't be used."""
-
-    def __call__(self, folder: Path, embed: Embed) -> TextToneScorer: ...
 
 
 def data_hash(brand_texts: Sequence[str], plain_texts: Sequence[str]) -> str:
@@ -168,11 +164,6 @@ class BoundToneScorer:
         return self.scorer.score([text], self.embed)[0]
 
 
-def load_tone_scorer(folder: Path, embed: Embed) -> BoundToneScorer:
-    """The built-in ToneScorerFactory: the scorer saved in `folder`, bound to `embed`."""
-    return ToneScorer.load(folder).bind(embed)
-
-
 def _features(texts: list[str], embed: Embed, vocabulary: Sequence[str]) -> np.ndarray:
     vectors = np.asarray(embed(texts), dtype=np.float64).reshape(len(texts), -1)
     return np.hstack([vectors, style_matrix(texts, vocabulary)])
@@ -221,11 +212,9 @@ __all__ = [
     "TextToneScorer",
     "ToneScorer",
     "ToneScorerError",
-    "ToneScorerFactory",
     "auroc",
     "content_sentiment",
     "data_hash",
-    "load_tone_scorer",
     "sentiment",
     "sentiment_shifts",
     "spread_by_group",
