@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from askdesk.locking import Busy, exclusive, live_holder
@@ -30,22 +29,6 @@ if TYPE_CHECKING:
     from feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
-
-SALT_SETTING = "asker_salt"
-
-
-def shared_salt(store: FeedbackStore, salt_file: Path) -> str:
-    """The fleet's asker salt. The first process to ask proposes DATA_DIR/salt when it has
-    one (hashes already stored keep matching), else a fresh secret; the stored value is never
-    replaced, and a salt file that disagrees with it is left as it is (and reported)."""
-    existing = salt_file.read_text().strip() if salt_file.is_file() else ""
-    value = store.instance_setting(SALT_SETTING, existing or secrets.token_hex(32))
-    if existing and existing != value:
-        log.warning(
-            "DATA_DIR/salt differs from the database's asker salt; the database's is used",
-            extra={"salt_file": str(salt_file)},
-        )
-    return value
 
 
 def instance_name() -> str:

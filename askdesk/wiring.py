@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
+from askdesk.asker_salt import shared_salt
 from askdesk.composers import build_composer
 from askdesk.settings import Settings
 from bots.common import ChannelConfig, ChannelDirectory
@@ -85,8 +86,6 @@ class App:
         if self._salt is None:
             s = self.settings
             if self.shared_database and not (s.asker_salt and s.asker_salt.get_secret_value()):
-                from askdesk.fleet import shared_salt
-
                 self._salt = shared_salt(self.store, s.data_dir / "salt")
             else:
                 self._salt = s.salt()

@@ -44,8 +44,9 @@ from core.types import Question
 from retrieval.chunking import chunk_document
 from retrieval.documents import stable_hash
 from retrieval.embedding import Embedder
+from retrieval.folder_scan import scan_folder
 from retrieval.index import ChunkIndex, ChunkRow
-from retrieval.ingest import Ingester, scan_folder
+from retrieval.ingest import Ingester
 from retrieval.loaders import load_document
 from retrieval.passages import chunk_passages
 from retrieval.search import Searcher, fts_query

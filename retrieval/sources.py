@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from retrieval.documents import LoadError
-
-PIPELINE_VERSION = "4"
-"""Bump when loading or chunking changes output, so every document is re-chunked once."""
+from retrieval.documents import PIPELINE_VERSION, LoadError
+from retrieval.folder_scan import scan
+from retrieval.loaders import format_for_name
+from retrieval.loaders._source import read_bytes
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,6 @@ class FolderSource:
             raise NotADirectoryError(f"not a folder: {self.root}")
 
     def list_items(self) -> Listing:
-        from retrieval.ingest import scan
-        from retrieval.loaders import format_for_name
-
         self.check()
         found = scan(self.root)
         items = [
@@ -135,8 +132,6 @@ class FolderSource:
         return Listing(items, found.ignored, skipped, keep)
 
     def read(self, item: Item, max_bytes: int) -> bytes:
-        from retrieval.loaders._source import read_bytes
-
         return read_bytes(Path(item.key), max_bytes)
 
 
