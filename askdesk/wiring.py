@@ -196,6 +196,7 @@ class App:
             if version or self.active_style_version():
                 log.warning("style model not found", extra={"version": version or ""})
             return None
+        # lean: the style model's code (~0.1 s) loads only when a version is active (issue 23)
         from styling.rewrite import StyleRewriter
 
         s = self.settings
@@ -224,6 +225,7 @@ class App:
         folder = self.tone_folder()
         if folder is None:
             return None
+        # lean: the tone scorer's code loads only when a tone model is installed (issue 23)
         from styling.tone import ToneScorer, ToneScorerError
 
         try:

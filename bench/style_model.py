@@ -21,6 +21,21 @@ import sys
 import time
 from pathlib import Path
 
+from retrieval.embedding import Embedder
+from styling.base_model import load_model, resolve_base_model
+from styling.evaluate import evaluate
+from styling.examples import check_examples, load_examples, load_topics
+from styling.rewrite import StyleRewriter
+from styling.tone import ToneScorer
+from styling.training import (
+    ALL_LINEAR,
+    ATTENTION_ONLY,
+    TrainConfig,
+    _encode,
+    collate,
+    train_style_model,
+)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,8 +46,6 @@ DEFAULT_OUT = Path(os.environ.get("ASKDESK_BENCH_DIR", "/tmp/askdesk-style-bench
 
 
 def split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list]:
-    from styling.examples import check_examples, load_examples, load_topics
-
     ex = load_examples(SAMPLE)
     rep = check_examples(ex, held_out_topics=load_topics(TOPICS))
     train = [(ex[i].input, ex[i].output) for i in rep.train]
@@ -41,14 +54,10 @@ def split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list]:
 
 
 def base_path(out: Path) -> str:
-    from styling.base_model import resolve_base_model
-
     return resolve_base_model(None, out / "models" / "smollm2-135m-instruct")
 
 
 def cmd_train(args: argparse.Namespace) -> dict:
-    from styling.training import ALL_LINEAR, ATTENTION_ONLY, TrainConfig, train_style_model
-
     train, evals, _ = split_pairs()
     cfg = TrainConfig(
         mode=args.mode,
@@ -86,9 +95,6 @@ def cmd_train(args: argparse.Namespace) -> dict:
 
 def cmd_eval(args: argparse.Namespace) -> dict:
     """Held-out split: guard pass, voice, latency vs plain generate, tone (if tone.py)."""
-    from styling.evaluate import evaluate
-    from styling.rewrite import StyleRewriter
-
     train, _, held = split_pairs()
     held = held[: args.limit]
     rewriter = StyleRewriter(
@@ -101,9 +107,6 @@ def cmd_eval(args: argparse.Namespace) -> dict:
     tone = None
     tone_fit: dict = {}
     try:
-        from retrieval.embedding import Embedder
-        from styling.tone import ToneScorer
-
         embed = Embedder("all-MiniLM-L6-v2", threads=args.threads).encode
         scorer = ToneScorer.fit([a for _, a in train], [d for d, _ in train], embed)
         tone_fit = {"tone_scorer": scorer.version}
@@ -147,10 +150,8 @@ def cmd_steps(args: argparse.Namespace) -> dict:
 
 def cmd_one_mode(args: argparse.Namespace) -> dict:
     """Time `steps` optimizer steps on one fixed batch (first step is warm-up, not counted)."""
+    # optional: torch, peft (askdesk[style])
     import torch
-
-    from styling.base_model import load_model
-    from styling.training import TrainConfig, _encode, collate
 
     model, tok = load_model(base_path(args.out), threads=args.threads)
     train, _, _ = split_pairs()
@@ -158,6 +159,7 @@ def cmd_one_mode(args: argparse.Namespace) -> dict:
     items = [_encode(tok, d, a, cfg) for d, a in train[: args.batch_size]]
     batch = collate(items, tok.pad_token_id)
     if args.mode == "lora":
+        # optional: torch, peft (askdesk[style])
         from peft import LoraConfig, get_peft_model
 
         model = get_peft_model(

@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
+import lxml.html
 import requests
 
 from retrieval.crawl_limits import CrawlLimits
@@ -545,8 +546,6 @@ class WebSource:
         return _Page(url, "error", reason=reason, links=[u for u in known if self.in_prefix(u)])
 
     def _links(self, body: bytes, base: str) -> list[str]:
-        import lxml.html
-
         try:
             doc = lxml.html.fromstring(body)
         except (ValueError, lxml.etree.ParserError):
@@ -721,4 +720,3 @@ class WebSource:
         if len(data) > max_bytes:
             raise LoadError(f"too large ({len(data) / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB)")
         return data
-

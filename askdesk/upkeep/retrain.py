@@ -13,14 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askdesk.locking import Busy, exclusive
 from askdesk.upkeep.errors import UpkeepError
 from askdesk.upkeep.outcome import skipped
 from askdesk.upkeep.progress import JobProgress, TrainProgress, guarded
+from styling.base_model import resolve_base_model
+from styling.examples import Example, ExamplesFileError, check_examples, load_examples, load_topics
+from styling.tone import ToneScorer
+from styling.training import TrainConfig, train_style_model
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
-    from styling.examples import CheckReport, Example
-    from styling.training import TrainConfig
+    from styling.examples import CheckReport
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +55,6 @@ def team_examples(app: App) -> Path:
 def split_examples(path: Path) -> tuple[list[Example], CheckReport]:
     """The examples and their check report (with the topic split if a topics file is next to
     them): training and evaluation must see the same split. Raises ExamplesFileError."""
-    from styling.examples import check_examples, load_examples, load_topics
-
     examples = load_examples(path)
     topics_file = path.with_name(TOPICS_FILE)
     topics = load_topics(topics_file) if topics_file.is_file() else None
@@ -81,9 +83,6 @@ def train_and_record(
 ) -> TrainOutcome:
     """Fine-tune on the pairs, fit the tone scorer on the same training pairs, write the
     report and record the TrainRun. `progress` receives the trainer's event dicts."""
-    from styling.base_model import resolve_base_model
-    from styling.training import train_style_model
-
     s = app.settings
     base = resolve_base_model(s.style_base_model, app.base_model_cache)
     result = train_style_model(
@@ -105,8 +104,6 @@ def train_and_record(
 def fit_tone(app: App, train_pairs: Pairs, folder: Path, rep: dict[str, Any]) -> str:
     """Fit the tone scorer on the training pairs (outputs: brand voice, inputs: plain) and
     keep it next to the model, so the version and its tone yardstick travel together."""
-    from styling.tone import ToneScorer
-
     brand = [out for _, out in train_pairs]
     plain = [inp for inp, _ in train_pairs]
     try:
@@ -125,8 +122,6 @@ def curated_pairs(app: App) -> tuple[Pairs, list[int], int]:
 
     A curated answer that adds a fact its draft lacks would teach the model to invent facts,
     so the same errors that stop `style check` keep an example out of training."""
-    from styling.examples import Example, check_examples
-
     rows = app.store.curated_examples(unused_only=True)
     if not rows:
         return [], [], 0
@@ -148,10 +143,6 @@ def retrain_job(
     it, mark those curated examples used and make the version active. Returns
     {"status": "skipped", "reason"} when another training run holds the lock; raises
     UpkeepError when the examples are unusable or training fails."""
-    from askdesk.locking import Busy, exclusive
-    from styling.examples import ExamplesFileError
-    from styling.training import TrainConfig
-
     report_progress = guarded(progress)
     path = examples or team_examples(app)
     try:
