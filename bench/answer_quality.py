@@ -59,7 +59,7 @@ from askdesk.upkeep.calibrate import probe_features
 from core.answerability import FEATURES, PROBES, DecisionModel, calibrate
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine, EngineConfig
-from core.evaluation import load_golden, token_f1, useful_at_05
+from core.evaluation import load_golden
 from core.types import Question
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
@@ -174,31 +174,6 @@ def engines(
     if w is not None:
         adapted = AdaptedComposer(w, decision=DecisionModel(bias=99.0))
         out["adapted"] = AnswerEngine(searcher, adapted, config=EngineConfig(min_confidence=0.0))
-    return out
-
-
-def score(answer: str, reference: str) -> tuple[float, float]:
-    f1, _ = token_f1(answer, reference)
-    return (1.0 if useful_at_05(answer, reference) else 0.0), f1
-
-
-def answer_level(
-    name: str, items: list[tuple[str, str]], eng: dict[str, AnswerEngine], naive: Naive | None
-) -> dict[str, Any]:
-    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in (*eng, "naive")}
-    for question, reference in items:
-        for key, engine in eng.items():
-            ans = engine.answer(Question(question, platform="eval"))
-            rows[key].append((0.0, 0.0) if ans.unanswered else score(ans.text, reference))
-        if naive is not None:
-            rows["naive"].append(score(naive.best(question)[0], reference))
-    out: dict[str, Any] = {"set": name, "questions": len(items)}
-    for key, vals in rows.items():
-        if vals:
-            out[key] = {
-                "useful@0.5": round(float(np.mean([v[0] for v in vals])), 3),
-                "f1": round(float(np.mean([v[1] for v in vals])), 3),
-            }
     return out
 
 

@@ -106,8 +106,6 @@ class SourceDiff:
     listing: Listing | None = None
 
 
-FolderDiff = SourceDiff  # the name `status` and older callers know
-
 
 def diff_folder(
     root: Path, index: ChunkIndex, known_skips: Iterable[Mapping[str, Any]] = ()

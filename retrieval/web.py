@@ -50,10 +50,10 @@ import lxml.html
 import requests
 
 from retrieval.crawl_limits import CrawlLimits
-from retrieval.documents import LoadError
+from retrieval.documents import PIPELINE_VERSION, LoadError
 from retrieval.loaders import format_for_type
 from retrieval.netguard import AddressPolicy, deadline, guarded_session, refusal_of
-from retrieval.sources import PIPELINE_VERSION, Item, Listing, prefixed
+from retrieval.sources import Item, Listing, prefixed
 from retrieval.urls import host_port, normalize, origin, split_credentials
 
 log = logging.getLogger(__name__)
