@@ -22,14 +22,14 @@ from pathlib import Path
 from _common import emit, log, parser
 from _corpus import SAMPLE_GOLDEN
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from askdesk.cli.eval_cmd import run_and_store
 from askdesk.demo import sample_dir
 from askdesk.settings import Settings
 from askdesk.upkeep import index_folder
 from askdesk.wiring import App
 from core.types import Question
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:

@@ -49,14 +49,14 @@ from typing import Any
 
 from _common import emit, log, parser, pct
 from _corpus import REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
+
+sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack, signing, S3 and PG helpers
 from fake_openai import FakeOpenAI, Reply
 from fake_slack import FakeSlackAPI
 from pg_fleet import fresh_database
 from pg_private import remove_private_postgres, start_private_postgres
 from s3_loopback import start_moto, stop_moto
 from slack_payloads import event_body, mention, sign
-
-sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack, signing, S3 and PG helpers
 
 ACK_LIMIT_S = 3.0
 LOGS = Path(tempfile.gettempdir()) / "askdesk-fleet-bench"  # each process's stderr

@@ -31,6 +31,8 @@ from typing import Any
 
 from _common import THREADS, embedder, emit, log, parser, pct
 from _corpus import REPO, SAMPLE_GOLDEN, sample_corpus
+
+sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack and request signing
 from fake_slack import FakeSlackAPI
 from slack_payloads import SECRET, SlackSender, mention
 
@@ -50,7 +52,6 @@ from retrieval.search import Searcher
 
 ACK_LIMIT_S = 3.0
 WARMUP = 10
-sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack and request signing
 
 
 def questions(n: int) -> list[str]:

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before styling loads transformers
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from retrieval.embedding import Embedder
 from styling.base_model import load_model, resolve_base_model
 from styling.evaluate import evaluate
@@ -36,9 +38,7 @@ from styling.training import (
     train_style_model,
 )
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SAMPLE = ROOT / "askdesk" / "sample" / "style" / "examples.jsonl"
 TOPICS = SAMPLE.with_name("held_out_topics.txt")
