@@ -3,7 +3,6 @@
 Built-ins: `extractive` (the quote composer, always there) and `llm` (an OpenAI-compatible
 model, `core.llm_compose`). Anything else is looked up in the `askdesk.composers` entry-point
 group, so a package can add a composer without touching askdesk:
-
     [project.entry-points."askdesk.composers"]
     mine = "my_package.composer:build"   # build(settings, fallback) -> core.ports.Composer
 
@@ -19,6 +18,7 @@ import logging
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 
+from askdesk.setting_names import closest
 from askdesk.settings import Settings
 from core.compose import ExtractiveComposer
 from core.ports import Composer
@@ -74,8 +74,6 @@ def known_backends() -> list[str]:
 
 def unknown_backend(name: str) -> str:
     """The one line for an `answer_backend` nothing provides, with the likeliest meant."""
-    from askdesk.setting_names import closest
-
     known = known_backends()
     meant = closest(name, known)
     guess = f"did you mean {meant!r}? " if meant else ""

@@ -22,7 +22,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askdesk.demo_history import write_history
+from askdesk.upkeep.retrain import activate_version, fit_tone, split_examples
+from core.types import Question
 from feedback.reasons import Reason
+from styling.model.base import resolve_base_model
 
 if TYPE_CHECKING:
     from askdesk.demo_history import Story
@@ -87,8 +91,6 @@ def seed_traffic(
 ) -> Traffic:
     """Ask the golden questions and the gap questions through the real desk, spread over the
     demo places, and cast one labelled demo vote on each answer (`desk`: `App.desk()`)."""
-    from core.types import Question
-
     items = [(g["question"], g.get("sources") or []) for g in golden_questions(golden)]
     items += [(q, []) for q in GAP_QUESTIONS]
     out = Traffic()
@@ -126,8 +128,6 @@ def install_sample_style(app: App) -> str | None:
     model is bundled (then `askdesk style train` makes one). `askdesk style use sample` and
     `askdesk demo` both call this.
     """
-    from askdesk.upkeep.retrain import activate_version
-
     bundled = sample_dir() / "style" / "model"
     if not (bundled / "style.json").is_file():
         return None
@@ -135,8 +135,6 @@ def install_sample_style(app: App) -> str | None:
     version = str(style.get("version") or "sample")
     target = app.style_root / version
     if not (target / "style.json").is_file():
-        from styling.model.base import resolve_base_model
-
         base = Path(resolve_base_model(str(style["base_model"]), app.base_model_cache))
         shutil.copytree(bundled, target, dirs_exist_ok=True)
         # the tokenizer is the base model's own (3.5 MB not worth bundling twice)
@@ -168,7 +166,6 @@ def ensure_tone_scorer(app: App) -> str | None:
     one already exists."""
     if app.tone_folder() is not None:
         return None
-    from askdesk.upkeep.retrain import fit_tone, split_examples
 
     examples, report = split_examples(sample_dir() / "style" / "examples.jsonl")
     pairs = [(examples[i].input, examples[i].output) for i in report.train]
@@ -181,8 +178,6 @@ def seed_history(
     """Write the simulated weeks before today (askdesk.demo_history) from what the demo just
     did for real: its answers, eval run #`eval_run_id`, its index run and the active style
     version `style`."""
-    from askdesk.demo_history import write_history
-
     real = [r for r in store.recent_interactions(limit=500) if not r["simulated"]]
     samples = [r for r in real if r["platform"] != "cli"] or real
     (eval_run,) = [r for r in store.eval_runs(limit=500) if r["id"] == eval_run_id]

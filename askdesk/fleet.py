@@ -3,7 +3,6 @@
 With SQLite (the zero-config default) everything stays per data dir: the file lock, the
 salt file, each process's own memory of Slack deliveries. With a database server
 (`database_url` = PostgreSQL) the fleet's state moves into it:
-
 - deliveries are claimed with a unique row (`FeedbackStore.claim`), so exactly one process
   answers a Slack event or a Discord message, whichever receives it;
 - index runs and scheduled jobs take a PostgreSQL advisory lock instead of a file lock;
@@ -19,33 +18,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
+
 from askdesk.locking import Busy, exclusive, live_holder
+from bots.claims import SeenKeys, SharedKeys
+from feedback.locks import advisory_lock, lock_holder, lock_key
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
-    from bots.claims import SeenKeys
     from feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
-
-SALT_SETTING = "asker_salt"
-
-
-def shared_salt(store: FeedbackStore, salt_file: Path) -> str:
-    """The fleet's asker salt. The first process to ask proposes DATA_DIR/salt when it has
-    one (hashes already stored keep matching), else a fresh secret; the stored value is never
-    replaced, and a salt file that disagrees with it is left as it is (and reported)."""
-    existing = salt_file.read_text().strip() if salt_file.is_file() else ""
-    value = store.instance_setting(SALT_SETTING, existing or secrets.token_hex(32))
-    if existing and existing != value:
-        log.warning(
-            "DATA_DIR/salt differs from the database's asker salt; the database's is used",
-            extra={"salt_file": str(salt_file)},
-        )
-    return value
 
 
 def instance_name() -> str:
@@ -55,8 +40,6 @@ def instance_name() -> str:
 
 def delivery_keys(app: App) -> SeenKeys:
     """Slack's "have we taken this delivery?" set: fleet-wide on a shared database."""
-    from bots.claims import SeenKeys, SharedKeys
-
     if not app.shared_database:
         return SeenKeys()
     owner = instance_name()
@@ -76,7 +59,6 @@ def fleet_lock(app: App, name: str, what: str) -> Iterator[None]:
         with exclusive(app.settings.data_dir / f"{name}.lock", what):
             yield
         return
-    from feedback.locks import advisory_lock
 
     with advisory_lock(app.store.engine, name) as taken:
         if not taken:
@@ -88,7 +70,6 @@ def lock_held(app: App, name: str) -> bool:
     """Whether some live process holds lock `name` (read-only: never takes it)."""
     if not app.shared_database:
         return live_holder(app.settings.data_dir / f"{name}.lock") is not None
-    from feedback.locks import lock_holder
 
     return lock_holder(app.store.engine, name) is not None
 
@@ -116,8 +97,6 @@ class WorkJournal:
     def __init__(
         self, store: FeedbackStore, *, stale_after_s: float = 3.0, heartbeat_s: float = 1.0
     ) -> None:
-        from feedback.locks import lock_key
-
         key: tuple[int, int]
         self.store = store
         self.owner = f"{instance_name()}:{secrets.token_hex(4)}"
@@ -142,8 +121,6 @@ class WorkJournal:
 
     def orphans(self) -> list[tuple[str, dict[str, Any]]]:
         """Take over the held questions of every dead owner (lock free, questions stale)."""
-        from feedback.locks import lock_holder
-
         if not self._beat():
             return []  # unsure of our own lock: no judging others
         if time.monotonic() < self._takeovers_from:
@@ -159,8 +136,6 @@ class WorkJournal:
 
     def close(self) -> None:
         """Stop looking for orphans and let go of the owner lock."""
-        from sqlalchemy import text
-
         self._closed.set()
         with self._guard:
             connection, self._connection = self._connection, None
@@ -191,8 +166,6 @@ class WorkJournal:
         return True
 
     def _owner_lock(self, strict: bool = False) -> bool:
-        from sqlalchemy import text
-
         with self._guard:
             if self._closed.is_set():
                 return False

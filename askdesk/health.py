@@ -125,6 +125,3 @@ def serve_probes(host: str, port: int, readiness: Readiness) -> ThreadingHTTPSer
     return server
 
 
-def database_ping(app: Any) -> Callable[[], None]:
-    """A readiness check for `app`'s database (one `SELECT 1`)."""
-    return app.store.ping

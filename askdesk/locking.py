@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from feedback.jobs import pid_alive
+
 
 class Busy(Exception):
     """Another process holds the lock; the message names it."""
@@ -53,7 +55,6 @@ def live_holder(path: Path) -> int | None:
         return None
     if not text.isdigit():
         return None
-    from feedback.jobs import pid_alive  # the one liveness check (jobs use it too)
 
     pid = int(text)
     return pid if pid_alive(pid) else None

@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -529,7 +530,6 @@ def dotenv_values_of(settings_cls: type[BaseSettings] = Settings) -> dict[str, s
     path = dotenv_file(settings_cls)
     if path is None:
         return {}
-    from dotenv import dotenv_values
 
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,6 @@ def _toml_keys() -> set[str]:
     path = config_file()
     if not path.is_file():
         return set()
-    import tomllib
 
     with path.open("rb") as f:
         return set(tomllib.load(f))

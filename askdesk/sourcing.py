@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrieval.gitsource import GitSource
 from retrieval.sources import FolderSource, Source
+from retrieval.urls import redact
 
 if TYPE_CHECKING:
     from askdesk.settings import Settings, SourceSettings
@@ -51,8 +53,6 @@ def build(settings: Settings, conf: SourceSettings) -> Source:
     if conf.path is not None:
         return FolderSource(conf.path, conf.name, conf.web_url)
     if conf.git is not None:
-        from retrieval.gitsource import GitSource
-
         return GitSource(
             conf.git,
             where,
@@ -62,6 +62,7 @@ def build(settings: Settings, conf: SourceSettings) -> Source:
             token=_token(conf.token_env),
             web_url=conf.web_url,
         )
+    # lean: requests and lxml (~0.4 s) load only for a website source
     from retrieval.web import CrawlLimits, WebSource
 
     assert conf.url is not None
@@ -101,18 +102,15 @@ def plan(settings: Settings, only: str | None = None) -> Plan:
 def one_off(settings: Settings, spec: str) -> Source:
     """`askdesk index SPEC`: a folder, an http(s) URL or a git+ URL, as the unnamed source
     (it owns the whole index, as a docs folder always has)."""
-    from retrieval.urls import redact
-
     low = spec.lower()
     # named after the URL without credentials: not even a hash of a password on disk
     key = "_" + hashlib.sha256(redact(spec).encode()).hexdigest()[:12]
     if low.startswith(("http://", "https://")):
+        # lean: requests and lxml (~0.4 s) load only for a website source
         from retrieval.web import WebSource
 
         return WebSource(spec, state_dir(settings, key))
     if low.startswith("git+"):
-        from retrieval.gitsource import GitSource
-
         return GitSource(spec, state_dir(settings, key))
     return FolderSource(Path(spec))
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
+from askdesk.asker_salt import shared_salt
 from askdesk.composers import build_composer
 from askdesk.settings import Settings
 from bots.common import ChannelConfig, ChannelDirectory
@@ -85,8 +86,6 @@ class App:
         if self._salt is None:
             s = self.settings
             if self.shared_database and not (s.asker_salt and s.asker_salt.get_secret_value()):
-                from askdesk.fleet import shared_salt
-
                 self._salt = shared_salt(self.store, s.data_dir / "salt")
             else:
                 self._salt = s.salt()
@@ -197,6 +196,7 @@ class App:
             if version or self.active_style_version():
                 log.warning("style model not found", extra={"version": version or ""})
             return None
+        # lean: the style model's code (~0.1 s) loads only when a version is active (issue 23)
         from styling.generation.rewrite import StyleRewriter
 
         s = self.settings
@@ -225,6 +225,7 @@ class App:
         folder = self.tone_folder()
         if folder is None:
             return None
+        # lean: the tone scorer's code loads only when a tone model is installed (issue 23)
         from styling.tone.scorer import ToneScorer, ToneScorerError
 
         try:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from core import compose as c
 from core.answerability import DecisionModel
 from core.compose import ExtractiveComposer
 from core.engine import EngineConfig
@@ -254,8 +255,6 @@ _ORIGINAL: dict[str, Any] = {}
 
 def ablated(feature: str) -> ExtractiveComposer:
     """A default composer with `feature` off (\"default\": everything on)."""
-    from core import compose as c
-
     for key, value in _ORIGINAL.items():
         setattr(c, key, value)
     if feature != "default":

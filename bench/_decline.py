@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 SHARES = (0.80, 0.85, 0.90, 0.95)
 TARGET_ANSWERED = 0.95
@@ -120,8 +121,6 @@ def curve(z_in: np.ndarray, z_out: np.ndarray) -> list[float | None]:
 def fit(rows: Sequence[Row], feats: Sequence[str]) -> tuple[dict[str, float], float]:
     """Logistic regression on standardised features (folded back to raw weights), each set
     weighted equally and its two classes equally, gated rows left out (the gate decides them)."""
-    from sklearn.linear_model import LogisticRegression
-
     use = [r for r in rows if not r.gated]
     x = np.asarray([[r.features[k] for k in feats] for r in use])
     y = np.asarray([r.label for r in use])

@@ -91,6 +91,7 @@ def train(
     """W = I + U V^T (rank `rank`; None: a full matrix, `lam` x |W - I|^2 pulling it back),
     kept at the check where the held-out ICT top-1 accuracy was best (label-free early
     stopping); returns W and that accuracy before and at the kept check."""
+    # optional: torch (askdesk[torch]): the adapter is trained with it
     import torch
 
     torch.set_num_threads(1)  # two threads stall when other processes hold a core

@@ -30,7 +30,7 @@ import random
 import re
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,8 +44,9 @@ from core.types import Question
 from retrieval.chunking import chunk_document
 from retrieval.documents import stable_hash
 from retrieval.embedding import Embedder
+from retrieval.folder_scan import scan_folder
 from retrieval.index import ChunkIndex, ChunkRow
-from retrieval.ingest import Ingester, scan_folder
+from retrieval.ingest import Ingester
 from retrieval.loaders import load_document
 from retrieval.passages import chunk_passages
 from retrieval.search import Searcher, fts_query
@@ -166,15 +167,38 @@ def main() -> None:
     args = p.parse_args()
 
     emb = embedder(Embedder)
+    index, build = build_index(emb, args.filler, args.reuse_index)
+    engine = AnswerEngine(Searcher(index, emb), ExtractiveComposer())
+    alt_engine = (
+        AnswerEngine(Searcher(index, emb, parse_fusion(args.fusion)), ExtractiveComposer())
+        if args.fusion
+        else None
+    )
+    qs = questions()
+    paths = Paths(engine, alt_engine, emb, index)
+    log(f"warm-up: {WARMUP} questions through each path")
+    for q in qs[:WARMUP]:
+        paths.ask_engine(q)
+        paths.ask_bare(q)
+        if alt_engine is not None:
+            paths.ask_alt(q)
+    samples = timed_passes(paths, qs, args.passes)
+    diag = diagnostics(engine, emb, index, qs)
+    figures = summarize(build, engine, qs, samples, diag, args.fusion)
+    emit(figures, args.json, lambda: report_text(figures, len(qs), args.passes, args.fusion))
+
+
+def build_index(emb: Embedder, filler: int, reuse: bool) -> tuple[ChunkIndex, dict[str, Any]]:
+    """The sample docs plus `filler` chunks of FAQ sentences (or an earlier run's index)."""
     folder = DATA / "latency" / "index.lancedb"
     index = ChunkIndex(folder)
-    kept = args.reuse_index and index.exists() and index.count() > args.filler
+    kept = reuse and index.exists() and index.count() > filler
     if kept:
         total = index.count()
         build: dict[str, Any] = {
             "reused": True,
-            "filler_chunks": args.filler,
-            "real_chunks": total - args.filler,
+            "filler_chunks": filler,
+            "real_chunks": total - filler,
             "total_chunks": total,
         }
     else:
@@ -183,80 +207,100 @@ def main() -> None:
         log("ingesting the sample docs")
         Ingester(index, emb).run(sample_corpus(), progress=progress_printer("sample", 30.0))
         real = index.count()
-        build = add_filler(index, emb, args.filler)
+        build = add_filler(index, emb, filler)
         build.update(real_chunks=real, total_chunks=index.count())
     stats = index.table.index_stats("text_idx")  # the FTS index must cover the filler rows
     build["fts_indexed_rows"] = stats.num_indexed_rows if stats else 0
     build["fts_unindexed_rows"] = stats.num_unindexed_rows if stats else 0
     log(f"index: {build}")
+    return index, build
 
-    engine = AnswerEngine(Searcher(index, emb), ExtractiveComposer())
-    alt_engine = (
-        AnswerEngine(Searcher(index, emb, parse_fusion(args.fusion)), ExtractiveComposer())
-        if args.fusion
-        else None
-    )
-    qs = questions()
 
-    def ask_engine(q: str) -> tuple[float, dict[str, float], bool]:
+TIMED = ("embed_ms", "search_ms", "passages_ms", "compose_ms")
+
+
+@dataclass
+class Paths:
+    """The paths a question is timed through: the engine, the bare baseline (embed + vector
+    search), and optionally the engine with another fusion setting."""
+
+    engine: AnswerEngine
+    alt_engine: AnswerEngine | None
+    emb: Embedder
+    index: ChunkIndex
+
+    def ask_engine(self, q: str) -> tuple[float, dict[str, float], bool]:
         t = time.perf_counter()
-        a = engine.answer(Question(q, platform="bench"))
+        a = self.engine.answer(Question(q, platform="bench"))
         return ms(t), a.timings_ms, a.unanswered
 
-    def ask_alt(q: str) -> float:
-        assert alt_engine is not None
+    def ask_alt(self, q: str) -> float:
+        assert self.alt_engine is not None
         t = time.perf_counter()
-        alt_engine.answer(Question(q, platform="bench"))
+        self.alt_engine.answer(Question(q, platform="bench"))
         return ms(t)
 
-    def ask_bare(q: str) -> tuple[float, float, float]:
+    def ask_bare(self, q: str) -> tuple[float, float, float]:
         t = time.perf_counter()
-        vec = emb.encode_query(q)
+        vec = self.emb.encode_query(q)
         t_embed = ms(t)
         t2 = time.perf_counter()
-        index.vector_search(vec, 10)
+        self.index.vector_search(vec, 10)
         return ms(t), t_embed, ms(t2)
 
-    log(f"warm-up: {WARMUP} questions through each path")
-    for q in qs[:WARMUP]:
-        ask_engine(q)
-        ask_bare(q)
-        if alt_engine is not None:
-            ask_alt(q)
 
-    eng: list[float] = []
-    bare: list[float] = []
-    alt: list[float] = []
-    timed = ("embed_ms", "search_ms", "passages_ms", "compose_ms")
-    parts: dict[str, list[float]] = {k: [] for k in (*timed, "untimed_ms", "total_ms")}
-    bare_parts: dict[str, list[float]] = {"embed_ms": [], "vector_search_ms": []}
-    unanswered = 0
+@dataclass
+class Samples:
+    eng: list[float] = field(default_factory=list)
+    bare: list[float] = field(default_factory=list)
+    alt: list[float] = field(default_factory=list)
+    parts: dict[str, list[float]] = field(
+        default_factory=lambda: {k: [] for k in (*TIMED, "untimed_ms", "total_ms")}
+    )
+    bare_parts: dict[str, list[float]] = field(
+        default_factory=lambda: {"embed_ms": [], "vector_search_ms": []}
+    )
+    unanswered: int = 0
+
+
+def timed_passes(paths: Paths, qs: list[str], passes: int) -> Samples:
+    """Every question through every path, `passes` times; each path goes first in turn."""
+    out = Samples()
     n = 0
-    for pas in range(args.passes):
+    for pas in range(passes):
         for i, q in enumerate(qs):
-            paths = ["engine", "bare", "alt"] if alt_engine is not None else ["engine", "bare"]
-            turn = (i + pas) % len(paths)
-            for which in paths[turn:] + paths[:turn]:  # each path goes first in turn
+            names = (
+                ["engine", "bare", "alt"] if paths.alt_engine is not None else ["engine", "bare"]
+            )
+            turn = (i + pas) % len(names)
+            for which in names[turn:] + names[:turn]:  # each path goes first in turn
                 if which == "engine":
-                    wall, tm, un = ask_engine(q)
-                    eng.append(wall)
-                    unanswered += un
-                    for k in (*timed, "total_ms"):
-                        parts[k].append(tm.get(k, 0.0))
-                    parts["untimed_ms"].append(tm["total_ms"] - sum(tm.get(k, 0.0) for k in timed))
+                    wall, tm, un = paths.ask_engine(q)
+                    out.eng.append(wall)
+                    out.unanswered += un
+                    for k in (*TIMED, "total_ms"):
+                        out.parts[k].append(tm.get(k, 0.0))
+                    untimed = tm["total_ms"] - sum(tm.get(k, 0.0) for k in TIMED)
+                    out.parts["untimed_ms"].append(untimed)
                 elif which == "alt":
-                    alt.append(ask_alt(q))
+                    out.alt.append(paths.ask_alt(q))
                 else:
-                    wall, e, s = ask_bare(q)
-                    bare.append(wall)
-                    bare_parts["embed_ms"].append(e)
-                    bare_parts["vector_search_ms"].append(s)
+                    wall, e, s = paths.ask_bare(q)
+                    out.bare.append(wall)
+                    out.bare_parts["embed_ms"].append(e)
+                    out.bare_parts["vector_search_ms"].append(s)
             n += 1
             if n % 100 == 0:
-                log(f"{n}/{len(qs) * args.passes} questions")
+                log(f"{n}/{len(qs) * passes} questions")
+    return out
 
-    # where the engine's time goes: each retriever alone at the engine's depth, the vector
-    # search without fetching the stored vectors, and query embedding on 1 vs 2 torch threads
+
+def diagnostics(
+    engine: AnswerEngine, emb: Embedder, index: ChunkIndex, qs: list[str]
+) -> dict[str, list[float]]:
+    """Where the engine's time goes: each retriever alone at the engine's depth, the vector
+    search without fetching the stored vectors, and query embedding on 1 vs 2 torch threads."""
+    # optional: torch (askdesk[torch]) — the thread-count comparison of the torch embedder
     import torch
 
     depth = engine.searcher.fusion.candidates
@@ -302,7 +346,18 @@ def main() -> None:
             if j:
                 diag[f"encode_query_threads={threads}"].append(ms(t))
     torch.set_num_threads(THREADS)
+    return {k.replace("depth", str(depth)): v for k, v in diag.items()}
 
+
+def summarize(
+    build: dict[str, Any],
+    engine: AnswerEngine,
+    qs: list[str],
+    samples: Samples,
+    diag: dict[str, list[float]],
+    fusion: str,
+) -> dict[str, Any]:
+    eng, bare, alt = samples.eng, samples.bare, samples.alt
     e50, b50 = pct(eng)["p50"], pct(bare)["p50"]
     e95, b95 = pct(eng)["p95"], pct(bare)["p95"]
     figures: dict[str, Any] = {
@@ -311,51 +366,54 @@ def main() -> None:
         "fusion": asdict(engine.searcher.fusion),
         "questions": len(qs),
         "samples_per_path": len(eng),
-        "engine_unanswered_rate": round(unanswered / len(eng), 3),
+        "engine_unanswered_rate": round(samples.unanswered / len(eng), 3),
         "engine_ms": pct(eng),
         "baseline_ms": pct(bare),
         "ratio_p50": round(e50 / b50, 3),
         "ratio_p95": round(e95 / b95, 3),
-        "engine_breakdown_ms": {k: pct(v) for k, v in parts.items()},
-        "baseline_breakdown_ms": {k: pct(v) for k, v in bare_parts.items()},
-        "diagnostics_ms": {f"{k}".replace("depth", str(depth)): pct(v) for k, v in diag.items()},
+        "engine_breakdown_ms": {k: pct(v) for k, v in samples.parts.items()},
+        "baseline_breakdown_ms": {k: pct(v) for k, v in samples.bare_parts.items()},
+        "diagnostics_ms": {k: pct(v) for k, v in diag.items()},
         "goal": {"ratio_p50_max": GOAL_RATIO, "p50_max_ms": GOAL_P50_MS},
         "goal_met": {"ratio": e50 / b50 <= GOAL_RATIO, "p50": e50 <= GOAL_P50_MS},
     }
     if alt:
         a50 = pct(alt)["p50"]
         figures["alt"] = {
-            "fusion": args.fusion,
+            "fusion": fusion,
             "ms": pct(alt),
             "ratio_p50": round(a50 / b50, 3),
             "engine_over_alt_p50": round(e50 / a50, 3),
         }
+    return figures
 
-    def text() -> str:
-        lines = [
-            f"index: {build['real_chunks']} real + {build['filler_chunks']} filler = "
-            f"{build['total_chunks']} chunks; {len(qs)} questions × {args.passes} passes; "
-            f"threads={THREADS}",
-            f"engine   p50 {e50:.1f} ms  p95 {e95:.1f} ms",
-            f"baseline p50 {b50:.1f} ms  p95 {b95:.1f} ms",
-            f"ratio p50 {e50 / b50:.2f}×  p95 {e95 / b95:.2f}×  (goal ≤ {GOAL_RATIO}× and p50 ≤ "
-            f"{GOAL_P50_MS:.0f} ms: {figures['goal_met']})",
-            f"engine unanswered rate {figures['engine_unanswered_rate']}",
-            f"alt ({args.fusion}): {figures.get('alt')}",
-            "engine breakdown (p50/p95 ms): "
-            + ", ".join(
-                f"{k} {v['p50']}/{v['p95']}" for k, v in figures["engine_breakdown_ms"].items()
-            ),
-            "baseline breakdown (p50/p95 ms): "
-            + ", ".join(
-                f"{k} {v['p50']}/{v['p95']}" for k, v in figures["baseline_breakdown_ms"].items()
-            ),
-            "diagnostics (p50/p95 ms): "
-            + ", ".join(f"{k} {v['p50']}/{v['p95']}" for k, v in figures["diagnostics_ms"].items()),
-        ]
-        return "\n".join(lines)
 
-    emit(figures, args.json, text)
+def report_text(figures: dict[str, Any], questions: int, passes: int, fusion: str) -> str:
+    build = figures["index"]
+    e50, e95 = figures["engine_ms"]["p50"], figures["engine_ms"]["p95"]
+    b50, b95 = figures["baseline_ms"]["p50"], figures["baseline_ms"]["p95"]
+    lines = [
+        f"index: {build['real_chunks']} real + {build['filler_chunks']} filler = "
+        f"{build['total_chunks']} chunks; {questions} questions × {passes} passes; "
+        f"threads={THREADS}",
+        f"engine   p50 {e50:.1f} ms  p95 {e95:.1f} ms",
+        f"baseline p50 {b50:.1f} ms  p95 {b95:.1f} ms",
+        f"ratio p50 {e50 / b50:.2f}×  p95 {e95 / b95:.2f}×  (goal ≤ {GOAL_RATIO}× and p50 ≤ "
+        f"{GOAL_P50_MS:.0f} ms: {figures['goal_met']})",
+        f"engine unanswered rate {figures['engine_unanswered_rate']}",
+        f"alt ({fusion}): {figures.get('alt')}",
+        "engine breakdown (p50/p95 ms): "
+        + ", ".join(
+            f"{k} {v['p50']}/{v['p95']}" for k, v in figures["engine_breakdown_ms"].items()
+        ),
+        "baseline breakdown (p50/p95 ms): "
+        + ", ".join(
+            f"{k} {v['p50']}/{v['p95']}" for k, v in figures["baseline_breakdown_ms"].items()
+        ),
+        "diagnostics (p50/p95 ms): "
+        + ", ".join(f"{k} {v['p50']}/{v['p95']}" for k, v in figures["diagnostics_ms"].items()),
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import _answer_eval as _eval
+import _decline
 import _query_adapter
 import numpy as np
 from _common import THREADS, DiskCacheEmbedder, embedder, emit, log, parser
@@ -52,11 +53,13 @@ from _composer_before import ComposerBefore
 from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, FOREIGN, FaqSet, build, scope_sets
 from faq_retrieval import parse_fusion
+from sklearn.linear_model import LogisticRegression
 
-from core.answerability import DecisionModel
+from askdesk.upkeep.calibrate import probe_features
+from core.answerability import FEATURES, PROBES, DecisionModel, calibrate
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine, EngineConfig
-from core.evaluation import load_golden, token_f1, useful_at_05
+from core.evaluation import load_golden
 from core.types import Question
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
@@ -174,31 +177,6 @@ def engines(
     return out
 
 
-def score(answer: str, reference: str) -> tuple[float, float]:
-    f1, _ = token_f1(answer, reference)
-    return (1.0 if useful_at_05(answer, reference) else 0.0), f1
-
-
-def answer_level(
-    name: str, items: list[tuple[str, str]], eng: dict[str, AnswerEngine], naive: Naive | None
-) -> dict[str, Any]:
-    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in (*eng, "naive")}
-    for question, reference in items:
-        for key, engine in eng.items():
-            ans = engine.answer(Question(question, platform="eval"))
-            rows[key].append((0.0, 0.0) if ans.unanswered else score(ans.text, reference))
-        if naive is not None:
-            rows["naive"].append(score(naive.best(question)[0], reference))
-    out: dict[str, Any] = {"set": name, "questions": len(items)}
-    for key, vals in rows.items():
-        if vals:
-            out[key] = {
-                "useful@0.5": round(float(np.mean([v[0] for v in vals])), 3),
-                "f1": round(float(np.mean([v[1] for v in vals])), 3),
-            }
-    return out
-
-
 def answerability(emb: Embedder) -> dict[str, Any]:
     kb, held, foreign = scope_sets()
     folder = kb.write(ROOT / "pages" / "scope")
@@ -249,10 +227,6 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
     """Fit the answerability model on the construction scope split (`adapted`: on the
     features of the selection scored with the scope KB's own query adapter, and report the
     plain, adapted and plain + adapted-cosine feature sets side by side)."""
-    from sklearn.linear_model import LogisticRegression
-
-    from core.answerability import FEATURES
-
     kb, held, foreign = scope_sets()
     index = index_folder("scope", kb.write(ROOT / "pages" / "scope"), emb)
     engine = engines(index, emb)["askdesk"]
@@ -301,7 +275,6 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
         out["declined_at_95_by_features"] = by_features
     # the share of "page held out" probes this model accepts on the dev KB: the target every
     # other KB's calibration brings its own probes to (core.answerability.PROBE_ACCEPT_TARGET)
-    from core.answerability import PROBES, DecisionModel, calibrate
 
     model = DecisionModel(weights, round(b - thr, 3))
     composer = (
@@ -326,8 +299,6 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
 def _declined_at_95(x: np.ndarray, y: list[int]) -> float:
     """Share of label-0 rows below the threshold that keeps 0.95 of label-1 rows, for a
     logistic decision fitted in-sample on the standardised features `x`."""
-    from sklearn.linear_model import LogisticRegression
-
     xs = (x - x.mean(0)) / (x.std(0) + 1e-9)
     z = LogisticRegression(C=1.0, max_iter=1000).fit(xs, y).decision_function(xs)
     yy = np.asarray(y)
@@ -337,9 +308,6 @@ def _declined_at_95(x: np.ndarray, y: list[int]) -> float:
 def sample_scope(emb: Embedder) -> dict[str, Any]:
     """The packaged Tidewire docs and golden set: a KB nobody tuned on, with its unanswerable
     questions marked; the default decision next to the one calibrated on these docs."""
-    from askdesk.upkeep.calibrate import probe_features
-    from core.answerability import PROBES, DecisionModel, calibrate
-
     index = index_folder("tidewire", SAMPLE_DOCS, emb)
     golden = load_golden(SAMPLE_GOLDEN)
     searcher = searcher_for(index, emb)
@@ -482,8 +450,6 @@ SCOPE_FIT = ("construction_faq_en", "perlfaq", "zsh_faq")  # sqlite3 and git: fo
 def decision_rows(emb: Embedder) -> tuple[dict[str, list[Any]], dict[str, list[Any]], list[Any]]:
     """(scope rows per set, answer-level rows per dev set, Tidewire golden rows): every
     question's decision features with the composer answering all (searches cached)."""
-    import _decline
-
     composer = _eval.always(ExtractiveComposer())
 
     def rows(
@@ -549,9 +515,6 @@ def decision_rows(emb: Embedder) -> tuple[dict[str, list[Any]], dict[str, list[A
 def probe_accept(emb: Embedder) -> dict[str, float | None]:
     """The share of "page held out" probes the default decision accepts on each dev scope KB:
     what a KB's opt-in calibration brings its own probes to (PROBE_ACCEPT_TARGET)."""
-    from askdesk.upkeep.calibrate import probe_features
-    from core.answerability import PROBES, calibrate
-
     out: dict[str, float | None] = {}
     for name in SCOPE_FIT:
         index = index_folder(f"scope-{name}", ROOT / "pages" / f"scope-{name}", emb)
@@ -567,8 +530,6 @@ def probe_accept(emb: Embedder) -> dict[str, float | None]:
 def decline_study(emb: Embedder) -> dict[str, Any]:
     """`--decline`: the decision refitted on the pooled dev scope sets (leave one set out),
     beside the shipped model and the plain baselines; the operating point to ship."""
-    import _decline
-
     scope, answer, tide = decision_rows(emb)
     with_tide = {**scope, "tidewire": tide}
     # the model shipped before this refit, behind the gate it shipped with

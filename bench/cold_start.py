@@ -31,6 +31,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -170,8 +171,6 @@ def env_for(backend: str) -> dict[str, str]:
 def run_floor(data_dir: Path, question: str) -> tuple[float, float]:
     """bench/_cold_floor.py (LanceDB open and search, the ONNX encoder; no askdesk CLI) in a
     fresh interpreter under GNU time: (wall s, peak RSS MB, MB = 1024 KiB as run_cli)."""
-    import subprocess
-
     peak_file = data_dir.parent / f".floor-peak-{time.monotonic_ns()}"
     t = time.perf_counter()
     subprocess.run(
@@ -238,8 +237,6 @@ def cold_ask(
 
 def _answer_key(question: str, stdout: str) -> str:
     """The answer text and cited sources of `askdesk ask --json` (not its timings)."""
-    import json
-
     a = json.loads(stdout)
     return json.dumps([question, a.get("answer"), [(s.get("path"), s.get("heading"))
                                                  for s in a.get("sources", [])]])

@@ -24,19 +24,19 @@ from _corpus import SAMPLE_GOLDEN
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from askdesk.cli.eval_cmd import run_and_store
+from askdesk.demo import sample_dir
+from askdesk.settings import Settings
+from askdesk.upkeep import index_folder
+from askdesk.wiring import App
+from core.types import Question
+
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--questions", type=int, default=100)
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
-
-    from askdesk.cli.eval_cmd import run_and_store
-    from askdesk.demo import sample_dir
-    from askdesk.settings import Settings
-    from askdesk.upkeep import index_folder
-    from askdesk.wiring import App
-    from core.types import Question
 
     lines = [line for line in SAMPLE_GOLDEN.read_text().splitlines() if line.strip()]
     lines = [lines[i % len(lines)] for i in range(args.questions)]

@@ -51,6 +51,12 @@ from _common import emit, log, parser, pct
 from _corpus import REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
 
 sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack, signing, S3 and PG helpers
+from fake_openai import FakeOpenAI, Reply
+from fake_slack import FakeSlackAPI
+from pg_fleet import fresh_database
+from pg_private import remove_private_postgres, start_private_postgres
+from s3_loopback import start_moto, stop_moto
+from slack_payloads import event_body, mention, sign
 
 ACK_LIMIT_S = 3.0
 LOGS = Path(tempfile.gettempdir()) / "askdesk-fleet-bench"  # each process's stderr
@@ -193,8 +199,6 @@ class Pass:
         self._lock = threading.Lock()
 
     def deliver(self, raw: str, headers: dict[str, str], port: int | None) -> tuple[bool, int]:
-        from slack_payloads import sign
-
         headers = {**sign(raw, "application/json"), **headers}
         t = time.perf_counter()
         try:
@@ -225,8 +229,6 @@ class Pass:
             return e.code, int(e.headers.get("x-backend", -1))
 
     def ask(self, asker: int, question: str, retry: bool) -> None:
-        from slack_payloads import event_body, mention
-
         event = mention(question, channel=f"C{asker:03d}", user=f"U{asker:03d}")
         raw = json.dumps(event_body(event, f"Ev{uuid.uuid4().hex[:12]}"))
         self.sent[event["ts"]] = time.perf_counter()
@@ -394,9 +396,6 @@ def run_pass(
 
 def pg_restart_pass(env: dict[str, str], work: Path, api: Any, args: Any) -> dict[str, Any]:
     """Two bots on a private PostgreSQL that is restarted part-way, answers taking a while."""
-    from fake_openai import FakeOpenAI, Reply
-    from pg_private import remove_private_postgres, start_private_postgres
-
     cluster = start_private_postgres()
     try:
         # an uncited reply: the check falls back to the extractive answer, after the delay
@@ -435,9 +434,6 @@ def main() -> None:
     if not args.pg_url:
         sys.exit("needs PostgreSQL: set ASKDESK_TEST_PG_URL (bash .ci/postgres.sh prints one)")
     os.environ["ASKDESK_TEST_PG_URL"] = args.pg_url
-    from fake_slack import FakeSlackAPI
-    from pg_fleet import fresh_database
-    from s3_loopback import start_moto, stop_moto
 
     figures: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "date": time.strftime("%F")}
     s3 = start_moto()

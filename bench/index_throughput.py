@@ -22,7 +22,7 @@ from _corpus import DATA, mixed_corpus
 from _instrument import TimedEmbedder, TimedIndex, timed_run
 
 from retrieval.chunking import chunk_document
-from retrieval.ingest import scan_folder
+from retrieval.folder_scan import scan_folder
 from retrieval.loaders import load_document
 
 GOAL = 0.9

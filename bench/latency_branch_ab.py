@@ -35,6 +35,7 @@ ROOT = HERE.parent
 def worker(folder: str, prepare: bool) -> None:
     """Answer questions from stdin (one JSON string a line) with this code: one JSON a line."""
     sys.path.insert(0, str(HERE))
+    # checkout: the worker runs the code under measurement (its PYTHONPATH), imported here
     from _common import embedder
 
     from core.compose import ExtractiveComposer
@@ -109,6 +110,7 @@ def main() -> None:
         worker(args.worker, args.prepare)
         return
     sys.path.insert(0, str(HERE))
+    # checkout: only the driver imports this checkout's bench modules; a worker never does
     from _common import pct
     from _corpus import DATA
     from answer_latency import WARMUP, questions

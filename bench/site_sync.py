@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import THREADS, embedder, emit, log, parser
 
 from retrieval.chunking import chunk_document
+from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
 from retrieval.loaders import parse
@@ -65,7 +66,6 @@ def build_site(n: int) -> DocSite:
 def main() -> None:
     args = parser(__doc__.splitlines()[0]).parse_args()
     site = build_site(PAGES).start()
-    from retrieval.embedding import Embedder
 
     emb = embedder(Embedder)
     figures: dict[str, Any] = {"pages": PAGES, "threads": THREADS}

@@ -32,6 +32,10 @@ from typing import Any
 from _common import THREADS, embedder, emit, log, parser, pct
 from _corpus import REPO, SAMPLE_GOLDEN, sample_corpus
 
+sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack and request signing
+from fake_slack import FakeSlackAPI
+from slack_payloads import SECRET, SlackSender, mention
+
 from bots.common import ChannelDirectory
 from bots.slack.app import build_slack_app
 from bots.slack.config import web_client
@@ -48,7 +52,6 @@ from retrieval.search import Searcher
 
 ACK_LIMIT_S = 3.0
 WARMUP = 10
-sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack and request signing
 
 
 def questions(n: int) -> list[str]:
@@ -94,8 +97,6 @@ class SlackPass:
     """Sends mentions and waits for each answer, timed by the fake's arrival stamp."""
 
     def __init__(self, api: Any, url: str) -> None:
-        from slack_payloads import SlackSender
-
         self.sender = SlackSender(url)
         self.answers: dict[str, float] = {}
         self.arrived = threading.Condition()
@@ -112,8 +113,6 @@ class SlackPass:
                 self.arrived.notify_all()
 
     def ask(self, n: int, q: str) -> None:
-        from slack_payloads import mention
-
         event = mention(q, channel=f"C{n:03d}", user=f"U{n:03d}")
         t = time.perf_counter()
         reply = self.sender.event(event)
@@ -153,8 +152,6 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     items = questions(args.questions)
     emb = embedder(Embedder)
-    from fake_slack import FakeSlackAPI
-    from slack_payloads import SECRET
 
     with tempfile.TemporaryDirectory(prefix="slack-bench-") as tmp, FakeSlackAPI() as api:
         desk = build_desk(Path(tmp), emb)

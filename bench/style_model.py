@@ -21,9 +21,29 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before styling loads transformers
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from retrieval.embedding import Embedder
+from styling.generation.rewrite import StyleRewriter
+from styling.model.base import load_model, resolve_base_model
+from styling.tone.fitting import fit_tone_scorer
+from styling.training.evaluate import evaluate
+from styling.training.examples import (
+    check_examples,
+    load_examples,
+    load_product_terms,
+    load_topics,
+)
+from styling.training.fine_tune import (
+    ALL_LINEAR,
+    ATTENTION_ONLY,
+    TrainConfig,
+    _encode,
+    collate,
+    train_style_model,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SAMPLE = ROOT / "askdesk" / "sample" / "style" / "examples.jsonl"
 TOPICS = SAMPLE.with_name("held_out_topics.txt")
@@ -40,13 +60,6 @@ DEFAULT_OUT = Path(os.environ.get("ASKDESK_BENCH_DIR", "/tmp/askdesk-style-bench
 
 
 def split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list]:
-    from styling.training.examples import (
-        check_examples,
-        load_examples,
-        load_product_terms,
-        load_topics,
-    )
-
     ex = load_examples(SAMPLE)
     terms = load_product_terms(SAMPLE)
     rep = check_examples(ex, held_out_topics=load_topics(TOPICS), product_terms=terms)
@@ -56,19 +69,10 @@ def split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list]:
 
 
 def base_path(out: Path) -> str:
-    from styling.model.base import resolve_base_model
-
     return resolve_base_model(None, out / "models" / "smollm2-135m-instruct")
 
 
 def cmd_train(args: argparse.Namespace) -> dict:
-    from styling.training.fine_tune import (
-        ALL_LINEAR,
-        ATTENTION_ONLY,
-        TrainConfig,
-        train_style_model,
-    )
-
     train, evals, _ = split_pairs()
     cfg = TrainConfig(
         mode=args.mode,
@@ -107,9 +111,6 @@ def cmd_train(args: argparse.Namespace) -> dict:
 
 def cmd_eval(args: argparse.Namespace) -> dict:
     """Held-out split: guard pass, voice, latency vs plain generate, tone (if tone.py)."""
-    from styling.generation.rewrite import StyleRewriter
-    from styling.training.evaluate import evaluate
-
     train, _, held = split_pairs()
     held = held[: args.limit]
     rewriter = StyleRewriter(
@@ -122,9 +123,6 @@ def cmd_eval(args: argparse.Namespace) -> dict:
     tone = None
     tone_fit: dict = {}
     try:
-        from retrieval.embedding import Embedder
-        from styling.tone.fitting import fit_tone_scorer
-
         embed = Embedder("all-MiniLM-L6-v2", threads=args.threads).encode
         scorer = fit_tone_scorer([a for _, a in train], [d for d, _ in train], embed)
         tone_fit = {"tone_scorer": scorer.version}
@@ -168,10 +166,8 @@ def cmd_steps(args: argparse.Namespace) -> dict:
 
 def cmd_one_mode(args: argparse.Namespace) -> dict:
     """Time `steps` optimizer steps on one fixed batch (first step is warm-up, not counted)."""
+    # optional: torch, peft (askdesk[style])
     import torch
-
-    from styling.model.base import load_model
-    from styling.training.fine_tune import TrainConfig, _encode, collate
 
     model, tok = load_model(base_path(args.out), threads=args.threads)
     train, _, _ = split_pairs()
@@ -179,6 +175,7 @@ def cmd_one_mode(args: argparse.Namespace) -> dict:
     items = [_encode(tok, d, a, cfg) for d, a in train[: args.batch_size]]
     batch = collate(items, tok.pad_token_id)
     if args.mode == "lora":
+        # optional: torch, peft (askdesk[style])
         from peft import LoraConfig, get_peft_model
 
         model = get_peft_model(

@@ -30,7 +30,13 @@ import numpy as np
 from _common import embedder, emit, log, parser
 from _corpus import DATA, REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
 
+from core.compose import ExtractiveComposer
+from core.engine import AnswerEngine
+from core.types import Question
 from retrieval.embedding import Embedder
+from retrieval.index import ChunkIndex
+from retrieval.ingest import Ingester
+from retrieval.search import Searcher
 from styling.tone.fitting import fit_tone_scorer
 from styling.tone.scorer import ToneScorer, auroc, spread_by_group
 from styling.tone.sentiment import sentiment, sentiment_shifts
@@ -84,13 +90,6 @@ def _rounded(spread: dict[Any, dict[str, float]]) -> dict[str, dict[str, float]]
 
 def engine_figures(scorer: ToneScorer, emb: Embedder) -> dict[str, Any]:
     """Scores of the real engine's answers to the golden questions (never seen in training)."""
-    from core.compose import ExtractiveComposer
-    from core.engine import AnswerEngine
-    from core.types import Question
-    from retrieval.index import ChunkIndex
-    from retrieval.ingest import Ingester
-    from retrieval.search import Searcher
-
     questions = [json.loads(ln)["question"] for ln in SAMPLE_GOLDEN.read_text().splitlines() if ln]
     with tempfile.TemporaryDirectory() as tmp:
         index = ChunkIndex(Path(tmp) / "lancedb")

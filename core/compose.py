@@ -158,105 +158,25 @@ class ExtractiveComposer:
         if not ranked:
             return Composition("", [], answerable=False, composer=self.name)
         docs = _documents(hits, ranked)
-        q_terms = set(terms(question.text))
-        exact = {e.lower() for e in _EXACT.findall(question.text)}
-        idf = _idf([d.units for d in docs])
-        q_weight = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
-        code_asked = bool(exact) or bool(_CODE_WORDS.search(question.text))
-
-        def lexical(u: Unit) -> float:
-            """Word evidence of one unit; an asked number or identifier counts most (it picks
-            the table row of exit code 5, not the row that shares the word "tw")."""
-            if u.kind == "code":
-                return 0.0
-            found = set(terms(u.text)) & q_terms
-            score = sum(idf.get(t, 1.0) for t in found) / q_weight
-            if exact and u.kind in ("row", "item"):
-                cells = {c.lower() for c in _EXACT.findall(u.text)}
-                score += float(len(exact & cells))
-            return score
-
-        best: _Block | None = None
-        runner_up: _Block | None = None
-        for d_i, doc in enumerate(docs):
-            if query_vector is not None:
-                _answer_cosines(doc.blocks, query_vector, doc.units)
-            for b in doc.blocks:
-                b.doc = d_i
-                text = " ".join(u.text for u in doc.units[b.start : b.end]).lower()
-                found = set(terms(text)) & q_terms
-                b.lexical = sum(idf.get(t, 1.0) for t in found) / q_weight
-                b.exact = (sum(1 for e in exact if e in text) / len(exact)) if exact else 0.0
-                sem = b.cosine if b.cosine is not None else doc.hit.similarity
-                prior = DOC_PRIOR[d_i] if d_i < len(DOC_PRIOR) else 0.0
-                b.score = sem + LEXICAL_WEIGHT * b.lexical + EXACT_WEIGHT * b.exact + prior
-                # a sentence right after a command is quoted with it (see `_window`)
-                first = b.start - 1 if _explains_code(doc.units, b.start) else b.start
-                b.score -= _shape_penalty(doc.units[first : b.end], code_asked)
-                if best is None or b.score > best.score:
-                    if best is not None and best.doc != d_i:
-                        runner_up = best
-                    best = b
-                elif b.doc != best.doc and (runner_up is None or b.score > runner_up.score):
-                    runner_up = b
+        query = _Query.of(question.text, [d.units for d in docs])
+        best, runner_up = _best_blocks(docs, query, query_vector)
         if best is None:
             return Composition("", [], answerable=False, composer=self.name)
 
         doc = docs[best.doc]
-        unit_scores = [lexical(u) for u in doc.units]
-        related = [False] * len(doc.units)
-        for other in doc.blocks:  # a following block as close in meaning continues the quote
-            close = other.cosine is not None and other.score >= best.score - RELATED_MARGIN
-            if other.vector is not None and best.vector is not None:
-                # …and so does one on the same topic as the chosen block (the rest of a
-                # multi-paragraph answer says less of the question's words, but follows on)
-                close = close or float(other.vector @ best.vector) >= TOPIC_COSINE
-            for i in range(other.start, other.end):
-                # without block vectors, sharing a question term is what relates a block
-                # (blocks overlap: a whole answer block and its parts; any close one counts)
-                related[i] = related[i] or close or (other.cosine is None and unit_scores[i] > 0)
-        anchor = best.start
-        before = [
-            b
-            for b in doc.blocks
-            if b.end == best.start
-            and b.cosine is not None
-            and any(u.kind in ("item", "row", "code") for u in doc.units[b.start : b.end])
-        ]
-        if before and before[0].score >= best.score - BACK_MARGIN:
-            words = sum(u.words for u in doc.units[before[0].start : best.end])
-            if words <= self.max_words * PARAGRAPH_STRETCH:
-                anchor = before[0].start  # the steps above say it too, not only the line after
+        unit_scores = [query.lexical(u) for u in doc.units]
+        related = _related_units(doc, best, unit_scores)
+        anchor = self._anchor(doc, best)
         primary = self._window(doc.units, unit_scores, related, anchor=anchor, block_end=best.end)
-        groups: list[tuple[SearchHit, list[Unit]]] = [(doc.cited(primary), primary)]
-        used_words = sum(_cost(u) for u in primary)
-        quoted = list(primary)
-        if SECOND_MARGIN > 0 and used_words <= self.max_words - CUT_MIN_WORDS:
-            room = self.max_words - used_words
-            second = self._second(docs, best, primary, lexical, room, code_asked)
-            if second is not None:
-                groups.append(second)
-                quoted += second[1]
-        covered = set().union(*(terms(u.text) for u in quoted)) & q_terms if quoted else set()
-        used_words = sum(u.words for u in quoted if u.kind != "code")
-        if self.max_sources > 1 and used_words < self.max_words:
-            extra = self._supporting(
-                [d for i, d in enumerate(docs) if i != best.doc],
-                q_terms - covered,
-                q_terms,
-                idf,
-                q_weight,
-                quoted,
-            )
-            if extra is not None:
-                groups.append(extra)
+        groups = self._quoted_groups(docs, best, primary, query)
 
         window_text = " ".join(u.text for u in primary)
-        found = set(terms(window_text)) & q_terms
+        found = set(terms(window_text)) & query.terms
+        q_terms = query.terms
         decision = self.decision.decide(
             cosine=best.cosine if best.cosine is not None else doc.hit.similarity,
-            lexical=sum(idf.get(t, 1.0) for t in found) / q_weight,
-            exact=best.exact if exact else None,
+            lexical=sum(query.idf.get(t, 1.0) for t in found) / query.weight,
+            exact=best.exact if query.exact else None,
             top_similarity=max(h.similarity for h in ranked),
             margin=best.score - runner_up.score if runner_up is not None else None,
             agreement=_agreement(ranked),
@@ -278,6 +198,53 @@ class ExtractiveComposer:
             composer=self.name,
             hedged=answerable and decision.hedged,
         )
+
+    def _anchor(self, doc: _Doc, best: _Block) -> int:
+        """Where the quote starts: the chosen block, or the list, table or code right before
+        it when that scores nearly as well and the two fit the budget together."""
+        before = [
+            b
+            for b in doc.blocks
+            if b.end == best.start
+            and b.cosine is not None
+            and any(u.kind in ("item", "row", "code") for u in doc.units[b.start : b.end])
+        ]
+        if before and before[0].score >= best.score - BACK_MARGIN:
+            words = sum(u.words for u in doc.units[before[0].start : best.end])
+            if words <= self.max_words * PARAGRAPH_STRETCH:
+                return before[0].start  # the steps above say it too, not only the line after
+        return best.start
+
+    def _quoted_groups(
+        self, docs: list[_Doc], best: _Block, primary: list[Unit], query: _Query
+    ) -> list[tuple[SearchHit, list[Unit]]]:
+        """The primary quote, then a second answer as close (while the budget lasts), then a
+        supporting sentence from another document for question terms still missing."""
+        doc = docs[best.doc]
+        groups: list[tuple[SearchHit, list[Unit]]] = [(doc.cited(primary), primary)]
+        used_words = sum(_cost(u) for u in primary)
+        quoted = list(primary)
+        if SECOND_MARGIN > 0 and used_words <= self.max_words - CUT_MIN_WORDS:
+            room = self.max_words - used_words
+            second = self._second(docs, best, primary, query.lexical, room, query.code_asked)
+            if second is not None:
+                groups.append(second)
+                quoted += second[1]
+        q_terms = query.terms
+        covered = set().union(*(terms(u.text) for u in quoted)) & q_terms if quoted else set()
+        used_words = sum(u.words for u in quoted if u.kind != "code")
+        if self.max_sources > 1 and used_words < self.max_words:
+            extra = self._supporting(
+                [d for i, d in enumerate(docs) if i != best.doc],
+                q_terms - covered,
+                q_terms,
+                query.idf,
+                query.weight,
+                quoted,
+            )
+            if extra is not None:
+                groups.append(extra)
+        return groups
 
     def _window(
         self,
@@ -513,6 +480,87 @@ class ExtractiveComposer:
         if best is None:
             return None
         return best[1], [best[2]]
+
+
+@dataclass(frozen=True)
+class _Query:
+    """The question as the composer weighs it: its terms with their idf over the retrieved
+    units, the numbers and identifiers it asks for exactly, and whether it asks for code."""
+
+    terms: set[str]
+    exact: set[str]
+    idf: dict[str, float]
+    weight: float
+    code_asked: bool
+
+    @classmethod
+    def of(cls, text: str, units: list[list[Unit]]) -> _Query:
+        q_terms = set(terms(text))
+        exact = {e.lower() for e in _EXACT.findall(text)}
+        idf = _idf(units)
+        weight = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
+        code_asked = bool(exact) or bool(_CODE_WORDS.search(text))
+        return cls(q_terms, exact, idf, weight, code_asked)
+
+    def lexical(self, u: Unit) -> float:
+        """Word evidence of one unit; an asked number or identifier counts most (it picks
+        the table row of exit code 5, not the row that shares the word "tw")."""
+        if u.kind == "code":
+            return 0.0
+        found = set(terms(u.text)) & self.terms
+        score = sum(self.idf.get(t, 1.0) for t in found) / self.weight
+        if self.exact and u.kind in ("row", "item"):
+            cells = {c.lower() for c in _EXACT.findall(u.text)}
+            score += float(len(self.exact & cells))
+        return score
+
+
+def _best_blocks(
+    docs: list[_Doc], query: _Query, query_vector: np.ndarray | None
+) -> tuple[_Block | None, _Block | None]:
+    """Score every block of every document (meaning, words, exact asks, rank prior, shape);
+    the best one, and the best one of another document (the decision's margin)."""
+    best: _Block | None = None
+    runner_up: _Block | None = None
+    for d_i, doc in enumerate(docs):
+        if query_vector is not None:
+            _answer_cosines(doc.blocks, query_vector, doc.units)
+        for b in doc.blocks:
+            b.doc = d_i
+            text = " ".join(u.text for u in doc.units[b.start : b.end]).lower()
+            found = set(terms(text)) & query.terms
+            b.lexical = sum(query.idf.get(t, 1.0) for t in found) / query.weight
+            exact = query.exact
+            b.exact = (sum(1 for e in exact if e in text) / len(exact)) if exact else 0.0
+            sem = b.cosine if b.cosine is not None else doc.hit.similarity
+            prior = DOC_PRIOR[d_i] if d_i < len(DOC_PRIOR) else 0.0
+            b.score = sem + LEXICAL_WEIGHT * b.lexical + EXACT_WEIGHT * b.exact + prior
+            # a sentence right after a command is quoted with it (see `_window`)
+            first = b.start - 1 if _explains_code(doc.units, b.start) else b.start
+            b.score -= _shape_penalty(doc.units[first : b.end], query.code_asked)
+            if best is None or b.score > best.score:
+                if best is not None and best.doc != d_i:
+                    runner_up = best
+                best = b
+            elif b.doc != best.doc and (runner_up is None or b.score > runner_up.score):
+                runner_up = b
+    return best, runner_up
+
+
+def _related_units(doc: _Doc, best: _Block, unit_scores: list[float]) -> list[bool]:
+    """Which units of the chosen document belong with the chosen block."""
+    related = [False] * len(doc.units)
+    for other in doc.blocks:  # a following block as close in meaning continues the quote
+        close = other.cosine is not None and other.score >= best.score - RELATED_MARGIN
+        if other.vector is not None and best.vector is not None:
+            # …and so does one on the same topic as the chosen block (the rest of a
+            # multi-paragraph answer says less of the question's words, but follows on)
+            close = close or float(other.vector @ best.vector) >= TOPIC_COSINE
+        for i in range(other.start, other.end):
+            # without block vectors, sharing a question term is what relates a block
+            # (blocks overlap: a whole answer block and its parts; any close one counts)
+            related[i] = related[i] or close or (other.cosine is None and unit_scores[i] > 0)
+    return related
 
 
 def _documents(hits: Sequence[SearchHit], ranked: Sequence[SearchHit]) -> list[_Doc]:

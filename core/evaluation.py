@@ -26,7 +26,7 @@ from core.citations import strip_citations
 from core.engine import AnswerEngine, split_hedge
 from core.grounding import cited_texts, groundedness
 from core.text_units import content_words
-from core.types import Question
+from core.types import Answer, Question
 from feedback.analytics import fallback_reason
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -296,49 +296,53 @@ def evaluate(
     """Answer every golden question with the engine as configured (style and tone included)
     and score it; groundedness is judged against the hits the answer's trace carries."""
     k = engine.config.k
-    rows: list[dict[str, Any]] = []
-    ranks: list[int | None] = []
-    ndcgs: list[float] = []
-    f1s: list[float] = []
-    recalls: list[float] = []
-    useful: list[float] = []
-    grounded: list[float] = []
-    before: list[float] = []  # a generated reply's groundedness before the claim check
-    after: list[float] = []  # and the final answer's, on the same questions
-    checked = dropped = 0  # claim units the check saw / dropped
-    fallbacks: Counter[str] = Counter()  # why a generated answer was not used
-    tones: list[float] = []
-    latencies: list[float] = []
+    tally = _Tally()
     t_all = time.perf_counter()
     for i, item in enumerate(golden, 1):
         t = time.perf_counter()
         ans = engine.answer(Question(item.question, platform="eval"))
-        latency = (time.perf_counter() - t) * 1000
-        latencies.append(latency)
-        row: dict[str, Any] = {
-            "question": item.question,
-            "reference": item.answer,
-            "expected": list(item.sources),
-            "sources": [s.path for s in ans.sources],
-            "cited": [
-                {"n": s.n, "path": s.path, "title": s.title, "heading": s.heading, "score": s.score}
-                for s in ans.sources
-            ],
-            "retrieved": ans.retrieved,
-            "hit_rank": None,
-            "answer": ans.text,
-            "answerable": not item.unanswerable,
-            "unanswered": ans.unanswered,
-            "hedged": ans.hedged,
-            "confidence": ans.confidence,
-            "latency_ms": round(latency, 2),
-            "useful": None,
-            "groundedness": None,
-            "tone_score": ans.tone_score,
-            "composer": ans.composer,
-            "composer_note": ans.composer_note,
-            "groundedness_before_check": None,
-        }
+        tally.add(item, ans, (time.perf_counter() - t) * 1000)
+        if progress:
+            progress(i, len(golden))
+    summary = tally.summary(golden, k, time.perf_counter() - t_all)
+    style = engine.rewriter.version if engine.config.style_by_default else None
+    composer = str(engine.versions().get("composer") or "")
+    backend, _, model = composer.partition(":") if composer.startswith("llm:") else ("", "", "")
+    return EvalReport(
+        summary,
+        tally.rows,
+        k=k,
+        style_model_version=style,
+        backend=backend or "extractive",
+        model=model or None,
+    )
+
+
+@dataclass
+class _Tally:
+    """Per-question rows and the figures the summary averages, gathered as `evaluate` goes."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    ranks: list[int | None] = field(default_factory=list)
+    ndcgs: list[float] = field(default_factory=list)
+    f1s: list[float] = field(default_factory=list)
+    recalls: list[float] = field(default_factory=list)
+    useful: list[float] = field(default_factory=list)
+    grounded: list[float] = field(default_factory=list)
+    before: list[float] = field(default_factory=list)
+    """a generated reply's groundedness before the claim check"""
+    after: list[float] = field(default_factory=list)
+    """and the final answer's, on the same questions"""
+    checked: int = 0  # claim units the check saw
+    dropped: int = 0  # and dropped
+    fallbacks: Counter[str] = field(default_factory=Counter)  # why a generated answer was not used
+    tones: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, item: GoldenItem, ans: Answer, latency: float) -> None:
+        """Score one answer against its golden line."""
+        self.latencies.append(latency)
+        row = _row(item, ans, latency)
         # what the docs said: a hedged answer's lead line is the bot's, scored like no quote
         said = split_hedge(ans.text)[1] if ans.hedged else ans.text
         if not ans.unanswered:
@@ -346,87 +350,109 @@ def evaluate(
             g = groundedness(said, cited_texts(ans.sources, hits))
             if g is not None:
                 row["groundedness"] = round(g, 4)
-                grounded.append(g)
+                self.grounded.append(g)
         if ans.check is not None:
-            checked += int(ans.check.get("claims", 0))  # connective text is never dropped
-            dropped += int(ans.check.get("dropped", 0))
+            self.checked += int(ans.check.get("claims", 0))  # connective text is never dropped
+            self.dropped += int(ans.check.get("dropped", 0))
             raw = ans.check.get("groundedness_before")
             row["groundedness_before_check"] = raw
             if raw is not None and not ans.unanswered and row["groundedness"] is not None:
-                before.append(float(raw))
-                after.append(float(row["groundedness"]))
+                self.before.append(float(raw))
+                self.after.append(float(row["groundedness"]))
         if ans.composer_note and ans.composer_note.startswith("fallback: "):
-            fallbacks[fallback_reason(ans.composer_note)] += 1
+            self.fallbacks[fallback_reason(ans.composer_note)] += 1
         if ans.tone_score is not None:
-            tones.append(ans.tone_score)
+            self.tones.append(ans.tone_score)
         if item.sources:
             rank = hit_rank(ans.retrieved, item.sources)
             row["hit_rank"] = rank
-            ranks.append(rank)
-            ndcgs.append(ndcg(ans.retrieved, item.sources))
+            self.ranks.append(rank)
+            self.ndcgs.append(ndcg(ans.retrieved, item.sources))
         if item.answer:
             given = "" if ans.unanswered else said
             f1, rec = token_f1(given, item.answer)
             row["answer_f1"] = round(f1, 4)
-            f1s.append(f1)
-            recalls.append(rec)
+            self.f1s.append(f1)
+            self.recalls.append(rec)
             row["useful"] = useful_at_05(given, item.answer)
             if row["useful"] is not None:
-                useful.append(1.0 if row["useful"] else 0.0)
-        rows.append(row)
-        if progress:
-            progress(i, len(golden))
+                self.useful.append(1.0 if row["useful"] else 0.0)
+        self.rows.append(row)
 
-    def hit_at(k: int) -> float | None:
-        return _mean([1.0 if r is not None and r <= k else 0.0 for r in ranks])
+    def hit_at(self, k: int) -> float | None:
+        return _mean([1.0 if r is not None and r <= k else 0.0 for r in self.ranks])
 
-    # every line is one or the other: answered + unanswered rates on answerable lines add to 1
-    answerable = [r for r, g in zip(rows, golden, strict=True) if not g.unanswerable]
-    unanswerable = [r for r, g in zip(rows, golden, strict=True) if g.unanswerable]
-    summary = {
-        "questions": len(golden),
-        "k": k,
-        "hit_at_k": hit_at(k),
-        "hit@1": hit_at(1),
-        "hit@3": hit_at(3),
-        "hit@5": hit_at(5),
-        "mrr": _mean([1.0 / r if r else 0.0 for r in ranks]),
-        "ndcg@10": _mean(ndcgs),
-        "answer_f1": _mean(f1s),
-        "answer_recall": _mean(recalls),
-        USEFUL: _mean(useful),
-        "groundedness": _mean(grounded),
-        # the claim check (generated answers only): eval's groundedness on the model's raw
-        # replies and on the answers sent, on the same questions; and the share of reply
-        # units the check dropped
-        "groundedness_before_check": _mean(before),
-        "groundedness_after_check": _mean(after),
-        "check_removed": round(dropped / checked, 4) if checked else None,
-        "fallbacks": dict(fallbacks),
-        "tone": _mean(tones),
-        "unanswered_rate": _mean([1.0 if r["unanswered"] else 0.0 for r in rows]),
-        "unanswered_rate_answerable": _mean([1.0 if r["unanswered"] else 0.0 for r in answerable]),
-        "answered_rate_answerable": _mean([0.0 if r["unanswered"] else 1.0 for r in answerable]),
-        "declined_rate_unanswerable": _mean(
-            [1.0 if r["unanswered"] else 0.0 for r in unanswerable]
-        ),
-        "answerable_questions": len(answerable),
-        "unanswerable_questions": len(unanswerable),
-        "latency_p50_ms": round(percentile(latencies, 0.5), 2),
-        "latency_p95_ms": round(percentile(latencies, 0.95), 2),
-        "duration_s": round(time.perf_counter() - t_all, 3),
+    def summary(self, golden: list[GoldenItem], k: int, duration_s: float) -> dict[str, Any]:
+        rows = self.rows
+        # every line is one or the other: answered + unanswered rates on answerable lines add to 1
+        answerable = [r for r, g in zip(rows, golden, strict=True) if not g.unanswerable]
+        unanswerable = [r for r, g in zip(rows, golden, strict=True) if g.unanswerable]
+        checked = self.checked
+        return {
+            "questions": len(golden),
+            "k": k,
+            "hit_at_k": self.hit_at(k),
+            "hit@1": self.hit_at(1),
+            "hit@3": self.hit_at(3),
+            "hit@5": self.hit_at(5),
+            "mrr": _mean([1.0 / r if r else 0.0 for r in self.ranks]),
+            "ndcg@10": _mean(self.ndcgs),
+            "answer_f1": _mean(self.f1s),
+            "answer_recall": _mean(self.recalls),
+            USEFUL: _mean(self.useful),
+            "groundedness": _mean(self.grounded),
+            # the claim check (generated answers only): eval's groundedness on the model's raw
+            # replies and on the answers sent, on the same questions; and the share of reply
+            # units the check dropped
+            "groundedness_before_check": _mean(self.before),
+            "groundedness_after_check": _mean(self.after),
+            "check_removed": round(self.dropped / checked, 4) if checked else None,
+            "fallbacks": dict(self.fallbacks),
+            "tone": _mean(self.tones),
+            "unanswered_rate": _mean([1.0 if r["unanswered"] else 0.0 for r in rows]),
+            "unanswered_rate_answerable": _mean(
+                [1.0 if r["unanswered"] else 0.0 for r in answerable]
+            ),
+            "answered_rate_answerable": _mean(
+                [0.0 if r["unanswered"] else 1.0 for r in answerable]
+            ),
+            "declined_rate_unanswerable": _mean(
+                [1.0 if r["unanswered"] else 0.0 for r in unanswerable]
+            ),
+            "answerable_questions": len(answerable),
+            "unanswerable_questions": len(unanswerable),
+            "latency_p50_ms": round(percentile(self.latencies, 0.5), 2),
+            "latency_p95_ms": round(percentile(self.latencies, 0.95), 2),
+            "duration_s": round(duration_s, 3),
+        }
+
+
+def _row(item: GoldenItem, ans: Answer, latency: float) -> dict[str, Any]:
+    """One question's row of the report, before it is scored."""
+    return {
+        "question": item.question,
+        "reference": item.answer,
+        "expected": list(item.sources),
+        "sources": [s.path for s in ans.sources],
+        "cited": [
+            {"n": s.n, "path": s.path, "title": s.title, "heading": s.heading, "score": s.score}
+            for s in ans.sources
+        ],
+        "retrieved": ans.retrieved,
+        "hit_rank": None,
+        "answer": ans.text,
+        "answerable": not item.unanswerable,
+        "unanswered": ans.unanswered,
+        "hedged": ans.hedged,
+        "confidence": ans.confidence,
+        "latency_ms": round(latency, 2),
+        "useful": None,
+        "groundedness": None,
+        "tone_score": ans.tone_score,
+        "composer": ans.composer,
+        "composer_note": ans.composer_note,
+        "groundedness_before_check": None,
     }
-    style = engine.rewriter.version if engine.config.style_by_default else None
-    composer = str(engine.versions().get("composer") or "")
-    backend, _, model = composer.partition(":") if composer.startswith("llm:") else ("", "", "")
-    return EvalReport(
-        summary,
-        rows,
-        k=k,
-        style_model_version=style,
-        backend=backend or "extractive",
-        model=model or None,
-    )
 
 
 def _mean(values: list[float]) -> float | None:

@@ -12,6 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from retrieval.ingest import diff_folder, diff_source
+from retrieval.sources import FolderSource
+
 if TYPE_CHECKING:
     from retrieval.index import ChunkIndex
 
@@ -70,8 +73,6 @@ def index_freshness(
         info["error"] = f"docs folder {docs_root} is missing or not a folder"
         return info
     try:
-        from retrieval.ingest import diff_folder
-
         # files the last run skipped, unchanged since, are not changes: reindexing skips them
         same_root = last_run and str(last_run.get("docs_root")) == str(docs_root.resolve())
         known = (last_run or {}).get("skipped") or () if same_root else ()
@@ -135,9 +136,6 @@ def sources_overview(
 def with_pending(rows: list[dict[str, Any]], folders: dict[str, Path], index: ChunkIndex) -> None:
     """Add `pending` (documents added, changed or removed since the last sync) to the rows of
     folder sources; sites and repositories are only compared by syncing (`pending` None)."""
-    from retrieval.ingest import diff_source
-    from retrieval.sources import FolderSource
-
     for row in rows:
         row["pending"] = None
         root = folders.get(row["name"])

@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+PIPELINE_VERSION = "4"
+"""Bump when loading or chunking changes output, so every document is re-chunked once."""
+
 
 class LoadError(Exception):
     """A file that cannot become a document; the message is the one-line reason for the report."""

@@ -133,7 +133,7 @@ class Embedder:
 
     def _load_sentence_transformers(self, source: str, local: Path) -> Any:
         try:
-            # optional dependency (askdesk[torch]): only this fallback backend needs torch
+            # optional: torch (askdesk[torch]), for this fallback backend only
             import torch
         except ImportError as exc:
             raise EmbeddingError(
@@ -144,13 +144,14 @@ class Embedder:
         if self.threads:
             torch.set_num_threads(self.threads)
         try:
-            import transformers  # optional (askdesk[torch]), installed with sentence-transformers
+            # optional: transformers (askdesk[torch]), installed with sentence-transformers
+            import transformers
 
             transformers.utils.logging.disable_progress_bar()
             transformers.utils.logging.set_verbosity_error()
         except Exception:  # pragma: no cover - cosmetic only
             pass
-        # optional dependency (askdesk[torch]), like torch above
+        # optional: sentence-transformers (askdesk[torch]), like torch above
         from sentence_transformers import SentenceTransformer
 
         try:

@@ -26,9 +26,9 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from retrieval.documents import LoadError, printable_path
+from retrieval.documents import PIPELINE_VERSION, LoadError, printable_path
 from retrieval.loaders import format_for_name
-from retrieval.sources import PIPELINE_VERSION, Item, Listing, prefixed
+from retrieval.sources import Item, Listing, prefixed
 from retrieval.urls import redact, split_credentials
 
 log = logging.getLogger(__name__)

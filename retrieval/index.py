@@ -102,6 +102,7 @@ class ChunkRow:
 
 
 def _schema(dim: int, embed_model: str) -> pa.Schema:
+    # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
     import pyarrow as pa
 
     return pa.schema(
@@ -144,6 +145,7 @@ class ChunkIndex:
     @property
     def db(self) -> lancedb.DBConnection:
         if self._db is None:
+            # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
             import lancedb
 
             try:
@@ -407,6 +409,7 @@ class ChunkIndex:
     def set_document_urls(self, urls: Mapping[str, str | None]) -> None:
         """Give the chunks of these documents a new link (nothing re-embedded), one commit
         per batch of documents."""
+        # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
         import pyarrow as pa
 
         docs = sorted(urls)
@@ -437,6 +440,7 @@ class ChunkIndex:
         Cheap when it exists, so every run calls it: a table that lost its index (a crash,
         an older version) is repaired by the next `askdesk index`. Returns whether it built.
         """
+        # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
         from lancedb.index import FTS
 
         if self.has_text_index():
@@ -454,6 +458,7 @@ class ChunkIndex:
         present, so every index run calls it and an index made before it gets one; rows
         written later are folded in by `compact`. A failure only costs speed: logged, never
         raised. Returns whether it built."""
+        # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
         from lancedb.index import BTree
 
         try:
@@ -516,6 +521,7 @@ _TEXT_COLUMNS = [
 
 
 def _to_arrow(rows: Sequence[ChunkRow], schema: pa.Schema) -> pa.Table:
+    # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
     import pyarrow as pa
 
     dim = schema.field("vector").type.list_size

@@ -168,8 +168,8 @@ class OnnxEncoder:
         # no usage telemetry from a self-hosted bot; unset, onnxruntime also warns on stderr
         # wherever $HOME is read-only (a locked-down container)
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-        # on first use, not at import: `--help` and commands that embed nothing skip their
-        # 0.2 s and ~50 MB (both are base dependencies, not optional ones)
+        # lean: onnxruntime, tokenizers load on first use, not at import: `--help` and
+        # commands that embed nothing skip their 0.2 s and ~50 MB (base dependencies)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -432,6 +432,7 @@ class OnnxCache:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
+                # optional: fcntl (POSIX only): elsewhere exports race to an atomic rename
                 import fcntl  # POSIX only: elsewhere exports simply race to an atomic rename
             except ImportError:
                 fcntl = None

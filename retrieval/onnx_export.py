@@ -73,7 +73,7 @@ def load_weights(folder: Path) -> dict[str, np.ndarray]:
     path = folder / "model.safetensors"
     if not path.is_file():
         raise NotExportable("no model.safetensors (pickled weights need torch to read)")
-    # imported here: only an export reads the weights (the runner loads the .onnx file)
+    # lean: onnx, safetensors load only to export a model, never to answer
     from safetensors.numpy import load_file
 
     try:
@@ -120,12 +120,14 @@ class _Graph:
 
     def const(self, name: str, value: np.ndarray) -> str:
         # `onnx` (protobuf model building) is imported only while exporting, never to answer
+        # lean: onnx, safetensors load only to export a model, never to answer
         from onnx import numpy_helper
 
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
     def op(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
+        # lean: onnx, safetensors load only to export a model, never to answer
         from onnx import helper  # exporting only, as in const()
 
         out = self._name(op_type.lower())
@@ -187,6 +189,7 @@ class _Graph:
         return self.layer_norm(self.op("Add", [out, h]), f"{p}.output.LayerNorm")
 
     def build(self) -> Any:
+        # lean: onnx, safetensors load only to export a model, never to answer
         from onnx import TensorProto, helper  # exporting only, as in const()
 
         e = "embeddings"
@@ -229,6 +232,7 @@ def save_with_external_weights(model: Any, folder: Path) -> list[Path]:
 
     Separate weights are memory-mapped by onnxruntime: a session costs ~60 MB instead of
     ~150 MB, since rows of the word-embedding table no question touches stay on disk."""
+    # lean: onnx, safetensors load only to export a model, never to answer
     from onnx import external_data_helper, save_model  # exporting only
 
     external_data_helper.convert_model_to_external_data(

@@ -123,6 +123,7 @@ def chunk_passages(text: str) -> list[Passage]:
 
 
 def _schema(dim: int) -> pa.Schema:
+    # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
     import pyarrow as pa
 
     return pa.schema(
@@ -177,6 +178,7 @@ class PassageStore:
         """Append (chunk_hash, block, vector) rows; a chunk's blocks are written together."""
         if not rows:
             return
+        # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
         import pyarrow as pa
 
         dim = len(rows[0][2])
@@ -206,6 +208,7 @@ class PassageStore:
             if "chunk_hash_idx" in {i.name for i in table.list_indices()}:
                 table.optimize(cleanup_older_than=timedelta(days=7))
             else:
+                # lean: LanceDB, pyarrow load when a table is first opened (issue 23)
                 from lancedb.index import BTree
 
                 table.create_index("chunk_hash", config=BTree(), replace=True)

@@ -123,7 +123,7 @@ class CrossEncoderReranker:
 
     def score(self, query: str, texts: Sequence[str]) -> Sequence[float]:
         if self._model is None:
-            # optional dependency (askdesk[torch]): only a configured reranker_model needs it
+            # optional: sentence-transformers (askdesk[torch]), for a configured reranker_model
             from sentence_transformers import CrossEncoder
 
             self._model = CrossEncoder(self.model_name, device="cpu")
@@ -225,24 +225,7 @@ class Searcher:
         )
         text_rows, early = text_future.result()
         if vector_rows is None and text_rows is None and unavailable:
-            # the requested mode is down: the other one answers (if it too is down, raise)
-            vector_rows = self._retrieve(
-                "vector",
-                "vector" not in unavailable,
-                lambda: self.index.vector_search(qvec, depth, where),
-                unavailable,
-            )
-            text_rows = self._retrieve(
-                "fts",
-                "fts" not in unavailable and bool(words),
-                lambda: self.index.text_search(words, depth, where),
-                unavailable,
-            )
-            if vector_rows is None and text_rows is None:
-                raise SearchUnavailable(
-                    "search is unavailable: "
-                    + "; ".join(f"{m}: {r}" for m, r in unavailable.items())
-                )
+            vector_rows, text_rows = self._other_mode(qvec, words, depth, where, unavailable)
         if unavailable:
             cfg = replace(cfg, mode="vector" if vector_rows is not None else "fts")
         for rank, row in enumerate(vector_rows or (), 1):
@@ -271,15 +254,49 @@ class Searcher:
         hits.sort(key=lambda h: (-h.score, h.doc_id, h.ordinal))
 
         if self.reranker is not None and hits:
-            t = time.perf_counter()
-            top_n = max(k, getattr(self.reranker, "top_n", 20))
-            head = hits[:top_n]
-            for h, s in zip(head, self.reranker.score(query, [h.text for h in head]), strict=True):
-                h.rerank_score = s
-            head.sort(key=lambda h: -(h.rerank_score or 0.0))
-            hits = head + hits[top_n:]
-            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+            hits = self._reranked(query, hits, k, timings)
         return SearchResult(hits[:k], timings, unavailable, qvec, unmatched)
+
+    def _other_mode(
+        self,
+        qvec: np.ndarray,
+        words: str,
+        depth: int,
+        where: str | None,
+        unavailable: dict[str, str],
+    ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
+        """The requested mode is down: the other one answers (if it too is down, raise)."""
+        vector_rows = self._retrieve(
+            "vector",
+            "vector" not in unavailable,
+            lambda: self.index.vector_search(qvec, depth, where),
+            unavailable,
+        )
+        text_rows = self._retrieve(
+            "fts",
+            "fts" not in unavailable and bool(words),
+            lambda: self.index.text_search(words, depth, where),
+            unavailable,
+        )
+        if vector_rows is None and text_rows is None:
+            raise SearchUnavailable(
+                "search is unavailable: " + "; ".join(f"{m}: {r}" for m, r in unavailable.items())
+            )
+        return vector_rows, text_rows
+
+    def _reranked(
+        self, query: str, hits: list[SearchHit], k: int, timings: dict[str, float]
+    ) -> list[SearchHit]:
+        """The head of the fused ranking reordered by the cross-encoder, the rest as it was."""
+        assert self.reranker is not None
+        t = time.perf_counter()
+        top_n = max(k, getattr(self.reranker, "top_n", 20))
+        head = hits[:top_n]
+        for h, s in zip(head, self.reranker.score(query, [h.text for h in head]), strict=True):
+            h.rerank_score = s
+        head.sort(key=lambda h: -(h.rerank_score or 0.0))
+        timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        return head + hits[top_n:]
 
     def _lookup_passages(self, hashes: set[str]) -> _Passages:
         hashes.discard("")

@@ -12,15 +12,13 @@ owns the whole index, exactly as a single docs folder always did.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from retrieval.documents import LoadError
-
-PIPELINE_VERSION = "4"
-"""Bump when loading or chunking changes output, so every document is re-chunked once."""
+from retrieval.folder_scan import scan
+from retrieval.loaders import format_for_name
+from retrieval.loaders._source import read_bytes
 
 
 @dataclass(frozen=True)
@@ -92,11 +90,6 @@ def prefixed(source_name: str, rel: str) -> str:
     return f"{source_name}/{rel}" if source_name else rel
 
 
-def content_validator(data: bytes) -> str:
-    """The validator of content known only by its bytes (a file, a page without ETag)."""
-    return f"{PIPELINE_VERSION}:{hashlib.sha256(data).hexdigest()[:32]}"
-
-
 class FolderSource:
     """A docs folder on disk: what `askdesk index ./docs` has always indexed."""
 
@@ -115,9 +108,6 @@ class FolderSource:
             raise NotADirectoryError(f"not a folder: {self.root}")
 
     def list_items(self) -> Listing:
-        from retrieval.ingest import scan
-        from retrieval.loaders import format_for_name
-
         self.check()
         found = scan(self.root)
         items = [
@@ -135,14 +125,6 @@ class FolderSource:
         return Listing(items, found.ignored, skipped, keep)
 
     def read(self, item: Item, max_bytes: int) -> bytes:
-        from retrieval.loaders._source import read_bytes
-
         return read_bytes(Path(item.key), max_bytes)
 
 
-def read_or_raise(source: Source, item: Item, max_bytes: int) -> bytes:
-    """`source.read`, with OS errors turned into the one-line LoadError of the report."""
-    try:
-        return source.read(item, max_bytes)
-    except OSError as exc:
-        raise LoadError(f"cannot read: {exc.strerror or exc}") from exc

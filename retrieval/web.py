@@ -46,13 +46,14 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
+import lxml.html
 import requests
 
 from retrieval.crawl_limits import CrawlLimits
-from retrieval.documents import LoadError
+from retrieval.documents import PIPELINE_VERSION, LoadError
 from retrieval.loaders import format_for_type
 from retrieval.netguard import AddressPolicy, deadline, guarded_session, refusal_of
-from retrieval.sources import PIPELINE_VERSION, Item, Listing, prefixed
+from retrieval.sources import Item, Listing, prefixed
 from retrieval.urls import host_port, normalize, origin, split_credentials
 
 log = logging.getLogger(__name__)
@@ -545,8 +546,6 @@ class WebSource:
         return _Page(url, "error", reason=reason, links=[u for u in known if self.in_prefix(u)])
 
     def _links(self, body: bytes, base: str) -> list[str]:
-        import lxml.html
-
         try:
             doc = lxml.html.fromstring(body)
         except (ValueError, lxml.etree.ParserError):
@@ -721,4 +720,3 @@ class WebSource:
         if len(data) > max_bytes:
             raise LoadError(f"too large ({len(data) / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB)")
         return data
-

@@ -174,6 +174,7 @@ class _FileLock(_Lock):
 
 class _S3Lock(_Lock):
     def __init__(self, uri: str, options: Mapping[str, str], lease_s: float) -> None:
+        # lean: boto3, botocore (~0.5 s) load only for an index on S3
         import boto3
         from botocore.config import Config
 
@@ -206,6 +207,7 @@ class _S3Lock(_Lock):
         return json.dumps({**self.current, "expires": time.time() + self.lease_s}).encode()
 
     def acquire(self) -> dict[str, Any] | None:
+        # lean: boto3, botocore (~0.5 s) load only for an index on S3
         from botocore.exceptions import ClientError
 
         self.current = {**_holder(), "running": False}
@@ -252,6 +254,7 @@ class _S3Lock(_Lock):
         self._renew()
 
     def _renew(self) -> bool:
+        # lean: boto3, botocore (~0.5 s) load only for an index on S3
         from botocore.exceptions import ClientError
 
         try:
@@ -279,6 +282,7 @@ class _S3Lock(_Lock):
         self._renewer.start()
 
     def release(self) -> None:
+        # lean: boto3, botocore (~0.5 s) load only for an index on S3
         from botocore.exceptions import ClientError
 
         self._stop.set()

@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from pg_fleet import fresh_database, needs_pg
 
-from askdesk.fleet import fleet_lock, lock_held, shared_salt
+from askdesk.asker_salt import shared_salt
+from askdesk.fleet import fleet_lock, lock_held
 from askdesk.locking import Busy
 from askdesk.settings import Settings
 from askdesk.upkeep.scheduler import Scheduler

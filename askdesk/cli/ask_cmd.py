@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from askdesk.cli.context import State
+from askdesk.cli.render import print_answer, print_json
 from core.types import Question, decode_text
 
 
@@ -52,7 +53,6 @@ def ask(
             style=style,
         )
     )
-    from askdesk.cli.render import print_answer, print_json
 
     if as_json:
         print_json(answer.as_dict())

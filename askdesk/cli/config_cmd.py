@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from askdesk.cli.context import State, UserError
+from askdesk.composers import known_backends, unknown_backend
+from askdesk.settings import config_file
+from askdesk.settings_report import effective
 
 config_app = typer.Typer(
     help="The configuration: askdesk.toml, ASKDESK_* variables and .env.",
@@ -28,9 +31,6 @@ def check(
     print each setting's effective value and where it came from; secrets masked."""
     state: State = ctx.obj
     settings = state.settings()  # an unknown or invalid setting is one error line, exit 2
-    from askdesk.composers import known_backends, unknown_backend
-    from askdesk.settings import config_file
-    from askdesk.settings_report import effective
 
     given = {"data_dir"} if state.data_dir is not None else set()
     rows = effective(settings, given)

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
 if TYPE_CHECKING:
     from askdesk.settings import Settings
     from askdesk.wiring import App
@@ -30,6 +33,7 @@ class State:
 
     def app(self, **overrides: Any) -> App:
         if self._app is None:
+            # lean: settings, App (pydantic, SQLAlchemy) load when a command needs them (issue 23)
             from askdesk.logs import setup_logging
             from askdesk.wiring import App
 
@@ -47,6 +51,7 @@ class State:
     def settings(self, **overrides: Any) -> Settings:
         """The settings, or one line saying what is wrong with them (an unknown or invalid
         setting, a file that is not TOML)."""
+        # lean: settings, App (pydantic, SQLAlchemy) load when a command needs them (issue 23)
         from pydantic import ValidationError
 
         from askdesk.setting_names import UnknownSetting
@@ -76,6 +81,7 @@ class State:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    # lean: these errors' modules load once a command has failed, not for --help (issue 23)
     from askdesk.composers import ComposerError
     from askdesk.locking import Busy
     from askdesk.setting_names import UnknownSetting
@@ -110,10 +116,7 @@ def error_line(what: str, hint: str | None = None) -> str:
 
 @contextlib.contextmanager
 def fail_cleanly() -> Iterator[None]:
-    import typer
-
     # typer vendors click; its exceptions are only importable from there
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
     try:
         yield

@@ -15,13 +15,24 @@ from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from werkzeug.serving import make_server
 
 from askdesk.cli.context import State, UserError
+from askdesk.cli.index_cmd import where_of
+from askdesk.health import Readiness, with_health
+from askdesk.upkeep import reindex_job, retrain_job, start_upkeep, sync_configured
+from core.freshness import index_freshness, sources_overview, with_pending
+from core.gaps import cluster_questions
+from dashboard.app import create_app
+from dashboard.auth import AuthConfig
+from dashboard.decision import Thresholds
+from dashboard.jobs import JobRunner
+from dashboard.services import Services
+from feedback.analytics import Analytics
+from feedback.jobs import JobJournal
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
-    from dashboard.auth import AuthConfig
-    from dashboard.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +78,13 @@ def serve(app: App, host: str | None = None, port: int | None = None) -> None:
             "set ASKDESK_DASHBOARD_PASSWORD (or dashboard_password in askdesk.toml), or bind "
             "to 127.0.0.1",
         )
-    from dashboard.auth import AuthConfig
 
     auth = AuthConfig(s.dashboard_user, password) if password else None
-    from askdesk.health import Readiness, with_health
-    from dashboard.app import create_app
 
     dash_app = create_app(build_services(app, auth))
     readiness = Readiness(app.store.ping)  # probes skip auth and the Host check
     server = _listen(host, port, with_health(dash_app.server, readiness))
     readiness.mark_ready()
-    from askdesk.upkeep import start_upkeep
 
     scheduler = start_upkeep(app)  # also marks jobs a stopped server left "running"
     shown = f"[{host}]" if ":" in host else host
@@ -99,8 +106,6 @@ def serve(app: App, host: str | None = None, port: int | None = None) -> None:
 
 
 def _listen(host: str, port: int, wsgi_app: Any) -> Any:
-    from werkzeug.serving import make_server
-
     captured = io.StringIO()
     try:
         with contextlib.redirect_stderr(captured):  # werkzeug prints its own advice, then exits
@@ -113,15 +118,6 @@ def _listen(host: str, port: int, wsgi_app: Any) -> Any:
 
 def build_services(app: App, auth: AuthConfig | None) -> Services:
     """Wire the dashboard's plain dependencies from the settings-backed App."""
-    from askdesk.upkeep import reindex_job, retrain_job
-    from core.freshness import index_freshness
-    from core.gaps import cluster_questions
-    from dashboard.decision import Thresholds
-    from dashboard.jobs import JobRunner
-    from dashboard.services import Services
-    from feedback.analytics import Analytics
-    from feedback.jobs import JobJournal
-
     s = app.settings
     store = app.store
 
@@ -150,8 +146,6 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
     )
 
     def sync_source(name: str, started_by: str) -> Any:
-        from askdesk.upkeep import sync_configured
-
         job = partial(lambda progress, only: sync_configured(app, progress, only=only), only=name)
         cached.clear()
         return jobs.start("reindex", started_by, job)
@@ -175,9 +169,6 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
 
 def _sources_freshness(app: App, last: dict[str, Any] | None) -> dict[str, Any]:
     """The freshness of a desk with `[[sources]]`: the index size, and a row per source."""
-    from askdesk.cli.index_cmd import where_of
-    from core.freshness import index_freshness, sources_overview, with_pending
-
     info = index_freshness(None, app.index, last)
     info["error"] = None if "no docs folder" in str(info.get("error")) else info["error"]
     unique: dict[str, Any] = {}

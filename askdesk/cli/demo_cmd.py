@@ -13,6 +13,19 @@ from typing import Annotated
 import typer
 
 from askdesk.cli.context import State
+from askdesk.cli.dashboard_cmd import serve
+from askdesk.cli.eval_cmd import run_and_store
+from askdesk.cli.index_cmd import run_index
+from askdesk.cli.render import IndexProgress, console, print_answer, print_index_report
+from askdesk.demo import (
+    ensure_tone_scorer,
+    install_sample_style,
+    sample_dir,
+    seed_history,
+    seed_traffic,
+)
+from askdesk.wiring import App
+from core.types import Question
 
 DEMO_QUESTIONS = (
     "How do I rotate my API key?",
@@ -47,18 +60,6 @@ def demo(
     if state.data_dir is None:  # never mixes with your own index
         state.data_dir = state.settings().data_dir / "demo"
     app = state.app()
-    from askdesk.cli.eval_cmd import run_and_store
-    from askdesk.cli.index_cmd import run_index
-    from askdesk.cli.render import IndexProgress, console, print_answer, print_index_report
-    from askdesk.demo import (
-        ensure_tone_scorer,
-        install_sample_style,
-        sample_dir,
-        seed_history,
-        seed_traffic,
-    )
-    from core.types import Question
-
     docs = sample_dir() / "docs"
     console.rule("askdesk demo")
     console.print(
@@ -103,6 +104,19 @@ def demo(
         f"   eval run #{run_id}: hit@5 {_num(s.get('hit@5'))}, MRR {_num(s.get('mrr'))}, "
         f"groundedness {_num(s.get('groundedness'))}"
     )
+    _simulate_traffic_and_history(app, golden, run_id)
+    if not dashboard:
+        console.print(
+            f"\nOpen the dashboard: {_command()} --data-dir {app.settings.data_dir} dashboard"
+        )
+        return
+    console.print("\n7. The dashboard: the recommendation, charts, gaps, history and a playground.")
+    serve(app, port=port)
+
+
+def _simulate_traffic_and_history(app: App, golden: Path, run_id: int) -> None:
+    """Steps 5 and 6: chat traffic with demo votes, then weeks of simulated history, each
+    labelled as such, so the dashboard has trends to show."""
     console.print(
         "\n5. Asking those questions again as Slack, Discord and web users, with simulated "
         "votes (labelled as demo data in the dashboard)."
@@ -129,15 +143,6 @@ def demo(
         "   Every such row is flagged simulated in the database and shaded in the dashboard; "
         "today's data above is real."
     )
-    if not dashboard:
-        console.print(
-            f"\nOpen the dashboard: {_command()} --data-dir {app.settings.data_dir} dashboard"
-        )
-        return
-    from askdesk.cli.dashboard_cmd import serve
-
-    console.print("\n7. The dashboard: the recommendation, charts, gaps, history and a playground.")
-    serve(app, port=port)
 
 
 def _date(value: datetime | None) -> str:

@@ -13,6 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from askdesk.cli.context import State, UserError
+from askdesk.fleet import delivery_keys
+from askdesk.health import Readiness, serve_probes
+from askdesk.upkeep import start_upkeep
+from bots.discord.run import NO_TOKEN, StartupError, run
 
 
 def register(app: typer.Typer) -> None:
@@ -36,13 +40,9 @@ def discord_command(
     app = state.app()
     secret = app.settings.discord_bot_token
     token = secret.get_secret_value().strip() if secret is not None else ""
-    from bots.discord.run import NO_TOKEN, StartupError, run
 
     if not token:
         raise UserError(NO_TOKEN)
-    from askdesk.fleet import delivery_keys
-    from askdesk.health import Readiness, serve_probes
-    from askdesk.upkeep import start_upkeep
 
     app.store.ping()  # an unreachable database is one line now
     desk = app.desk()

@@ -6,6 +6,7 @@ model versions it measured, so the dashboard (and `--compare`) can tell what a c
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -14,6 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from askdesk.cli.context import State, UserError
+from askdesk.cli.render import IndexProgress, console, err_console, print_json
+from core.evaluation import compare_metrics, golden_from_corrections, golden_hash, load_golden
+from core.evaluation import evaluate as run
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -75,9 +79,6 @@ def evaluate(
         return
     if golden is None:
         raise UserError("score which golden set?", "e.g. askdesk eval askdesk/sample/golden.jsonl")
-
-    from askdesk.cli.render import IndexProgress, console, print_json
-    from core.evaluation import compare_metrics, golden_hash, load_golden
 
     load_golden(golden)  # a missing or malformed file is one clear line before anything runs
     app = state.app()
@@ -143,9 +144,6 @@ def run_and_store(
 ) -> tuple[Any, dict[str, Any], int]:
     """Score the golden set with a non-recording engine and store the EvalRun and its rows:
     (report, stored run record, run id). `askdesk demo` stores its run the same way."""
-    from core.evaluation import evaluate as run
-    from core.evaluation import load_golden
-
     items = load_golden(golden)
     engine = app.engine(record=False)
     report = run(engine, items, progress=progress)
@@ -164,7 +162,6 @@ def run_and_store(
 
 def _print_check(model: str | None, s: dict[str, Any]) -> None:
     """What the claim check did to the model's replies, and why answers fell back."""
-    from askdesk.cli.render import console
 
     def f(v: Any) -> str:
         return "n/a" if v is None else f"{v:.3f}"
@@ -190,8 +187,6 @@ def _previous_run(app: App, golden_sha: str) -> dict[str, Any] | None:
 
 
 def _print_comparison(previous: dict[str, Any] | None, changes: list[MetricChange]) -> None:
-    from askdesk.cli.render import console
-
     if previous is None:
         console.print("No earlier eval run to compare with.")
         return
@@ -218,11 +213,6 @@ def _fmt(metric: str, value: float, *, signed: bool = False) -> str:
 
 
 def _export_golden(app: App, target: Path) -> None:
-    import json
-
-    from askdesk.cli.render import err_console
-    from core.evaluation import golden_from_corrections
-
     lines = golden_from_corrections(app.store.downvoted_with_comment())
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     if str(target) == "-":

@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from askdesk.cli.context import State, UserError
+from askdesk.cli.render import IndexProgress, print_index_report, print_json
+from askdesk.sourcing import describe, documents_elsewhere, is_remote, one_off
+from askdesk.upkeep import UpkeepError, index_folder, index_source, reindex_job, sync_configured
+from core.freshness import sources_overview
+from retrieval.gitsource import redact
+from retrieval.sources import FolderSource
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -71,7 +77,6 @@ def index(
     if (docs is None and configured) or (docs is not None and docs in configured):
         _sync_configured(app, docs, rebuild=rebuild, as_json=as_json, watch=watch, every=every)
         return
-    from askdesk.sourcing import is_remote, one_off
 
     if docs is not None and is_remote(docs):
         if watch:
@@ -85,7 +90,6 @@ def index(
     folder = app.docs_dir(Path(docs) if docs is not None else None)
     if folder is None:
         raise UserError("which folder?", "e.g. askdesk index askdesk/sample/docs, or set docs_dir")
-    from retrieval.sources import FolderSource
 
     source = FolderSource(folder)
     source.check()  # a folder that isn't there is "not found", before any talk of replacing
@@ -96,7 +100,6 @@ def index(
         watch_folder(app, folder, minutes * 60, as_json=as_json)
         return
     report = run_index(app, folder, rebuild=rebuild, show_progress=not as_json)
-    from askdesk.cli.render import print_index_report, print_json
 
     if as_json:
         print_json(report.as_dict())
@@ -108,8 +111,6 @@ def confirm_replacing(app: App, source: Any, given: str, *, replace: bool) -> No
     """A source given on the command line becomes the whole desk: documents from elsewhere
     (another folder or site indexed this way, configured sources) would go. Say how many
     and from where; go ahead only with --replace or a yes on a terminal."""
-    from askdesk.sourcing import describe, documents_elsewhere
-
     elsewhere = documents_elsewhere(app, source)
     if not elsewhere or replace:
         return
@@ -128,9 +129,6 @@ def confirm_replacing(app: App, source: Any, given: str, *, replace: bool) -> No
 
 def _one_off(app: App, source: Any, *, rebuild: bool, as_json: bool) -> None:
     """A site or repository given on the command line, synced as the whole desk."""
-    from askdesk.cli.render import IndexProgress, print_index_report, print_json
-    from askdesk.upkeep import index_source
-
     with IndexProgress(sys.stderr.isatty(), quiet=as_json) as progress:
         try:
             report = index_source(app, source, rebuild=rebuild, progress=progress)
@@ -158,9 +156,6 @@ def _sync_configured(
     every: float | None,
 ) -> None:
     """`askdesk index` with `[[sources]]` configured: every source (or the one named)."""
-    from askdesk.cli.render import IndexProgress, print_json
-    from askdesk.upkeep import UpkeepError, sync_configured
-
     if watch:
         minutes = every or app.settings.reindex_every_minutes or DEFAULT_WATCH_MINUTES
         typer.echo(f"syncing the configured sources every {minutes:g} min; Ctrl-C stops", err=True)
@@ -187,11 +182,8 @@ def sources(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the configured sources: last sync, documents, errors."""
-    from askdesk.cli.render import print_json
-
     state: State = ctx.obj
     app = state.app()
-    from core.freshness import sources_overview
 
     unique: dict[str, Any] = {}
     for conf in app.settings.sources:
@@ -227,8 +219,6 @@ def sources(
 
 def where_of(conf: Any) -> str:
     """Where a configured source is, as it may be shown (no credentials)."""
-    from retrieval.gitsource import redact
-
     if conf.path is not None:
         return str(conf.path)
     return redact(str(conf.url or conf.git))
@@ -247,8 +237,6 @@ def watch_folder(
     `folder` None: the configured sources),
     echoing one line per run; a failed run is reported and the loop goes on, as the
     schedule in the bots does. Returns the number of runs."""
-    from askdesk.upkeep import UpkeepError, reindex_job
-
     stop = stop or threading.Event()
     runs = 0
     try:
@@ -285,8 +273,5 @@ def run_index(
     app: App, folder: Path, *, rebuild: bool = False, show_progress: bool = True
 ) -> IndexReport:
     """The shared reindex (locked, always recorded) with a terminal progress bar."""
-    from askdesk.cli.render import IndexProgress
-    from askdesk.upkeep import index_folder
-
     with IndexProgress(sys.stderr.isatty(), quiet=not show_progress) as progress:
         return index_folder(app, folder, rebuild=rebuild, progress=progress)

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from askdesk.cli.context import State, UserError
+from feedback.hashing import hash_user
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ def _actor() -> str:
 
 
 def _asker_hash(state: State, platform: str, user_id: str) -> str:
-    from feedback.hashing import hash_user
-
     if not platform.strip() or not user_id.strip():
         raise UserError("give the platform and the user id", "e.g. slack U024BE7LH")
     return hash_user(state.app().salt(), platform.strip().lower(), user_id.strip())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
 
 from askdesk.cli.context import State, UserError
+from askdesk.cli.render import print_hits, print_json
+from retrieval.search import MODES
 
 
 def register(app: typer.Typer) -> None:
@@ -24,8 +27,6 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the top chunks with their fused score, cosine similarity and per-retriever ranks."""
-    from retrieval.search import MODES
-
     if mode is not None and mode not in MODES:
         raise UserError(f"unknown --mode {mode!r}", f"--mode must be one of {', '.join(MODES)}")
     text = " ".join(query).strip()
@@ -38,9 +39,6 @@ def search(
         path_prefixes=tuple(path or ()) or None,
         mode=mode,  # type: ignore[arg-type]
     )
-    from dataclasses import asdict
-
-    from askdesk.cli.render import print_hits, print_json
 
     if as_json:
         print_json({"hits": [asdict(h) for h in result.hits], "timings_ms": result.timings_ms})

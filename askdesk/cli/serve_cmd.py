@@ -13,6 +13,11 @@ from typing import Annotated
 import typer
 
 from askdesk.cli.context import State, UserError
+from askdesk.health import Readiness
+from askdesk.upkeep import start_upkeep
+from bots.http.app import HttpConfig
+from bots.http.build import http_server
+from bots.http.keys import KeyConfigError, digest, parse_keys
 
 NO_KEYS = "no HTTP API keys"
 NO_KEYS_HINT = (
@@ -36,8 +41,6 @@ def serve_command(
 ) -> None:
     """Serve the HTTP API (POST /v1/ask, votes, OpenAPI at /v1/openapi.json) and the chat
     widget a docs site includes: <script src="http://HOST:PORT/v1/chat.js" data-key="…">."""
-    from bots.http.keys import KeyConfigError, digest, parse_keys
-
     if hash_key is not None:
         typer.echo(f"sha256:{digest(hash_key).hex()}")
         return
@@ -52,10 +55,6 @@ def serve_command(
         raise UserError(str(exc), hint) from None
     if not keys:
         raise UserError(NO_KEYS, NO_KEYS_HINT)
-    from askdesk.health import Readiness
-    from askdesk.upkeep import start_upkeep
-    from bots.http.app import HttpConfig
-    from bots.http.build import http_server
 
     app.store.ping()  # an unreachable database is one line now
     desk = app.desk()

@@ -15,8 +15,15 @@ import logging
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from slack_sdk.errors import SlackApiError
 
 from askdesk.cli.context import State, UserError
+from askdesk.fleet import delivery_keys, work_journal
+from askdesk.health import Readiness, with_health
+from askdesk.logs import redact
+from askdesk.upkeep import start_upkeep
+from bots.slack import config
+from bots.slack.service import SlackService, SlackStartError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +54,6 @@ def slack(
     state: State = ctx.obj
     app = state.app()
     s = app.settings
-    from bots.slack import config
 
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value is not None else None
@@ -64,10 +70,6 @@ def slack(
     client = config.web_client(bot_token, s.slack_api_url)
     who = _auth_test(client)
     app.store.ping()  # an unreachable database is one line now, not an apology per question
-    from askdesk.fleet import delivery_keys, work_journal
-    from askdesk.health import Readiness, with_health
-    from askdesk.upkeep import start_upkeep
-    from bots.slack.service import SlackService, SlackStartError
 
     readiness = Readiness(app.store.ping)
     desk = app.desk()
@@ -106,11 +108,6 @@ def slack(
 
 def _auth_test(client: WebClient) -> str:
     """The bot's name, or one line on why Slack (or the network) said no."""
-    from slack_sdk.errors import SlackApiError
-
-    from askdesk.logs import redact
-    from bots.slack import config
-
     web_log = logging.getLogger(config.WEB_LOG)
     web_log.disabled = True  # the SDK logs each failed attempt; the outcome is reported below
     try:

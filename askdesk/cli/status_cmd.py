@@ -8,6 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from askdesk.cli.context import State, UserError
+from askdesk.cli.render import console, print_json
+from askdesk.composers import known_backends, unknown_backend
+from askdesk.logs import redact
+from askdesk.upkeep.reindex import run_state
+from askdesk.wiring import App
+from core.compose import ExtractiveComposer
+from core.llm_compose import build_llm_composer
+from retrieval.ingest import diff_folder
 
 
 def register(app: typer.Typer) -> None:
@@ -23,9 +31,24 @@ def status(
 ) -> None:
     """Index size, the last index run, and documents added/changed/removed on disk since."""
     state: State = ctx.obj
-    app = state.app()
-    from retrieval.ingest import diff_folder
+    info = _gather(state.app(), docs)
+    if as_json:
+        print_json(info)
+        _fail_on_invalid(info)
+        return
+    _print_index(info)
+    _print_changes(info)
+    _print_backend(info)
+    _print_style(info["style"])
+    c = info["interactions"]
+    console.print(
+        f"Store: {c['interactions']} interactions, {c['votes']} votes, {c['index_runs']} index runs"
+    )
+    _fail_on_invalid(info)
 
+
+def _gather(app: App, docs: Path | None) -> dict[str, Any]:
+    """Everything `status` reports, as the JSON `--json` prints."""
     info: dict[str, Any] = {
         "data_dir": str(app.settings.data_dir),
         "lancedb": app.settings.lancedb_location,
@@ -33,8 +56,6 @@ def status(
         "indexed": app.index.exists(),
         "answer_backend": app.settings.answer_backend,
     }
-    from askdesk.composers import known_backends, unknown_backend
-
     if app.settings.answer_backend not in known_backends():
         info["answer_backend_error"] = unknown_backend(app.settings.answer_backend)
     if app.index.exists():
@@ -45,8 +66,6 @@ def status(
             table_version=app.index.version,
             embed_model=app.index.embed_model,
         )
-    from askdesk.upkeep.reindex import run_state
-
     last = run_state(app, app.store.latest_index_run())  # a killed run shows as interrupted
     info["last_run"] = last
     # with [[sources]] the index is several sources: `askdesk sources` shows each one
@@ -70,12 +89,11 @@ def status(
     if app.settings.answer_backend == "llm":
         info["llm"] = _llm_server(app)
 
-    from askdesk.cli.render import console, print_json
+    return info
 
-    if as_json:
-        print_json(info)
-        _fail_on_invalid(info)
-        return
+
+def _print_index(info: dict[str, Any]) -> None:
+    """The index's size and its last run."""
     if not info["indexed"]:
         console.print("No index yet: run [bold]askdesk index DOCS_FOLDER[/bold].")
     else:
@@ -83,6 +101,7 @@ def status(
             f"Index: {info['documents']} documents, {info['chunks']} chunks, "
             f"table version {info['table_version']} ({info['embed_model']}) at {info['lancedb']}"
         )
+    last = info["last_run"]
     if last and last["finished_at"] is None:  # still running, or killed (interrupted)
         console.print(
             f"Last run: started {last['started_at']:%Y-%m-%d %H:%M} UTC, {last['status']}"
@@ -96,6 +115,10 @@ def status(
             + (f" ({last['error']})" if last["status"] == "partial" and last.get("error") else ""),
             markup=False,
         )
+
+
+def _print_changes(info: dict[str, Any]) -> None:
+    """What changed on disk since the last run, and the files the runs skip."""
     changes = info.get("changed_since_last_run")
     if changes is not None:
         n = sum(len(v) for v in changes.values())
@@ -113,13 +136,6 @@ def status(
             console.print(f"  {item['path']}: {item['reason']}", markup=False)
     if info.get("docs_root_missing"):
         console.print(f"[yellow]Docs folder {info['docs_root']} is missing.[/yellow]")
-    _print_backend(info)
-    _print_style(info["style"])
-    c = info["interactions"]
-    console.print(
-        f"Store: {c['interactions']} interactions, {c['votes']} votes, {c['index_runs']} index runs"
-    )
-    _fail_on_invalid(info)
 
 
 def _fail_on_invalid(info: dict[str, Any]) -> None:
@@ -130,7 +146,7 @@ def _fail_on_invalid(info: dict[str, Any]) -> None:
         raise UserError(what, hint.rstrip(")") or None)
 
 
-def style_state(app: Any) -> dict[str, Any]:
+def style_state(app: App) -> dict[str, Any]:
     """The active style version, whether answers use it, and its last evaluation: the
     newest `askdesk eval` run whose answers were written in that version's voice."""
     version = app.active_style_version()
@@ -156,8 +172,6 @@ def style_state(app: Any) -> dict[str, Any]:
 
 
 def _print_style(style: dict[str, Any]) -> None:
-    from askdesk.cli.render import console
-
     version = style["active_version"]
     if version is None:
         console.print("Style: no style model (askdesk style use sample, or style train)")
@@ -187,8 +201,6 @@ def _print_style(style: dict[str, Any]) -> None:
 
 
 def _print_backend(info: dict[str, Any]) -> None:
-    from askdesk.cli.render import console
-
     b = info.get("llm")
     if b is not None:
         state_text = "answers" if b["reachable"] else "does not answer"
@@ -207,13 +219,10 @@ def _print_backend(info: dict[str, Any]) -> None:
     console.print(line, markup=False)
 
 
-def _llm_server(app: Any) -> dict[str, Any]:
+def _llm_server(app: App) -> dict[str, Any]:
     """For `answer_backend = "llm"`: whether its server answers `GET /models` (3 s). Never
     the API key."""
     s = app.settings
-    from core.compose import ExtractiveComposer
-    from core.llm_compose import build_llm_composer
-
     composer = build_llm_composer(s, fallback=ExtractiveComposer())
     reachable, detail = composer.ping(timeout_s=3.0)
     return {
@@ -225,6 +234,4 @@ def _llm_server(app: Any) -> dict[str, Any]:
 
 
 def _safe_url(url: str) -> str:
-    from askdesk.logs import redact
-
     return redact(url)

@@ -2,24 +2,38 @@
 
 Versions live in DATA_DIR/style/<version>/; `style use VERSION` writes DATA_DIR/style/active
 (the `style_model` setting overrides it), so rolling back is `style use <older version>`.
-torch and transformers are imported inside the commands: `askdesk --help` stays instant.
+torch and transformers load inside styling's training and decoding functions, and this module
+only when a `style` command runs: `askdesk --help` stays instant.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from askdesk.cli.context import UserError
+from askdesk.demo import install_sample_style
+from askdesk.upkeep.retrain import (
+    SAMPLE_EXAMPLES,
+    activate_version,
+    split_examples,
+    train_and_record,
+)
+from styling.model.base import DEFAULT_BASE_MODEL, require_style_install
+from styling.tone.scorer import ToneScorer
+from styling.training.evaluate import evaluate as run_eval
+from styling.training.examples import ExamplesFileError
+from styling.training.fine_tune import TrainConfig
+from styling.training.fine_tune import list_versions as versions
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
     from styling.training.examples import CheckReport, Example
-
-from askdesk.upkeep.retrain import SAMPLE_EXAMPLES, activate_version
 
 style_app = typer.Typer(
     help="The style model: brand voice on top of grounded answers, facts guarded.",
@@ -42,9 +56,6 @@ def register(app: typer.Typer) -> None:
 def load_split(path: Path | None) -> tuple[list[Example], CheckReport]:
     """The examples and their check report (with the topic split if a topics file is next
     to them): training and evaluation must see the same split."""
-    from askdesk.upkeep.retrain import split_examples
-    from styling.training.examples import ExamplesFileError
-
     try:
         return split_examples(path or SAMPLE_EXAMPLES)
     except ExamplesFileError as exc:
@@ -54,8 +65,6 @@ def load_split(path: Path | None) -> tuple[list[Example], CheckReport]:
 @style_app.command("check")
 def check(file: ExamplesArg = None) -> None:
     """Validate a training set: per-line problems, then the train/eval split. Exit 1 on errors."""
-    from styling.training.examples import ExamplesFileError
-
     try:
         _, report = load_split(file)
     except UserError as exc:
@@ -91,9 +100,6 @@ def train(
         )
     app = ctx.obj.app()
     s = app.settings
-    from askdesk.upkeep.retrain import train_and_record
-    from styling.model.base import DEFAULT_BASE_MODEL, require_style_install
-    from styling.training.fine_tune import TrainConfig
 
     require_style_install()  # a lean install: one line, before any "converting…" talk
     packaged = s.style_base_model == DEFAULT_BASE_MODEL
@@ -139,8 +145,6 @@ def rewrite(
     version: Annotated[str | None, typer.Option(help="Version (default: the active one).")] = None,
 ) -> None:
     """Rewrite one draft in the brand voice and show the fact guard's verdict."""
-    import sys
-
     text = " ".join(draft)
     if text.strip() == "-":
         text = sys.stdin.read()
@@ -167,8 +171,6 @@ def evaluate(
     baseline: Annotated[bool, typer.Option(help="Also time plain greedy generate.")] = False,
 ) -> None:
     """Fact guard, voice, tone and latency on the held-out split."""
-    from styling.training.evaluate import evaluate as run_eval
-
     app = ctx.obj.app()
     examples, report = load_split(file)
     held = [examples[i] for i in report.eval][:limit]
@@ -188,8 +190,6 @@ def evaluate(
 @style_app.command("list")
 def list_versions(ctx: typer.Context) -> None:
     """Trained versions with their reports; `*` marks the active one."""
-    from styling.training.fine_tune import list_versions as versions
-
     app = ctx.obj.app()
     active = app.active_style_version()
     found = versions(app.style_root)
@@ -218,8 +218,6 @@ def use(
     so the voice can be tried without training."""
     app = ctx.obj.app()
     if version == SAMPLE_VERSION and app.style_folder(version) is None:
-        from askdesk.demo import install_sample_style
-
         installed = install_sample_style(app)
         if installed is None:
             raise UserError("this build bundles no sample style model", "run `askdesk style train`")
@@ -249,10 +247,6 @@ def _rewriter(app: App, version: str | None) -> Any:
 
 def _tone_scorer(app: App, folder: Path) -> Any:
     """Scores texts with the tone scorer saved next to the version, if there is one."""
-    try:
-        from styling.tone.scorer import ToneScorer
-    except ImportError:  # pragma: no cover
-        return None
     if not (folder / "tone").is_dir():
         return None
     scorer = ToneScorer.load(folder / "tone")
@@ -263,8 +257,6 @@ class _progress_bar:
     """A rich progress bar fed by the trainer's progress events (loss in the description)."""
 
     def __enter__(self) -> Any:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
         self.bar = Progress(
             "[progress.description]{task.description}",
             BarColumn(),

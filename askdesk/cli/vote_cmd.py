@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from askdesk.cli.context import State, UserError
+from feedback.hashing import hash_user
+from feedback.reasons import ALIASES, Reason, parse_reason
 
 _VALUES = {"up": 1, "down": -1, "+1": 1, "-1": -1, "yes": 1, "no": -1}
 
@@ -30,7 +32,6 @@ def vote(
         raise UserError(
             f"not a vote: {value!r}", "up or down, e.g. askdesk vote 12 down --reason facts"
         )
-    from feedback.reasons import ALIASES, Reason, parse_reason
 
     chosen = parse_reason(reason)
     if reason is not None and chosen is None:
@@ -44,7 +45,6 @@ def vote(
         )
     state: State = ctx.obj
     app = state.app()
-    from feedback.hashing import hash_user
 
     voter = hash_user(app.salt(), "cli", getpass.getuser())
     try:

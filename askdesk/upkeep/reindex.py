@@ -13,13 +13,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askdesk.fleet import fleet_lock, lock_held
+from askdesk.locking import Busy
+from askdesk.sourcing import plan
 from askdesk.upkeep.calibrate import calibrate_answers
 from askdesk.upkeep.errors import UpkeepError
 from askdesk.upkeep.outcome import skipped
 from askdesk.upkeep.progress import IngestProgress, JobProgress, guarded
+from feedback.store import ABANDONED_RUN
+from retrieval.sources import FolderSource
+from retrieval.writer_lock import Tables, WriterBusy, index_writer
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -44,8 +51,6 @@ def index_folder(
 ) -> IndexReport:
     """Run the ingester under the index lock and record the run, also when it fails or is
     interrupted. Raises `askdesk.locking.Busy` when another run holds the lock."""
-    from retrieval.sources import FolderSource
-
     return index_source(app, FolderSource(folder), rebuild=rebuild, progress=progress)
 
 
@@ -70,8 +75,6 @@ def index_sources(
     With `keep_names` (every configured name), documents of sources no longer configured
     are removed. Unless `single`, a source that fails is reported and the others go on.
     """
-    from askdesk.fleet import fleet_lock
-
     with fleet_lock(app, INDEX_LOCK, "index run"), location_lock(app):
         ingester = app.ingester()
         run_ids = {id(s): _start_run(app, s) for s in sources if _startable(s)}
@@ -112,9 +115,6 @@ def location_lock(app: App) -> Iterator[None]:
     """The index location's own writer lock (retrieval.writer_lock): other writers of the
     same LanceDB location with another data dir or database are refused too, and a run that
     died there is undone first."""
-    from askdesk.locking import Busy
-    from retrieval.writer_lock import Tables, WriterBusy, index_writer
-
     index = app.index
     tables = Tables(index.table_versions, index.restore_versions)
     try:
@@ -130,17 +130,12 @@ def location_lock(app: App) -> Iterator[None]:
 
 
 def _startable(source: Source) -> bool:
-    from retrieval.sources import FolderSource
-
     return not isinstance(source, FolderSource) or source.root.is_dir()
 
 
 def run_state(app: App, run: dict[str, Any] | None) -> dict[str, Any] | None:
     """A stored run as it really is: a "running" row whose process is gone (no live holder
     of the index lock) is an interrupted run."""
-    from askdesk.fleet import lock_held
-    from feedback.store import ABANDONED_RUN
-
     if run is None or run.get("status") != "running":
         return run
     if lock_held(app, INDEX_LOCK):
@@ -170,8 +165,6 @@ def reindex_job(
     """One incremental reindex of `docs_root` (default: the docs_dir setting, else the last
     run's folder). Returns the run report, or {"status": "skipped", "reason"} when another
     run holds the lock or no folder is known; raises UpkeepError when the run fails."""
-    from askdesk.locking import Busy
-
     report_progress = guarded(progress)
     if docs_root is None and app.settings.sources:
         return sync_configured(app, progress=progress, only_due=True)
@@ -214,9 +207,6 @@ def sync_configured(
     """Sync every `[[sources]]` entry (or just `only`): one report per source, a failing
     source reported while the others sync, and, on a full sync, the documents of sources
     no longer configured removed. Returns {"status", "sources": [...], "problems", ...}."""
-    from askdesk.locking import Busy
-    from askdesk.sourcing import plan
-
     report_progress = guarded(progress)
     chosen = plan(app.settings, only)
     if only is not None and not chosen.sources and not chosen.problems:
@@ -255,8 +245,6 @@ def sync_configured(
 
 def _not_due(app: App) -> set[str]:
     """Configured sources with their own `every_minutes` whose last sync is more recent."""
-    from datetime import UTC, datetime, timedelta
-
     now = datetime.now(UTC)
     out = set()
     for conf in app.settings.sources:

@@ -13,14 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askdesk.locking import Busy, exclusive
 from askdesk.upkeep.errors import UpkeepError
 from askdesk.upkeep.outcome import skipped
 from askdesk.upkeep.progress import JobProgress, TrainProgress, guarded
+from styling.model.base import resolve_base_model
+from styling.training.examples import (
+    Example,
+    ExamplesFileError,
+    check_examples,
+    load_examples,
+    load_product_terms,
+    load_topics,
+)
+from styling.training.fine_tune import TrainConfig, train_style_model
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
-    from styling.training.examples import CheckReport, Example
-    from styling.training.fine_tune import TrainConfig
+    from styling.training.examples import CheckReport
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +61,6 @@ def team_examples(app: App) -> Path:
 def split_examples(path: Path) -> tuple[list[Example], CheckReport]:
     """The examples and their check report (with the topic split if a topics file is next to
     them): training and evaluation must see the same split. Raises ExamplesFileError."""
-    from styling.training.examples import (
-        check_examples,
-        load_examples,
-        load_product_terms,
-        load_topics,
-    )
-
     examples = load_examples(path)
     topics_file = path.with_name(TOPICS_FILE)
     topics = load_topics(topics_file) if topics_file.is_file() else None
@@ -87,9 +90,6 @@ def train_and_record(
 ) -> TrainOutcome:
     """Fine-tune on the pairs, fit the tone scorer on the same training pairs, write the
     report and record the TrainRun. `progress` receives the trainer's event dicts."""
-    from styling.model.base import resolve_base_model
-    from styling.training.fine_tune import train_style_model
-
     s = app.settings
     base = resolve_base_model(s.style_base_model, app.base_model_cache)
     result = train_style_model(
@@ -111,6 +111,7 @@ def train_and_record(
 def fit_tone(app: App, train_pairs: Pairs, folder: Path, rep: dict[str, Any]) -> str:
     """Fit the tone scorer on the training pairs (outputs: brand voice, inputs: plain) and
     keep it next to the model, so the version and its tone yardstick travel together."""
+    # lean: scikit-learn and scipy load only when a tone scorer is fitted, never to serve
     from styling.tone.fitting import fit_tone_scorer
 
     brand = [out for _, out in train_pairs]
@@ -130,10 +131,7 @@ def curated_pairs(app: App, terms: tuple[str, ...] = ()) -> tuple[Pairs, list[in
     """Unused curated examples that pass the examples check: (pairs, their ids, rejected).
 
     A curated answer that adds a fact its draft lacks would teach the model to invent facts,
-    so the same errors that stop `style check` keep an example out of training (checked
-    with the same product `terms` as the examples file)."""
-    from styling.training.examples import Example, check_examples
-
+    so the same errors that stop `style check` keep an example out of training."""
     rows = app.store.curated_examples(unused_only=True)
     if not rows:
         return [], [], 0
@@ -155,10 +153,6 @@ def retrain_job(
     it, mark those curated examples used and make the version active. Returns
     {"status": "skipped", "reason"} when another training run holds the lock; raises
     UpkeepError when the examples are unusable or training fails."""
-    from askdesk.locking import Busy, exclusive
-    from styling.training.examples import ExamplesFileError
-    from styling.training.fine_tune import TrainConfig
-
     report_progress = guarded(progress)
     path = examples or team_examples(app)
     try:

@@ -20,8 +20,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
+from askdesk.fleet import instance_name
 from askdesk.upkeep.purge import purge_job
 from askdesk.upkeep.reindex import reindex_job
+from feedback.jobs import JobJournal
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -154,8 +156,6 @@ def interrupt_abandoned_jobs(app: App) -> list[int]:
 
     Every long-running process calls this at start; a database it cannot reach yet is
     logged, not raised (the process's own start-up reports that problem)."""
-    from feedback.jobs import JobJournal
-
     try:
         return JobJournal(app.store).interrupt_abandoned()
     except Exception as exc:
@@ -178,8 +178,6 @@ def start_upkeep(app: App) -> Scheduler | None:
         return None
     claim = None
     if app.shared_database:
-        from askdesk.fleet import instance_name
-
         owner = instance_name()
 
         def claim(key: str, ttl_s: float) -> bool:

@@ -27,8 +27,9 @@ def _json(ref: str, description: str) -> dict[str, Any]:
     }
 
 
-def schema() -> dict[str, Any]:
-    source = {
+def _source() -> dict[str, Any]:
+    """A cited source: the [n] in the answer text, and where it points."""
+    return {
         "type": "object",
         "required": ["n", "title", "path"],
         "properties": {
@@ -40,7 +41,11 @@ def schema() -> dict[str, Any]:
             "score": {"type": ["number", "null"]},
         },
     }
-    message = {
+
+
+def _message() -> dict[str, Any]:
+    """One chat message the reply consists of (the answer, or a notice)."""
+    return {
         "type": "object",
         "required": ["kind", "text"],
         "properties": {
@@ -50,7 +55,11 @@ def schema() -> dict[str, Any]:
         },
         "additionalProperties": True,
     }
-    decision = {
+
+
+def _decision() -> dict[str, Any]:
+    """Whether the docs answer the question, and how sure that is."""
+    return {
         "type": ["object", "null"],
         "required": ["answer"],
         "properties": {
@@ -59,7 +68,11 @@ def schema() -> dict[str, Any]:
             "confidence": {"type": "number"},
         },
     }
-    ask_reply = {
+
+
+def _ask_reply() -> dict[str, Any]:
+    """The reply to POST /v1/ask."""
+    return {
         "type": "object",
         "required": [
             "answer_id",
@@ -99,7 +112,11 @@ def schema() -> dict[str, Any]:
             "error": {"type": "string"},
         },
     }
-    answer = {
+
+
+def _answer() -> dict[str, Any]:
+    """An answer as GET /v1/answers/{id} shows it."""
+    return {
         "type": "object",
         "required": ["answer_id", "text", "answered", "hedged", "sources"],
         "properties": {
@@ -119,8 +136,12 @@ def schema() -> dict[str, Any]:
         },
         "additionalProperties": True,
     }
+
+
+def _vote_request() -> dict[str, Any]:
+    """The body of a vote."""
     reasons = [r.value for r in Reason]
-    vote_request = {
+    return {
         "type": "object",
         "required": ["vote"],
         "properties": {
@@ -131,7 +152,12 @@ def schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
-    vote_reply = {
+
+
+def _vote_reply() -> dict[str, Any]:
+    """The reply to a vote."""
+    reasons = [r.value for r in Reason]
+    return {
         "type": "object",
         "required": ["answer_id", "vote", "message"],
         "properties": {
@@ -151,7 +177,11 @@ def schema() -> dict[str, Any]:
             },
         },
     }
-    ask_request = {
+
+
+def _ask_request() -> dict[str, Any]:
+    """The body of POST /v1/ask."""
+    return {
         "type": "object",
         "required": ["question"],
         "properties": {
@@ -168,6 +198,10 @@ def schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
+
+
+def _paths() -> dict[str, Any]:
+    """Every route of bots/http/app.py, with what it answers."""
     secured = [{"apiKey": []}]
     answer_id = {
         "name": "id",
@@ -179,6 +213,89 @@ def schema() -> dict[str, Any]:
         "401": _error("No valid API key."),
         "413": _error("The body is over the size limit."),
     }
+    return {
+        "/v1/ask": {
+            "post": {
+                "summary": "Ask a question (in a conversation, if its id is given).",
+                "security": secured,
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 200},
+                        "description": "A retried request with the same key gets the "
+                        "first reply; the question is answered once.",
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/AskRequest"}}
+                    },
+                },
+                "responses": {
+                    "200": _json("AskReply", "The answer (or, for thanks/ok, nothing)."),
+                    "400": _error("Not a question."),
+                    "404": _error("No such conversation for this key."),
+                    "429": _error("Over the key's rate, or a flooded conversation."),
+                    **common,
+                },
+            }
+        },
+        "/v1/answers/{id}": {
+            "get": {
+                "summary": "An answer as it stands (styled once the rewrite is in).",
+                "security": secured,
+                "parameters": [answer_id],
+                "responses": {
+                    "200": _json("Answer", "The answer."),
+                    "404": _error("No such answer for this key."),
+                    "401": common["401"],
+                },
+            }
+        },
+        "/v1/answers/{id}/vote": {
+            "post": {
+                "summary": "Vote on an answer: up, or down with a reason and a comment.",
+                "security": secured,
+                "parameters": [answer_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/VoteRequest"}}
+                    },
+                },
+                "responses": {
+                    "200": _json("VoteReply", "Recorded (the last vote per user wins)."),
+                    "400": _error("Not a vote."),
+                    "404": _error("No such answer for this key."),
+                    **common,
+                },
+            }
+        },
+        "/v1/health": {
+            "get": {
+                "summary": "200 once the index and models are loaded, else 503.",
+                "responses": {
+                    "200": {"description": "Ready."},
+                    "503": {"description": "Starting."},
+                },
+            }
+        },
+        "/v1/openapi.json": {
+            "get": {"summary": "This schema.", "responses": {"200": {"description": "OK"}}}
+        },
+        "/v1/chat.js": {
+            "get": {
+                "summary": "The embeddable chat widget (a <script> for a docs site).",
+                "responses": {"200": {"description": "JavaScript"}},
+            }
+        },
+    }
+
+
+def schema() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -194,98 +311,15 @@ def schema() -> dict[str, Any]:
                     "required": ["error"],
                     "properties": {"error": {"type": "string"}},
                 },
-                "Source": source,
-                "Message": message,
-                "Decision": decision,
-                "AskRequest": ask_request,
-                "AskReply": ask_reply,
-                "Answer": answer,
-                "VoteRequest": vote_request,
-                "VoteReply": vote_reply,
+                "Source": _source(),
+                "Message": _message(),
+                "Decision": _decision(),
+                "AskRequest": _ask_request(),
+                "AskReply": _ask_reply(),
+                "Answer": _answer(),
+                "VoteRequest": _vote_request(),
+                "VoteReply": _vote_reply(),
             },
         },
-        "paths": {
-            "/v1/ask": {
-                "post": {
-                    "summary": "Ask a question (in a conversation, if its id is given).",
-                    "security": secured,
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "schema": {"type": "string", "maxLength": 200},
-                            "description": "A retried request with the same key gets the "
-                            "first reply; the question is answered once.",
-                        }
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/AskRequest"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": _json("AskReply", "The answer (or, for thanks/ok, nothing)."),
-                        "400": _error("Not a question."),
-                        "404": _error("No such conversation for this key."),
-                        "429": _error("Over the key's rate, or a flooded conversation."),
-                        **common,
-                    },
-                }
-            },
-            "/v1/answers/{id}": {
-                "get": {
-                    "summary": "An answer as it stands (styled once the rewrite is in).",
-                    "security": secured,
-                    "parameters": [answer_id],
-                    "responses": {
-                        "200": _json("Answer", "The answer."),
-                        "404": _error("No such answer for this key."),
-                        "401": common["401"],
-                    },
-                }
-            },
-            "/v1/answers/{id}/vote": {
-                "post": {
-                    "summary": "Vote on an answer: up, or down with a reason and a comment.",
-                    "security": secured,
-                    "parameters": [answer_id],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/VoteRequest"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": _json("VoteReply", "Recorded (the last vote per user wins)."),
-                        "400": _error("Not a vote."),
-                        "404": _error("No such answer for this key."),
-                        **common,
-                    },
-                }
-            },
-            "/v1/health": {
-                "get": {
-                    "summary": "200 once the index and models are loaded, else 503.",
-                    "responses": {
-                        "200": {"description": "Ready."},
-                        "503": {"description": "Starting."},
-                    },
-                }
-            },
-            "/v1/openapi.json": {
-                "get": {"summary": "This schema.", "responses": {"200": {"description": "OK"}}}
-            },
-            "/v1/chat.js": {
-                "get": {
-                    "summary": "The embeddable chat widget (a <script> for a docs site).",
-                    "responses": {"200": {"description": "JavaScript"}},
-                }
-            },
-        },
+        "paths": _paths(),
     }

@@ -86,6 +86,27 @@ def build_slack_app(
         logger=_bolt_logger(),
     )
     app.middleware(first_delivery_only(seen))
+    _on_questions(app, delivery, surface, pool)
+    _on_feedback(app, delivery, client)
+
+    # Anything else that arrives is acked and dropped: a 404 would make Slack retry it.
+    @app.event(re.compile(".*"))
+    def on_other_event() -> None:
+        pass
+
+    @app.action(re.compile(".*"))
+    def on_other_action(ack: Callable[..., None]) -> None:
+        ack()
+
+    @app.error
+    def on_error(error: Exception) -> None:  # the payload holds user ids: never logged
+        log.error("listener failed", exc_info=error)
+
+    return app
+
+
+def _on_questions(app: App, delivery: Delivery, surface: SlackSurface, pool: Executor) -> None:
+    """Mentions, messages, 👍/👎 reactions and /ask: each becomes a question (or a vote)."""
 
     def take(incoming: Incoming | None) -> None:
         ask = delivery.accept(incoming) if incoming is not None else None
@@ -122,6 +143,10 @@ def build_slack_app(
         ack(text="Looking that up — the answer will appear here.", response_type="ephemeral")
         slash = (text, command["user_id"], command["channel_id"], respond)
         pool.submit(_answer_slash, delivery, surface, *slash)
+
+
+def _on_feedback(app: App, delivery: Delivery, client: WebClient) -> None:
+    """The buttons under an answer, the reason menu and the comment modal."""
 
     def on_click(handler: Callable[[Click], None]) -> Callable[..., None]:
         def listener(ack: Callable[..., None], body: dict[str, Any], respond: Any) -> None:
@@ -170,21 +195,6 @@ def build_slack_app(
                 responder.notice(COMMENT_SAVED)
             except SurfaceError as exc:
                 log.info("comment saved without a confirmation", extra={"error": str(exc)})
-
-    # Anything else that arrives is acked and dropped: a 404 would make Slack retry it.
-    @app.event(re.compile(".*"))
-    def on_other_event() -> None:
-        pass
-
-    @app.action(re.compile(".*"))
-    def on_other_action(ack: Callable[..., None]) -> None:
-        ack()
-
-    @app.error
-    def on_error(error: Exception) -> None:  # the payload holds user ids: never logged
-        log.error("listener failed", exc_info=error)
-
-    return app
 
 
 class _TokenFromEnvironment(logging.Filter):

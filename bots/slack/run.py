@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from socketserver import ThreadingMixIn
@@ -146,10 +145,3 @@ def connect_socket_mode(app: App, app_token: str) -> SocketModeHandler:
     return handler
 
 
-def run_socket_mode(handler: SocketModeHandler) -> None:
-    """Block until interrupted, then close (SocketModeHandler.start, split in two so the
-    connection is known to work before the model loads)."""
-    try:
-        threading.Event().wait()
-    finally:
-        handler.close()

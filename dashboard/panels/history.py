@@ -12,7 +12,7 @@ import csv
 import io
 from typing import Any
 
-from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
 from dashboard.auth import current_user
 from dashboard.labels import VOTE_DOWN, VOTE_UP
@@ -193,8 +193,6 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def reset(n_clicks: int, *_: Any) -> tuple[Any, int]:
-        from dash import ctx
-
         return (None if ctx.triggered_id == "hist-clear-ids" else no_update), 0
 
     @app.callback(

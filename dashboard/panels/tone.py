@@ -25,6 +25,7 @@ from dashboard.panels.common import (
     when,
 )
 from dashboard.services import Services
+from styling.tone.sentiment import sentiment_shifts
 
 #: How many of a version's newest rewrites the sentiment check reads (VADER, ~1 ms each).
 SHIFT_SAMPLE = 500
@@ -51,7 +52,7 @@ def version_report(
     rewrites and a `worse` note when its fallback rate is higher or its mean tone lower than
     the previous version's (oldest first, so "previous" is the one it replaced)."""
     if shifts is None:
-        from styling.tone.sentiment import sentiment_shifts as shifts
+        shifts = sentiment_shifts
     out: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
     for row in rows:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from retrieval.documents import LoadedDocument, LoadError, Section, printable_path
 from retrieval.loaders._outline import prettify_stem
+from retrieval.loaders._plaintext import parse_text
 from retrieval.loaders._source import MB, decode_text, read_bytes
 
 __all__ = [
@@ -72,10 +73,12 @@ def format_for_type(content_type: str | None, name: str = "") -> str | None:
         return by_name
     return fmt
 
+
 Parsed = tuple[str | None, tuple[Section, ...]]
 
 
 def _markdown(data: bytes) -> Parsed:
+    # lean: its parser (markdown-it, docutils, bs4, pypdf) loads with its first document
     from retrieval.loaders._markdown import parse_markdown
 
     title, outline = parse_markdown(decode_text(data))
@@ -83,6 +86,7 @@ def _markdown(data: bytes) -> Parsed:
 
 
 def _rst(data: bytes) -> Parsed:
+    # lean: its parser (markdown-it, docutils, bs4, pypdf) loads with its first document
     from retrieval.loaders._rst import parse_rst
 
     return parse_rst(decode_text(data)).build()
@@ -90,6 +94,7 @@ def _rst(data: bytes) -> Parsed:
 
 def _html(data: bytes) -> Parsed:
     """A lone leading <h1> names the page best; else <title>, which often has a site suffix."""
+    # lean: its parser (markdown-it, docutils, bs4, pypdf) loads with its first document
     from retrieval.loaders._html import parse_html
 
     page_title, outline = parse_html(decode_text(data, html=True))
@@ -98,13 +103,12 @@ def _html(data: bytes) -> Parsed:
 
 
 def _text(data: bytes) -> Parsed:
-    from retrieval.loaders._plaintext import parse_text
-
     title, outline = parse_text(decode_text(data))
     return outline.build(title)
 
 
 def _pdf(data: bytes) -> Parsed:
+    # lean: its parser (markdown-it, docutils, bs4, pypdf) loads with its first document
     from retrieval.loaders._pdf import parse_pdf
 
     return parse_pdf(data)

@@ -12,10 +12,20 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from bs4 import (
+    BeautifulSoup,
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    ProcessingInstruction,
+    Tag,
+)
+
 from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
 
 if TYPE_CHECKING:
-    from bs4 import BeautifulSoup, PageElement, Tag
+    from bs4 import PageElement
 
 _NEVER_CONTENT = {"script", "style", "noscript", "template", "svg", "iframe", "canvas", "object"}
 _CHROME = {"nav", "aside", "footer", "button", "select", "input", "textarea", "dialog"}
@@ -36,8 +46,6 @@ _MOST_OF_PAGE = 0.6
 
 
 def _is_text(node: PageElement) -> bool:
-    from bs4 import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
-
     return isinstance(node, NavigableString) and not isinstance(
         node, Comment | Declaration | Doctype | ProcessingInstruction
     )
@@ -49,8 +57,6 @@ def _collapse(text: str) -> str:
 
 def _raw_inline(node: Tag) -> str:
     """Unstripped, so `<b>Hello </b>world` keeps its space when pieces are concatenated."""
-    from bs4 import Tag
-
     parts: list[str] = []
     for child in node.children:
         if isinstance(child, Tag):
@@ -93,8 +99,6 @@ def _looks_like_chrome(el: Tag) -> bool:
 
 
 def _main_region(soup: BeautifulSoup) -> Tag:
-    from bs4 import Tag
-
     for candidate in (soup.find("main"), soup.find(attrs={"role": "main"})):
         if isinstance(candidate, Tag):
             return candidate
@@ -114,8 +118,6 @@ def _prune(region: Tag) -> None:
 
 
 def _code_lang(pre: Tag) -> str:
-    from bs4 import Tag
-
     code = pre.find("code")
     nodes = [pre, code, pre.parent, pre.parent.parent if pre.parent else None]
     for node in nodes:
@@ -139,8 +141,6 @@ class _Walker:
             self.out.block(text)
 
     def walk(self, node: Tag) -> None:
-        from bs4 import Tag
-
         for child in node.children:
             if isinstance(child, Tag):
                 if child.name in _HEADINGS | _PARAGRAPHS | _CONTAINERS | _LISTS | {
@@ -223,8 +223,6 @@ class _Item:
             self.marker = " "
 
     def take(self, node: Tag) -> None:
-        from bs4 import Tag
-
         for child in node.children:
             if isinstance(child, Tag) and child.name in _LISTS:
                 self.emit()
@@ -244,8 +242,6 @@ class _Item:
 
 def parse_html(text: str) -> tuple[str | None, Outline]:
     """Return the <title> text (if any) and the outline of the main region."""
-    from bs4 import BeautifulSoup
-
     soup = BeautifulSoup(text, "lxml")
     title_tag = soup.find("title")
     page_title = one_line(title_tag.get_text()) if title_tag else ""

@@ -11,6 +11,8 @@ import re
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
+from markdown_it import MarkdownIt
+
 from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
 
 if TYPE_CHECKING:
@@ -188,8 +190,6 @@ class _Walker:
 
 def parse_markdown(text: str) -> tuple[str | None, Outline]:
     """Return the front-matter title (if any) and the outline of the body."""
-    from markdown_it import MarkdownIt
-
     title, body = split_front_matter(text)
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     outline = Outline()

@@ -14,13 +14,12 @@ import io
 import math
 import re
 from collections import Counter
-from typing import TYPE_CHECKING
+
+from pypdf import PdfReader
+from pypdf.errors import DependencyError
 
 from retrieval.documents import LoadError, Section
 from retrieval.loaders._outline import one_line
-
-if TYPE_CHECKING:
-    from pypdf import PdfReader
 
 _EDGE_LINES = 2
 _RUNNING_MAX_WORDS = 12  # running heads are short; a long repeated line is body text
@@ -41,9 +40,6 @@ def _short(exc: BaseException) -> str:
 
 
 def _open(data: bytes) -> PdfReader:
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError
-
     if b"%PDF-" not in data[:1024]:
         raise LoadError("broken PDF: not a PDF file")
     try:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from docutils import nodes
+from docutils.core import publish_doctree
 
 from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
-
-if TYPE_CHECKING:
-    from docutils import nodes
 
 _ROLE = re.compile(r"^:[\w.:+-]+:`(.*)`$", re.S)
 _EXPLICIT_TARGET = re.compile(r"^(.*?)\s*<[^<>]*>$", re.S)
@@ -53,8 +53,6 @@ def _problematic_text(raw: str) -> str:
 
 class _Walker:
     def __init__(self, outline: Outline) -> None:
-        from docutils import nodes
-
         self.nodes = nodes
         self.out = outline
 
@@ -168,8 +166,6 @@ class _Walker:
 
 def parse_rst(text: str) -> Outline:
     """Sections nest in the doctree, so nesting depth is the heading level."""
-    from docutils.core import publish_doctree
-
     doctree = publish_doctree(text, settings_overrides=_settings())
     outline = Outline()
     _Walker(outline).walk(doctree, 0)
