@@ -51,8 +51,6 @@ TOPICS = SAMPLE.with_name("held_out_topics.txt")
 
 def sample_terms() -> tuple[str, ...]:
     """The sample's product terms (product_terms.txt beside its examples)."""
-    from styling.training.examples import load_product_terms
-
     return load_product_terms(SAMPLE)
 
 
