@@ -20,15 +20,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, exc
 
+from feedback.fleet import migration_lock
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
-
-# Arbitrary constant shared by every askdesk process: the key of the PostgreSQL advisory lock.
-_PG_LOCK_KEY = 0x61736B64  # "askd"
-
 
 def alembic_config(connection: Connection | None = None) -> Config:
     # Alembic only where a migration runs or is inspected: see the module docstring
@@ -122,5 +120,5 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+            migration_lock(connection)
         command.upgrade(alembic_config(connection), revision)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from dashboard.panels.tone import version_report, versions_table
 from feedback.analytics import Analytics, Filters, kept_reason
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -23,7 +24,7 @@ def _add(store: FeedbackStore, hours: int, version: str | None, **kw: object) ->
         "versions": {"style_model": version},
         **kw,
     }
-    return store.record_interaction(**fields)  # type: ignore[arg-type]
+    return store.interactions.record(InteractionRecord(**fields))  # type: ignore[arg-type]
 
 
 def _history(store: FeedbackStore) -> None:

@@ -120,7 +120,6 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
     from dashboard.jobs import JobRunner
     from dashboard.services import Services
     from feedback.analytics import Analytics
-    from feedback.jobs import JobJournal
 
     s = app.settings
     store = app.store
@@ -130,7 +129,7 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
     def freshness() -> dict[str, Any]:
         # hashing the docs folder on every verdict refresh would be wasteful: reuse the last
         # answer for FRESHNESS_TTL_S unless an index run finished meanwhile
-        last = store.last_index_run()
+        last = store.index_runs.last_finished()
         key = None if last is None else last["id"]
         if cached and cached["key"] == key and time.monotonic() - cached["at"] < FRESHNESS_TTL_S:
             return cached["info"]
@@ -145,7 +144,7 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
         return cluster_questions(items, app.embedder.encode)
 
     jobs = JobRunner(
-        JobJournal(store),
+        store.jobs,
         {"reindex": partial(reindex_job, app), "retrain": partial(retrain_job, app)},
     )
 
@@ -186,7 +185,7 @@ def _sources_freshness(app: App, last: dict[str, Any] | None) -> dict[str, Any]:
     rows = sources_overview(
         [(c.name, c.kind, where_of(c)) for c in unique.values()],
         app.index,
-        lambda name: app.store.last_index_run(source=name),
+        lambda name: app.store.index_runs.last_finished(source=name),
     )
     with_pending(rows, {c.name: c.path for c in unique.values() if c.path is not None}, app.index)
     info["sources"] = rows

@@ -47,13 +47,13 @@ def status(
         )
     from askdesk.upkeep.reindex import run_state
 
-    last = run_state(app, app.store.latest_index_run())  # a killed run shows as interrupted
+    last = run_state(app, app.store.index_runs.latest())  # a killed run shows as interrupted
     info["last_run"] = last
     # with [[sources]] the index is several sources: `askdesk sources` shows each one
     folder = app.docs_dir(docs) if docs is not None or not app.settings.sources else None
     if folder is not None and folder.is_dir() and app.index.exists():
         # files the last finished run of this folder skipped, unchanged since, stay skipped
-        done = app.store.last_index_run(docs_root=str(folder.resolve()))
+        done = app.store.index_runs.last_finished(docs_root=str(folder.resolve()))
         diff = diff_folder(folder, app.index, known_skips=(done or {}).get("skipped") or ())
         info["docs_root"] = str(folder)
         info["changed_since_last_run"] = {
@@ -142,7 +142,7 @@ def style_state(app: Any) -> dict[str, Any]:
     if version is None:
         return state
     names = {version, Path(version).name}  # a version given as a folder is recorded by name
-    for run in app.store.eval_runs(limit=200):
+    for run in app.store.styles.eval_runs(limit=200):
         if run.get("style_model_version") in names:
             metrics = run.get("metrics") or {}
             state["last_evaluation"] = {

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from askdesk.upkeep.purge import purge_job
 from askdesk.upkeep.reindex import reindex_job
+from feedback.fleet import instance_name
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -154,10 +155,8 @@ def interrupt_abandoned_jobs(app: App) -> list[int]:
 
     Every long-running process calls this at start; a database it cannot reach yet is
     logged, not raised (the process's own start-up reports that problem)."""
-    from feedback.jobs import JobJournal
-
     try:
-        return JobJournal(app.store).interrupt_abandoned()
+        return app.store.jobs.interrupt_abandoned()
     except Exception as exc:
         log.warning("abandoned jobs not checked", extra={"error": type(exc).__name__})
         return []
@@ -178,12 +177,10 @@ def start_upkeep(app: App) -> Scheduler | None:
         return None
     claim = None
     if app.shared_database:
-        from askdesk.fleet import instance_name
-
         owner = instance_name()
 
         def claim(key: str, ttl_s: float) -> bool:
-            return app.store.claim(key, ttl_s=ttl_s, owner=owner)
+            return app.store.fleet.claim(key, ttl_s=ttl_s, owner=owner)
 
     return Scheduler(
         app, reindex_every_s=reindex_every_s, purge_every_s=purge_every_s, claim=claim
