@@ -114,10 +114,10 @@ def test_a_question_held_by_a_killed_process_is_answered_once_by_a_survivor(
     script = textwrap.dedent(
         f"""
         import sys, time
-        from feedback.fleet import WorkJournal, advisory_lock
+        from feedback.fleet import WorkJournal
         from feedback.store import FeedbackStore
         store = FeedbackStore({pg_url!r})
-        journal = WorkJournal(store)
+        journal = WorkJournal(store.fleet)
         key = "msg:C111:{ts}"
         assert store.fleet.claim(key, owner=journal.owner)
         journal.hold(key, {held("C111", ts)!r})
