@@ -34,6 +34,7 @@ from core.types import (
 )
 from feedback.hashing import hash_user
 from feedback.records import InteractionRecord, StyleOutcome
+from feedback.style_notes import StyleNote
 from retrieval.search import SearchHit, SearchResult
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ NOT_FOUND_WITH_SOURCES = NOT_FOUND + " These pages came closest:"
 # Leads an answer in the hedged zone (core.answerability.HEDGE_BIAS_SHIFT): the docs came close
 # but the decision is not sure they answer; the quote and its citation follow as usual.
 HEDGE_LINE = "I'm not sure the docs cover this — here is the closest I found:"
-STYLE_PENDING = "pending"  # style_note of a draft posted first, its styled edit on the way
+STYLE_PENDING = StyleNote.PENDING.value  # a draft posted first, its styled edit on the way
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ class AnswerEngine:
         try:
             styled, note = self.rewriter.rewrite(body, question)
         except Exception as exc:
-            styled, note = None, f"style model failed: {type(exc).__name__}"
+            styled, note = None, StyleNote.STYLE_FAILED.with_detail(type(exc).__name__)
             log.warning("style rewrite failed", extra={"error": type(exc).__name__})
         timings["style_ms"] = (time.perf_counter() - t) * 1000
         answer.style_note = note
