@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from askdesk.upkeep.purge import purge_job
 from askdesk.upkeep.reindex import reindex_job
-from feedback.fleet import instance_name
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -177,6 +176,9 @@ def start_upkeep(app: App) -> Scheduler | None:
         return None
     claim = None
     if app.shared_database:
+        # SQLAlchemy stays out of `askdesk --help` (tests/test_cli.py): imported when used
+        from feedback.fleet import instance_name
+
         owner = instance_name()
 
         def claim(key: str, ttl_s: float) -> bool:
