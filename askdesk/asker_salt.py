@@ -24,7 +24,7 @@ def shared_salt(store: FeedbackStore, salt_file: Path) -> str:
     one (hashes already stored keep matching), else a fresh secret; the stored value is never
     replaced, and a salt file that disagrees with it is left as it is (and reported)."""
     existing = salt_file.read_text().strip() if salt_file.is_file() else ""
-    value = store.instance_setting(SALT_SETTING, existing or secrets.token_hex(32))
+    value = store.fleet.instance_setting(SALT_SETTING, existing or secrets.token_hex(32))
     if existing and existing != value:
         log.warning(
             "DATA_DIR/salt differs from the database's asker salt; the database's is used",

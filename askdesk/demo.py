@@ -143,7 +143,7 @@ def install_sample_style(app: App) -> str | None:
                 shutil.copy2(base / name, target / name)
         # its training run, so the dashboard can say what answers in the voice
         report = json.loads((target / "report.json").read_text())
-        app.store.record_train_run({**report, "version": version}, app.data_relative(target))
+        app.store.styles.record_train_run({**report, "version": version}, app.data_relative(target))
     else:
         installed = json.loads((target / "style.json").read_text())
         if _stored_path(installed):
@@ -178,15 +178,23 @@ def seed_history(
     """Write the simulated weeks before today (askdesk.demo_history) from what the demo just
     did for real: its answers, eval run #`eval_run_id`, its index run and the active style
     version `style`."""
-    real = [r for r in store.recent_interactions(limit=500) if not r["simulated"]]
+    real = [r for r in store.interactions.recent(limit=500) if not r["simulated"]]
     samples = [r for r in real if r["platform"] != "cli"] or real
-    (eval_run,) = [r for r in store.eval_runs(limit=500) if r["id"] == eval_run_id]
+    (eval_run,) = [r for r in store.styles.eval_runs(limit=500) if r["id"] == eval_run_id]
     index_run = next(
-        (r for r in store.index_runs(limit=200) if not r["simulated"] and r["status"] == "ok"),
+        (
+            r
+            for r in store.index_runs.recent(limit=200)
+            if not r["simulated"] and r["status"] == "ok"
+        ),
         {},
     )
     train_run = next(
-        (r for r in store.train_runs(limit=1000) if r["version"] == style and not r["simulated"]),
+        (
+            r
+            for r in store.styles.train_runs(limit=1000)
+            if r["version"] == style and not r["simulated"]
+        ),
         None,
     )
     return write_history(

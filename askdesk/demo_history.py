@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from feedback.records import IndexRunRecord
 from feedback.store import FeedbackStore
 
 DAYS = 28
@@ -308,12 +309,12 @@ def write_history(
     """
     if not samples:
         raise ValueError("the simulated history copies real answers: ask some questions first")
-    replaced = store.delete_simulated()
+    replaced = store.simulated.delete()
     rng = random.Random(SEED)
     previous = previous_version_name(style) if style else None
     if previous:
         base = dict(train_run or {})
-        store.record_train_run(
+        store.styles.record_train_run(
             {
                 "version": previous,
                 "mode": base.get("mode", "lora"),
@@ -330,12 +331,12 @@ def write_history(
         )
     index_runs = _index_runs(now, index_run)
     for run in index_runs:
-        store.record_index_run(**run)
+        store.index_runs.record(IndexRunRecord(**run))
     evals = _eval_runs(rng, now, eval_run, previous, style)
     for run in evals:
-        store.record_eval_run(run, [])
+        store.styles.record_eval_run(run, [])
     rows = _interactions(rng, now, samples, previous, style)
-    store.record_simulated_interactions(rows)
+    store.simulated.record_interactions(rows)
     return Story(
         start=min(r["created_at"] for r in rows),
         end=max(r["created_at"] for r in rows),

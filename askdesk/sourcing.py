@@ -130,7 +130,7 @@ def documents_elsewhere(app: App, source: Source) -> dict[str, int]:
     docs = app.index.doc_chunk_counts() if app.index.exists() else {}
     if not docs:
         return {}
-    runs = app.store.index_runs(limit=500)
+    runs = app.store.index_runs.recent(limit=500)
     named = {s.name for s in app.settings.sources} | {r["source"] for r in runs if r.get("source")}
     unnamed = next(
         (

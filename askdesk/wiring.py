@@ -134,7 +134,7 @@ class App:
             composer,
             config=config,
             rewriter=self.style_rewriter(),
-            recorder=self.store if record else None,
+            recorder=self.store.interactions if record else None,
             tone=self.tone_scorer(),
             asker_salt=self.salt() if record else "",
         )
@@ -288,7 +288,7 @@ class App:
             return given
         if self.settings.docs_dir is not None:
             return self.settings.docs_dir
-        for run in self.store.index_runs(limit=50):
+        for run in self.store.index_runs.recent(limit=50):
             root = str(run.get("docs_root") or "")
             if not run.get("source") and root.startswith("/") and "://" not in root:
                 return Path(root)

@@ -137,7 +137,7 @@ def build_desk(work: Path, emb: Embedder) -> SupportDesk:
     log(f"sample docs indexed in {time.perf_counter() - t:.1f}s")
     store = FeedbackStore(f"sqlite:///{work / 'bench.db'}")
     engine = AnswerEngine(
-        Searcher(index, emb), ExtractiveComposer(), recorder=store, asker_salt="bench"
+        Searcher(index, emb), ExtractiveComposer(), recorder=store.interactions, asker_salt="bench"
     )
     engine.warm_up()
     return SupportDesk(engine, store, "bench")

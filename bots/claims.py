@@ -8,8 +8,8 @@ Discord gives each message to every process of a fleet on one token: the same cl
 which of them answers. `bots.delivery.Delivery` claims each message through it.
 
 `SeenKeys` lives in one process. `SharedKeys` adds the fleet: each first claim is also a
-unique row in the shared database (`FeedbackStore.claim`), so of several processes behind
-one request URL exactly one takes a delivery, whichever of them receives it. When the
+unique row in the shared database (`feedback.fleet.Fleet.claim`), so of several processes
+behind one request URL exactly one takes a delivery, whichever of them receives it. When the
 database cannot be reached, the claim is retried for a few seconds (a PostgreSQL restart
 takes about one; deciding alone then would let two processes answer the same redelivered
 event), and only then does the local set decide (the bot keeps answering with its apology)

@@ -67,7 +67,7 @@ class Conversations:
         """Whether askdesk answered (or apologised) in this thread before. A database that
         cannot be read counts as no: silence, never a wrong guess."""
         try:
-            return bool(self.store.thread_interactions(platform, channel, conversation, 1))
+            return bool(self.store.interactions.in_thread(platform, channel, conversation, 1))
         except Exception as exc:
             log.warning("conversation lookup failed", extra={"error": type(exc).__name__})
             return False
@@ -78,7 +78,7 @@ class Conversations:
         if self.dm_window_s <= 0:
             return None
         try:
-            row = self.store.last_interaction(platform, channel)
+            row = self.store.interactions.last_in_channel(platform, channel)
         except Exception as exc:
             log.warning("conversation lookup failed", extra={"error": type(exc).__name__})
             return None

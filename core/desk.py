@@ -15,6 +15,7 @@ from typing import Any
 from core.engine import AnswerEngine, finish_style
 from core.types import Answer, Question, Turn
 from feedback.hashing import hash_user
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
@@ -75,12 +76,12 @@ class SupportDesk:
         """The chat message now shows `shown` ("styled" once the edit landed); later votes
         record it. A failure only costs that label, never the answer."""
         try:
-            self.store.mark_shown(interaction_id, shown)
+            self.store.interactions.mark_shown(interaction_id, shown)
         except Exception as exc:
             log.warning("could not record what the answer shows", extra={"error": str(exc)[:200]})
 
     def _history(self, question: Question) -> tuple[Turn, ...]:
-        rows = self.store.thread_interactions(
+        rows = self.store.interactions.in_thread(
             question.platform, question.channel, question.thread or "", self.history_turns
         )
         return tuple(Turn(r["question"], r["answer"]) for r in rows if not r["unanswered"])
@@ -89,17 +90,19 @@ class SupportDesk:
         question, _ = self.engine.kept(question)  # stored like an answered one: cut if long
         ref: Any = "?"
         try:
-            ref = self.store.record_interaction(
-                platform=question.platform,
-                channel=question.channel,
-                thread=question.thread,
-                asker_hash=self.user_hash(question.platform, question.asker_id)
-                if question.asker_id
-                else None,
-                question=question.text,
-                answer="",
-                unanswered=True,
-                error=f"{type(exc).__name__}: {str(exc)[:500]}",
+            ref = self.store.interactions.record(
+                InteractionRecord(
+                    platform=question.platform,
+                    channel=question.channel,
+                    thread=question.thread,
+                    asker_hash=self.user_hash(question.platform, question.asker_id)
+                    if question.asker_id
+                    else None,
+                    question=question.text,
+                    answer="",
+                    unanswered=True,
+                    error=f"{type(exc).__name__}: {str(exc)[:500]}",
+                )
             )
         except Exception:  # the store may be what failed; the apology still goes out
             log.exception("could not record the failed question")
@@ -116,10 +119,10 @@ class SupportDesk:
     # -- after the answer --------------------------------------------------------------------
     def link_answer(self, interaction_id: int, message_ref: str) -> None:
         """Remember which chat message carries the answer, so reactions on it count."""
-        self.store.set_answer_ref(interaction_id, message_ref)
+        self.store.interactions.set_answer_ref(interaction_id, message_ref)
 
     def interaction_for_message(self, platform: str, message_ref: str) -> int | None:
-        row = self.store.interaction_by_answer_ref(platform, message_ref)
+        row = self.store.interactions.by_answer_ref(platform, message_ref)
         return None if row is None else int(row["id"])
 
     def vote(
@@ -134,7 +137,7 @@ class SupportDesk:
         source: str = "button",
     ) -> dict[str, Any]:
         """One vote per user and answer; voting again (or a retried delivery) replaces it."""
-        return self.store.record_vote(
+        return self.store.interactions.record_vote(
             interaction_id,
             self.user_hash(platform, user_id),
             value,
@@ -145,5 +148,5 @@ class SupportDesk:
 
     def escalate(self, interaction_id: int) -> dict[str, Any] | None:
         """Mark the interaction escalated and return it (question and answer for the handoff)."""
-        self.store.mark_escalated(interaction_id)
-        return self.store.get_interaction(interaction_id)
+        self.store.interactions.mark_escalated(interaction_id)
+        return self.store.interactions.get(interaction_id)

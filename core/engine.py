@@ -33,6 +33,8 @@ from core.types import (
     clipped_marker,
 )
 from feedback.hashing import hash_user
+from feedback.records import InteractionRecord, StyleOutcome
+from feedback.style_notes import StyleNote
 from retrieval.search import SearchHit, SearchResult
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ NOT_FOUND_WITH_SOURCES = NOT_FOUND + " These pages came closest:"
 # Leads an answer in the hedged zone (core.answerability.HEDGE_BIAS_SHIFT): the docs came close
 # but the decision is not sure they answer; the quote and its citation follow as usual.
 HEDGE_LINE = "I'm not sure the docs cover this — here is the closest I found:"
-STYLE_PENDING = "pending"  # style_note of a draft posted first, its styled edit on the way
+STYLE_PENDING = StyleNote.PENDING.value  # a draft posted first, its styled edit on the way
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,7 @@ class AnswerEngine:
         try:
             styled, note = self.rewriter.rewrite(body, question)
         except Exception as exc:
-            styled, note = None, f"style model failed: {type(exc).__name__}"
+            styled, note = None, StyleNote.STYLE_FAILED.with_detail(type(exc).__name__)
             log.warning("style rewrite failed", extra={"error": type(exc).__name__})
         timings["style_ms"] = (time.perf_counter() - t) * 1000
         answer.style_note = note
@@ -266,38 +268,40 @@ class AnswerEngine:
         )
         t = time.perf_counter()
         try:
-            answer.interaction_id = self.recorder.record_interaction(  # type: ignore[union-attr]
-                platform=question.platform,
-                channel=question.channel,
-                thread=question.thread,
-                asker_hash=asker,
-                question=question.text,
-                answer=answer.text,
-                sources=[
-                    {
-                        "n": s.n,
-                        "path": s.path,
-                        "title": s.title,
-                        "heading": s.heading,
-                        "score": s.score,
-                        "url": s.url,
-                    }
-                    for s in answer.sources
-                ],
-                confidence=answer.confidence,
-                unanswered=answer.unanswered,
-                hedged=answer.hedged,
-                latency_ms=answer.timings_ms.get("total_ms", 0.0),
-                timings=answer.timings_ms,
-                versions=answer.versions,
-                style_model_version=self.rewriter.version if answer.style_used else None,
-                style_used=answer.style_used,
-                style_note=answer.style_note,
-                draft=answer.draft if answer.style_used else None,
-                tone_score=answer.tone_score,
-                composer=answer.composer,
-                composer_note=answer.composer_note,
-                **({"shown": "draft"} if answer.style_pending else {}),
+            answer.interaction_id = self.recorder.record(  # type: ignore[union-attr]
+                InteractionRecord(
+                    platform=question.platform,
+                    channel=question.channel,
+                    thread=question.thread,
+                    asker_hash=asker,
+                    question=question.text,
+                    answer=answer.text,
+                    sources=[
+                        {
+                            "n": s.n,
+                            "path": s.path,
+                            "title": s.title,
+                            "heading": s.heading,
+                            "score": s.score,
+                            "url": s.url,
+                        }
+                        for s in answer.sources
+                    ],
+                    confidence=answer.confidence,
+                    unanswered=answer.unanswered,
+                    hedged=answer.hedged,
+                    latency_ms=answer.timings_ms.get("total_ms", 0.0),
+                    timings=answer.timings_ms,
+                    versions=answer.versions,
+                    style_model_version=self.rewriter.version if answer.style_used else None,
+                    style_used=answer.style_used,
+                    style_note=answer.style_note,
+                    draft=answer.draft if answer.style_used else None,
+                    tone_score=answer.tone_score,
+                    composer=answer.composer,
+                    composer_note=answer.composer_note,
+                    **({"shown": "draft"} if answer.style_pending else {}),
+                )
             )
         except Exception as exc:  # the asker still gets the answer; the loss is logged
             log.error("could not record interaction", extra={"error": str(exc)[:200]})
@@ -324,11 +328,13 @@ def finish_style(engine: AnswerEngine, answer: Answer, question: Question) -> An
         try:
             engine.recorder.record_style(
                 answer.interaction_id,
-                styled=styled.text if styled.style_used else None,
-                note=styled.style_note,
-                style_model_version=engine.rewriter.version if styled.style_used else None,
-                tone_score=styled.tone_score if styled.style_used else None,
-                style_ms=timings.get("style_ms"),
+                StyleOutcome(
+                    styled=styled.text if styled.style_used else None,
+                    note=styled.style_note,
+                    style_model_version=engine.rewriter.version if styled.style_used else None,
+                    tone_score=styled.tone_score if styled.style_used else None,
+                    style_ms=timings.get("style_ms"),
+                ),
             )
         except Exception as exc:  # the styled text can still be shown; the loss is logged
             log.error("could not record the style outcome", extra={"error": str(exc)[:200]})

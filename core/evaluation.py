@@ -252,7 +252,7 @@ class EvalReport:
         index_version: str | int | None,
         label: str | None = None,
     ) -> dict[str, Any]:
-        """The EvalRun columns for the feedback store (`FeedbackStore.record_eval_run`)."""
+        """The EvalRun columns for the feedback store (`feedback.styles.Styles.record_eval_run`)."""
         return {
             "golden_path": str(golden_path),
             "golden_hash": golden_hash(golden_path),

@@ -6,7 +6,7 @@ through one object into another's (no `searcher.index.table`). The built-ins are
 `retrieval.search.Searcher` (Retriever), `core.compose.ExtractiveComposer` (Composer),
 `styling.generation.rewrite.StyleRewriter` (Rewriter),
 `styling.tone.scorer.BoundToneScorer` (Tone) and
-`feedback.store.FeedbackStore` (Recorder); `askdesk.wiring` chooses them from settings, and
+`feedback.interactions.Interactions` (Recorder); `askdesk.wiring` chooses them from settings, and
 third-party composers plug in through the `askdesk.composers` entry-point group.
 """
 
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from core.types import Composition, Question
+from feedback.records import InteractionRecord, StyleOutcome
 from retrieval.search import SearchHit, SearchResult
 
 __all__ = [
@@ -110,11 +111,11 @@ class Tone(Protocol):
 class Recorder(Protocol):
     """Stores an answered question; returns the interaction id."""
 
-    def record_interaction(self, **fields: Any) -> int: ...
+    def record(self, record: InteractionRecord) -> int: ...
 
-    def record_style(self, interaction_id: int, **outcome: Any) -> None:
+    def record_style(self, interaction_id: int, outcome: StyleOutcome) -> None:
         """The outcome of a rewrite that finished after the draft was posted (the styled text
-        or why the draft stands), stored on the interaction `record_interaction` made."""
+        or why the draft stands), stored on the interaction `record` made."""
         ...
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Engine,
     Select,
     String,
+    Subquery,
     case,
     cast,
     distinct,
@@ -41,55 +42,22 @@ from feedback.models import (
     Vote,
 )
 from feedback.reasons import Reason
+from feedback.style_notes import KeptGroup, kept_group
 
 FACT_REASONS: tuple[str, ...] = tuple(r.value for r in reason_codes.FACT_REASONS)
 TONE_REASONS: tuple[str, ...] = (Reason.TONE_FORMAT.value,)
 DEMO_SOURCE = "demo"
+"""`Vote.source` of simulated votes (the demo): counted like the rest, labelled by the UI."""
 STYLE_WANTED = or_(Interaction.style_used.is_(True), Interaction.style_note.is_not(None))
 """Answers where the voice was asked for: rewritten, or kept as the draft with a reason (the
 engine writes `style_note` only when it tried the style model)."""
-"""`Vote.source` of simulated votes (the demo): counted like the rest, labelled by the UI."""
 
-#: Why a styled answer kept its draft, as the Tone tab groups the engine's style notes.
-KEPT_REASONS: tuple[str, ...] = (
-    "guard",
-    "timeout",
-    "loop",
-    "error",
-    "passed",
-    "other",
-    "pending",
-)
 STYLE_ROWS_MAX = 20_000
 """Most recent style-wanted answers the per-version report reads."""
 
 
-def kept_reason(note: str | None) -> str:
-    """The group of a style note of an answer that kept its draft (the notes of
-    styling.generation.rewrite: "guard: …", "placeholders: …", "timeout", "repetition",
-    "model error: …"; the engine's "style model failed: …", "passed through: …" for a draft
-    outside what the voice was trained on, and "pending" while a chat edit is on its way)."""
-    note = note or ""
-    if note.startswith(("guard", "placeholders")):
-        return "guard"
-    if note == "timeout":
-        return "timeout"
-    if note == "repetition":
-        return "loop"
-    if note.startswith(("model error", "style model failed")):
-        return "error"
-    if note == "pending":
-        return "pending"
-    if note.startswith("passed through"):
-        return "passed"
-    return "other"
-
-
 EVIDENCE_MAX = 200
 """Interaction ids kept per rule as evidence (newest first); counts are never capped."""
-
-IDS_MAX = 10_000
-"""Most interaction ids `interactions(ids=...)` looks up (one bound parameter each)."""
 
 _ID_CHUNK = 500  # stay far below SQLite's bound-parameter limit
 
@@ -156,6 +124,73 @@ def fallback_reason(note: str) -> str:
     (`askdesk eval` and the dashboard count the same reasons)."""
     reason = note.removeprefix("fallback: ")
     return "check" if reason.startswith("check") else reason.split(" (")[0]
+
+
+def _history_conditions(
+    f: Filters, search: str, ids: Sequence[int]
+) -> list[ColumnElement[bool]]:
+    """The filter bar's conditions, narrowed to `ids` and to a literal text `search`."""
+    conds = _conditions(f)
+    if ids:
+        conds.append(Interaction.id.in_(list(ids)[: EVIDENCE_MAX * 10]))
+    if search:
+        conds.append(
+            or_(
+                Interaction.question.icontains(search, autoescape=True),
+                Interaction.answer.icontains(search, autoescape=True),
+            )
+        )
+    return conds
+
+
+def _vote_counts() -> Subquery:
+    """Per interaction: 👍 and 👎 counts, and how many votes the demo made up."""
+    return (
+        select(
+            Vote.interaction_id.label("iid"),
+            _flag(Vote.value == 1).label("up"),
+            _flag(Vote.value == -1).label("down"),
+            _flag(Vote.source == DEMO_SOURCE).label("demo_votes"),
+        )
+        .group_by(Vote.interaction_id)
+        .subquery()
+    )
+
+
+def _history_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A history query row made ready for the table: ISO time, a list of cited paths, and
+    empty 👎 reasons and comments for `_attach_reasons_and_comments` to fill."""
+    row["created_at"] = _iso(row["created_at"])
+    row["sources"] = row["sources"].split("\n") if row["sources"] else []
+    row["reasons"] = {}
+    row["comments"] = []
+    return row
+
+
+def _attach_reasons_and_comments(
+    conn: Connection, by_id: dict[int, dict[str, Any]], page: Select[Any]
+) -> None:
+    """Fill each row's 👎 reasons ({reason: count}) and voters' comments (oldest first)."""
+    # a small page names its ids; an export re-selects the page instead of binding
+    # thousands of parameters
+    in_page = Vote.interaction_id.in_(
+        list(by_id) if len(by_id) <= _ID_CHUNK else page.scalar_subquery()
+    )
+    reasons = (
+        select(Vote.interaction_id, Vote.reason, func.count())
+        .where(in_page, Vote.value == -1)
+        .group_by(Vote.interaction_id, Vote.reason)
+    )
+    for iid, reason, n in conn.execute(reasons):
+        key = reason or "other"
+        by_id[iid]["reasons"][key] = by_id[iid]["reasons"].get(key, 0) + n
+    comments = (
+        select(Vote.interaction_id, Vote.comment)
+        .where(in_page, Vote.comment.is_not(None))
+        .order_by(Vote.id)
+    )
+    for iid, comment in conn.execute(comments):
+        by_id[iid]["comments"].append(comment)
 
 
 class Analytics:
@@ -325,7 +360,7 @@ class Analytics:
                         "version": name,
                         "answers": 0,
                         "rewritten": 0,
-                        "kept": dict.fromkeys(KEPT_REASONS, 0),
+                        "kept": dict.fromkeys((g.value for g in KeptGroup), 0),
                         "tone": [],
                         "first_seen": r.created_at,
                         "pairs": [],
@@ -340,7 +375,7 @@ class Analytics:
                     if r.draft:
                         v["pairs"].append((r.draft, r.answer))
                 else:
-                    v["kept"][kept_reason(r.style_note)] += 1
+                    v["kept"][kept_group(r.style_note).value] += 1
         out = []
         for v in sorted(by_version.values(), key=lambda v: v["first_seen"]):
             tone = v.pop("tone")
@@ -560,28 +595,32 @@ class Analytics:
         and voters' comments, so the history table and its CSV export need no other query.
         `ids` narrows to those interactions (a rule's evidence, a gap cluster).
         """
-        conds = _conditions(f)
-        if ids:
-            conds.append(Interaction.id.in_(list(ids)[: EVIDENCE_MAX * 10]))
-        if search:
-            conds.append(
-                or_(
-                    Interaction.question.icontains(search, autoescape=True),
-                    Interaction.answer.icontains(search, autoescape=True),
-                )
-            )
-        votes = (
-            select(
-                Vote.interaction_id.label("iid"),
-                _flag(Vote.value == 1).label("up"),
-                _flag(Vote.value == -1).label("down"),
-                _flag(Vote.source == DEMO_SOURCE).label("demo_votes"),
-            )
-            .group_by(Vote.interaction_id)
-            .subquery()
-        )
+        conds = _history_conditions(f, search, ids)
         i = Interaction
-        columns = [
+        newest = (i.created_at.desc(), i.id.desc())
+        page = select(i.id).where(*conds).order_by(*newest).limit(limit).offset(offset)
+        votes = _vote_counts()
+        q = (
+            select(*self._history_columns(votes))
+            .outerjoin(votes, votes.c.iid == i.id)
+            .where(*conds)
+            .order_by(*newest)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            total = conn.scalar(select(func.count()).select_from(i).where(*conds)) or 0
+            result = conn.execute(q)
+            keys = list(result.keys())
+            rows = [_history_row(dict(zip(keys, values, strict=True))) for values in result]
+            if rows:
+                _attach_reasons_and_comments(conn, {row["id"]: row for row in rows}, page)
+        return rows, total
+
+    def _history_columns(self, votes: Subquery) -> list[ColumnElement[Any]]:
+        """The history table's columns: the interaction's, its cited paths, its vote counts."""
+        i = Interaction
+        return [
             i.id,
             i.created_at,
             i.platform,
@@ -601,55 +640,6 @@ class Analytics:
             func.coalesce(votes.c.down, 0).label("down"),
             func.coalesce(votes.c.demo_votes, 0).label("demo_votes"),
         ]
-        page = (
-            select(i.id)
-            .where(*conds)
-            .order_by(i.created_at.desc(), i.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        q = (
-            select(*columns)
-            .outerjoin(votes, votes.c.iid == i.id)
-            .where(*conds)
-            .order_by(i.created_at.desc(), i.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        with self.engine.connect() as conn:
-            total = conn.scalar(select(func.count()).select_from(i).where(*conds)) or 0
-            result = conn.execute(q)
-            keys = list(result.keys())
-            rows = []
-            for values in result:
-                row = dict(zip(keys, values, strict=True))
-                row["created_at"] = _iso(row["created_at"])
-                row["sources"] = row["sources"].split("\n") if row["sources"] else []
-                row["reasons"] = {}
-                row["comments"] = []
-                rows.append(row)
-            by_id = {row["id"]: row for row in rows}
-            # a small page names its ids; an export re-selects the page instead of binding
-            # thousands of parameters
-            in_page = Vote.interaction_id.in_(
-                list(by_id) if len(by_id) <= _ID_CHUNK else page.scalar_subquery()
-            )
-            reasons = (
-                select(Vote.interaction_id, Vote.reason, func.count())
-                .where(in_page, Vote.value == -1)
-                .group_by(Vote.interaction_id, Vote.reason)
-            )
-            for iid, reason, n in conn.execute(reasons) if by_id else ():
-                key = reason or "other"
-                by_id[iid]["reasons"][key] = by_id[iid]["reasons"].get(key, 0) + n
-            comments = (
-                select(Vote.interaction_id, Vote.comment)
-                .where(in_page, Vote.comment.is_not(None))
-                .order_by(Vote.id)
-            )
-            for iid, comment in conn.execute(comments) if by_id else ():
-                by_id[iid]["comments"].append(comment)
-        return rows, total
 
     def _source_paths(self) -> ColumnElement[str]:
         """An interaction's cited paths, newline-joined by the database: decoding 100k JSON

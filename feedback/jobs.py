@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from feedback.models import JOB_KINDS, JOB_STATUSES, JobRun, utcnow
-from feedback.store import FeedbackStore, _as_dict
+from feedback.sql import Database, as_dict
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,8 @@ def abandoned(row: Mapping[str, Any], now: datetime, host: str, pid: int) -> boo
 class JobJournal:
     """Reads and writes JobRun rows through the store's short transactions."""
 
-    def __init__(self, store: FeedbackStore) -> None:
-        self.store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def start(self, kind: str, started_by: str, message: str = "starting") -> int:
         if kind not in JOB_KINDS:
@@ -82,7 +82,7 @@ class JobJournal:
             host=this_host(),
             pid=os.getpid(),
         )
-        with self.store._transaction() as session:
+        with self.db.transaction() as session:
             session.add(row)
             session.flush()
             return row.id
@@ -92,7 +92,7 @@ class JobJournal:
         statement = (
             update(JobRun).where(JobRun.id == job_id).values(progress=fraction, message=message)
         )
-        with self.store._transaction() as session:
+        with self.db.transaction() as session:
             session.execute(statement)
 
     def finish(
@@ -114,21 +114,21 @@ class JobJournal:
         }
         if status == "ok":
             values["progress"] = 1.0
-        with self.store._transaction() as session:
+        with self.db.transaction() as session:
             session.execute(update(JobRun).where(JobRun.id == job_id).values(**values))
 
     def get(self, job_id: int) -> dict[str, Any] | None:
-        with self.store._transaction() as session:
+        with self.db.transaction() as session:
             row = session.get(JobRun, job_id)
-            return None if row is None else _as_dict(row)
+            return None if row is None else as_dict(row)
 
     def latest(self, kind: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
         """Newest first."""
         query = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc())
         if kind is not None:
             query = query.where(JobRun.kind == kind)
-        with self.store._transaction() as session:
-            return [_as_dict(row) for row in session.scalars(query.limit(limit))]
+        with self.db.transaction() as session:
+            return [as_dict(row) for row in session.scalars(query.limit(limit))]
 
     def interrupt_abandoned(self, now: datetime | None = None) -> list[int]:
         """Mark "running" rows whose process is gone as "interrupted"; their ids.
@@ -138,9 +138,9 @@ class JobJournal:
         """
         now = now or utcnow()
         host, pid = this_host(), os.getpid()
-        with self.store._transaction() as session:
+        with self.db.transaction() as session:
             running = [
-                _as_dict(row)
+                as_dict(row)
                 for row in session.scalars(select(JobRun).where(JobRun.status == "running"))
             ]
             gone = [row for row in running if abandoned(row, now, host, pid)]

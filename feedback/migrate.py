@@ -20,18 +20,16 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, exc
 
+from feedback.fleet import migration_lock
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
 
-# Arbitrary constant shared by every askdesk process: the key of the PostgreSQL advisory lock.
-_PG_LOCK_KEY = 0x61736B64  # "askd"
-
-
 def alembic_config(connection: Connection | None = None) -> Config:
-    # Alembic only where a migration runs or is inspected: see the module docstring
+    # lean: Alembic (and Mako) load only where a migration runs or is inspected (issue 23)
     from alembic.config import Config
 
     config = Config()
@@ -42,6 +40,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str | None:
+    # lean: Alembic loads only when a migration is pending (issue 23)
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -49,6 +48,7 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at; None for an empty database."""
+    # lean: Alembic loads only when a migration is pending (issue 23)
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
@@ -118,9 +118,10 @@ def is_at_head(engine: Engine) -> bool:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (head by default); a no-op when already there."""
+    # lean: Alembic loads only when a migration is pending (issue 23)
     from alembic import command
 
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+            migration_lock(connection)
         command.upgrade(alembic_config(connection), revision)

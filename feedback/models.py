@@ -324,7 +324,7 @@ class JobRun(Base):
 
 
 class DeliveryClaim(Base):
-    """A chat delivery one process has taken (see `FeedbackStore.claim`): the primary key is
+    """A chat delivery one process has taken (see `feedback.fleet.Fleet.claim`): the primary key is
     what makes "exactly one process answers" hold across a fleet."""
 
     __tablename__ = "delivery_claim"
@@ -333,7 +333,7 @@ class DeliveryClaim(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     owner: Mapped[str | None] = mapped_column(String(128), index=True)
-    # a question still being answered (see `FeedbackStore.hold`); NULL once answered
+    # a question still being answered (see `feedback.fleet.Fleet.hold`); NULL once answered
     work: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 

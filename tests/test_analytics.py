@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from dashboard.decision import Thresholds, decide
 from feedback.analytics import Analytics, Filters
 from feedback.models import CuratedExample, EvalResult, EvalRun
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 
 DAY1 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -64,7 +65,7 @@ def filled(store: FeedbackStore) -> dict[str, int]:
         kw.setdefault("platform", "slack")
         kw.setdefault("question", f"question {name}?")
         kw.setdefault("answer", f"answer {name}")
-        ids[name] = store.record_interaction(**kw)  # type: ignore[arg-type]
+        ids[name] = store.interactions.record(InteractionRecord(**kw))  # type: ignore[arg-type]
 
     add(
         "a",
@@ -108,12 +109,12 @@ def filled(store: FeedbackStore) -> dict[str, int]:
         sources=src("keys.md"),
     )
 
-    store.record_vote(ids["a"], "u1", 1)
-    store.record_vote(ids["a"], "u2", -1, "tone_format", "too stiff")
-    store.record_vote(ids["b"], "u1", -1, "wrong_facts", "key expired sooner")
-    store.record_vote(ids["b"], "u2", -1, "not_in_docs")
-    store.record_vote(ids["d"], "u1", -1)  # no reason: counts as "other"
-    store.record_vote(ids["e"], "demo-1", 1, source="demo")
+    store.interactions.record_vote(ids["a"], "u1", 1)
+    store.interactions.record_vote(ids["a"], "u2", -1, "tone_format", "too stiff")
+    store.interactions.record_vote(ids["b"], "u1", -1, "wrong_facts", "key expired sooner")
+    store.interactions.record_vote(ids["b"], "u2", -1, "not_in_docs")
+    store.interactions.record_vote(ids["d"], "u1", -1)  # no reason: counts as "other"
+    store.interactions.record_vote(ids["e"], "demo-1", 1, source="demo")
     return ids
 
 
@@ -264,29 +265,35 @@ def test_history_feeds_the_rules(store: FeedbackStore) -> None:
     ids = []
     for i in range(30):  # this week: 30 answers, 6 of them 👎 for facts, 3 unanswered
         ids.append(
-            store.record_interaction(
-                platform="slack",
-                question=f"q{i}",
-                answer="a",
-                tone_score=0.9,
-                unanswered=i < 3,
-                style_used=True,
-                created_at=now - timedelta(hours=i + 1),
+            store.interactions.record(
+                InteractionRecord(
+                    platform="slack",
+                    question=f"q{i}",
+                    answer="a",
+                    tone_score=0.9,
+                    unanswered=i < 3,
+                    style_used=True,
+                    created_at=now - timedelta(hours=i + 1),
+                )
             )
         )
     for iid in ids[10:16]:
-        store.record_vote(iid, "u1", -1, "wrong_facts")
-        store.record_vote(iid, "u2", -1, "not_in_docs")  # same answer: counted once
-    store.record_vote(ids[20], "demo", -1, "tone_format", source="demo")
-    store.record_vote(ids[21], "u3", -1, "tone_format")
+        store.interactions.record_vote(iid, "u1", -1, "wrong_facts")
+        store.interactions.record_vote(iid, "u2", -1, "not_in_docs")  # same answer: counted once
+    store.interactions.record_vote(ids[20], "demo", -1, "tone_format", source="demo")
+    store.interactions.record_vote(ids[21], "u3", -1, "tone_format")
     for i in range(25):  # last week: none unanswered
-        store.record_interaction(
-            platform="slack",
-            question="old",
-            answer="a",
-            created_at=now - timedelta(days=7, hours=i + 1),
+        store.interactions.record(
+            InteractionRecord(
+                platform="slack",
+                question="old",
+                answer="a",
+                created_at=now - timedelta(days=7, hours=i + 1),
+            )
         )
-    store.record_interaction(platform="slack", question="future", answer="a", created_at=now)
+    store.interactions.record(
+        InteractionRecord(platform="slack", question="future", answer="a", created_at=now)
+    )
     add_eval_run(store, DAY1, {"hit@5": 0.9})
     add_eval_run(store, DAY1 + timedelta(hours=1), {"hit@5": 0.2}, golden="other questions")
     add_eval_run(store, DAY2, {"hit@5": 0.7})
@@ -317,13 +324,15 @@ def test_history_feeds_the_rules(store: FeedbackStore) -> None:
 
 def _answers(store: FeedbackStore, now: datetime, n: int, tone: float, **style: object) -> list:
     return [
-        store.record_interaction(
-            platform="slack",
-            question=f"q{i}",
-            answer="a",
-            tone_score=tone,
-            created_at=now - timedelta(hours=i + 1),
-            **style,
+        store.interactions.record(
+            InteractionRecord(
+                platform="slack",
+                question=f"q{i}",
+                answer="a",
+                tone_score=tone,
+                created_at=now - timedelta(hours=i + 1),
+                **style,
+            )
         )
         for i in range(n)
     ]

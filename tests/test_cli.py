@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app
+from feedback.records import InteractionRecord
 
 runner = CliRunner()
 
@@ -172,7 +173,7 @@ def test_a_reason_on_an_up_vote_is_refused_and_nothing_is_stored(tmp_path):
 
     data = tmp_path / "data"
     with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
-        iid = store.record_interaction(platform="cli", question="q", answer="a")
+        iid = store.interactions.record(InteractionRecord(platform="cli", question="q", answer="a"))
     r = _cli("vote", str(iid), "up", "--reason", "facts", cwd=tmp_path, ASKDESK_DATA_DIR=str(data))
     assert r.returncode == 2, r.stderr
     lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
@@ -181,7 +182,7 @@ def test_a_reason_on_an_up_vote_is_refused_and_nothing_is_stored(tmp_path):
     ]
     assert r.stdout == ""
     with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
-        assert store.votes_for(iid) == []
+        assert store.interactions.votes_for(iid) == []
 
 
 @pytest.mark.slow
@@ -236,11 +237,11 @@ def test_demo_runs_end_to_end_and_ends_serving_the_dashboard(tmp_path):
         return [r for r in rows if not r["simulated"]]
 
     with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
-        runs = real(store.eval_runs())
+        runs = real(store.styles.eval_runs())
         assert len(runs) == 1 and runs[0]["label"] == "demo"
-        versions = [r["version"] for r in real(store.train_runs())]
+        versions = [r["version"] for r in real(store.styles.train_runs())]
         assert versions == ["sample-v1"]  # the bundled model
-        platforms = {i["platform"] for i in real(store.recent_interactions(limit=500))}
+        platforms = {i["platform"] for i in real(store.interactions.recent(limit=500))}
         assert {"slack", "discord", "web", "cli"} <= platforms
         span = Analytics(store.engine).simulated_span()
         assert span["eval_runs"] == 7 and span["answers"] > 200
@@ -248,7 +249,7 @@ def test_demo_runs_end_to_end_and_ends_serving_the_dashboard(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "0 added, 0 changed" in again.stdout and "eval run #" in again.stdout
     with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
-        assert len(real(store.eval_runs())) == 2  # the simulated ones were replaced
+        assert len(real(store.styles.eval_runs())) == 2  # the simulated ones were replaced
         assert Analytics(store.engine).simulated_span()["eval_runs"] == 7
 
 
@@ -303,11 +304,11 @@ def test_ask_with_invalid_utf8_in_argv_or_random_bytes_on_stdin_is_answered_and_
     assert noise["error"] is None and long["error"] is None
     assert "kept only its first 8,192" in long["notice"]
     with FeedbackStore(f"sqlite:///{tmp_path / 'data' / 'askdesk.db'}") as store:
-        assert store.get_interaction(argv["interaction_id"])["question"] == (
+        assert store.interactions.get(argv["interaction_id"])["question"] == (
             "How do I rotate an API \ufffd key?"
         )
-        assert "\ufffd" in store.get_interaction(noise["interaction_id"])["question"]
-        stored = store.get_interaction(long["interaction_id"])["question"]
+        assert "\ufffd" in store.interactions.get(noise["interaction_id"])["question"]
+        stored = store.interactions.get(long["interaction_id"])["question"]
         assert len(stored) < 8192 + 60 and stored.endswith("102,028 characters]")
 
 

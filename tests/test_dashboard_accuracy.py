@@ -17,7 +17,7 @@ T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 def _run(store: FeedbackStore, days: int, metrics: dict, results: list | None = None) -> int:
-    return store.record_eval_run(
+    return store.styles.record_eval_run(
         {
             "created_at": T0 + timedelta(days=days),
             "golden_path": "golden.jsonl",

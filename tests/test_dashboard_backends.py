@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from dashboard.panels.accuracy import backend_rows
 from feedback.analytics import Analytics, Filters, fallback_reason
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -16,7 +17,7 @@ T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 def _answer(store: FeedbackStore, composer: str | None, note: str | None, **kw) -> int:
-    return store.record_interaction(
+    return store.interactions.record(InteractionRecord(
         platform="slack",
         question="q",
         answer="a",
@@ -24,7 +25,7 @@ def _answer(store: FeedbackStore, composer: str | None, note: str | None, **kw) 
         composer_note=note,
         created_at=T0,
         **kw,
-    )
+    ))
 
 
 def test_answers_are_counted_by_composer_and_fallback_reason(store):
@@ -54,7 +55,7 @@ def test_answers_are_counted_by_composer_and_fallback_reason(store):
 
 def test_the_latest_run_of_each_backend_side_by_side(store):
     def run(days: int, backend: str | None, model: str | None, metrics: dict) -> None:
-        store.record_eval_run(
+        store.styles.record_eval_run(
             {
                 "created_at": T0 + timedelta(days=days),
                 "golden_path": "golden.jsonl",

@@ -25,7 +25,7 @@ from dashboard.decision import Thresholds
 from dashboard.jobs import JobRunner
 from dashboard.services import Services
 from feedback.analytics import Analytics
-from feedback.jobs import JobJournal
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 
 pytestmark = pytest.mark.slow
@@ -53,33 +53,35 @@ def seed(store: FeedbackStore, now: datetime) -> dict[str, Any]:
     for i in range(40):
         platform, channel = ("slack", "C-support") if i < 24 else ("discord", "D-help")
         topic = "billing invoice" if i % 5 == 0 else "webhook retries"
-        iid = store.record_interaction(
-            platform=platform,
-            channel=channel,
-            question=f"Question {i} about {topic}?",
-            answer=f"Answer {i}: see the docs on {topic}.",
-            sources=[{"path": "billing/plans.md" if i % 5 == 0 else "guides/retries.md"}],
-            unanswered=i in (3, 33),
-            latency_ms=20.0 + i,
-            tone_score=0.9 if platform == "slack" else None,
-            # the Slack answers were rewritten in the voice: the tone chart reads only those
-            style_used=platform == "slack",
-            style_model_version="voice-2026-11-20" if platform == "slack" else None,
-            created_at=now - timedelta(hours=2 + i * 3),
+        iid = store.interactions.record(
+            InteractionRecord(
+                platform=platform,
+                channel=channel,
+                question=f"Question {i} about {topic}?",
+                answer=f"Answer {i}: see the docs on {topic}.",
+                sources=[{"path": "billing/plans.md" if i % 5 == 0 else "guides/retries.md"}],
+                unanswered=i in (3, 33),
+                latency_ms=20.0 + i,
+                tone_score=0.9 if platform == "slack" else None,
+                # the Slack answers were rewritten in the voice: the tone chart reads only those
+                style_used=platform == "slack",
+                style_model_version="voice-2026-11-20" if platform == "slack" else None,
+                created_at=now - timedelta(hours=2 + i * 3),
+            )
         )
         ids[platform].append(iid)
         if i % 5 == 0:
             ids["billing"].append(iid)
         if i % 5 == 1:
-            store.record_vote(iid, f"voter-{i}", -1, reason="wrong_facts")
+            store.interactions.record_vote(iid, f"voter-{i}", -1, reason="wrong_facts")
             ids["wrong"].append(iid)
         if i in (2, 4, 6):
-            store.record_vote(iid, f"demo-{i}", 1, source="demo")
+            store.interactions.record_vote(iid, f"demo-{i}", 1, source="demo")
     for days_ago, hit, f1, later in (
         (10, 0.8, 0.62, {}),  # scored before useful@0.5 and the declined share existed
         (1, 0.78, 0.6, {"useful@0.5": 0.7, "declined_rate_unanswerable": 0.25}),
     ):
-        store.record_eval_run(
+        store.styles.record_eval_run(
             {
                 "created_at": now - timedelta(days=days_ago),
                 "golden_path": "golden.jsonl",
@@ -112,7 +114,7 @@ def seed(store: FeedbackStore, now: datetime) -> dict[str, Any]:
                 },
             ],
         )
-    store.record_train_run(
+    store.styles.record_train_run(
         {
             "version": "voice-2026-11-20",
             "mode": "lora",
@@ -145,7 +147,9 @@ def dashboard(tmp_path_factory, sample_searcher, embedder) -> Iterator[dict[str,
 
     store = FeedbackStore(f"sqlite:///{tmp_path_factory.mktemp('dash') / 'askdesk.db'}")
     ids = seed(store, datetime.now(UTC))
-    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s")
+    engine = AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="s"
+    )
     desk = SupportDesk(engine, store, "s")
     release = threading.Event()
 
@@ -154,7 +158,7 @@ def dashboard(tmp_path_factory, sample_searcher, embedder) -> Iterator[dict[str,
         assert release.wait(30), "the test never released the job"
         return {"message": "3 documents reindexed"}
 
-    journal = JobJournal(store)
+    journal = store.jobs
     freshness = Toggle()
 
     def clusters(items: Any) -> list[dict[str, Any]]:
@@ -289,7 +293,7 @@ def test_history_search_exports_the_filtered_rows_and_curates(page, dashboard):
     page.click("#hist-curate")
     page.wait_for_selector("#hist-curated:has-text('Curated')")
     (example,) = [
-        e for e in dashboard["store"].curated_examples() if e["interaction_id"] == int(first)
+        e for e in dashboard["store"].styles.curated_examples() if e["interaction_id"] == int(first)
     ]
     assert example["origin"] == "edited" and example["curated_by"] == USER
     assert example["output"].startswith("Corrected: invoices")
@@ -309,9 +313,9 @@ def test_playground_answers_from_the_docs_and_records_the_vote(page, dashboard):
     page.click("#pg-down")
     page.wait_for_selector("#pg-vote-status:has-text('Recorded 👎')")
     store, desk = dashboard["store"], dashboard["desk"]
-    row = store.get_interaction(interaction_id)
+    row = store.interactions.get(interaction_id)
     assert row["platform"] == "web" and row["asker_hash"] == desk.user_hash("web", USER)
-    (vote,) = store.votes_for(interaction_id)
+    (vote,) = store.interactions.votes_for(interaction_id)
     assert (vote["value"], vote["reason"]) == (-1, "tone_format")
     assert vote["voter_hash"] == desk.user_hash("web", USER)
 

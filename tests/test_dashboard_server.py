@@ -24,7 +24,7 @@ from dashboard.decision import Thresholds
 from dashboard.jobs import JobRunner
 from dashboard.services import Services
 from feedback.analytics import Analytics
-from feedback.jobs import JobJournal
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _services(store: FeedbackStore, **kwargs: Any) -> Services:
-    jobs = kwargs.pop("jobs", None) or JobRunner(JobJournal(store), {})
+    jobs = kwargs.pop("jobs", None) or JobRunner(store.jobs, {})
     return Services(
         store=store, analytics=Analytics(store.engine), thresholds=Thresholds(), jobs=jobs, **kwargs
     )
@@ -81,7 +81,7 @@ def test_the_401_asks_the_browser_for_basic_auth(served):
 
 
 def test_a_job_runs_once_per_kind_and_its_progress_and_outcome_are_journalled(store):
-    journal = JobJournal(store)
+    journal = store.jobs
     release = threading.Event()
     seen: list[str] = []
 
@@ -117,12 +117,12 @@ def test_a_job_runs_once_per_kind_and_its_progress_and_outcome_are_journalled(st
 
 
 def test_an_unknown_job_kind_is_refused_without_a_row(store):
-    runner = JobRunner(JobJournal(store), {})
+    runner = JobRunner(store.jobs, {})
     outcome = runner.start("reindex", "alice")
     assert not outcome.started and "not available" in outcome.message
-    assert JobJournal(store).latest() == []
+    assert store.jobs.latest() == []
     with pytest.raises(ValueError):
-        JobJournal(store).start("dance", "alice")
+        store.jobs.start("dance", "alice")
 
 
 def test_the_recommendation_counts_docs_changed_on_disk(store):
@@ -130,9 +130,9 @@ def test_the_recommendation_counts_docs_changed_on_disk(store):
 
     now = datetime.now(UTC)
     for i in range(25):
-        store.record_interaction(
+        store.interactions.record(InteractionRecord(
             platform="slack", question=f"q{i}", answer="a", created_at=now - timedelta(hours=i)
-        )
+        ))
     quiet = recommend(_services(store, freshness=lambda: {"docs_changed": 0}))
     assert quiet.verdict == "HEALTHY"
     stale = recommend(_services(store, freshness=lambda: {"docs_changed": 3}))
@@ -147,10 +147,14 @@ def test_history_rows_by_id_match_the_analytics_rows_and_export_as_csv(store):
     from dashboard.panels.common import to_filters
     from dashboard.panels.history import fetch, to_csv
 
-    a = store.record_interaction(platform="slack", channel="C1", question="Q a", answer="A a")
-    b = store.record_interaction(platform="slack", channel="C1", question="Q b", answer="A b")
-    store.record_vote(a, "v1", -1, reason="wrong_facts", comment='old, "quoted" price')
-    store.record_vote(a, "v2", 1)
+    a = store.interactions.record(
+        InteractionRecord(platform="slack", channel="C1", question="Q a", answer="A a")
+    )
+    b = store.interactions.record(
+        InteractionRecord(platform="slack", channel="C1", question="Q b", answer="A b")
+    )
+    store.interactions.record_vote(a, "v1", -1, reason="wrong_facts", comment='old, "quoted" price')
+    store.interactions.record_vote(a, "v2", 1)
     services = _services(store)
     everything = (None, None, None, None)
     by_ids, total = fetch(services, everything, "", [a], 20, 0)
@@ -234,7 +238,7 @@ def test_cli_serves_the_dashboard_on_loopback_with_basic_auth(tmp_path):
 def test_a_running_row_from_another_process_is_shown_as_not_ours(store):
     from dashboard.panels.recommendation import _job_line
 
-    journal = JobJournal(store)
+    journal = store.jobs
     stale = journal.start("reindex", "bob")
     journal.progress(stale, 0.4, "embedding")
     runner = JobRunner(journal, {})
@@ -245,7 +249,7 @@ def test_a_running_row_from_another_process_is_shown_as_not_ours(store):
 
 
 def test_a_job_with_nothing_to_do_is_journalled_as_skipped_not_ok(store):
-    journal = JobJournal(store)
+    journal = store.jobs
     runner = JobRunner(
         journal, {"reindex": lambda progress: {"status": "skipped", "reason": "index is busy"}}
     )
@@ -259,7 +263,9 @@ def test_the_tone_tab_names_the_active_style_version_not_just_the_latest(store):
     from dashboard.panels.tone import _model_in_use
 
     for version in ("v1", "v2"):
-        store.record_train_run({"version": version, "train_examples": 10}, f"/style/{version}")
+        store.styles.record_train_run(
+            {"version": version, "train_examples": 10}, f"/style/{version}"
+        )
     assert _model_in_use(_services(store))["version"] == "v2"  # nothing chosen: the latest
     rolled_back = _services(store, style_version=lambda: "v1")
     assert _model_in_use(rolled_back)["version"] == "v1"
@@ -450,7 +456,7 @@ _HOLD_A_JOB = """
 import sys, time
 from feedback.jobs import JobJournal
 from feedback.store import FeedbackStore
-job = JobJournal(FeedbackStore(sys.argv[1])).start("reindex", "bob")
+job = FeedbackStore(sys.argv[1]).jobs.start("reindex", "bob")
 print(job, flush=True)
 time.sleep(120)
 """
@@ -472,7 +478,7 @@ def _owned(store: FeedbackStore, job_id: int, host: str | None, pid: int | None,
 
     from feedback.models import JobRun, utcnow
 
-    with store._transaction() as session:
+    with store.db.transaction() as session:
         values = {"host": host, "pid": pid, "started_at": utcnow() - age}
         session.execute(update(JobRun).where(JobRun.id == job_id).values(**values))
 
@@ -489,7 +495,7 @@ def test_a_job_left_running_by_a_killed_process_is_interrupted_at_the_next_start
         killed.send_signal(signal.SIGKILL)
         killed.wait(20)
         store = FeedbackStore(url)
-        journal = JobJournal(store)
+        journal = store.jobs
         ours = journal.start("retrain", "carol")  # this test process: alive
         elsewhere = journal.start("reindex", "dave")
         _owned(store, elsewhere, "other-host", 4242, timedelta(hours=1))
@@ -506,10 +512,10 @@ def test_a_job_left_running_by_a_killed_process_is_interrupted_at_the_next_start
         dashboard.wait(20)
 
         store = FeedbackStore(url)
-        rows = {job: JobJournal(store).get(job) for job in (killed_job, alive_job, ours)}
-        rows.update({job: JobJournal(store).get(job) for job in (elsewhere, no_owner)})
+        rows = {job: store.jobs.get(job) for job in (killed_job, alive_job, ours)}
+        rows.update({job: store.jobs.get(job) for job in (elsewhere, no_owner)})
         rows.update(
-            {job: JobJournal(store).get(job) for job in (elsewhere_long_ago, no_owner_long_ago)}
+            {job: store.jobs.get(job) for job in (elsewhere_long_ago, no_owner_long_ago)}
         )
         store.close()
     finally:
@@ -544,7 +550,7 @@ def test_a_row_with_our_pid_from_before_this_process_started_is_abandoned():
 def test_the_job_line_shows_an_interrupted_job(store):
     from dashboard.panels.recommendation import _job_line
 
-    journal = JobJournal(store)
+    journal = store.jobs
     job = journal.start("reindex", "bob")
     _owned(store, job, this_host := "box", 999_999_999, timedelta(minutes=1))
     del this_host

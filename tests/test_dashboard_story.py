@@ -28,6 +28,7 @@ from dashboard.decision import Thresholds, decide
 from dashboard.panels import accuracy, freshness, history, overview, recommendation, tone
 from dashboard.panels.common import DAY_MS, mark_simulated, simulated_note, time_axis
 from feedback.analytics import Analytics, Filters
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 from tests.pg_fleet import fresh_database, needs_pg
 
@@ -107,7 +108,9 @@ def _day(offset: int) -> str:
 
 def test_the_demo_history_spans_weeks_every_row_flagged_simulated(both):
     store = both
-    real = store.record_interaction(platform="slack", question="real?", answer="yes")
+    real = store.interactions.record(
+        InteractionRecord(platform="slack", question="real?", answer="yes")
+    )
     story = _history(store)
     assert story.start.date() == NOW.date() - timedelta(days=DAYS)
     assert story.end.date() == NOW.date() - timedelta(days=1)
@@ -120,28 +123,30 @@ def test_the_demo_history_spans_weeks_every_row_flagged_simulated(both):
     assert span["start"][:10] == _day(-DAYS) and span["end"][:10] == _day(-1)
     assert span["answers"] == story.answers and span["votes"] == story.votes
     assert (span["eval_runs"], span["index_runs"], span["train_runs"]) == (7, 5, 1)
-    assert store.get_interaction(real)["simulated"] is False
-    made_up = [r for r in store.recent_interactions(limit=2000) if r["id"] != real]
+    assert store.interactions.get(real)["simulated"] is False
+    made_up = [r for r in store.interactions.recent(limit=2000) if r["id"] != real]
     assert made_up and all(r["simulated"] for r in made_up)
-    assert all(r["simulated"] for r in store.eval_runs() + store.index_runs())
-    assert {v["source"] for r in made_up for v in store.votes_for(r["id"])} == {"demo"}
+    assert all(r["simulated"] for r in store.styles.eval_runs() + store.index_runs.recent())
+    assert {v["source"] for r in made_up for v in store.interactions.votes_for(r["id"])} == {"demo"}
 
 
 def test_a_second_demo_replaces_the_simulated_rows_and_keeps_the_real_ones(both):
     store = both
-    real = store.record_interaction(platform="slack", question="real?", answer="yes")
-    store.record_vote(real, "v", 1)
+    real = store.interactions.record(
+        InteractionRecord(platform="slack", question="real?", answer="yes")
+    )
+    store.interactions.record_vote(real, "v", 1)
     first = _history(store)
     again = _history(store)
     assert again.replaced["interaction"] == first.answers
     assert again.replaced["vote"] == first.votes
     span = Analytics(store.engine).simulated_span()
     assert span["answers"] == first.answers and span["eval_runs"] == 7
-    assert len(store.votes_for(real)) == 1
-    counts = store.delete_simulated()
+    assert len(store.interactions.votes_for(real)) == 1
+    counts = store.simulated.delete()
     assert counts["interaction"] == first.answers and counts["train_run"] == 1
     assert Analytics(store.engine).simulated_span() is None
-    assert [r["id"] for r in store.recent_interactions()] == [real]
+    assert [r["id"] for r in store.interactions.recent()] == [real]
 
 
 def _share(rows: list[dict[str, Any]], key: str, lo: int, hi: int) -> float:
@@ -159,10 +164,12 @@ def test_the_story_shows_in_what_the_charts_read(both):
     after = _share(rows, "down_wrong_facts", REINDEX_DAY, 0)
     assert stale > 2 * before and stale > 2 * after
 
-    plain = store.record_interaction(  # a plain draft today: not in the voice's trend
-        platform="slack", channel="C-plain", question="q", answer="a", tone_score=0.01
+    plain = store.interactions.record(
+        InteractionRecord(  # a plain draft today: not in the voice's trend
+            platform="slack", channel="C-plain", question="q", answer="a", tone_score=0.01
+        )
     )
-    assert store.get_interaction(plain)["tone_score"] == 0.01
+    assert store.interactions.get(plain)["tone_score"] == 0.01
     tone_rows = analytics.tone_by_channel(Filters(), voiced_only=True)
     old = [r["tone_mean"] for r in tone_rows if r["day"] < _day(STYLE_CHANGE_DAY)]
     new = [r["tone_mean"] for r in tone_rows if r["day"] >= _day(STYLE_CHANGE_DAY)]
@@ -182,9 +189,11 @@ def test_the_story_shows_in_what_the_charts_read(both):
     hit_at_k = {r["created_at"][:10]: r["hit_at_k"] for r in runs}  # the chart's first choice
     assert hit_at_k[_day(-15)] < REAL_EVAL["metrics"]["hit_at_k"] - 0.1
     assert abs(hit[_day(-3)] - REAL_EVAL["metrics"]["hit@5"]) < 0.03  # after the reindex
-    assert all(r["label"] == "simulated" and r["golden_hash"] == "g1" for r in store.eval_runs())
+    assert all(
+        r["label"] == "simulated" and r["golden_hash"] == "g1" for r in store.styles.eval_runs()
+    )
 
-    reindex = [r for r in store.index_runs() if r["docs_changed"]]
+    reindex = [r for r in store.index_runs.recent() if r["docs_changed"]]
     assert any(r["finished_at"].date().isoformat() == _day(REINDEX_DAY) for r in reindex)
 
 
@@ -196,7 +205,7 @@ def test_the_previous_style_version_is_named_after_the_active_one():
 
 def test_without_a_style_model_the_history_has_no_version_change(store):
     story = _history(store, style=None)
-    assert story.style_change_at is None and store.train_runs() == []
+    assert story.style_change_at is None and store.styles.train_runs() == []
     assert Analytics(store.engine).style_by_version(Filters()) == []
 
 
@@ -220,7 +229,7 @@ def _ticks_are_days(axis: dict[str, Any]) -> None:
 def test_eval_runs_a_moment_apart_still_read_as_dates(store):
     """The eval-runs chart read "23:42:17.9665 … 23:42:17.968" for two runs 2 ms apart."""
     for ms in (966, 968):
-        store.record_eval_run(
+        store.styles.record_eval_run(
             {
                 "created_at": datetime(2026, 12, 6, 23, 42, 17, ms * 1000, tzinfo=UTC),
                 "golden_path": "g",
@@ -259,7 +268,7 @@ def test_every_time_chart_on_the_demo_history_has_a_date_axis_and_the_shading(st
             analytics.tone_by_channel(f, voiced_only=True), 0.8, tone.version_changes(report), span
         )
     )
-    figures.append(freshness.runs_figure(store.index_runs(), span))
+    figures.append(freshness.runs_figure(store.index_runs.recent(), span))
     for fig in figures[-3:]:
         assert any(a["text"] == "simulated (demo)" for a in fig["layout"]["annotations"])
     for fig in figures:
@@ -348,7 +357,9 @@ def test_every_thumb_in_columns_legends_and_titles_carries_words(store):
 
 def test_history_rows_say_which_are_simulated(store):
     _history(store)
-    real = store.record_interaction(platform="web", question="real?", answer="yes")
+    real = store.interactions.record(
+        InteractionRecord(platform="web", question="real?", answer="yes")
+    )
     rows, _ = Analytics(store.engine).interactions(Filters(), limit=5)
     table = [history._table_row(r) for r in rows]
     assert table[0]["id"] == real and not table[0]["created_at"].endswith("(simulated)")

@@ -35,7 +35,7 @@ from dashboard.decision import Thresholds
 from dashboard.jobs import JobRunner
 from dashboard.services import Services
 from feedback.analytics import Analytics
-from feedback.jobs import JobJournal
+from feedback.records import IndexRunRecord
 from feedback.store import FeedbackStore
 from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, TIMEOUT_MS, USER
 
@@ -86,25 +86,27 @@ def demo_dashboard(tmp_path_factory, sample_index, sample_searcher) -> Iterator[
     fields = index_report.as_dict()
     for key in ("ignored", "passages_embedded", "kind", "notes"):  # report-only figures
         fields.pop(key, None)
-    store.record_index_run(**fields)
+    store.index_runs.record(IndexRunRecord(**fields))
     golden = sample_dir() / "golden.jsonl"
     report = evaluate(AnswerEngine(sample_searcher, ExtractiveComposer()), load_golden(golden))
     record = report.run_record(golden, index_version=index_report.table_version, label="demo")
-    run_id = store.record_eval_run(record, report.result_records())
-    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s")
+    run_id = store.styles.record_eval_run(record, report.result_records())
+    engine = AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="s"
+    )
     desk = SupportDesk(engine, store, "s")
     seed_traffic(desk, golden)
     bundled = json.loads((sample_dir() / "style" / "model" / "report.json").read_text())
-    store.record_train_run({**bundled, "version": "sample-v1"}, "style/sample-v1")
+    store.styles.record_train_run({**bundled, "version": "sample-v1"}, "style/sample-v1")
     story = seed_history(store, run_id, "sample-v1")
 
     services = Services(
         store=store,
         analytics=Analytics(store.engine),
         thresholds=Thresholds(),
-        jobs=JobRunner(JobJournal(store), {}),
+        jobs=JobRunner(store.jobs, {}),
         desk=desk,
-        freshness=lambda: index_freshness(docs, index, store.last_index_run(status="ok")),
+        freshness=lambda: index_freshness(docs, index, store.index_runs.last_finished(status="ok")),
         auth=AuthConfig(USER, PASSWORD),
         style_version=lambda: "sample-v1",
     )

@@ -29,6 +29,7 @@ from bots.surface import Click, CommentDialogue, Incoming, Place, Prompt, Surfac
 from core.desk import SupportDesk
 from core.types import Answer, Question, Source
 from feedback.reasons import Reason, parse_reason
+from feedback.records import InteractionRecord
 
 
 class Engine:
@@ -47,12 +48,14 @@ class Engine:
             False,
             question=question.text,
         )
-        answer.interaction_id = self.store.record_interaction(
-            platform=question.platform,
-            channel=question.channel,
-            thread=question.thread,
-            question=question.text,
-            answer=answer.text,
+        answer.interaction_id = self.store.interactions.record(
+            InteractionRecord(
+                platform=question.platform,
+                channel=question.channel,
+                thread=question.thread,
+                question=question.text,
+                answer=answer.text,
+            )
         )
         answer.style_pending = defer_style
         return answer
@@ -282,7 +285,7 @@ def test_eyes_on_then_off_and_the_styled_edit(desk):
     assert kinds == ["react", "post", "react", "edit"]
     assert surface.said("react") == [("eyes", True), ("eyes", False)]
     assert surface.said("edit") == ["Hey! Rotate the key in Settings [1]."]
-    (row,) = [desk.store.get_interaction(1)]
+    (row,) = [desk.store.interactions.get(1)]
     assert row["shown"] == "styled" and row["answer_ref"] == "C1:m1"
 
 
@@ -291,7 +294,7 @@ def test_a_refused_post_gets_a_plain_apology_with_the_reference(desk):
     surface.refuse.add("post")
     delivery.answer(delivery.accept(msg("How do I rotate a key?", mentioned=True)))  # type: ignore[arg-type]
     assert surface.said("text") == [NOT_POSTED.format(ref=1)]
-    row = desk.store.get_interaction(1)
+    row = desk.store.interactions.get(1)
     assert row["answer_ref"] is None and row["shown"] == "not_posted"
 
 
@@ -305,12 +308,12 @@ def test_down_reason_comment_and_escalation(desk):
     delivery.reason(click, "other")
     assert told.dialogues == [CommentDialogue(1, Reason.OTHER)]  # "other" opens the form
     delivery.save_comment("U2", 1, "other", "  say which menu  ")
-    (vote,) = desk.store.votes_for(1)
+    (vote,) = desk.store.interactions.votes_for(1)
     assert (vote["value"], vote["reason"], vote["comment"]) == (-1, "other", "say which menu")
     delivery.escalate(click)
     delivery.escalate(click)
     assert len(surface.said("hand_off")) == 1 and told.notices[-1][0] == ALREADY_ESCALATED
-    assert desk.store.get_interaction(1)["escalated"] is True
+    assert desk.store.interactions.get(1)["escalated"] is True
 
 
 def test_escalation_with_nobody_to_ping_says_so_privately(desk):

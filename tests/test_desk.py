@@ -14,7 +14,9 @@ from feedback.store import FeedbackStore
 @pytest.fixture
 def desk(tmp_path, sample_searcher) -> SupportDesk:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'a.db'}")
-    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="salt")
+    engine = AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="salt"
+    )
     return SupportDesk(engine, store, "salt")
 
 
@@ -48,7 +50,7 @@ def test_votes_are_hashed_and_last_one_wins(desk):
     desk.vote(a.interaction_id, "discord", "42", 1)
     desk.vote(a.interaction_id, "discord", "42", -1, reason="tone_format", comment="too long")
     desk.vote(a.interaction_id, "discord", "42", -1, reason="tone_format", comment="too long")
-    (vote,) = desk.store.votes_for(a.interaction_id)
+    (vote,) = desk.store.interactions.votes_for(a.interaction_id)
     assert vote["value"] == -1 and vote["reason"] == "tone_format"
     assert vote["voter_hash"] == desk.user_hash("discord", "42") != "42"
 
@@ -68,7 +70,7 @@ def test_a_crash_becomes_an_apology_with_a_reference(desk, caplog):
     desk.engine.searcher = _Exploding()
     ans = desk.ask(Question("How do I rotate my API key?", platform="slack", asker_id="U1"))
     assert ans.text.startswith("Sorry") and f"#{ans.interaction_id}" in ans.text
-    row = desk.store.get_interaction(ans.interaction_id)
+    row = desk.store.interactions.get(ans.interaction_id)
     assert row["error"].startswith("RuntimeError") and row["unanswered"] is True
     assert any(getattr(r, "interaction_id", None) == ans.interaction_id for r in caplog.records)
 
@@ -83,7 +85,7 @@ def test_lone_surrogates_in_any_platforms_question_are_cleaned_answered_and_reco
         Question("How do I rotate my API key? \ud800 \udcff", platform=platform, asker_id="U\ud800")
     )
     assert ans.error is None and not ans.unanswered and "#?" not in ans.text
-    row = desk.store.get_interaction(ans.interaction_id)
+    row = desk.store.interactions.get(ans.interaction_id)
     assert row["question"] == "How do I rotate my API key? \ufffd \ufffd"
     assert row["platform"] == platform and row["asker_hash"]
 
@@ -91,6 +93,6 @@ def test_lone_surrogates_in_any_platforms_question_are_cleaned_answered_and_reco
 def test_a_crash_on_a_huge_question_records_it_cut(desk):
     desk.engine.searcher = _Exploding()
     ans = desk.ask(Question("How do I rotate my API key? " + "x" * 100_000, platform="slack"))
-    row = desk.store.get_interaction(ans.interaction_id)
+    row = desk.store.interactions.get(ans.interaction_id)
     assert row["error"] and row["question"].endswith("[…cut: the question had 100,028 characters]")
     assert len(row["question"]) < 8192 + 60

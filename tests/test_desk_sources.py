@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from askdesk.cli import app as cli
 from core.types import Question
+from feedback.records import IndexRunRecord
 from tests.docsite import DocSite, sqlite_site
 from tests.test_git_source import make_repo
 
@@ -135,7 +136,7 @@ def test_a_source_with_its_own_schedule_waits_until_it_is_due(env, tiny_docs):
     app = App(Settings())
     assert _not_due(app) == set()  # never synced: due
     for name in ("hourly", "often"):
-        app.store.record_index_run(
+        app.store.index_runs.record(IndexRunRecord(
             docs_root=str(tiny_docs), status="ok", embed_model="m", source=name
-        )
+        ))
     assert _not_due(app) == {"hourly"}

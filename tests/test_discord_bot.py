@@ -36,7 +36,9 @@ FOLLOW_UP = "how long does the old one keep working?"
 
 def make_desk(db_url: str, searcher: Any) -> SupportDesk:
     store = FeedbackStore(db_url)
-    engine = AnswerEngine(searcher, ExtractiveComposer(), recorder=store, asker_salt="salt")
+    engine = AnswerEngine(
+        searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="salt"
+    )
     return SupportDesk(engine, store, "salt")
 
 
@@ -124,7 +126,7 @@ async def callback(fake: fd.FakeDiscord, payload: dict[str, Any]) -> dict[str, A
 
 
 def votes(desk: SupportDesk, iid: int) -> list[dict[str, Any]]:
-    return desk.store.votes_for(iid)
+    return desk.store.interactions.votes_for(iid)
 
 
 def alice(desk: SupportDesk) -> str:
@@ -154,7 +156,7 @@ async def test_a_mention_gets_a_reply_with_sources_and_the_three_buttons(fake, d
         ]
         assert [b.get("emoji", {}).get("name") for b in buttons(reply)[:2]] == ["👍", "👎"]
         assert buttons(reply)[2]["label"] == "Talk to a human"
-        row = desk.store.get_interaction(iid)
+        row = desk.store.interactions.get(iid)
         assert row["platform"] == "discord" and row["channel"] == fd.SUPPORT_ID
         assert row["thread"] == q["id"] and row["question"] == KEY_QUESTION
         assert row["asker_hash"] == alice(desk)
@@ -172,7 +174,7 @@ async def test_a_direct_message_is_answered_without_a_mention(fake, desk):
         reply = await answer_to(fake, q)
         assert reply["channel_id"] == fd.DM_ID and "[1]" in reply["content"]
         assert len(buttons(reply)) == 3 and fd.DM_ID in fake.typing
-        row = desk.store.get_interaction(await linked(desk, reply))
+        row = desk.store.interactions.get(await linked(desk, reply))
         assert row["channel"] == fd.DM_ID
 
 
@@ -188,13 +190,13 @@ async def test_slash_ask_defers_then_answers_in_the_followup(fake, desk):
         assert "[1]" in followup["content"] and followup["embeds"][0]["title"] == "Sources"
         iid = await linked(desk, followup)
         assert len(buttons(followup)) == 3
-        assert desk.store.get_interaction(iid)["thread"] == payload["id"]
+        assert desk.store.interactions.get(iid)["thread"] == payload["id"]
 
         # a reply to the /ask answer continues that conversation
         follow = fake.message(FOLLOW_UP, reply_to=followup)
         answer = await answer_to(fake, follow)
         assert "grace" in answer["content"].lower()
-        row = desk.store.get_interaction(await linked(desk, answer))
+        row = desk.store.interactions.get(await linked(desk, answer))
         assert row["thread"] == payload["id"]
 
 
@@ -204,7 +206,7 @@ async def test_a_follow_up_in_a_thread_uses_the_earlier_turn(fake, desk):
         await answer_to(fake, fake.mention(KEY_QUESTION, channel_id=fd.THREAD_ID))
         reply = await answer_to(fake, fake.mention(FOLLOW_UP, channel_id=fd.THREAD_ID))
         assert "grace" in reply["content"].lower()
-        row = desk.store.get_interaction(await linked(desk, reply))
+        row = desk.store.interactions.get(await linked(desk, reply))
         assert (row["channel"], row["thread"]) == (fd.SUPPORT_ID, fd.THREAD_ID)
 
 
@@ -215,7 +217,7 @@ async def test_a_follow_up_in_a_thread_needs_no_mention_and_thanks_gets_none(fak
     async with running(fake, desk):
         await answer_to(fake, fake.mention(KEY_QUESTION, channel_id=fd.THREAD_ID))
         reply = await answer_to(fake, fake.message(FOLLOW_UP, channel_id=fd.THREAD_ID))
-        row = desk.store.get_interaction(await linked(desk, reply))
+        row = desk.store.interactions.get(await linked(desk, reply))
         assert (row["thread"], row["question"]) == (fd.THREAD_ID, FOLLOW_UP)
         quiet = [
             fake.message("thanks! 🙏", channel_id=fd.THREAD_ID),
@@ -239,7 +241,7 @@ async def test_replies_to_the_bot_continue_the_conversation_without_a_mention(fa
         assert "grace" in second["content"].lower()
         third = await answer_to(fake, fake.message("and can I revoke it?", reply_to=second))
         for answer in (second, third):  # the chain is followed back to the first question
-            assert desk.store.get_interaction(await linked(desk, answer))["thread"] == q["id"]
+            assert desk.store.interactions.get(await linked(desk, answer))["thread"] == q["id"]
 
 
 @pytest.mark.asyncio
@@ -269,7 +271,7 @@ async def test_channel_settings_scope_the_search_and_threads_fall_back_to_their_
         assert isinstance(thread, discord.Thread)
         assert bot.config_for(thread).paths == ("billing/",)  # the parent's settings
         reply = await answer_to(fake, fake.mention(KEY_QUESTION, channel_id=fd.THREAD_ID))
-        row = desk.store.get_interaction(await linked(desk, reply))
+        row = desk.store.interactions.get(await linked(desk, reply))
         assert row["sources"] and all(s["path"].startswith("billing/") for s in row["sources"])
 
         bot.channels = ChannelDirectory(
@@ -441,14 +443,14 @@ async def test_talk_to_a_human_pings_the_configured_role_and_marks_the_answer(fa
         assert content.startswith(f"<@&{fd.ROLE_ID}>") and f"<@{fd.ALICE['id']}>" in content
         assert f"> {KEY_QUESTION}" in content and "U123SLACK" not in content
         assert resp["data"]["allowed_mentions"]["roles"] == [int(fd.ROLE_ID)]
-        assert desk.store.get_interaction(iid)["escalated"] is True
+        assert desk.store.interactions.get(iid)["escalated"] is True
 
         # #general has nobody configured: an honest private note, still flagged
         other = await answer_to(fake, fake.mention(KEY_QUESTION, channel_id=fd.GENERAL_ID))
         other_iid = await linked(desk, other)
         resp = await callback(fake, fake.click(other, f"askdesk:human:{other_iid}"))
         assert resp["data"]["flags"] & 64 and "Nobody is set up" in resp["data"]["content"]
-        assert desk.store.get_interaction(other_iid)["escalated"] is True
+        assert desk.store.interactions.get(other_iid)["escalated"] is True
 
 
 # -- starting --------------------------------------------------------------------------------

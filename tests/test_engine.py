@@ -17,7 +17,9 @@ _CITE = re.compile(r"\s*\[\d+\]")
 
 @pytest.fixture
 def engine(sample_searcher, store) -> AnswerEngine:
-    return AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s3cret")
+    return AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="s3cret"
+    )
 
 
 def _quoted_pieces(text: str) -> list[str]:
@@ -85,7 +87,7 @@ def test_off_topic_question_is_declined_honestly(engine, store, text):
     assert ans.unanswered
     assert ans.text.startswith("I couldn't find this in the docs")
     assert 1 <= len(ans.sources) <= 3  # the closest pages, for the asker to check
-    row = store.get_interaction(ans.interaction_id)
+    row = store.interactions.get(ans.interaction_id)
     assert row["unanswered"] is True
 
 
@@ -121,7 +123,7 @@ def test_huge_question_is_truncated_for_search_and_stored_cut_saying_so(engine, 
         "Your message is long (51,228 characters); I searched with its first 4,000 and kept "
         "only its first 8,192. Ask one question at a time for a better answer."
     )
-    stored = store.get_interaction(ans.interaction_id)["question"]
+    stored = store.interactions.get(ans.interaction_id)["question"]
     assert stored == text[:8192] + " […cut: the question had 51,228 characters]"
     assert ans.question == stored
 
@@ -130,7 +132,7 @@ def test_long_question_under_the_stored_limit_is_stored_whole(engine, store):
     text = "How do I rotate my API key? " + "x" * 5000
     ans = engine.answer(Question(text))
     assert ans.notice and "searched with its first 4,000." in ans.notice
-    assert store.get_interaction(ans.interaction_id)["question"] == text
+    assert store.interactions.get(ans.interaction_id)["question"] == text
 
 
 def test_interaction_is_recorded_with_versions_timings_and_hashed_asker(engine, store):
@@ -143,7 +145,7 @@ def test_interaction_is_recorded_with_versions_timings_and_hashed_asker(engine, 
             asker_id="alice",
         )
     )
-    row = store.get_interaction(ans.interaction_id)
+    row = store.interactions.get(ans.interaction_id)
     assert row["platform"] == "cli" and row["channel"] == "C1" and row["thread"] == "T1"
     assert row["asker_hash"] and "alice" not in row["asker_hash"]
     assert row["versions"]["index_version"] == ans.versions["index_version"] is not None
@@ -186,14 +188,14 @@ def test_style_hook_failure_falls_back_to_the_grounded_draft(sample_searcher, st
         sample_searcher,
         ExtractiveComposer(),
         rewriter=_Broken(),
-        recorder=store,
+        recorder=store.interactions,
         config=EngineConfig(style_by_default=True),
         asker_salt="s",
     )
     ans = eng.answer(Question("How do I rotate my API key?"))
     assert ans.text == ans.draft and not ans.style_used
     assert "failed" in ans.style_note
-    assert store.get_interaction(ans.interaction_id)["style_used"] is False
+    assert store.interactions.get(ans.interaction_id)["style_used"] is False
 
 
 def test_style_hook_output_is_used_when_asked(sample_searcher):
@@ -204,7 +206,7 @@ def test_style_hook_output_is_used_when_asked(sample_searcher):
 
 
 class _FailingStore:
-    def record_interaction(self, **fields):
+    def record(self, record):
         raise RuntimeError("disk full")
 
 

@@ -19,6 +19,7 @@ from core.evaluation import (
     load_golden,
 )
 from core.grounding import groundedness
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 from tests.conftest import SAMPLE
 
@@ -95,11 +96,11 @@ def test_an_engine_run_scores_groundedness_and_yields_store_records(sample_searc
     assert answered and all(q["groundedness"] == 1.0 for q in answered)
 
     with FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}") as store:
-        run_id = store.record_eval_run(
+        run_id = store.styles.record_eval_run(
             report.run_record(golden, index_version=7, label="baseline"), report.result_records()
         )
-        (run,) = store.eval_runs()
-        results = store.eval_results(run_id)
+        (run,) = store.styles.eval_runs()
+        results = store.styles.eval_results(run_id)
     assert run["index_version"] == "7" and run["label"] == "baseline" and run["k"] == 5
     assert run["golden_hash"] == golden_hash(golden) and run["questions"] == 4
     assert run["metrics"]["groundedness"] == 1.0 and run["metrics"]["mrr"] == s["mrr"]
@@ -113,8 +114,8 @@ def test_record_eval_run_rejects_unknown_fields(tmp_path):
     with FeedbackStore(f"sqlite:///{tmp_path / 'askdesk.db'}") as store:
         run = {"golden_path": "g", "golden_hash": "h", "questions": 1, "k": 5, "hitz": 1}
         with pytest.raises(ValueError, match="unknown eval run field"):
-            store.record_eval_run(run, [])
-        assert store.eval_runs() == []
+            store.styles.record_eval_run(run, [])
+        assert store.styles.eval_runs() == []
 
 
 runner = CliRunner()
@@ -139,11 +140,11 @@ def test_cli_eval_stores_every_run_and_compares_with_the_previous(env, tiny_docs
 
     db = f"sqlite:///{env / 'data' / 'askdesk.db'}"
     with FeedbackStore(db) as store:
-        (stored,) = store.eval_runs()
-        last_index = store.last_index_run()
+        (stored,) = store.styles.eval_runs()
+        last_index = store.index_runs.last_finished()
         # a worse run on the same golden set, recorded after the first: the one to compare with
         worse = {**stored["metrics"], "hit@1": 0.0, "mrr": 0.25, "latency_p50_ms": 0.001}
-        store.record_eval_run(
+        store.styles.record_eval_run(
             {
                 "golden_path": str(golden),
                 "golden_hash": golden_hash(golden),
@@ -171,9 +172,9 @@ def test_cli_eval_stores_every_run_and_compares_with_the_previous(env, tiny_docs
     assert "groundedness" in r.stdout
 
     with FeedbackStore(db) as store:
-        runs = store.eval_runs()
+        runs = store.styles.eval_runs()
         assert [run["id"] for run in runs] == [3, 2, 1]
-        assert len(store.eval_results(3)) == 1 and store.eval_results(2) == []
+        assert len(store.styles.eval_results(3)) == 1 and store.styles.eval_results(2) == []
 
     r = runner.invoke(app, ["eval", str(golden), "--json", "--compare"])
     compared = json.loads(r.stdout)["compare"]
@@ -182,10 +183,16 @@ def test_cli_eval_stores_every_run_and_compares_with_the_previous(env, tiny_docs
 
 def test_cli_exports_downvote_comments_as_golden_lines(env):
     with FeedbackStore(f"sqlite:///{env / 'data' / 'askdesk.db'}") as store:
-        iid = store.record_interaction(platform="slack", question="how much is team?", answer="10")
-        store.record_vote(iid, "someone", -1, reason="wrong_facts", comment="49 dollars a month")
-        other = store.record_interaction(platform="slack", question="no comment", answer="x")
-        store.record_vote(other, "someone", -1, reason="tone_format")
+        iid = store.interactions.record(
+            InteractionRecord(platform="slack", question="how much is team?", answer="10")
+        )
+        store.interactions.record_vote(
+            iid, "someone", -1, reason="wrong_facts", comment="49 dollars a month"
+        )
+        other = store.interactions.record(
+            InteractionRecord(platform="slack", question="no comment", answer="x")
+        )
+        store.interactions.record_vote(other, "someone", -1, reason="tone_format")
     out = env / "more-golden.jsonl"
     r = runner.invoke(app, ["eval", "--export-golden", str(out)])
     assert r.exit_code == 0, r.output
@@ -230,7 +237,7 @@ def test_cli_eval_reports_useful_and_the_declined_share_in_text_and_json(env, ti
     assert s["answered_rate_answerable"] == 0.5 and s["unanswered_rate_answerable"] == 0.5
     assert (s["answerable_questions"], s["unanswerable_questions"]) == (2, 3)
     with FeedbackStore(f"sqlite:///{env / 'data' / 'askdesk.db'}") as store:
-        (run,) = store.eval_runs()
+        (run,) = store.styles.eval_runs()
     assert run["metrics"]["useful@0.5"] == 0.5
     assert run["metrics"]["declined_rate_unanswerable"] == s["declined_rate_unanswerable"]
 

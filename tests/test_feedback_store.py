@@ -26,6 +26,7 @@ from feedback.migrate import (
     upgrade,
 )
 from feedback.models import VOTE_REASONS, Base
+from feedback.records import IndexRunRecord, InteractionRecord
 from feedback.store import FeedbackStore
 
 
@@ -41,7 +42,7 @@ def store(tmp_path: Path) -> Any:
 
 def ask(store: FeedbackStore, question: str = "How do I reset my password?", **fields: Any) -> int:
     defaults: dict[str, Any] = {"platform": "slack", "question": question, "answer": "See docs."}
-    return store.record_interaction(**(defaults | fields))
+    return store.interactions.record(InteractionRecord(**(defaults | fields)))
 
 
 # -- schema ------------------------------------------------------------------------------
@@ -148,13 +149,13 @@ def revision_before_head() -> str:
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: FeedbackStore, tmp_path: Path) -> None:
     interaction_id = ask(store)
-    store.record_vote(interaction_id, "voter", 1)
+    store.interactions.record_vote(interaction_id, "voter", 1)
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with store.engine.begin() as connection:
         connection.execute(text("DELETE FROM interaction WHERE id = :id"), {"id": interaction_id})
-    assert store.votes_for(interaction_id) == []  # ON DELETE CASCADE
+    assert store.interactions.votes_for(interaction_id) == []  # ON DELETE CASCADE
     assert (tmp_path / "data" / "feedback.db").is_file()  # parent folder was created
 
 
@@ -188,7 +189,7 @@ def test_interaction_round_trip_keeps_json_and_unicode(store: FeedbackStore) -> 
         style_used=True,
         tone_score=0.9,
     )
-    row = store.get_interaction(interaction_id)
+    row = store.interactions.get(interaction_id)
     assert row is not None
     assert row["question"] == "Comment réinitialiser mon mot de passe ? 日本語"
     assert row["answer"] == "Cliquez sur « Oublié » ✓"
@@ -199,13 +200,13 @@ def test_interaction_round_trip_keeps_json_and_unicode(store: FeedbackStore) -> 
     assert (row["unanswered"], row["escalated"], row["error"]) == (False, False, None)
     assert row["created_at"].tzinfo is not None
     assert abs(row["created_at"] - datetime.now(UTC)) < timedelta(minutes=1)
-    assert store.get_interaction(interaction_id + 1) is None
+    assert store.interactions.get(interaction_id + 1) is None
 
 
 def test_datetimes_are_stored_as_utc(store: FeedbackStore) -> None:
     paris_noon = datetime(2024, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     interaction_id = ask(store, created_at=paris_noon, sources=[{"path": Path("a.md")}])
-    row = store.get_interaction(interaction_id)
+    row = store.interactions.get(interaction_id)
     assert row is not None
     assert row["created_at"] == paris_noon
     assert row["created_at"].utcoffset() == timedelta(0)
@@ -216,14 +217,14 @@ def test_recent_interactions_escalation_and_counts(store: FeedbackStore) -> None
     first = ask(store, "one", platform="slack")
     second = ask(store, "two", platform="discord", unanswered=True)
     third = ask(store, "three", platform="slack")
-    assert [row["id"] for row in store.recent_interactions()] == [third, second, first]
-    assert [row["id"] for row in store.recent_interactions(platform="slack")] == [third, first]
-    assert len(store.recent_interactions(limit=1)) == 1
-    store.mark_escalated(second)
-    assert store.get_interaction(second)["escalated"] is True  # type: ignore[index]
+    assert [row["id"] for row in store.interactions.recent()] == [third, second, first]
+    assert [row["id"] for row in store.interactions.recent(platform="slack")] == [third, first]
+    assert len(store.interactions.recent(limit=1)) == 1
+    store.interactions.mark_escalated(second)
+    assert store.interactions.get(second)["escalated"] is True  # type: ignore[index]
     with pytest.raises(ValueError, match="no interaction 999"):
-        store.mark_escalated(999)
-    store.record_vote(first, "v", 1)
+        store.interactions.mark_escalated(999)
+    store.interactions.record_vote(first, "v", 1)
     assert store.counts() == {"interactions": 3, "votes": 1, "index_runs": 0}
 
 
@@ -232,9 +233,9 @@ def test_recent_interactions_escalation_and_counts(store: FeedbackStore) -> None
 
 def test_same_vote_twice_keeps_one_row(store: FeedbackStore) -> None:
     interaction_id = ask(store)
-    first = store.record_vote(interaction_id, "voter", 1)
-    again = store.record_vote(interaction_id, "voter", 1)
-    assert len(store.votes_for(interaction_id)) == 1
+    first = store.interactions.record_vote(interaction_id, "voter", 1)
+    again = store.interactions.record_vote(interaction_id, "voter", 1)
+    assert len(store.interactions.votes_for(interaction_id)) == 1
     assert again["id"] == first["id"]
     assert again["created_at"] == first["created_at"]
     assert again["updated_at"] >= first["updated_at"]
@@ -242,9 +243,9 @@ def test_same_vote_twice_keeps_one_row(store: FeedbackStore) -> None:
 
 def test_changed_vote_wins_and_keeps_the_reason(store: FeedbackStore) -> None:
     interaction_id = ask(store)
-    store.record_vote(interaction_id, "alice", 1, source="reaction")
-    store.record_vote(interaction_id, "bob", 1)
-    changed = store.record_vote(
+    store.interactions.record_vote(interaction_id, "alice", 1, source="reaction")
+    store.interactions.record_vote(interaction_id, "bob", 1)
+    changed = store.interactions.record_vote(
         interaction_id, "alice", -1, reason="wrong_facts", comment="v2 moved this page"
     )
     assert (changed["value"], changed["reason"], changed["comment"]) == (
@@ -253,11 +254,11 @@ def test_changed_vote_wins_and_keeps_the_reason(store: FeedbackStore) -> None:
         "v2 moved this page",
     )
     assert changed["updated_at"] > changed["created_at"]
-    votes = {vote["voter_hash"]: vote for vote in store.votes_for(interaction_id)}
+    votes = {vote["voter_hash"]: vote for vote in store.interactions.votes_for(interaction_id)}
     assert set(votes) == {"alice", "bob"}
     assert votes["alice"]["value"] == -1
     assert votes["bob"]["value"] == 1
-    back = store.record_vote(interaction_id, "alice", 1)
+    back = store.interactions.record_vote(interaction_id, "alice", 1)
     assert (back["value"], back["reason"], back["comment"]) == (1, None, None)
 
 
@@ -276,20 +277,23 @@ def test_invalid_votes_raise_value_error(
 ) -> None:
     interaction_id = ask(store)
     with pytest.raises(ValueError, match=message):
-        store.record_vote(interaction_id, "voter", value, reason=reason)
-    assert store.votes_for(interaction_id) == []
+        store.interactions.record_vote(interaction_id, "voter", value, reason=reason)
+    assert store.interactions.votes_for(interaction_id) == []
 
 
 def test_vote_on_unknown_interaction_raises_value_error(store: FeedbackStore) -> None:
     with pytest.raises(ValueError, match=r"^no interaction 41$"):
-        store.record_vote(41, "voter", -1, reason="other")
+        store.interactions.record_vote(41, "voter", -1, reason="other")
     assert store.counts()["votes"] == 0
 
 
 def test_every_vote_reason_is_accepted(store: FeedbackStore) -> None:
     interaction_id = ask(store)
     for reason in VOTE_REASONS:
-        assert store.record_vote(interaction_id, reason, -1, reason=reason)["reason"] == reason
+        assert (
+            store.interactions.record_vote(interaction_id, reason, -1, reason=reason)["reason"]
+            == reason
+        )
 
 
 def test_the_vote_written_last_carries_the_latest_time(tmp_path: Path) -> None:
@@ -313,7 +317,9 @@ def test_the_vote_written_last_carries_the_latest_time(tmp_path: Path) -> None:
         with other.engine.connect() as holder:
             holder.begin()  # BEGIN IMMEDIATE: the write lock
             mine = threading.Thread(
-                target=lambda: outcome.update(vote=store.record_vote(interaction_id, "v", 1))
+                target=lambda: outcome.update(
+                    vote=store.interactions.record_vote(interaction_id, "v", 1)
+                )
             )
             mine.start()
             assert waiting.wait(10)
@@ -332,7 +338,7 @@ def test_the_vote_written_last_carries_the_latest_time(tmp_path: Path) -> None:
             assert mine.is_alive()  # still waiting for the lock
             holder.commit()
         mine.join(30)
-        (vote,) = store.votes_for(interaction_id)
+        (vote,) = store.interactions.votes_for(interaction_id)
         assert vote["value"] == 1 and vote["reason"] is None  # ours was written last ...
         assert vote["updated_at"] > time_of_other  # ... so it is the newest
         assert outcome["vote"]["updated_at"] == vote["updated_at"]
@@ -350,8 +356,10 @@ def test_concurrent_votes_from_threads(tmp_path: Path) -> None:
                 target = ids[step % len(ids)]
                 value = 1 if (worker + step) % 2 else -1
                 reason = None if value == 1 else "not_in_docs"
-                stores[worker % 2].record_vote(target, f"voter{step % 10}", value, reason=reason)
-                stores[worker % 2].votes_for(target)
+                stores[worker % 2].interactions.record_vote(
+                    target, f"voter{step % 10}", value, reason=reason
+                )
+                stores[worker % 2].interactions.votes_for(target)
         except Exception as error:  # collected so the main thread can report them
             errors.append(f"{type(error).__name__}: {error}")
 
@@ -364,7 +372,7 @@ def test_concurrent_votes_from_threads(tmp_path: Path) -> None:
         assert errors == []
         expected = {(ids[step % 3], f"voter{step % 10}") for step in range(25)}
         assert stores[0].counts()["votes"] == len(expected)
-        assert sum(len(stores[1].votes_for(target)) for target in ids) == len(expected)
+        assert sum(len(stores[1].interactions.votes_for(target)) for target in ids) == len(expected)
     finally:
         for opened in stores:
             opened.close()
@@ -381,11 +389,13 @@ def _process_worker(url: str, worker: int, barrier: Any, results: Any) -> None:
             barrier.wait(timeout=60)
             ask(store, f"from process {worker}")
             barrier.wait(timeout=60)
-            ids = [row["id"] for row in store.recent_interactions()]
+            ids = [row["id"] for row in store.interactions.recent()]
             for voter in range(VOTERS_PER_PROCESS):
                 for interaction_id in ids:
                     value = 1 if (voter + worker) % 2 else -1
-                    store.record_vote(interaction_id, f"voter{voter}", value, source="cli")
+                    store.interactions.record_vote(
+                        interaction_id, f"voter{voter}", value, source="cli"
+                    )
         results.put((worker, None))
     except Exception as error:
         results.put((worker, f"{type(error).__name__}: {str(error).splitlines()[0]}"))
@@ -432,7 +442,7 @@ def test_corrupted_file_gives_one_line_store_error_and_is_left_alone(
     path.write_bytes(content)
     store = FeedbackStore(sqlite_url(path))
     with pytest.raises(StoreError) as caught:
-        store.record_interaction(platform="cli", question="q", answer="a")
+        store.interactions.record(InteractionRecord(platform="cli", question="q", answer="a"))
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(f"{path} is not a SQLite database")
@@ -446,35 +456,37 @@ def test_corrupted_file_gives_one_line_store_error_and_is_left_alone(
 
 
 def test_last_index_run_is_the_latest_finished(store: FeedbackStore) -> None:
-    assert store.last_index_run() is None
+    assert store.index_runs.last_finished() is None
     base = datetime(2024, 1, 1, tzinfo=UTC)
 
     def run(root: str, hours: int, status: str = "ok", **fields: Any) -> int:
-        return store.record_index_run(
-            docs_root=root,
-            status=status,
-            embed_model="all-MiniLM-L6-v2",
-            finished_at=base + timedelta(hours=hours),
-            duration_s=30.0,
-            **fields,
+        return store.index_runs.record(
+            IndexRunRecord(
+                docs_root=root,
+                status=status,
+                embed_model="all-MiniLM-L6-v2",
+                finished_at=base + timedelta(hours=hours),
+                duration_s=30.0,
+                **fields,
+            )
         )
 
     late_docs = run("/docs", 5, docs_added=3, skipped=[{"path": "x.bin", "reason": "binary"}])
     early = run("/docs", 1)
     failed = run("/docs", 7, status="failed", error="disk full")
     wiki = run("/wiki", 3)
-    assert store.last_index_run()["id"] == failed  # type: ignore[index]
-    assert store.last_index_run("/wiki")["id"] == wiki  # type: ignore[index]
-    latest_ok = store.last_index_run("/docs", status="ok")
+    assert store.index_runs.last_finished()["id"] == failed  # type: ignore[index]
+    assert store.index_runs.last_finished("/wiki")["id"] == wiki  # type: ignore[index]
+    latest_ok = store.index_runs.last_finished("/docs", status="ok")
     assert latest_ok is not None
     assert latest_ok["id"] == late_docs
     assert latest_ok["skipped"] == [{"path": "x.bin", "reason": "binary"}]
     assert latest_ok["started_at"] == base + timedelta(hours=5, seconds=-30)
-    assert store.last_index_run("/elsewhere") is None
-    assert [r["id"] for r in store.index_runs()] == [failed, late_docs, wiki, early]
-    assert len(store.index_runs(limit=2)) == 2
+    assert store.index_runs.last_finished("/elsewhere") is None
+    assert [r["id"] for r in store.index_runs.recent()] == [failed, late_docs, wiki, early]
+    assert len(store.index_runs.recent(limit=2)) == 2
     with pytest.raises(ValueError, match="status must be one of"):
-        store.record_index_run(docs_root="/docs", status="done", embed_model="m")
+        store.index_runs.record(IndexRunRecord(docs_root="/docs", status="done", embed_model="m"))
 
 
 # -- hashing -----------------------------------------------------------------------------
@@ -510,30 +522,36 @@ def test_upgrade_from_0001_keeps_existing_rows(tmp_path: Path) -> None:
         engine.dispose()
     with FeedbackStore(url) as store:
         assert current_revision(store.engine) == head_revision()
-        (row,) = store.recent_interactions()
-        store.set_answer_ref(row["id"], "1700000000.000100")
-        assert store.interaction_by_answer_ref("slack", "1700000000.000100")["question"] == "q"
-        assert store.interaction_by_answer_ref("discord", "1700000000.000100") is None
+        (row,) = store.interactions.recent()
+        store.interactions.set_answer_ref(row["id"], "1700000000.000100")
+        assert store.interactions.by_answer_ref("slack", "1700000000.000100")["question"] == "q"
+        assert store.interactions.by_answer_ref("discord", "1700000000.000100") is None
 
 
 def test_thread_interactions_are_the_latest_oldest_first(store: FeedbackStore) -> None:
     ids = [
-        store.record_interaction(
-            platform="slack", channel="C1", thread="T1", question=f"q{i}", answer=f"a{i}"
+        store.interactions.record(
+            InteractionRecord(
+                platform="slack", channel="C1", thread="T1", question=f"q{i}", answer=f"a{i}"
+            )
         )
         for i in range(5)
     ]
-    store.record_interaction(platform="slack", channel="C1", thread="T2", question="x", answer="y")
-    rows = store.thread_interactions("slack", "C1", "T1", limit=3)
+    store.interactions.record(
+        InteractionRecord(platform="slack", channel="C1", thread="T2", question="x", answer="y")
+    )
+    rows = store.interactions.in_thread("slack", "C1", "T1", limit=3)
     assert [r["id"] for r in rows] == ids[2:]
     with pytest.raises(ValueError, match="no interaction"):
-        store.set_answer_ref(999_999, "ref")
+        store.interactions.set_answer_ref(999_999, "ref")
 
 
 def test_same_verdict_again_keeps_the_reason_and_comment(store: FeedbackStore) -> None:
     interaction_id = ask(store)
-    store.record_vote(interaction_id, "v", -1, reason="wrong_facts", comment="price is old")
-    again = store.record_vote(interaction_id, "v", -1, source="reaction")
+    store.interactions.record_vote(
+        interaction_id, "v", -1, reason="wrong_facts", comment="price is old"
+    )
+    again = store.interactions.record_vote(interaction_id, "v", -1, source="reaction")
     assert again["reason"] == "wrong_facts" and again["comment"] == "price is old"
-    changed = store.record_vote(interaction_id, "v", 1)
+    changed = store.interactions.record_vote(interaction_id, "v", 1)
     assert changed["reason"] is None and changed["comment"] is None

@@ -1,7 +1,8 @@
 """The Discord bot in a fleet: a message another process already claimed is not answered.
 
-Every process on one bot token receives each message; the shared claim (`FeedbackStore.claim`,
-here on a real SQLite file standing in for the shared database) lets one of them answer.
+Every process on one bot token receives each message; the shared claim
+(`feedback.fleet.Fleet.claim`, here on a real SQLite file standing in for the shared
+database) lets one of them answer.
 """
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ def replies(fake, question):
 @pytest.mark.asyncio
 async def test_a_message_claimed_by_another_process_is_left_to_it(fake, tmp_path, sample_searcher):
     store = FeedbackStore(f"sqlite:///{tmp_path / 'fleet.db'}")
-    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s")
+    engine = AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="s"
+    )
     desk = SupportDesk(engine, store, "s")
-    async with running(fake, desk, store.claim):
+    async with running(fake, desk, store.fleet.claim):
         taken = fake.mention("How do I rotate my API key?")
-        assert store.claim(f"discord:message:{taken['id']}")  # the other process got it
+        assert store.fleet.claim(f"discord:message:{taken['id']}")  # the other process got it
         mine = fake.mention("How do I rotate my API key?")
         await fake.dispatch("MESSAGE_CREATE", taken)
         await fake.dispatch("MESSAGE_CREATE", mine)

@@ -16,8 +16,7 @@ from collections.abc import Iterator
 import pytest
 from pg_private import needs_private_pg, remove_private_postgres, start_private_postgres
 
-from askdesk.fleet import WorkJournal
-from feedback.locks import lock_holder
+from feedback.fleet import WorkJournal, lock_holder
 from feedback.store import FeedbackStore
 
 pytestmark = [needs_private_pg, pytest.mark.timeout(300)]
@@ -45,11 +44,11 @@ def _orphans(journal: WorkJournal) -> list:
 
 def test_a_restart_makes_nobody_take_over_a_living_owner_and_a_dead_one_once(cluster):
     with FeedbackStore(cluster.url) as store_a, FeedbackStore(cluster.url) as store_b:
-        a = WorkJournal(store_a, stale_after_s=STALE_S, heartbeat_s=BEAT_S)
-        b = WorkJournal(store_b, stale_after_s=STALE_S, heartbeat_s=BEAT_S)
+        a = WorkJournal(store_a.fleet, stale_after_s=STALE_S, heartbeat_s=BEAT_S)
+        b = WorkJournal(store_b.fleet, stale_after_s=STALE_S, heartbeat_s=BEAT_S)
         try:
             work = {"text": "How do I rotate my API key?", "channel": "C1", "ts": "1.1"}
-            assert store_b.claim("msg:C1:1.1", owner=b.owner)
+            assert store_b.fleet.claim("msg:C1:1.1", owner=b.owner)
             b.hold("msg:C1:1.1", {**work, "thread": "1.1"})
             assert _orphans(a) == []  # b is alive: nothing to take
 
@@ -88,10 +87,10 @@ def test_a_bot_that_cannot_confirm_its_own_lock_takes_nothing_over(cluster):
     """While the database is down, or just back, the check takes nothing: a free lock then
     says nothing about its owner."""
     with FeedbackStore(cluster.url) as store_a, FeedbackStore(cluster.url) as store_b:
-        a = WorkJournal(store_a, stale_after_s=STALE_S, heartbeat_s=60.0)  # no beat between
-        b = WorkJournal(store_b, stale_after_s=STALE_S, heartbeat_s=60.0)
+        a = WorkJournal(store_a.fleet, stale_after_s=STALE_S, heartbeat_s=60.0)  # no beat between
+        b = WorkJournal(store_b.fleet, stale_after_s=STALE_S, heartbeat_s=60.0)
         try:
-            assert store_b.claim("msg:C1:2.2", owner=b.owner)
+            assert store_b.fleet.claim("msg:C1:2.2", owner=b.owner)
             b.hold("msg:C1:2.2", {"text": "q", "channel": "C1", "ts": "2.2", "thread": "2.2"})
             cluster.restart()
             time.sleep(STALE_S + 0.5)  # b's question is stale, b's lock free: b has not beaten

@@ -25,6 +25,7 @@ from askdesk.settings import Settings
 from askdesk.upkeep.scheduler import Scheduler
 from askdesk.wiring import App
 from feedback.migrate import current_revision, head_revision
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 
 pytestmark = needs_pg
@@ -58,7 +59,7 @@ def test_a_delivery_is_claimed_by_exactly_one_process(two_stores):
     lock = threading.Lock()
 
     def race(store: FeedbackStore, who: str, key: str) -> None:
-        if store.claim(key, owner=who):
+        if store.fleet.claim(key, owner=who):
             with lock:
                 wins.append((key, who))
 
@@ -72,28 +73,30 @@ def test_a_delivery_is_claimed_by_exactly_one_process(two_stores):
 
 def test_claims_expire_after_their_ttl_and_can_be_released(two_stores):
     a, b = two_stores
-    assert a.claim("event:E1", ttl_s=0.2)
-    assert not b.claim("event:E1")
+    assert a.fleet.claim("event:E1", ttl_s=0.2)
+    assert not b.fleet.claim("event:E1")
     time.sleep(0.3)
-    assert b.claim("event:E1")  # expired: a day later the same key is new again
-    b.release("event:E1")
-    assert a.claim("event:E1")
+    assert b.fleet.claim("event:E1")  # expired: a day later the same key is new again
+    b.fleet.release("event:E1")
+    assert a.fleet.claim("event:E1")
 
 
 def test_escalation_and_curation_are_idempotent_across_processes(two_stores):
     a, b = two_stores
-    iid = a.record_interaction(platform="slack", question="q", answer="the answer")
+    iid = a.interactions.record(
+        InteractionRecord(platform="slack", question="q", answer="the answer")
+    )
     with ThreadPoolExecutor(4) as pool:
-        flips = list(pool.map(lambda s: s.mark_escalated(iid), [a, b, a, b]))
+        flips = list(pool.map(lambda s: s.interactions.mark_escalated(iid), [a, b, a, b]))
     assert flips.count(True) == 1  # one process pings the humans, the rest see it done
-    assert b.get_interaction(iid)["escalated"]
+    assert b.interactions.get(iid)["escalated"]
     with ThreadPoolExecutor(4) as pool:
-        ids = list(pool.map(lambda s: s.curate(iid, curated_by="x"), [a, b, a, b]))
-    assert len(set(ids)) == 1 and len(a.curated_examples()) == 1
+        ids = list(pool.map(lambda s: s.styles.curate(iid, curated_by="x"), [a, b, a, b]))
+    assert len(set(ids)) == 1 and len(a.styles.curated_examples()) == 1
     for store in (a, b):
-        store.record_vote(iid, "voter", 1)
-        store.record_vote(iid, "voter", 1)
-    assert len(a.votes_for(iid)) == 1
+        store.interactions.record_vote(iid, "voter", 1)
+        store.interactions.record_vote(iid, "voter", 1)
+    assert len(a.interactions.votes_for(iid)) == 1
 
 
 def test_the_salt_is_created_once_and_a_salt_file_is_imported_never_replaced(
@@ -140,7 +143,7 @@ def test_the_index_lock_is_fleet_wide_and_dies_with_its_holder(pg_url, tmp_path,
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from feedback.locks import advisory_lock\n"
+            "from feedback.fleet import advisory_lock\n"
             "from feedback.db import make_engine\n"
             "with advisory_lock(make_engine(sys.argv[1]), 'index') as taken:\n"
             "    print(taken, flush=True)\n"
@@ -179,7 +182,7 @@ def test_a_scheduled_tick_runs_in_one_process_of_the_fleet(pg_url, tmp_path, mon
             app,
             reindex_every_s=60,
             reindex=job,
-            claim=lambda key, ttl: app.store.claim(key, ttl_s=ttl, owner=name),
+            claim=lambda key, ttl: app.store.fleet.claim(key, ttl_s=ttl, owner=name),
             clock=lambda: 6_000_030.0,  # both in the same wall-clock minute
         )
 

@@ -44,7 +44,9 @@ class Bot:
 
     def __init__(self, url: str, searcher: Any, api: FakeSlackAPI) -> None:
         self.store = FeedbackStore(url)
-        engine = AnswerEngine(searcher, ExtractiveComposer(), recorder=self.store, asker_salt="s")
+        engine = AnswerEngine(
+            searcher, ExtractiveComposer(), recorder=self.store.interactions, asker_salt="s"
+        )
         self.desk = SupportDesk(engine, self.store, "s")
         self.pool = ThreadPoolExecutor(2)
         app = build_slack_app(
@@ -53,7 +55,7 @@ class Bot:
             client=web_client(TOKEN, api.base_url),
             signing_secret=SECRET,
             executor=self.pool,
-            seen=SharedKeys(self.store.claim, self.store.release),
+            seen=SharedKeys(self.store.fleet.claim, self.store.fleet.release),
         )
         self.server = serve_http(app, "127.0.0.1", 0, signing_secret=SECRET)
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
@@ -137,7 +139,7 @@ def test_talk_to_a_human_on_both_processes_pings_once(fleet, api):
     wait_until(pings)
     wait_until(lambda: len(api.calls_to("chat.postEphemeral")) >= 2)
     assert len(pings()) == 1
-    assert a.store.get_interaction(int(iid))["escalated"]
+    assert a.store.interactions.get(int(iid))["escalated"]
 
 
 def test_database_down_mid_run_keeps_acking_apologises_and_recovers(pg_url, sample_searcher, api):

@@ -8,6 +8,7 @@ killed with SIGKILL. Skipped without ASKDESK_TEST_PG_URL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,10 +24,9 @@ import pytest
 from fake_slack import FakeSlackAPI
 from pg_fleet import fresh_database, needs_pg
 from slack_payloads import SECRET, mention, new_ts
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
-from askdesk.fleet import WorkJournal
 from bots.claims import SharedKeys
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.slack.app import build_slack_app
@@ -35,7 +35,7 @@ from bots.slack.run import serve_http
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine
-from feedback.locks import lock_key
+from feedback.fleet import WorkJournal, advisory_lock
 from feedback.models import DeliveryClaim
 from feedback.store import FeedbackStore
 from tests.waiting import wait_until
@@ -52,16 +52,18 @@ class Survivor:
 
     def __init__(self, url: str, searcher: Any, api: FakeSlackAPI) -> None:
         self.store = FeedbackStore(url)
-        engine = AnswerEngine(searcher, ExtractiveComposer(), recorder=self.store, asker_salt="s")
+        engine = AnswerEngine(
+            searcher, ExtractiveComposer(), recorder=self.store.interactions, asker_salt="s"
+        )
         self.pool = ThreadPoolExecutor(2)
-        self.journal = WorkJournal(self.store, stale_after_s=0.5)
+        self.journal = WorkJournal(self.store.fleet, stale_after_s=0.5)
         app = build_slack_app(
             SupportDesk(engine, self.store, "s"),
             CHANNELS,
             client=web_client(TOKEN, api.base_url),
             signing_secret=SECRET,
             executor=self.pool,
-            seen=SharedKeys(self.store.claim, self.store.release),
+            seen=SharedKeys(self.store.fleet.claim, self.store.fleet.release),
             journal=self.journal,
         )
         self.server = serve_http(app, "127.0.0.1", 0, signing_secret=SECRET)
@@ -96,7 +98,7 @@ def held(channel: str, ts: str) -> dict[str, str]:
 def pending(url: str) -> list[str]:
     store = FeedbackStore(url)
     try:
-        with store._transaction() as session:
+        with store.db.transaction() as session:
             keys = session.scalars(select(DeliveryClaim.key).where(DeliveryClaim.work.is_not(None)))
             return list(keys)
     finally:
@@ -112,12 +114,12 @@ def test_a_question_held_by_a_killed_process_is_answered_once_by_a_survivor(
     script = textwrap.dedent(
         f"""
         import sys, time
-        from askdesk.fleet import WorkJournal
+        from feedback.fleet import WorkJournal
         from feedback.store import FeedbackStore
         store = FeedbackStore({pg_url!r})
-        journal = WorkJournal(store)
+        journal = WorkJournal(store.fleet)
         key = "msg:C111:{ts}"
-        assert store.claim(key, owner=journal.owner)
+        assert store.fleet.claim(key, owner=journal.owner)
         journal.hold(key, {held("C111", ts)!r})
         print("held", flush=True)
         time.sleep(120)
@@ -158,13 +160,10 @@ def test_a_claim_left_by_a_dead_owner_is_taken_over_and_a_live_ones_is_not(
     dead_ts, live_ts = new_ts(), new_ts()
     locks = {}
     for owner, ts in (("dead-owner", dead_ts), ("live-owner", live_ts)):
-        connection = admin.connect()
-        high, low = lock_key(f"owner:{owner}")
-        connection.execute(text("SELECT pg_advisory_lock(:h, :l)"), {"h": high, "l": low})
-        connection.commit()
-        locks[owner] = connection
-        assert store.claim(f"msg:C111:{ts}", owner=owner)
-        store.hold(f"msg:C111:{ts}", held("C111", ts), owner=owner)
+        locks[owner] = contextlib.ExitStack()
+        assert locks[owner].enter_context(advisory_lock(admin, f"owner:{owner}"))
+        assert store.fleet.claim(f"msg:C111:{ts}", owner=owner)
+        store.fleet.hold(f"msg:C111:{ts}", held("C111", ts), owner=owner)
     locks["dead-owner"].close()
     bot = Survivor(pg_url, sample_searcher, api)
     try:

@@ -18,6 +18,7 @@ from core.compose import ExtractiveComposer
 from core.engine import HEDGE_LINE, NOT_FOUND, AnswerEngine, EngineConfig, finish_style, hedge
 from core.llm_compose import LLMComposer, LLMConfig
 from core.types import Question
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 from styling.generation.units import units
 
@@ -36,7 +37,9 @@ def _engine(searcher, shift: float = SHIFT, **kw) -> AnswerEngine:
 def test_a_near_topic_question_is_answered_hedged_with_the_line_and_its_citation(
     sample_searcher, store
 ):
-    ans = _engine(sample_searcher, recorder=store, asker_salt="s").answer(Question(NEAR_TOPIC))
+    ans = _engine(sample_searcher, recorder=store.interactions, asker_salt="s").answer(
+        Question(NEAR_TOPIC)
+    )
     assert ans.hedged and not ans.unanswered
     first, rest = ans.text.split("\n\n", 1)
     assert first == HEDGE_LINE  # ONE line, then the quote as usual
@@ -44,17 +47,17 @@ def test_a_near_topic_question_is_answered_hedged_with_the_line_and_its_citation
     assert ans.decision is not None and ans.decision["answer"] and ans.decision["hedged"]
     assert ans.draft == ans.text
     assert ans.as_dict()["hedged"] is True  # `askdesk ask --json`
-    row = store.get_interaction(ans.interaction_id)
+    row = store.interactions.get(ans.interaction_id)
     assert row["hedged"] is True and row["unanswered"] is False
     assert row["answer"].startswith(HEDGE_LINE)
 
 
 def test_a_clear_question_gets_no_hedge_and_off_topic_is_still_declined(sample_searcher, store):
-    eng = _engine(sample_searcher, recorder=store, asker_salt="s")
+    eng = _engine(sample_searcher, recorder=store.interactions, asker_salt="s")
     clear = eng.answer(Question(CLEAR))
     assert not clear.hedged and not clear.unanswered
     assert HEDGE_LINE not in clear.text and "rotate" in clear.text.lower()
-    assert store.get_interaction(clear.interaction_id)["hedged"] is False
+    assert store.interactions.get(clear.interaction_id)["hedged"] is False
     off = eng.answer(Question(OFF_TOPIC))
     assert off.unanswered and not off.hedged and off.text.startswith(NOT_FOUND)
     assert HEDGE_LINE not in off.text
@@ -133,13 +136,13 @@ def test_the_llm_answer_goes_through_the_same_decision(sample_searcher, tmp_path
             LLMConfig(server.base_url, "fake-model", timeout_s=5.0),
             ExtractiveComposer(decision=DecisionModel(hedge_shift=SHIFT)),
         )
-        eng = AnswerEngine(sample_searcher, composer, recorder=store, asker_salt="s")
+        eng = AnswerEngine(sample_searcher, composer, recorder=store.interactions, asker_salt="s")
         near = eng.answer(Question(NEAR_TOPIC))
         clear = eng.answer(Question(CLEAR))
         written = _faithful(server.completions[0].body)
         assert near.composer == "llm:fake-model" and near.hedged
         assert near.text == hedge(written)
-        assert store.get_interaction(near.interaction_id)["hedged"] is True
+        assert store.interactions.get(near.interaction_id)["hedged"] is True
         assert clear.composer == "llm:fake-model" and not clear.hedged
         assert HEDGE_LINE not in clear.text
 
@@ -149,9 +152,13 @@ def test_hedged_answers_are_countable_in_the_gap_view(store):
     from feedback.analytics import Analytics, Filters
 
     common = {"platform": "slack", "answer": "…", "sources": []}
-    sure = store.record_interaction(question="how do I rotate a key?", **common)
-    hedged = store.record_interaction(question="dark mode?", hedged=True, **common)
-    declined = store.record_interaction(question="weather?", unanswered=True, **common)
+    sure = store.interactions.record(InteractionRecord(question="how do I rotate a key?", **common))
+    hedged = store.interactions.record(
+        InteractionRecord(question="dark mode?", hedged=True, **common)
+    )
+    declined = store.interactions.record(
+        InteractionRecord(question="weather?", unanswered=True, **common)
+    )
     gaps = Analytics(store.engine).gap_candidates(Filters())
     assert [(g["id"], g["kind"]) for g in gaps] == [(declined, "unanswered"), (hedged, "hedged")]
     assert sure not in {g["id"] for g in gaps}

@@ -88,7 +88,9 @@ def served(
 ) -> Iterator[tuple[HttpServer, SupportDesk]]:
     db = tmp_path_factory.mktemp("api") / "api.db"
     store = FeedbackStore(f"sqlite:///{db}")
-    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s")
+    engine = AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="s"
+    )
     desk = SupportDesk(engine, store, "s")
     keys = parse_keys([f"alice={ALICE}", f"bob=sha256:{digest(BOB).hex()}"])
     config = HttpConfig(cors_origins=(docs_site.origin,), max_body_bytes=4096, asks_per_minute=40)
@@ -139,7 +141,7 @@ def test_ask_then_a_follow_up_in_the_conversation(alice, served):
     assert status == 200 and follow["conversation_id"] == first["conversation_id"]
     assert "24 hours" in follow["answer"]
     store = served[1].store
-    a, b = store.get_interaction(first["answer_id"]), store.get_interaction(follow["answer_id"])
+    a, b = store.interactions.get(first["answer_id"]), store.interactions.get(follow["answer_id"])
     assert a["platform"] == b["platform"] == "http" and a["thread"] == b["thread"]
     assert a["asker_hash"] and "visitor-1" not in a["asker_hash"]
     status, shown, _ = alice.call("GET", f"/v1/answers/{first['answer_id']}")
@@ -168,7 +170,7 @@ def test_keys_are_required_and_conversations_belong_to_their_key(alice, bob, ser
     ):
         assert (status, body) == (404, {"error": "answer not found"})
     assert served[1].store.counts()["interactions"] == before  # nothing answered, nothing kept
-    assert served[1].store.votes_for(first["answer_id"]) == []
+    assert served[1].store.interactions.votes_for(first["answer_id"]) == []
 
 
 def test_votes_up_down_reason_and_comment(alice, served):
@@ -196,7 +198,7 @@ def test_votes_up_down_reason_and_comment(alice, served):
     )
     assert status == 200 and "saved" in saved["message"].lower()
     alice.vote(iid, vote="up", user="v2")
-    votes = sorted(served[1].store.votes_for(iid), key=lambda v: v["value"])
+    votes = sorted(served[1].store.interactions.votes_for(iid), key=lambda v: v["value"])
     assert [(v["value"], v["reason"], v["comment"]) for v in votes] == [
         (-1, "not_in_docs", "Mention the CLI"),
         (1, None, None),
@@ -227,7 +229,7 @@ def test_bad_input_gets_one_clear_line(alice, served):
 def test_the_rate_limit_is_per_key(sample_searcher, tmp_path):
     store = FeedbackStore(f"sqlite:///{tmp_path / 'r.db'}")
     desk = SupportDesk(
-        AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store), store, "s"
+        AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store.interactions), store, "s"
     )
     keys = parse_keys([f"alice={ALICE}", f"bob={BOB}"])
     server = http_server(desk, keys, config=HttpConfig(asks_per_minute=2)).start()
@@ -331,7 +333,7 @@ def test_the_chat_page_in_chromium(served, docs_site):
         finally:
             browser.close()
     rows = [
-        desk.store.get_interaction(i) for i in range(1, desk.store.counts()["interactions"] + 1)
+        desk.store.interactions.get(i) for i in range(1, desk.store.counts()["interactions"] + 1)
     ]
     mine = [
         r
@@ -340,7 +342,7 @@ def test_the_chat_page_in_chromium(served, docs_site):
         and r["channel"] == "key:alice"
     ]
     assert len({r["thread"] for r in mine[-2:]}) == 1  # one conversation
-    votes = desk.store.votes_for(mine[-2]["id"])
+    votes = desk.store.interactions.votes_for(mine[-2]["id"])
     assert [(v["value"], v["reason"], v["comment"]) for v in votes] == [
         (-1, "not_in_docs", "Say which plan")
     ]

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app as cli
+from feedback.records import IndexRunRecord
 from retrieval.embedding import Embedder
 from retrieval.index import STAGING, TEXT_INDEX, ChunkIndex
 from retrieval.ingest import Ingester, diff_folder
@@ -281,7 +283,7 @@ def test_a_rebuild_killed_midway_keeps_the_old_index_and_shows_as_interrupted(en
     from askdesk.settings import Settings
     from feedback.store import FeedbackStore
 
-    runs = FeedbackStore(Settings().database_location).index_runs()
+    runs = FeedbackStore(Settings().database_location).index_runs.recent()
     assert [r["status"] for r in runs] == ["ok", "interrupted", "ok"]
 
 
@@ -318,21 +320,27 @@ def test_diff_folder_without_a_previous_run_lists_unreadable_links_as_skipped(
 
 
 def test_a_running_row_is_completed_or_closed_as_interrupted(tmp_path):
-    from feedback.store import ABANDONED_RUN, FeedbackStore
+    from feedback.index_runs import ABANDONED_RUN
+    from feedback.store import FeedbackStore
 
     with FeedbackStore(f"sqlite:///{tmp_path / 'store.db'}") as store:
-        done = store.start_index_run(docs_root="/docs", embed_model="m")
-        killed = store.start_index_run(docs_root="/docs", embed_model="m")
-        assert store.latest_index_run()["status"] == "running"  # type: ignore[index]
-        assert store.last_index_run() is None  # not finished: not "the last run" yet
-        store.finish_index_run(
-            done, status="ok", docs_added=2, skipped=[{"path": "a", "reason": "b"}]
+        done = store.index_runs.start(docs_root="/docs", embed_model="m")
+        killed = store.index_runs.start(docs_root="/docs", embed_model="m")
+        assert store.index_runs.latest()["status"] == "running"  # type: ignore[index]
+        assert store.index_runs.last_finished() is None  # not finished: not "the last run" yet
+        report = IndexRunRecord(
+            docs_root="/docs",
+            embed_model="m",
+            status="ok",
+            docs_added=2,
+            skipped=[{"path": "a", "reason": "b"}],
         )
+        store.index_runs.finish(done, report)
         with pytest.raises(ValueError, match="status must be one of"):
-            store.finish_index_run(killed, status="running")
-        assert store.close_abandoned_index_runs("/elsewhere") == 0
-        assert store.close_abandoned_index_runs("/docs") == 1
-        rows = {r["id"]: r for r in store.index_runs()}
+            store.index_runs.finish(killed, replace(report, status="running"))
+        assert store.index_runs.close_abandoned("/elsewhere") == 0
+        assert store.index_runs.close_abandoned("/docs") == 1
+        rows = {r["id"]: r for r in store.index_runs.recent()}
         assert rows[done]["status"] == "ok" and rows[done]["docs_added"] == 2
         assert rows[done]["finished_at"] is not None
         assert rows[killed]["status"] == "interrupted" and rows[killed]["error"] == ABANDONED_RUN

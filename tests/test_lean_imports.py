@@ -110,7 +110,7 @@ def test_ask_on_a_current_database_leaves_the_migration_tools_out(indexed: Path)
     recorded = re.search(r"askdesk vote (\d+) up", ask.stdout)
     assert recorded, ask.stdout
     with FeedbackStore(f"sqlite:///{indexed / 'askdesk.db'}") as store:
-        row = store.get_interaction(int(recorded.group(1)))
+        row = store.interactions.get(int(recorded.group(1)))
     assert row is not None and "Team plan" in row["question"]
 
 

@@ -117,5 +117,5 @@ def test_eval_reports_groundedness_before_and_after_the_check(llm_env, tiny_docs
     assert s["groundedness_before_check"] < s["groundedness_after_check"] == 1.0
     assert s["check_removed"] == pytest.approx(1 / 3, abs=0.01) and s["fallbacks"] == {}
     assert "groundedness before check" in text and "Answer backend: llm fake-model" in text
-    runs = App(Settings()).store.eval_runs()
+    runs = App(Settings()).store.styles.eval_runs()
     assert {(r["backend"], r["model"]) for r in runs} == {("llm", "fake-model")}

@@ -32,9 +32,8 @@ def extractive_answer(sample_searcher) -> str:
 
 def _engine(searcher, store, server: FakeOpenAI, **config) -> AnswerEngine:
     llm = LLMConfig(server.base_url, MODEL, **{"timeout_s": 5.0, **config})
-    return AnswerEngine(
-        searcher, LLMComposer(llm, ExtractiveComposer()), recorder=store, asker_salt="s"
-    )
+    composer = LLMComposer(llm, ExtractiveComposer())
+    return AnswerEngine(searcher, composer, recorder=store.interactions, asker_salt="s")
 
 
 def _faithful(body: dict, cite: str = "[1]") -> str:
@@ -43,7 +42,7 @@ def _faithful(body: dict, cite: str = "[1]") -> str:
 
 
 def _row(store: FeedbackStore, answer) -> dict:
-    row = store.get_interaction(answer.interaction_id)
+    row = store.interactions.get(answer.interaction_id)
     assert row is not None
     return row
 
@@ -212,7 +211,7 @@ def test_an_unreachable_server_falls_back_at_once(sample_searcher, store, extrac
     composer = LLMComposer(
         LLMConfig(f"http://127.0.0.1:{port}/v1", MODEL, timeout_s=5.0), ExtractiveComposer()
     )
-    eng = AnswerEngine(sample_searcher, composer, recorder=store)
+    eng = AnswerEngine(sample_searcher, composer, recorder=store.interactions)
     t = time.perf_counter()
     ans = eng.answer(Question(QUESTION))
     assert time.perf_counter() - t < 4.0
@@ -234,7 +233,7 @@ def test_the_style_model_still_rewrites_the_checked_draft(sample_searcher, store
             sample_searcher,
             composer,
             rewriter=_Shouty(),
-            recorder=store,
+            recorder=store.interactions,
             config=EngineConfig(style_by_default=True),
         )
         ans = eng.answer(Question(QUESTION))
@@ -251,7 +250,8 @@ def test_the_api_key_is_sent_but_never_logged_or_shown(sample_searcher, store, c
             LLMConfig(server.base_url, MODEL, api_key=key, timeout_s=0.8), ExtractiveComposer()
         )
         with caplog.at_level(logging.DEBUG):
-            AnswerEngine(sample_searcher, composer, recorder=store).answer(Question(QUESTION))
+            engine = AnswerEngine(sample_searcher, composer, recorder=store.interactions)
+            engine.answer(Question(QUESTION))
         assert server.completions[0].headers.get("authorization") == f"Bearer {key}"
     logged = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
     assert "llm retry" in logged and key not in logged

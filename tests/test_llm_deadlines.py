@@ -39,7 +39,9 @@ def extractive_answer(sample_searcher) -> str:
 
 def _ask(searcher, store, server: FakeOpenAI, **config) -> tuple[object, float]:
     llm = LLMConfig(server.base_url, MODEL, **config)
-    engine = AnswerEngine(searcher, LLMComposer(llm, ExtractiveComposer()), recorder=store)
+    engine = AnswerEngine(
+        searcher, LLMComposer(llm, ExtractiveComposer()), recorder=store.interactions
+    )
     t = time.perf_counter()
     answer = engine.answer(Question(QUESTION))
     return answer, time.perf_counter() - t
@@ -53,7 +55,7 @@ def _assert_fell_back(store, answer, extractive_answer: str, reason: str) -> Non
     assert answer.text == extractive_answer
     assert answer.composer == ExtractiveComposer.name
     assert answer.composer_note == f"fallback: {reason}"
-    row = store.get_interaction(answer.interaction_id)
+    row = store.interactions.get(answer.interaction_id)
     assert row["composer"] == ExtractiveComposer.name
     assert row["composer_note"] == f"fallback: {reason}"
 

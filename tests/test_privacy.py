@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedback.hashing import hash_user
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -20,14 +21,16 @@ BOB = hash_user(SALT, "slack", "U_BOB")
 
 
 def _ask(store: FeedbackStore, asker: str | None, question: str, age: timedelta) -> int:
-    return store.record_interaction(
-        platform="slack",
-        channel="C1",
-        asker_hash=asker,
-        question=question,
-        answer=f"answer to {question} [1]",
-        sources=[{"n": 1, "path": "faq.md"}],
-        created_at=NOW - age,
+    return store.interactions.record(
+        InteractionRecord(
+            platform="slack",
+            channel="C1",
+            asker_hash=asker,
+            question=question,
+            answer=f"answer to {question} [1]",
+            sources=[{"n": 1, "path": "faq.md"}],
+            created_at=NOW - age,
+        )
     )
 
 
@@ -35,84 +38,84 @@ def test_purge_deletes_only_what_is_older_than_the_cutoff_with_its_votes(store):
     old = _ask(store, ALICE, "old question", timedelta(days=30, seconds=1))
     edge = _ask(store, ALICE, "exactly thirty days", timedelta(days=30))
     new = _ask(store, BOB, "new question", timedelta(days=1))
-    store.record_vote(old, BOB, -1, reason="wrong_facts")
-    store.record_vote(old, ALICE, 1)
-    store.record_vote(new, ALICE, 1)
-    example = store.curate(old)
+    store.interactions.record_vote(old, BOB, -1, reason="wrong_facts")
+    store.interactions.record_vote(old, ALICE, 1)
+    store.interactions.record_vote(new, ALICE, 1)
+    example = store.styles.curate(old)
 
-    rows = store.purge_older_than(30, now=NOW, actor="cli:ops")
+    rows = store.privacy.purge_older_than(30, now=NOW, actor="cli:ops")
 
     assert rows == {"interaction": 1, "vote": 2}
-    assert store.get_interaction(old) is None
-    assert store.get_interaction(edge) is not None and store.get_interaction(new) is not None
-    assert store.votes_for(old) == [] and len(store.votes_for(new)) == 1
-    kept = store.curated_examples()
+    assert store.interactions.get(old) is None
+    assert store.interactions.get(edge) is not None and store.interactions.get(new) is not None
+    assert store.interactions.votes_for(old) == [] and len(store.interactions.votes_for(new)) == 1
+    kept = store.styles.curated_examples()
     assert [e["id"] for e in kept] == [example] and kept[0]["interaction_id"] is None
-    (audit,) = store.privacy_actions()
+    (audit,) = store.privacy.actions()
     assert audit["action"] == "purge" and audit["rows"] == rows
     assert audit["detail"] == "older than 30 days" and audit["actor"] == "cli:ops"
-    assert store.purge_older_than(30, now=NOW) == {"interaction": 0, "vote": 0}
+    assert store.privacy.purge_older_than(30, now=NOW) == {"interaction": 0, "vote": 0}
 
 
 def test_purge_rejects_a_nonsense_window(store):
     with pytest.raises(ValueError, match="at least 1"):
-        store.purge_older_than(0)
+        store.privacy.purge_older_than(0)
 
 
 def test_forget_removes_their_questions_votes_on_them_and_their_votes_elsewhere(store):
     alice_q = _ask(store, ALICE, "alice asks about SSO", timedelta(hours=2))
     bob_q = _ask(store, BOB, "bob asks about billing", timedelta(hours=1))
     anon_q = _ask(store, None, "someone asks", timedelta(hours=1))
-    store.record_vote(alice_q, BOB, 1)  # bob's vote on alice's question: goes with it
-    store.record_vote(alice_q, ALICE, -1, reason="other", comment="not what I meant")
-    store.record_vote(bob_q, ALICE, -1, reason="tone_format")  # alice's vote elsewhere
-    store.record_vote(bob_q, BOB, 1)
-    store.record_vote(anon_q, BOB, 1)
-    store.curate(alice_q, output="Edited answer about SSO [1].")
-    bob_example = store.curate(bob_q)
+    store.interactions.record_vote(alice_q, BOB, 1)  # bob's vote on alice's question: goes with it
+    store.interactions.record_vote(alice_q, ALICE, -1, reason="other", comment="not what I meant")
+    store.interactions.record_vote(bob_q, ALICE, -1, reason="tone_format")  # alice's vote elsewhere
+    store.interactions.record_vote(bob_q, BOB, 1)
+    store.interactions.record_vote(anon_q, BOB, 1)
+    store.styles.curate(alice_q, output="Edited answer about SSO [1].")
+    bob_example = store.styles.curate(bob_q)
 
-    rows = store.forget_asker(ALICE, actor="cli:ops")
+    rows = store.privacy.forget_asker(ALICE, actor="cli:ops")
 
     assert rows == {"interaction": 1, "vote": 3, "curated_example": 1}
-    assert store.get_interaction(alice_q) is None
-    assert [v["voter_hash"] for v in store.votes_for(bob_q)] == [BOB]
-    assert [v["voter_hash"] for v in store.votes_for(anon_q)] == [BOB]
-    assert store.get_interaction(bob_q)["question"] == "bob asks about billing"
-    assert [e["id"] for e in store.curated_examples()] == [bob_example]
-    assert store.export_asker(ALICE) == {"interactions": [], "votes": []}
+    assert store.interactions.get(alice_q) is None
+    assert [v["voter_hash"] for v in store.interactions.votes_for(bob_q)] == [BOB]
+    assert [v["voter_hash"] for v in store.interactions.votes_for(anon_q)] == [BOB]
+    assert store.interactions.get(bob_q)["question"] == "bob asks about billing"
+    assert [e["id"] for e in store.styles.curated_examples()] == [bob_example]
+    assert store.privacy.export_asker(ALICE) == {"interactions": [], "votes": []}
 
 
 def test_export_holds_their_questions_and_votes_as_json(store):
     alice_q = _ask(store, ALICE, "how do I rotate a key?", timedelta(hours=2))
     bob_q = _ask(store, BOB, "bob's own question", timedelta(hours=1))
-    store.record_vote(alice_q, BOB, -1, reason="wrong_facts", comment="bob's opinion")
-    store.record_vote(bob_q, ALICE, 1)
+    store.interactions.record_vote(alice_q, BOB, -1, reason="wrong_facts", comment="bob's opinion")
+    store.interactions.record_vote(bob_q, ALICE, 1)
 
-    data = store.export_asker(ALICE, actor="cli:ops")
+    data = store.privacy.export_asker(ALICE, actor="cli:ops")
 
     json.dumps(data)  # JSON-ready as it is
     assert [i["question"] for i in data["interactions"]] == ["how do I rotate a key?"]
     assert data["interactions"][0]["created_at"] == (NOW - timedelta(hours=2)).isoformat()
     assert [(v["interaction_id"], v["value"]) for v in data["votes"]] == [(bob_q, 1)]
     assert "bob's opinion" not in json.dumps(data)  # other people's votes are theirs
-    (audit,) = store.privacy_actions()
+    (audit,) = store.privacy.actions()
     assert audit["action"] == "export" and audit["rows"] == {"interaction": 1, "vote": 1}
 
 
 def test_audit_rows_never_hold_whose_data_it_was(store):
     question = "my secret question about payroll"
     alice_q = _ask(store, ALICE, question, timedelta(days=90))
-    store.record_vote(alice_q, BOB, 1)
-    store.export_asker(ALICE, actor="cli:ops")
-    store.forget_asker(BOB, actor="cli:ops")
-    store.purge_older_than(30, now=NOW, actor="cli:ops")
+    store.interactions.record_vote(alice_q, BOB, 1)
+    store.privacy.export_asker(ALICE, actor="cli:ops")
+    store.privacy.forget_asker(BOB, actor="cli:ops")
+    store.privacy.purge_older_than(30, now=NOW, actor="cli:ops")
 
-    actions = store.privacy_actions()
+    actions = store.privacy.actions()
     assert [a["action"] for a in actions] == ["purge", "forget", "export"]
     dumped = json.dumps([{k: v for k, v in a.items() if k != "created_at"} for a in actions])
     for personal in (ALICE, BOB, "U_ALICE", "U_BOB", question, "payroll"):
         assert personal not in dumped
-    assert store.privacy_actions(limit=1)[0]["action"] == "purge"
+    assert store.privacy.actions(limit=1)[0]["action"] == "purge"
 
 
 # -- the CLI ---------------------------------------------------------------------------------
@@ -130,13 +133,15 @@ def test_cli_forget_and_export_hash_the_user_like_the_desk(env, monkeypatch, cap
 
     runner = CliRunner()
     with _cli_store(env, monkeypatch) as store:
-        mine = store.record_interaction(
-            platform="slack", asker_hash=ALICE, question="where is my invoice?", answer="a"
+        mine = store.interactions.record(
+            InteractionRecord(
+                platform="slack", asker_hash=ALICE, question="where is my invoice?", answer="a"
+            )
         )
-        theirs = store.record_interaction(
-            platform="slack", asker_hash=BOB, question="bob's", answer="b"
+        theirs = store.interactions.record(
+            InteractionRecord(platform="slack", asker_hash=BOB, question="bob's", answer="b")
         )
-        store.record_vote(theirs, ALICE, -1, reason="other")
+        store.interactions.record_vote(theirs, ALICE, -1, reason="other")
 
     out = env / "alice.json"
     r = runner.invoke(app, ["privacy", "export", "slack", "U_ALICE", "--out", str(out)])
@@ -159,8 +164,8 @@ def test_cli_forget_and_export_hash_the_user_like_the_desk(env, monkeypatch, cap
         assert "U_ALICE" not in str(vars(rec)) and ALICE not in str(vars(rec))
 
     with FeedbackStore(f"sqlite:///{env / 'data' / 'askdesk.db'}") as store:
-        assert store.get_interaction(mine) is None and store.votes_for(theirs) == []
-        assert store.get_interaction(theirs)["question"] == "bob's"
+        assert store.interactions.get(mine) is None and store.interactions.votes_for(theirs) == []
+        assert store.interactions.get(theirs)["question"] == "bob's"
 
     r = runner.invoke(app, ["privacy", "log"])
     lines = r.stdout.strip().splitlines()
@@ -176,13 +181,15 @@ def test_cli_purge_uses_days_or_the_retention_setting(env, monkeypatch):
 
     runner = CliRunner()
     with _cli_store(env, monkeypatch) as store:
-        store.record_interaction(
-            platform="cli",
-            question="old",
-            answer="a",
-            created_at=datetime.now(UTC) - timedelta(days=40),
+        store.interactions.record(
+            InteractionRecord(
+                platform="cli",
+                question="old",
+                answer="a",
+                created_at=datetime.now(UTC) - timedelta(days=40),
+            )
         )
-        store.record_interaction(platform="cli", question="new", answer="b")
+        store.interactions.record(InteractionRecord(platform="cli", question="new", answer="b"))
 
     r = runner.invoke(app, ["privacy", "purge", "--days", "60"])
     assert r.exit_code == 0 and "Purged 0 interactions, 0 votes older than 60 days." in r.stdout
@@ -233,13 +240,17 @@ def test_purge_forget_and_curate_on_postgres():
     with FeedbackStore(url) as store:
         old = _ask(store, ALICE, "old", timedelta(days=31))
         bob_q = _ask(store, BOB, "bob", timedelta(hours=1))
-        store.record_vote(old, BOB, 1)
-        store.record_vote(bob_q, ALICE, -1, reason="other", comment="the right answer")
-        assert store.curate(bob_q) == store.curate(bob_q, output="edited")
-        assert store.downvoted_with_comment()[0]["comment"] == "the right answer"
-        assert store.purge_older_than(30, now=NOW) == {"interaction": 1, "vote": 1}
-        assert store.forget_asker(ALICE) == {"interaction": 0, "vote": 1, "curated_example": 0}
-        assert store.export_asker(BOB)["interactions"][0]["question"] == "bob"
-        assert [a["action"] for a in store.privacy_actions()] == ["export", "forget", "purge"]
-        (example,) = store.curated_examples()
+        store.interactions.record_vote(old, BOB, 1)
+        store.interactions.record_vote(bob_q, ALICE, -1, reason="other", comment="the right answer")
+        assert store.styles.curate(bob_q) == store.styles.curate(bob_q, output="edited")
+        assert store.interactions.downvoted_with_comment()[0]["comment"] == "the right answer"
+        assert store.privacy.purge_older_than(30, now=NOW) == {"interaction": 1, "vote": 1}
+        assert store.privacy.forget_asker(ALICE) == {
+            "interaction": 0,
+            "vote": 1,
+            "curated_example": 0,
+        }
+        assert store.privacy.export_asker(BOB)["interactions"][0]["question"] == "bob"
+        assert [a["action"] for a in store.privacy.actions()] == ["export", "forget", "purge"]
+        (example,) = store.styles.curated_examples()
         assert example["origin"] == "edited" and example["interaction_id"] == bob_q

@@ -60,7 +60,9 @@ ROTATE = "How do I rotate my API key?"
 @pytest.fixture
 def desk(tmp_path, sample_searcher) -> SupportDesk:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'slack.db'}")
-    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s")
+    engine = AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="s"
+    )
     return SupportDesk(engine, store, "s")
 
 
@@ -99,7 +101,7 @@ def answered(slack, api, desk, channel: str = "C111") -> tuple[str, str, int]:
     event = mention(ROTATE, channel=channel)
     slack.event(event)
     iid = int(buttons(answer_in(api, event["ts"]))[UP])
-    ref = wait_until(lambda: desk.store.get_interaction(iid)["answer_ref"])
+    ref = wait_until(lambda: desk.store.interactions.get(iid)["answer_ref"])
     assert ref.startswith(f"{channel}:")
     return event["ts"], ref.split(":", 1)[1], iid
 
@@ -122,7 +124,7 @@ def test_mention_gets_a_threaded_answer_with_buttons_and_eyes(slack, api, desk, 
     assert labels == ["👍 Helpful", "👎 Not helpful", "Talk to a human"]
     assert any("*Sources*" in b.get("text", {}).get("text", "") for b in post["blocks"])
 
-    row = desk.store.get_interaction(int(values[UP]))
+    row = desk.store.interactions.get(int(values[UP]))
     assert row["platform"] == "slack" and row["channel"] == "C111"
     assert row["thread"] == event["ts"] and row["question"] == ROTATE
 
@@ -161,7 +163,7 @@ def test_slash_command_acks_ephemerally_then_answers_in_the_channel(slack, api, 
     root_ts = root["result"]["ts"]
     post = answer_in(api, root_ts)
     assert post["reply_broadcast"] is True and buttons(post)
-    assert desk.store.get_interaction(int(buttons(post)[UP]))["thread"] == root_ts
+    assert desk.store.interactions.get(int(buttons(post)[UP]))["thread"] == root_ts
 
     empty = slack.command(slash("   ", channel="C777"))
     assert "e.g." in empty.json()["text"]
@@ -182,7 +184,7 @@ def test_follow_up_in_the_thread_uses_the_earlier_turn(slack, api, desk):
     slack.event(follow)
     second = answer_in(api, first["ts"], n=2)
     assert "grace" in second["text"].lower()
-    row = desk.store.get_interaction(int(buttons(second)[UP]))
+    row = desk.store.interactions.get(int(buttons(second)[UP]))
     assert row["thread"] == first["ts"] and row["question"].startswith("how long")
 
 
@@ -195,7 +197,7 @@ def test_a_reply_in_the_thread_without_a_mention_is_a_follow_up_and_thanks_is_no
     follow = message(FOLLOW_UP_TEXT, channel="C111", channel_type="channel", thread_ts=first["ts"])
     slack.event(follow)
     second = answer_in(api, first["ts"], n=2)
-    row = desk.store.get_interaction(int(buttons(second)[UP]))
+    row = desk.store.interactions.get(int(buttons(second)[UP]))
     assert row["thread"] == first["ts"] and row["question"] == FOLLOW_UP_TEXT
     slack.event(message("thanks!", channel="C111", channel_type="channel", thread_ts=first["ts"]))
     time.sleep(2.0)
@@ -223,7 +225,7 @@ def test_channel_path_prefixes_scope_retrieval(slack, api, desk):
     event = mention("How much does the Team plan cost?", channel="CBILL")
     slack.event(event)
     post = answer_in(api, event["ts"])
-    row = desk.store.get_interaction(int(buttons(post)[UP]))
+    row = desk.store.interactions.get(int(buttons(post)[UP]))
     assert row["sources"] and all(s["path"].startswith("billing/") for s in row["sources"])
 
 
@@ -274,7 +276,7 @@ def test_buttons_vote_ask_why_and_store_reason_and_comment(slack, api, desk):
     assert slack.interaction(block_actions(UP, str(iid), **click)).status_code == 200
     thanks = api.wait_for("chat.postEphemeral")[0]["body"]
     assert thanks["user"] == "U123" and thanks["thread_ts"] == thread and "Thanks" in thanks["text"]
-    (vote,) = wait_until(lambda: desk.store.votes_for(iid))
+    (vote,) = wait_until(lambda: desk.store.interactions.votes_for(iid))
     assert vote["value"] == 1 and vote["source"] == "button"
 
     slack.interaction(block_actions(DOWN, str(iid), **click))
@@ -283,7 +285,9 @@ def test_buttons_vote_ask_why_and_store_reason_and_comment(slack, api, desk):
         e["text"]["text"] for b in prompt["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
     assert reasons == ["Wrong or outdated facts", "Not in the docs", "Tone or format", "Other"]
-    (vote,) = wait_until(lambda: [v for v in desk.store.votes_for(iid) if v["value"] == -1])
+    (vote,) = wait_until(
+        lambda: [v for v in desk.store.interactions.votes_for(iid) if v["value"] == -1]
+    )
 
     pick = block_actions(
         REASON_PREFIX + "not_in_docs",
@@ -295,7 +299,7 @@ def test_buttons_vote_ask_why_and_store_reason_and_comment(slack, api, desk):
     slack.interaction(pick)
     replaced = api.wait_for("response")[0]["body"]
     assert replaced["replace_original"] is True and "Not in the docs" in json.dumps(replaced)
-    (vote,) = wait_until(lambda: [v for v in desk.store.votes_for(iid) if v["reason"]])
+    (vote,) = wait_until(lambda: [v for v in desk.store.interactions.votes_for(iid) if v["reason"]])
     assert vote["value"] == -1 and vote["reason"] == "not_in_docs"
 
     comment_button = next(b for b in replaced["blocks"] if b["type"] == "actions")["elements"][0]
@@ -305,9 +309,11 @@ def test_buttons_vote_ask_why_and_store_reason_and_comment(slack, api, desk):
     assert opened["trigger_id"].startswith("trigger.")
     response = slack.interaction(view_submission(opened["view"], "The page moved to /keys."))
     assert response.status_code == 200 and response.text == ""
-    (vote,) = wait_until(lambda: [v for v in desk.store.votes_for(iid) if v["comment"]])
+    (vote,) = wait_until(
+        lambda: [v for v in desk.store.interactions.votes_for(iid) if v["comment"]]
+    )
     assert vote["comment"] == "The page moved to /keys." and vote["reason"] == "not_in_docs"
-    assert len(desk.store.votes_for(iid)) == 1  # one user, one row: the last vote wins
+    assert len(desk.store.interactions.votes_for(iid)) == 1  # one user, one row: the last vote wins
 
 
 def test_other_reason_opens_the_comment_modal_and_counts(slack, api, desk):
@@ -316,28 +322,28 @@ def test_other_reason_opens_the_comment_modal_and_counts(slack, api, desk):
     slack.interaction(pick)
     view = api.wait_for("views.open")[0]["body"]["view"]
     assert view["type"] == "modal" and view["blocks"][-1]["optional"] is True
-    (vote,) = wait_until(lambda: desk.store.votes_for(iid))
+    (vote,) = wait_until(lambda: desk.store.interactions.votes_for(iid))
     assert vote["reason"] == "other" and vote["comment"] is None
     slack.interaction(view_submission(view, None))  # an empty comment is fine
     time.sleep(0.2)
-    assert desk.store.votes_for(iid)[0]["comment"] is None
+    assert desk.store.interactions.votes_for(iid)[0]["comment"] is None
 
 
 def test_thumbs_reactions_on_the_bots_answer_are_votes(slack, api, desk):
     thread, answer_ts, iid = answered(slack, api, desk)
     slack.event(reaction("+1::skin-tone-2", "C111", answer_ts, item_user=BOT_USER))
-    (vote,) = wait_until(lambda: desk.store.votes_for(iid))
+    (vote,) = wait_until(lambda: desk.store.interactions.votes_for(iid))
     assert vote["value"] == 1 and vote["source"] == "reaction"
 
     slack.event(reaction("-1", "C111", thread, item_user="U123"))  # the question, not the bot's
     slack.event(reaction("-1", "C111", "1.000100", item_user=BOT_USER))  # not an answer
     slack.event(reaction("tada", "C111", answer_ts, item_user=BOT_USER))
     slack.event(reaction("-1", "C111", answer_ts, item_user=BOT_USER, user="U555"))
-    wait_until(lambda: len(desk.store.votes_for(iid)) == 2)
+    wait_until(lambda: len(desk.store.interactions.votes_for(iid)) == 2)
     slack.event(reaction("thumbsdown", "C111", answer_ts, item_user=BOT_USER))  # U999 changes
-    wait_until(lambda: desk.store.votes_for(iid)[0]["value"] == -1)
+    wait_until(lambda: desk.store.interactions.votes_for(iid)[0]["value"] == -1)
     time.sleep(0.3)
-    votes = desk.store.votes_for(iid)
+    votes = desk.store.interactions.votes_for(iid)
     assert [v["value"] for v in votes] == [-1, -1] and len(votes) == 2
 
 
@@ -348,7 +354,7 @@ def test_talk_to_a_human_tags_the_configured_people_once(slack, api, desk):
     post = answer_in(api, thread, n=2)
     assert post["text"].startswith("<!subteam^S0HUMANS> <@U0LEAD> — <@U123>")
     assert "123456789012345678" not in post["text"]  # a Discord id in the shared setting
-    assert wait_until(lambda: desk.store.get_interaction(iid)["escalated"]) is True
+    assert wait_until(lambda: desk.store.interactions.get(iid)["escalated"]) is True
 
     slack.interaction(block_actions(HUMAN, str(iid), **click))
     note = api.wait_for("chat.postEphemeral")[0]["body"]

@@ -69,7 +69,9 @@ def no_leftover_cli_logging() -> Iterator[None]:
 @pytest.fixture
 def desk(tmp_path, sample_searcher) -> SupportDesk:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'slack.db'}")
-    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s")
+    engine = AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="s"
+    )
     return SupportDesk(engine, store, "s")
 
 
@@ -182,7 +184,7 @@ def test_a_signed_event_with_a_lone_surrogate_is_answered_and_recorded(slack, ap
     assert "reference #" not in post["text"] and "grace" in post["text"].lower()
     iid = int(next(e["value"] for b in post["blocks"] if b["type"] == "actions"
                    for e in b["elements"] if e["action_id"] == UP))
-    row = desk.store.get_interaction(iid)
+    row = desk.store.interactions.get(iid)
     assert row["question"] == "How do I rotate my API key? \ufffd" and not row["error"]
 
 
@@ -193,7 +195,7 @@ def test_a_signed_900kb_question_is_answered_and_stored_cut_to_8k(slack, api, de
     assert slack.raw(raw, sign(raw, "application/json")).status_code == 200
     post = post_of(api, event["ts"])
     assert "kept only its first 8,192" in json.dumps(post["blocks"])
-    rows = wait_until(lambda: desk.store.recent_interactions(limit=5))
+    rows = wait_until(lambda: desk.store.interactions.recent(limit=5))
     assert len(rows) == 1
     assert len(rows[0]["question"]) <= 8192 + 60
     assert rows[0]["question"].endswith("[…cut: the question had 900,028 characters]")
@@ -203,7 +205,7 @@ def test_a_signed_5mb_event_is_413_and_never_stored(slack, api, desk):
     raw = sneaky_event(5 * MB)
     assert slack.raw(raw, sign(raw, "application/json")).status_code == 413
     time.sleep(0.3)
-    assert api.calls_to("chat.postMessage") == [] and desk.store.recent_interactions() == []
+    assert api.calls_to("chat.postMessage") == [] and desk.store.interactions.recent() == []
 
 
 # -- 9d: a repeated /ask is answered once ----------------------------------------------------

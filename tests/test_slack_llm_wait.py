@@ -43,7 +43,9 @@ def test_eyes_show_while_a_silent_llm_is_waited_for_then_the_extractive_answer(
     ):
         config = LLMConfig(llm.base_url, "fake-model", stream=True, first_token_s=FIRST_TOKEN_S)
         composer = LLMComposer(config, ExtractiveComposer())
-        engine = AnswerEngine(sample_searcher, composer, recorder=store, asker_salt="s")
+        engine = AnswerEngine(
+            sample_searcher, composer, recorder=store.interactions, asker_salt="s"
+        )
         desk = SupportDesk(engine, store, "s")
         pool = ThreadPoolExecutor(2)
         app = build_slack_app(
@@ -71,4 +73,4 @@ def test_eyes_show_while_a_silent_llm_is_waited_for_then_the_extractive_answer(
     assert extractive.text.split("\n")[0] in post["text"]  # the extractive answer, posted
     # 👀 was up the whole time the model was waited for
     assert calls[1]["t"] - calls[0]["t"] >= 0.9 * FIRST_TOKEN_S
-    assert store.recent_interactions(1)[0]["composer_note"] == "fallback: timeout (first token)"
+    assert store.interactions.recent(1)[0]["composer_note"] == "fallback: timeout (first token)"

@@ -27,7 +27,9 @@ APP_TOKEN = "xapp-1-A000-1-abc"
 @pytest.fixture
 def desk(tmp_path, sample_searcher) -> SupportDesk:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'socket.db'}")
-    engine = AnswerEngine(sample_searcher, ExtractiveComposer(), recorder=store, asker_salt="s")
+    engine = AnswerEngine(
+        sample_searcher, ExtractiveComposer(), recorder=store.interactions, asker_salt="s"
+    )
     return SupportDesk(engine, store, "s")
 
 
@@ -84,6 +86,6 @@ def test_socket_mode_mention_is_acked_and_answered_and_votes_arrive(socket, desk
     ws.push(envelope("env-3", "interactive", click))
     ws.wait_for_ack("env-3")
     api.wait_for("chat.postEphemeral")
-    assert desk.store.votes_for(int(value))[0]["value"] == 1
+    assert desk.store.interactions.votes_for(int(value))[0]["value"] == 1
     time.sleep(0.3)
     assert len(api.posts_in(event["ts"])) == 1  # the redelivery was not answered

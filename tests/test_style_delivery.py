@@ -87,7 +87,7 @@ def make_desk(tmp_path: Path, searcher: Any, folder: Path, gate: Gate, delivery:
         ExtractiveComposer(),
         config=EngineConfig(style_by_default=True),
         rewriter=rewriter,
-        recorder=store,
+        recorder=store.interactions,
         asker_salt="s",
     )
     return SupportDesk(engine, store, "s", style_delivery=delivery)
@@ -141,7 +141,7 @@ def test_slack_posts_the_draft_then_edits_the_same_message_and_votes_say_what_th
     (draft,) = wait_until(lambda: api.posts_in(event["ts"]))
     assert not draft["text"].startswith(OPENER) and "[1]" in draft["text"]
     iid = int(_buttons(draft["blocks"])[UP])
-    wait_until(lambda: desk.store.get_interaction(iid)["answer_ref"])
+    wait_until(lambda: desk.store.interactions.get(iid)["answer_ref"])
     # the rewrite runs in the background and starts a moment after the draft is stored: wait
     # for it to reach the model (held at the gate), then nothing may have been edited yet
     wait_until(lambda: gate.calls == 1)
@@ -150,7 +150,7 @@ def test_slack_posts_the_draft_then_edits_the_same_message_and_votes_say_what_th
     # a vote cast before the edit lands records that the voter saw the draft
     click = {"message_ts": draft["ts"], "thread_ts": event["ts"]}
     slack.interaction(block_actions(UP, str(iid), user="U0EARLY", **click))
-    early = wait_until(lambda: desk.store.votes_for(iid))
+    early = wait_until(lambda: desk.store.interactions.votes_for(iid))
     assert early[0]["shown"] == "draft"
 
     gate.opened.set()
@@ -160,7 +160,7 @@ def test_slack_posts_the_draft_then_edits_the_same_message_and_votes_say_what_th
     assert body["text"].startswith(OPENER) and "Happy building!" in body["text"]
     assert _buttons(body["blocks"]) == _buttons(draft["blocks"])  # same buttons, same answer
     assert "*Sources*" in str(body["blocks"])
-    row = wait_until(lambda: (r := desk.store.get_interaction(iid))["shown"] == "styled" and r)
+    row = wait_until(lambda: (r := desk.store.interactions.get(iid))["shown"] == "styled" and r)
     assert (
         row["answer"].startswith(OPENER) and row["style_used"] and row["style_note"] == "rewritten"
     )
@@ -168,7 +168,12 @@ def test_slack_posts_the_draft_then_edits_the_same_message_and_votes_say_what_th
     assert row["answer_ref"] == f"C111:{draft['ts']}"  # reactions still find it
 
     slack.interaction(block_actions(UP, str(iid), user="U0LATE", **click))
-    votes = wait_until(lambda: len(desk.store.votes_for(iid)) == 2 and desk.store.votes_for(iid))
+    votes = wait_until(
+        lambda: (
+            len(desk.store.interactions.votes_for(iid)) == 2
+            and desk.store.interactions.votes_for(iid)
+        )
+    )
     assert [v["shown"] for v in votes] == ["draft", "styled"]
     assert len(api.posts_in(event["ts"])) == 1  # nothing posted twice
 
@@ -186,7 +191,7 @@ def test_slack_a_failed_rewrite_leaves_the_grounded_answer_standing(
     (draft,) = wait_until(lambda: api.posts_in(event["ts"]))
     iid = int(_buttons(draft["blocks"])[UP])
     row = wait_until(
-        lambda: (r := desk.store.get_interaction(iid))["style_note"] not in (None, "pending") and r
+        lambda: (r := desk.store.interactions.get(iid))["style_note"] not in (None, "pending") and r
     )
     expected = "guard:" if mode == "drop" else "model error: RuntimeError"
     assert row["style_note"].startswith(expected) and not row["style_used"]
@@ -209,9 +214,9 @@ def test_slack_a_refused_edit_keeps_the_draft_shown(
     (draft,) = wait_until(lambda: api.posts_in(event["ts"]))
     iid = int(_buttons(draft["blocks"])[UP])
     api.wait_for("chat.update")
-    row = wait_until(lambda: (r := desk.store.get_interaction(iid))["style_used"] and r)
+    row = wait_until(lambda: (r := desk.store.interactions.get(iid))["style_used"] and r)
     time.sleep(0.3)
-    assert desk.store.get_interaction(iid)["shown"] == "draft"  # the message still shows it
+    assert desk.store.interactions.get(iid)["shown"] == "draft"  # the message still shows it
     assert len(api.posts_in(event["ts"])) == 1 and row["draft"]
 
 
@@ -227,7 +232,7 @@ def test_slack_wait_delivery_posts_only_the_styled_text(
     (post,) = wait_until(lambda: api.posts_in(event["ts"]))
     assert post["text"].startswith(OPENER)
     iid = int(_buttons(post["blocks"])[UP])
-    row = desk.store.get_interaction(iid)
+    row = desk.store.interactions.get(iid)
     assert row["style_used"] and row["shown"] is None
     time.sleep(0.3)
     assert not api.calls_to("chat.update")
@@ -287,7 +292,7 @@ async def test_discord_posts_the_draft_then_edits_it_and_votes_say_what_they_saw
         # a 👍 before the edit lands
         click = fake.click(reply, f"askdesk:vote:up:{iid}")
         await fake.dispatch("INTERACTION_CREATE", click)
-        early = await _until(lambda: desk.store.votes_for(iid))
+        early = await _until(lambda: desk.store.interactions.votes_for(iid))
         assert early[0]["shown"] == "draft"
 
         gate.opened.set()
@@ -297,14 +302,17 @@ async def test_discord_posts_the_draft_then_edits_it_and_votes_say_what_they_saw
         assert reply["content"].startswith(OPENER) and len(reply["components"]) == 1
         assert reply["embeds"][0]["title"] == "Sources"  # buttons and sources unchanged
         row = await _until(
-            lambda: (r := desk.store.get_interaction(iid))["shown"] == "styled" and r
+            lambda: (r := desk.store.interactions.get(iid))["shown"] == "styled" and r
         )
         assert row["answer"] == reply["content"] and row["draft"] == draft_text
 
         late = fake.click(reply, f"askdesk:vote:down:{iid}", user=fd.BOB)
         await fake.dispatch("INTERACTION_CREATE", late)
         votes = await _until(
-            lambda: len(desk.store.votes_for(iid)) == 2 and desk.store.votes_for(iid)
+            lambda: (
+                len(desk.store.interactions.votes_for(iid)) == 2
+                and desk.store.interactions.votes_for(iid)
+            )
         )
         assert [v["shown"] for v in votes] == ["draft", "styled"]
         assert len(_replies(fake, q)) == 1
@@ -333,7 +341,7 @@ async def test_discord_slash_ask_followup_is_edited_and_a_failure_keeps_the_draf
         (reply,) = await _until(lambda: _replies(fake, q))
         iid = await _until(lambda: desk.interaction_for_message("discord", str(reply["id"])))
         row = await _until(
-            lambda: (r := desk.store.get_interaction(iid))["style_note"] != "pending" and r
+            lambda: (r := desk.store.interactions.get(iid))["style_note"] != "pending" and r
         )
         assert row["style_note"].startswith("guard:") and row["shown"] == "draft"
         await asyncio.sleep(0.3)
@@ -347,7 +355,7 @@ async def test_discord_slash_ask_followup_is_edited_and_a_failure_keeps_the_draf
         iid2 = await _until(lambda: desk.interaction_for_message("discord", str(reply2["id"])))
         await _until(lambda: fake.refuse_edits == 0)
         await asyncio.sleep(0.3)
-        assert desk.store.get_interaction(iid2)["shown"] == "draft"
+        assert desk.store.interactions.get(iid2)["shown"] == "draft"
         assert not reply2["content"].startswith(OPENER) and len(_replies(fake, q2)) == 1
     finally:
         await bot.close()

@@ -86,7 +86,7 @@ def test_status_names_the_active_style_version_and_its_last_evaluation(
 
     with FeedbackStore(f"sqlite:///{env / 'data' / 'askdesk.db'}") as store:
         for version, f1 in ((tiny_version.name, 0.61), ("older", 0.2)):
-            store.record_eval_run(
+            store.styles.record_eval_run(
                 {
                     "golden_path": "g.jsonl",
                     "golden_hash": "h",

@@ -173,9 +173,9 @@ def test_train_run_is_recorded(trained, tmp_path):
 
     result, _ = trained
     store = FeedbackStore(f"sqlite:///{tmp_path / 'a.db'}")
-    assert store.last_train_run() is None
-    store.record_train_run(result.report, str(result.folder))
-    row = store.last_train_run()
+    assert store.styles.last_train_run() is None
+    store.styles.record_train_run(result.report, str(result.folder))
+    row = store.styles.last_train_run()
     assert row["version"] == result.version and row["steps"] == 3
     assert row["data_hash"] == result.report["data_hash"] and "losses" not in row["report"]
 
@@ -243,13 +243,13 @@ def test_engine_keeps_the_draft_and_records_why(sample_searcher, tmp_path, train
         sample_searcher,
         ExtractiveComposer(),
         rewriter=rewriter,
-        recorder=store,
+        recorder=store.interactions,
         config=EngineConfig(style_by_default=True),
         asker_salt="s",
     )
     ans = eng.answer(Question("How do I rotate my API key?"))
     assert ans.text == ans.draft and not ans.style_used and ans.style_note == TIMEOUT
-    row = store.get_interaction(ans.interaction_id)
+    row = store.interactions.get(ans.interaction_id)
     assert row["style_note"] == TIMEOUT and row["style_used"] is False
 
 

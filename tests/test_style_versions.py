@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dashboard.panels.tone import version_report, versions_table
-from feedback.analytics import Analytics, Filters, kept_reason
+from feedback.analytics import Analytics, Filters
+from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
+from feedback.style_notes import kept_group
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 CAUTION = "Deleting a workspace cannot be undone. All of its data is lost."
@@ -23,7 +25,7 @@ def _add(store: FeedbackStore, hours: int, version: str | None, **kw: object) ->
         "versions": {"style_model": version},
         **kw,
     }
-    return store.record_interaction(**fields)  # type: ignore[arg-type]
+    return store.interactions.record(InteractionRecord(**fields))  # type: ignore[arg-type]
 
 
 def _history(store: FeedbackStore) -> None:
@@ -108,7 +110,7 @@ def test_no_styled_answers_says_so(tmp_path):
 
 
 def test_kept_reasons_group_the_rewriters_notes():
-    assert kept_reason("guard: missing <F2>") == kept_reason("placeholders: x") == "guard"
-    assert kept_reason("repetition") == "loop" and kept_reason("timeout") == "timeout"
-    assert kept_reason("style model failed: OSError") == "error"
-    assert kept_reason(None) == kept_reason("odd") == "other"
+    assert kept_group("guard: missing <F2>") == kept_group("placeholders: x") == "guard"
+    assert kept_group("repetition") == "loop" and kept_group("timeout") == "timeout"
+    assert kept_group("style model failed: OSError") == "error"
+    assert kept_group(None) == kept_group("odd") == "other"

@@ -171,7 +171,7 @@ class BrokenTone:
 
 
 def _engine(searcher, store, tone) -> AnswerEngine:
-    return AnswerEngine(searcher, ExtractiveComposer(), recorder=store, tone=tone)
+    return AnswerEngine(searcher, ExtractiveComposer(), recorder=store.interactions, tone=tone)
 
 
 def test_engine_records_the_tone_of_an_answer(sample_searcher, store):
@@ -180,7 +180,7 @@ def test_engine_records_the_tone_of_an_answer(sample_searcher, store):
     assert not ans.unanswered
     assert ans.tone_score == 0.25 and tone.seen == [ans.text]
     assert "tone_ms" in ans.timings_ms and ans.versions["tone_scorer"] == "fixed-1"
-    assert store.get_interaction(ans.interaction_id)["tone_score"] == 0.25
+    assert store.interactions.get(ans.interaction_id)["tone_score"] == 0.25
 
 
 def test_unanswered_and_small_talk_are_not_scored(sample_searcher, store):
@@ -189,7 +189,7 @@ def test_unanswered_and_small_talk_are_not_scored(sample_searcher, store):
     off_topic = engine.answer(Question("how do I bake sourdough bread"))
     hello = engine.answer(Question("hello"))
     assert off_topic.unanswered and off_topic.tone_score is None and hello.tone_score is None
-    assert store.get_interaction(off_topic.interaction_id)["tone_score"] is None
+    assert store.interactions.get(off_topic.interaction_id)["tone_score"] is None
     assert tone.seen == []
 
 
@@ -199,7 +199,7 @@ def test_a_failing_scorer_never_breaks_the_answer(sample_searcher, store):
     )
     assert not ans.unanswered and ans.error is None and "[1]" in ans.text
     assert ans.tone_score is None and "tone_ms" in ans.timings_ms
-    assert store.get_interaction(ans.interaction_id)["tone_score"] is None
+    assert store.interactions.get(ans.interaction_id)["tone_score"] is None
 
 
 def test_out_of_range_scores_are_not_recorded(sample_searcher, store):

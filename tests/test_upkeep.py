@@ -34,6 +34,7 @@ from askdesk.upkeep import (
 from askdesk.upkeep.reindex import index_lock
 from askdesk.wiring import App
 from feedback.models import utcnow
+from feedback.records import InteractionRecord
 from tests.conftest import SAMPLE, write
 
 NEW_DOC = """# Single sign-on
@@ -80,21 +81,21 @@ def test_reindex_job_indexes_records_the_run_and_reports_progress(app, tiny_docs
     assert "keys.md" in doc_ids(app, "how do I rotate an API key")
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
-    run = app.store.last_index_run()
+    run = app.store.index_runs.last_finished()
     assert run["status"] == "ok" and run["docs_added"] == 3
     assert run["docs_root"] == str(tiny_docs.resolve())
 
     again = reindex_job(app)
     assert again["docs_added"] == 0 and again["docs_unchanged"] == 3
     assert again["chunks_embedded"] == 0
-    assert len(app.store.index_runs()) == 2
+    assert len(app.store.index_runs.recent()) == 2
 
 
 def test_reindex_job_without_a_known_folder_is_skipped_with_a_reason(env, embedder):
     app = make_app(env, embedder)
     result = reindex_job(app)
     assert result["status"] == "skipped" and "docs folder" in result["reason"]
-    assert app.store.index_runs() == []
+    assert app.store.index_runs.recent() == []
 
 
 def test_overlapping_runs_are_refused(app):
@@ -102,7 +103,7 @@ def test_overlapping_runs_are_refused(app):
         held = reindex_job(app)
     assert held["status"] == "skipped" and "another index run" in held["reason"]
     assert held["message"].startswith("skipped: another index run is running")
-    assert app.store.index_runs() == []  # a refused run did nothing, so nothing to record
+    assert app.store.index_runs.recent() == []  # a refused run did nothing, so nothing to record
 
     # a second run started while the first is mid-way (from its own progress callback)
     inner: list[dict[str, Any]] = []
@@ -114,7 +115,7 @@ def test_overlapping_runs_are_refused(app):
     outer = reindex_job(app, progress)
     assert outer["status"] == "ok" and outer["docs_added"] == 3
     assert inner[0]["status"] == "skipped"
-    assert [r["status"] for r in app.store.index_runs()] == ["ok"]
+    assert [r["status"] for r in app.store.index_runs.recent()] == ["ok"]
 
 
 def test_a_failing_run_is_recorded_and_the_last_good_index_keeps_serving(
@@ -129,7 +130,7 @@ def test_a_failing_run_is_recorded_and_the_last_good_index_keeps_serving(
     monkeypatch.setattr("retrieval.ingest.parse", broken_loader)  # loaders parse bytes
     with pytest.raises(UpkeepError, match=r"disk on fire.*last good index keeps serving"):
         reindex_job(app)
-    run = app.store.last_index_run()
+    run = app.store.index_runs.last_finished()
     assert run["status"] == "failed" and "disk on fire" in run["error"]
     # searches still answer from the last good index, in this process and a fresh one
     assert "keys.md" in doc_ids(app, "how do I rotate an API key")
@@ -144,7 +145,7 @@ def test_a_vanished_docs_folder_is_a_recorded_failure(app, tiny_docs, tmp_path):
     reindex_job(app)
     with pytest.raises(UpkeepError, match="docs folder not found"):
         reindex_job(app, docs_root=tmp_path / "gone")
-    assert app.store.last_index_run()["status"] == "failed"
+    assert app.store.index_runs.last_finished()["status"] == "failed"
     assert "keys.md" in doc_ids(app, "rotate an API key")
 
 
@@ -164,7 +165,7 @@ def test_scheduled_reindex_picks_up_a_new_file(env, embedder, tiny_docs, caplog)
         scheduler.stop()
     assert not scheduler.running
     assert scheduler.runs["reindex"] >= 1 and scheduler.runs["purge"] == 0
-    added = [r for r in app.store.index_runs() if r["docs_added"] == 1]
+    added = [r for r in app.store.index_runs.recent() if r["docs_added"] == 1]
     assert len(added) == 1 and added[0]["status"] == "ok"
     lines = [r for r in caplog.records if r.getMessage() == "upkeep job finished"]
     assert lines and all(r.job == "reindex" for r in lines)
@@ -209,11 +210,10 @@ def test_starting_the_schedule_interrupts_jobs_a_dead_process_left_running(env, 
     """The bots run the schedule too: their start marks a stopped process's job, not ours."""
     from sqlalchemy import update
 
-    from feedback.jobs import JobJournal
     from feedback.models import JobRun
 
     app = make_app(env, embedder)
-    journal = JobJournal(app.store)
+    journal = app.store.jobs
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         check=True,
@@ -221,7 +221,7 @@ def test_starting_the_schedule_interrupts_jobs_a_dead_process_left_running(env, 
         text=True,
     )
     dead, live = journal.start("reindex", "bob"), journal.start("retrain", "carol")
-    with app.store._transaction() as session:
+    with app.store.db.transaction() as session:
         session.execute(update(JobRun).where(JobRun.id == dead).values(pid=int(gone.stdout)))
     assert start_upkeep(app) is None  # nothing scheduled, but the check ran
     assert journal.get(dead)["status"] == "interrupted"
@@ -234,13 +234,15 @@ def test_starting_the_schedule_interrupts_jobs_a_dead_process_left_running(env, 
 def _interactions(app: App, ages_days: list[int]) -> list[int]:
     ids = []
     for age in ages_days:
-        iid = app.store.record_interaction(
-            platform="cli",
-            question=f"question {age} days ago",
-            answer="an answer",
-            created_at=utcnow() - timedelta(days=age),
+        iid = app.store.interactions.record(
+            InteractionRecord(
+                platform="cli",
+                question=f"question {age} days ago",
+                answer="an answer",
+                created_at=utcnow() - timedelta(days=age),
+            )
         )
-        app.store.record_vote(iid, "voter-hash", 1)
+        app.store.interactions.record_vote(iid, "voter-hash", 1)
         ids.append(iid)
     return ids
 
@@ -250,7 +252,7 @@ def test_purge_job_is_a_clear_no_op_without_retention(env, embedder):
     ids = _interactions(app, [400])
     result = purge_job(app)
     assert result["status"] == "skipped" and "retention_days" in result["reason"]
-    assert app.store.get_interaction(ids[0]) is not None
+    assert app.store.interactions.get(ids[0]) is not None
 
 
 def test_purge_job_deletes_old_interactions_and_their_votes(env, embedder):
@@ -263,9 +265,9 @@ def test_purge_job_deletes_old_interactions_and_their_votes(env, embedder):
         "deleted": {"interaction": 1, "vote": 1},
         "message": "deleted 1 interaction(s) and 1 vote(s) older than 30 days",
     }
-    assert app.store.get_interaction(old) is None
-    assert app.store.get_interaction(recent) is not None
-    assert len(app.store.votes_for(recent)) == 1
+    assert app.store.interactions.get(old) is None
+    assert app.store.interactions.get(recent) is not None
+    assert len(app.store.interactions.votes_for(recent)) == 1
 
 
 def test_the_schedule_purges_at_start_when_retention_is_set(env, embedder):
@@ -278,7 +280,7 @@ def test_the_schedule_purges_at_start_when_retention_is_set(env, embedder):
     finally:
         scheduler.stop()
     assert scheduler.last["purge"]["deleted"]["interaction"] == 1
-    assert app.store.get_interaction(old) is None and app.store.get_interaction(recent)
+    assert app.store.interactions.get(old) is None and app.store.interactions.get(recent)
 
 
 # -- index --watch ---------------------------------------------------------------------------
@@ -374,10 +376,12 @@ def tiny_base(tmp_path_factory) -> Path:
 
 
 def _curate(app: App, draft: str, answer: str) -> int:
-    iid = app.store.record_interaction(
-        platform="slack", question="q", answer=answer, draft=draft, style_used=True
+    iid = app.store.interactions.record(
+        InteractionRecord(
+            platform="slack", question="q", answer=answer, draft=draft, style_used=True
+        )
     )
-    return app.store.curate(iid)
+    return app.store.styles.curate(iid)
 
 
 def test_retrain_job_trains_records_marks_curated_examples_and_activates(env, embedder, tiny_base):
@@ -399,10 +403,10 @@ def test_retrain_job_trains_records_marks_curated_examples_and_activates(env, em
     assert result["curated_used"] == 1 and result["curated_rejected"] == 1
     assert result["message"].startswith(f"version {result['version']} is active: 2 steps")
     version = result["version"]
-    run = app.store.last_train_run()
+    run = app.store.styles.last_train_run()
     assert run["version"] == version and run["id"] == result["train_run_id"]
     assert app.active_style_version() == version
-    used = {e["id"]: e["used_in"] for e in app.store.curated_examples()}
+    used = {e["id"]: e["used_in"] for e in app.store.styles.curated_examples()}
     assert used == {good: version, invents: None}  # an invented fact never trains the voice
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
     assert json.loads((Path(result["folder"]) / "report.json").read_text())["version"] == version
@@ -418,7 +422,7 @@ def test_retrain_job_refuses_a_broken_examples_file(env, embedder, tmp_path):
     bad.write_text('{"input": "a"}\nnot json\n')
     with pytest.raises(UpkeepError, match=r"bad\.jsonl"):
         retrain_job(app, examples=bad, max_steps=1)
-    assert app.store.last_train_run() is None
+    assert app.store.styles.last_train_run() is None
 
 
 def test_style_train_command_shares_the_training_and_records_it(
@@ -436,7 +440,7 @@ def test_style_train_command_shares_the_training_and_records_it(
     r = CliRunner().invoke(cli_app, ["style", "train", str(examples), "--max-steps", "1"])
     assert r.exit_code == 0, r.output
     app = App(Settings(data_dir=env / "data"))  # embedder already patched in
-    run = app.store.last_train_run()
+    run = app.store.styles.last_train_run()
     assert run["steps"] == 1 and app.active_style_version() == run["version"]
     assert f"version {run['version']}: 1 steps" in r.output
     assert run["folder"] == f"style/{run['version']}"  # relative to the data dir: it can move
@@ -452,8 +456,10 @@ def test_the_discord_bot_runs_the_schedule_and_stops_it_on_sigterm(tmp_path, sam
     from tests.test_discord_cli import TOKEN, _Lines, _start
 
     store = FeedbackStore(f"sqlite:///{tmp_path / 'data' / 'askdesk.db'}")
-    old = store.record_interaction(
-        platform="discord", question="q", answer="a", created_at=utcnow() - timedelta(days=9)
+    old = store.interactions.record(
+        InteractionRecord(
+            platform="discord", question="q", answer="a", created_at=utcnow() - timedelta(days=9)
+        )
     )
     with fd.fake_in_thread(token=TOKEN) as fake:
         proc = _start(
@@ -466,7 +472,7 @@ def test_the_discord_bot_runs_the_schedule_and_stops_it_on_sigterm(tmp_path, sam
         lines = _Lines(proc)
         try:
             lines.wait_for("Connected to Discord as askdesk", timeout=300)
-            assert wait_for(lambda: store.get_interaction(old) is None, timeout=60)
+            assert wait_for(lambda: store.interactions.get(old) is None, timeout=60)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=60) == 0
         finally:
@@ -489,12 +495,12 @@ def test_a_scheduled_tick_is_skipped_while_another_run_holds_the_lock(app):
             scheduler.start()
             assert wait_for(lambda: scheduler.runs["reindex"] >= 2, timeout=10)
             assert scheduler.last["reindex"]["status"] == "skipped"
-            assert app.store.index_runs() == []
+            assert app.store.index_runs.recent() == []
         # the lock released, the next tick runs
         assert wait_for(lambda: scheduler.last["reindex"].get("status") == "ok")
     finally:
         scheduler.stop()
-    assert [r["docs_added"] for r in app.store.index_runs()][-1] == 3
+    assert [r["docs_added"] for r in app.store.index_runs.recent()][-1] == 3
 
 
 def test_a_broken_progress_display_never_fails_the_job(app):
@@ -513,8 +519,10 @@ def test_the_slack_bot_reindexes_on_schedule_and_stops_it_on_exit(env, embedder,
 
     app = make_app(env, embedder, docs_dir=tiny_docs)
     reindex_job(app)
-    old = app.store.record_interaction(
-        platform="slack", question="q", answer="a", created_at=utcnow() - timedelta(days=9)
+    old = app.store.interactions.record(
+        InteractionRecord(
+            platform="slack", question="q", answer="a", created_at=utcnow() - timedelta(days=9)
+        )
     )
     with FakeSlackAPI() as api:
         proc = subprocess.Popen(
@@ -539,7 +547,7 @@ def test_the_slack_bot_reindexes_on_schedule_and_stops_it_on_exit(env, embedder,
             lines.wait_for("askdesk is answering in Slack", timeout=300)
             write(tiny_docs, "guides/sso.md", NEW_DOC)
             assert wait_for(lambda: store_saw_new_doc(app), timeout=60), lines.text
-            assert app.store.get_interaction(old) is None
+            assert app.store.interactions.get(old) is None
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
         finally:
@@ -554,4 +562,4 @@ def test_the_slack_bot_reindexes_on_schedule_and_stops_it_on_exit(env, embedder,
 
 
 def store_saw_new_doc(app: App) -> bool:
-    return any(r["docs_added"] == 1 and r["status"] == "ok" for r in app.store.index_runs())
+    return any(r["docs_added"] == 1 and r["status"] == "ok" for r in app.store.index_runs.recent())

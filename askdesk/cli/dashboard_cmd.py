@@ -29,7 +29,6 @@ from dashboard.decision import Thresholds
 from dashboard.jobs import JobRunner
 from dashboard.services import Services
 from feedback.analytics import Analytics
-from feedback.jobs import JobJournal
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -126,7 +125,7 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
     def freshness() -> dict[str, Any]:
         # hashing the docs folder on every verdict refresh would be wasteful: reuse the last
         # answer for FRESHNESS_TTL_S unless an index run finished meanwhile
-        last = store.last_index_run()
+        last = store.index_runs.last_finished()
         key = None if last is None else last["id"]
         if cached and cached["key"] == key and time.monotonic() - cached["at"] < FRESHNESS_TTL_S:
             return cached["info"]
@@ -141,7 +140,7 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
         return cluster_questions(items, app.embedder.encode)
 
     jobs = JobRunner(
-        JobJournal(store),
+        store.jobs,
         {"reindex": partial(reindex_job, app), "retrain": partial(retrain_job, app)},
     )
 
@@ -177,7 +176,7 @@ def _sources_freshness(app: App, last: dict[str, Any] | None) -> dict[str, Any]:
     rows = sources_overview(
         [(c.name, c.kind, where_of(c)) for c in unique.values()],
         app.index,
-        lambda name: app.store.last_index_run(source=name),
+        lambda name: app.store.index_runs.last_finished(source=name),
     )
     with_pending(rows, {c.name: c.path for c in unique.values() if c.path is not None}, app.index)
     info["sources"] = rows

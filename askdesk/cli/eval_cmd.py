@@ -147,12 +147,12 @@ def run_and_store(
     items = load_golden(golden)
     engine = app.engine(record=False)
     report = run(engine, items, progress=progress)
-    last_index = app.store.last_index_run(status="ok")
+    last_index = app.store.index_runs.last_finished(status="ok")
     index_version = (
         last_index["table_version"] if last_index else engine.versions().get("index_version")
     )
     record = report.run_record(golden, index_version=index_version, label=label)
-    run_id = app.store.record_eval_run(record, report.result_records())
+    run_id = app.store.styles.record_eval_run(record, report.result_records())
     log.info(
         "eval run stored",
         extra={"eval_run_id": run_id, "questions": record["questions"], "label": label or ""},
@@ -181,7 +181,7 @@ def _print_check(model: str | None, s: dict[str, Any]) -> None:
 
 def _previous_run(app: App, golden_sha: str) -> dict[str, Any] | None:
     """The latest stored run on the same golden set, else the latest run at all."""
-    runs = app.store.eval_runs(limit=50)
+    runs = app.store.styles.eval_runs(limit=50)
     same = [r for r in runs if r["golden_hash"] == golden_sha]
     return (same or runs or [None])[0]
 
@@ -213,7 +213,7 @@ def _fmt(metric: str, value: float, *, signed: bool = False) -> str:
 
 
 def _export_golden(app: App, target: Path) -> None:
-    lines = golden_from_corrections(app.store.downvoted_with_comment())
+    lines = golden_from_corrections(app.store.interactions.downvoted_with_comment())
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     if str(target) == "-":
         sys.stdout.write(text)

@@ -191,7 +191,7 @@ def sources(
     rows = sources_overview(
         [(s.name, s.kind, where_of(s)) for s in unique.values()],
         app.index,
-        lambda name: app.store.last_index_run(source=name),
+        lambda name: app.store.index_runs.last_finished(source=name),
     )
     if as_json:
         print_json(rows)

@@ -70,7 +70,7 @@ def purge(
             "purge older than how many days?",
             "give --days N, or set retention_days or ASKDESK_RETENTION_DAYS",
         )
-    rows = app.store.purge_older_than(days, actor=_actor())
+    rows = app.store.privacy.purge_older_than(days, actor=_actor())
     log.info("privacy purge", extra={"action": "purge", "days": days, "rows": rows})
     typer.echo(f"Purged {_counts(rows)} older than {days} days.")
 
@@ -84,7 +84,7 @@ def forget(
     """Delete everything one person asked, the votes on it, and every vote they cast."""
     state: State = ctx.obj
     asker = _asker_hash(state, platform, user_id)
-    rows = state.app().store.forget_asker(asker, actor=_actor())
+    rows = state.app().store.privacy.forget_asker(asker, actor=_actor())
     log.info("privacy forget", extra={"action": "forget", "rows": rows})
     typer.echo(f"Forgot {_counts(rows)}.")
 
@@ -101,7 +101,7 @@ def export(
     """Everything stored about one person (their questions and votes) as JSON."""
     state: State = ctx.obj
     asker = _asker_hash(state, platform, user_id)
-    data = state.app().store.export_asker(asker, actor=_actor())
+    data = state.app().store.privacy.export_asker(asker, actor=_actor())
     rows = {"interaction": len(data["interactions"]), "vote": len(data["votes"])}
     log.info("privacy export", extra={"action": "export", "rows": rows})
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -121,7 +121,7 @@ def audit_log(
 ) -> None:
     """The audit log of purges, forgets and exports: when, what, how many rows, by whom."""
     state: State = ctx.obj
-    actions = state.app().store.privacy_actions(limit=limit)
+    actions = state.app().store.privacy.actions(limit=limit)
     if as_json:
         for a in actions:
             a["created_at"] = a["created_at"].isoformat()

@@ -66,13 +66,13 @@ def _gather(app: App, docs: Path | None) -> dict[str, Any]:
             table_version=app.index.version,
             embed_model=app.index.embed_model,
         )
-    last = run_state(app, app.store.latest_index_run())  # a killed run shows as interrupted
+    last = run_state(app, app.store.index_runs.latest())  # a killed run shows as interrupted
     info["last_run"] = last
     # with [[sources]] the index is several sources: `askdesk sources` shows each one
     folder = app.docs_dir(docs) if docs is not None or not app.settings.sources else None
     if folder is not None and folder.is_dir() and app.index.exists():
         # files the last finished run of this folder skipped, unchanged since, stay skipped
-        done = app.store.last_index_run(docs_root=str(folder.resolve()))
+        done = app.store.index_runs.last_finished(docs_root=str(folder.resolve()))
         diff = diff_folder(folder, app.index, known_skips=(done or {}).get("skipped") or ())
         info["docs_root"] = str(folder)
         info["changed_since_last_run"] = {
@@ -158,7 +158,7 @@ def style_state(app: App) -> dict[str, Any]:
     if version is None:
         return state
     names = {version, Path(version).name}  # a version given as a folder is recorded by name
-    for run in app.store.eval_runs(limit=200):
+    for run in app.store.styles.eval_runs(limit=200):
         if run.get("style_model_version") in names:
             metrics = run.get("metrics") or {}
             state["last_evaluation"] = {

@@ -48,7 +48,7 @@ def vote(
 
     voter = hash_user(app.salt(), "cli", getpass.getuser())
     try:
-        app.store.record_vote(
+        app.store.interactions.record_vote(
             interaction,
             voter,
             _VALUES[value.lower()],

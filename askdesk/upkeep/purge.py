@@ -18,7 +18,7 @@ def purge_job(app: App, *, actor: str = SCHEDULE_ACTOR) -> dict[str, Any]:
     days = app.settings.retention_days
     if days is None:
         return skipped("retention_days is not set; nothing is deleted")
-    deleted = dict(app.store.purge_older_than(days, actor=actor))
+    deleted = dict(app.store.privacy.purge_older_than(days, actor=actor))
     return {
         "status": "ok",
         "retention_days": days,

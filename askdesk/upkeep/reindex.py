@@ -24,7 +24,8 @@ from askdesk.upkeep.calibrate import calibrate_answers
 from askdesk.upkeep.errors import UpkeepError
 from askdesk.upkeep.outcome import skipped
 from askdesk.upkeep.progress import IngestProgress, JobProgress, guarded
-from feedback.store import ABANDONED_RUN
+from feedback.index_runs import ABANDONED_RUN
+from feedback.records import IndexRunRecord
 from retrieval.sources import FolderSource
 from retrieval.writer_lock import Tables, WriterBusy, index_writer
 
@@ -148,10 +149,10 @@ def _start_run(app: App, source: Source) -> int | None:
     write this run's "running" row. A store failure only warns; the run is recorded at the
     end instead."""
     try:
-        closed = app.store.close_abandoned_index_runs(source.location)
+        closed = app.store.index_runs.close_abandoned(source.location)
         if closed:
             log.warning("earlier index run was interrupted", extra={"runs": closed})
-        return app.store.start_index_run(
+        return app.store.index_runs.start(
             docs_root=source.location, embed_model=app.settings.embed_model, source=source.name
         )
     except Exception as exc:
@@ -251,7 +252,7 @@ def _not_due(app: App) -> set[str]:
         if not conf.every_minutes:
             continue
         try:
-            last = app.store.last_index_run(source=conf.name)
+            last = app.store.index_runs.last_finished(source=conf.name)
         except Exception:
             continue
         finished = (last or {}).get("finished_at")
@@ -292,20 +293,22 @@ def record_index_run(app: App, report: IndexReport, run_id: int | None = None) -
         fields.pop(key, None)
     try:
         if run_id is None:
-            app.store.record_index_run(**fields)
+            app.store.index_runs.record(IndexRunRecord(**fields))
         else:
-            app.store.finish_index_run(run_id, **fields)
+            app.store.index_runs.finish(run_id, IndexRunRecord(**fields))
     except Exception as exc:
         log.warning("could not record the index run", extra={"error": _first_line(exc)})
 
 
 def _record_failure(app: App, folder: Path, reason: str) -> None:
     try:
-        app.store.record_index_run(
-            docs_root=str(folder.resolve()),
-            status="failed",
-            embed_model=app.settings.embed_model,
-            error=reason,
+        app.store.index_runs.record(
+            IndexRunRecord(
+                docs_root=str(folder.resolve()),
+                status="failed",
+                embed_model=app.settings.embed_model,
+                error=reason,
+            )
         )
     except Exception as exc:
         log.warning("could not record the index run", extra={"error": _first_line(exc)})

@@ -104,7 +104,7 @@ def train_and_record(
     rep = result.report
     tone_note = fit_tone(app, train_pairs, result.folder, rep)
     (result.folder / "report.json").write_text(json.dumps(rep, indent=2))
-    run_id = app.store.record_train_run(rep, app.data_relative(result.folder))
+    run_id = app.store.styles.record_train_run(rep, app.data_relative(result.folder))
     return TrainOutcome(result.version, result.folder, rep, tone_note, run_id)
 
 
@@ -132,7 +132,7 @@ def curated_pairs(app: App, terms: tuple[str, ...] = ()) -> tuple[Pairs, list[in
 
     A curated answer that adds a fact its draft lacks would teach the model to invent facts,
     so the same errors that stop `style check` keep an example out of training."""
-    rows = app.store.curated_examples(unused_only=True)
+    rows = app.store.styles.curated_examples(unused_only=True)
     if not rows:
         return [], [], 0
     examples = [Example(r["input"], r["output"], line=i + 1) for i, r in enumerate(rows)]
@@ -187,7 +187,7 @@ def retrain_job(
                 raise UpkeepError(f"training failed: {_first_line(exc)}") from exc
             report_progress(0.95, "activating")
             if curated_ids:
-                app.store.mark_examples_used(curated_ids, outcome.version)
+                app.store.styles.mark_examples_used(curated_ids, outcome.version)
             activate_version(app, outcome.version)
     except Busy as exc:
         return skipped(str(exc))

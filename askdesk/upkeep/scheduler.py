@@ -20,10 +20,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
-from askdesk.fleet import instance_name
 from askdesk.upkeep.purge import purge_job
 from askdesk.upkeep.reindex import reindex_job
-from feedback.jobs import JobJournal
+from feedback.fleet import instance_name
 
 if TYPE_CHECKING:
     from askdesk.wiring import App
@@ -157,7 +156,7 @@ def interrupt_abandoned_jobs(app: App) -> list[int]:
     Every long-running process calls this at start; a database it cannot reach yet is
     logged, not raised (the process's own start-up reports that problem)."""
     try:
-        return JobJournal(app.store).interrupt_abandoned()
+        return app.store.jobs.interrupt_abandoned()
     except Exception as exc:
         log.warning("abandoned jobs not checked", extra={"error": type(exc).__name__})
         return []
@@ -181,7 +180,7 @@ def start_upkeep(app: App) -> Scheduler | None:
         owner = instance_name()
 
         def claim(key: str, ttl_s: float) -> bool:
-            return app.store.claim(key, ttl_s=ttl_s, owner=owner)
+            return app.store.fleet.claim(key, ttl_s=ttl_s, owner=owner)
 
     return Scheduler(
         app, reindex_every_s=reindex_every_s, purge_every_s=purge_every_s, claim=claim

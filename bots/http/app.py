@@ -378,7 +378,7 @@ class HttpApi:
         """The interaction if this key made it; None for another key's or a missing one."""
         if answer_id is None:
             return None
-        row = self.delivery.desk.store.get_interaction(answer_id)
+        row = self.delivery.desk.store.interactions.get(answer_id)
         if row is None or row.get("platform") != PLATFORM or row.get("channel") != key.channel:
             return None
         return row

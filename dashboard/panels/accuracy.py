@@ -216,7 +216,7 @@ def register(app: Dash, services: Services) -> None:
         worst = services.analytics.worst_eval_questions(latest["id"])
         rows = worst_rows(worst)
         title = f"Worst questions of the latest run (#{latest['id']}, {latest['created_at'][:16]})"
-        marks = reindex_times(services.store.index_runs(limit=200))
+        marks = reindex_times(services.store.index_runs.recent(limit=200))
         span = services.analytics.simulated_span()
         return trend_figure(runs, marks, span), title, rows
 

@@ -154,7 +154,7 @@ def register(app: Dash, services: Services) -> None:
     def runs_chart(tab: str | None) -> Any:
         if tab != "freshness":
             return no_update
-        runs = services.store.index_runs(limit=RUNS_CHARTED)
+        runs = services.store.index_runs.recent(limit=RUNS_CHARTED)
         return runs_figure(runs, services.analytics.simulated_span())
 
     @app.callback(

@@ -216,7 +216,7 @@ def register(app: Dash, services: Services) -> None:
     def select(selected: list[int] | None, data: list[dict[str, Any]] | None) -> str:
         if not selected or not data or selected[0] >= len(data):
             return ""
-        row = services.store.get_interaction(int(data[selected[0]]["id"]))
+        row = services.store.interactions.get(int(data[selected[0]]["id"]))
         return "" if row is None else row["answer"]
 
     @app.callback(
@@ -232,11 +232,11 @@ def register(app: Dash, services: Services) -> None:
         if not selected or not data or selected[0] >= len(data):
             return "Select a row first."
         interaction_id = int(data[selected[0]]["id"])
-        row = services.store.get_interaction(interaction_id)
+        row = services.store.interactions.get(interaction_id)
         if row is None:
             return f"Interaction #{interaction_id} no longer exists."
         text = (edited or "").strip()
         output = text if text and text != row["answer"].strip() else None
-        services.store.curate(interaction_id, output=output, curated_by=current_user())
+        services.store.styles.curate(interaction_id, output=output, curated_by=current_user())
         how = "edited answer" if output is not None else "answer as given"
         return f"Curated #{interaction_id} ({how}) as a training example."

@@ -188,9 +188,9 @@ def _model_in_use(services: Services) -> dict[str, Any] | None:
     """The TrainRun of the active version (after a rollback it is not the latest run)."""
     active = services.style_version()
     if active:
-        runs = services.store.train_runs(limit=1000)
+        runs = services.store.styles.train_runs(limit=1000)
         return next((r for r in runs if r["version"] == active), None)
-    return services.store.last_train_run()
+    return services.store.styles.last_train_run()
 
 
 def last_evaluation(version: str, runs: list[dict[str, Any]]) -> str:

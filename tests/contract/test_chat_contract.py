@@ -82,7 +82,9 @@ def make(tmp_path, sample_searcher, surface) -> Iterator[Callable[..., ChatDrive
         store = FeedbackStore(f"sqlite:///{tmp_path / f'contract{len(opened)}.db'}")
         decision = None if hedge_shift is None else DecisionModel(hedge_shift=hedge_shift)
         composer = ExtractiveComposer(decision=decision)
-        engine = AnswerEngine(sample_searcher, composer, recorder=store, asker_salt="s")
+        engine = AnswerEngine(
+            sample_searcher, composer, recorder=store.interactions, asker_salt="s"
+        )
         desk = (VoicedDesk if voiced else SupportDesk)(engine, store, "s")
         channels = ChannelDirectory(
             ChannelConfig(escalate_to=tuple(surface.ESCALATE_TO), follow_ups=follow_ups)  # type: ignore[arg-type]
@@ -110,7 +112,7 @@ def desk_of(driver: ChatDriver) -> SupportDesk:
 
 def interactions(driver: ChatDriver) -> list[dict[str, Any]]:
     store = desk_of(driver).store
-    return [store.get_interaction(i) for i in range(1, store.counts()["interactions"] + 1)]
+    return [store.interactions.get(i) for i in range(1, store.counts()["interactions"] + 1)]
 
 
 def answered(driver: ChatDriver, text: str = ROTATE, **kw: Any) -> tuple[Msg, Msg]:
@@ -134,7 +136,7 @@ def test_a_mention_is_answered_with_sources_and_recorded(make):
     _, answer = answered(driver)
     assert "grace" in answer.text.lower() or "rotate" in answer.text.lower()
     iid = linked(driver)
-    row = desk_of(driver).store.get_interaction(iid)
+    row = desk_of(driver).store.interactions.get(iid)
     assert row["platform"] == driver.platform and row["question"] == ROTATE
     assert not row["unanswered"] and row["sources"]
 
@@ -147,7 +149,7 @@ def test_a_hedged_answer_arrives_with_its_line_and_is_recorded_hedged(make):
     assert answer.text.lstrip().startswith(HEDGE_LINE), answer.text[:200]
     assert "[1]" in answer.text  # the quote still cites its page
     iid = linked(driver)
-    row = desk_of(driver).store.get_interaction(iid)
+    row = desk_of(driver).store.interactions.get(iid)
     assert row["hedged"] and not row["unanswered"] and row["sources"]
     assert row["answer"].startswith(HEDGE_LINE)
     if driver.platform == "http":  # the JSON says so as a field, not only in the text
@@ -232,7 +234,7 @@ def test_thumbs_up_is_recorded_and_thanked_privately(make):
     iid = linked(driver)
     shown = driver.vote(answer, up=True)
     assert "thank" in shown.lower()
-    (vote,) = desk_of(driver).store.votes_for(iid)
+    (vote,) = desk_of(driver).store.interactions.votes_for(iid)
     assert vote["value"] == 1 and vote["source"] == "button"
 
 
@@ -243,7 +245,7 @@ def test_a_thumbs_reaction_on_an_answer_is_a_vote(make):
     iid = linked(driver)
     driver.react(answer, "👀")
     driver.react(answer, "👎")
-    votes = wait_until(lambda: desk_of(driver).store.votes_for(iid), timeout=15)
+    votes = wait_until(lambda: desk_of(driver).store.interactions.votes_for(iid), timeout=15)
     assert [(v["value"], v["source"]) for v in votes] == [(-1, "reaction")]
 
 
@@ -253,12 +255,14 @@ def test_thumbs_down_then_a_reason_then_a_comment(make):
     iid = linked(driver)
     asked = driver.vote(answer, up=False)
     assert "what was wrong" in asked.lower()
-    assert desk_of(driver).store.votes_for(iid)[0]["value"] == -1  # counted before a reason
+    assert (
+        desk_of(driver).store.interactions.votes_for(iid)[0]["value"] == -1
+    )  # counted before a reason
     noted = driver.choose_reason(answer, Reason.NOT_IN_DOCS.value)
     assert Reason.NOT_IN_DOCS.label in noted
     saved = driver.comment(answer, Reason.NOT_IN_DOCS.value, "Mention the CLI")
     assert "saved" in saved.lower()
-    (vote,) = desk_of(driver).store.votes_for(iid)
+    (vote,) = desk_of(driver).store.interactions.votes_for(iid)
     assert (vote["value"], vote["reason"], vote["comment"]) == (
         -1,
         "not_in_docs",
@@ -273,7 +277,7 @@ def test_other_as_the_reason_opens_the_form_at_once_and_is_noted(make):
     driver.vote(answer, up=False)
     noted = driver.choose_reason(answer, Reason.OTHER.value)
     assert Reason.OTHER.label in noted
-    (vote,) = desk_of(driver).store.votes_for(iid)
+    (vote,) = desk_of(driver).store.interactions.votes_for(iid)
     assert (vote["value"], vote["reason"]) == (-1, "other")
 
 
@@ -283,7 +287,7 @@ def test_talk_to_a_human_pings_the_configured_people_once(make):
     iid = linked(driver)
     handoff = driver.talk_to_human(answer)
     assert "human" in handoff.lower()
-    assert desk_of(driver).store.get_interaction(iid)["escalated"] is True
+    assert desk_of(driver).store.interactions.get(iid)["escalated"] is True
     again = driver.talk_to_human(answer)
     assert "already" in again.lower()
 
@@ -306,7 +310,7 @@ def test_the_styled_answer_is_edited_into_the_posted_draft(make):
     (styled,) = driver.edits(answer)
     assert styled.startswith(OPENER)
     iid = linked(driver)
-    assert wait_until(lambda: desk_of(driver).store.get_interaction(iid)["shown"]) == "styled"
+    assert wait_until(lambda: desk_of(driver).store.interactions.get(iid)["shown"]) == "styled"
 
 
 def test_a_crash_while_answering_is_an_apology_with_a_reference(make):
