@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import AliasChoices, AliasPath, BaseModel
+from pydantic.fields import FieldInfo
 
 ENV_PREFIX = "ASKDESK_"
 
@@ -88,10 +89,37 @@ def keys_of(model: type[BaseModel]) -> set[str]:
     return out
 
 
-def _nested(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+def _members(annotation: Any) -> tuple[str, dict[str, type[BaseModel]]] | None:
+    """A tagged union of settings models (`Annotated[A | B, Field(discriminator="type")]`):
+    its discriminator key and each member by its tag; None for anything else."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    inner, *extras = typing.get_args(annotation)
+    key = next(
+        (getattr(x, "discriminator", None) for x in extras if isinstance(x, FieldInfo)), None
+    )
+    if not isinstance(key, str) or typing.get_origin(inner) not in (typing.Union, types.UnionType):
+        return None
+    out: dict[str, type[BaseModel]] = {}
+    for member in typing.get_args(inner):
+        if (
+            isinstance(member, type)
+            and issubclass(member, BaseModel)
+            and key in member.model_fields
+        ):
+            for tag in typing.get_args(member.model_fields[key].annotation):
+                out[str(tag)] = member
+    return key, out
+
+
+def _nested(annotation: Any) -> tuple[str, Any] | None:
     """How a field holds a nested settings model: ("table", M), ("array", M) for
-    list[M], ("tables", M) for dict[str, M]; None for plain values."""
+    list[M], ("tables", M) for dict[str, M], ("tagged", (key, {tag: M})) for a list of a
+    tagged union (`[[sources]]`); None for plain values."""
     origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is list and args and _members(args[0]) is not None:
+        return ("tagged", _members(args[0]))
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
             found = _nested(arg)
@@ -133,10 +161,33 @@ def unknown_keys(data: Mapping[str, Any], model: type[BaseModel], where: str) ->
                 if isinstance(item, Mapping):
                     label = repr(item["name"]) if isinstance(item.get("name"), str) else f"#{i + 1}"
                     yield from unknown_keys(item, sub, f"[[{key}]] {label} in {where}")
+        elif kind == "tagged" and isinstance(value, list):
+            tag_key, by_tag = sub
+            for i, item in enumerate(value):
+                if not isinstance(item, Mapping):
+                    continue
+                label = repr(item["name"]) if isinstance(item.get("name"), str) else f"#{i + 1}"
+                tag = item.get(tag_key)
+                if tag is not None and tag not in by_tag:
+                    continue  # an unknown type: the settings say so, listing the known ones
+                # without a tag, any member's key may be meant (the model is chosen later)
+                member_keys = keys_of(by_tag[tag]) if tag is not None else _keys_of_all(by_tag)
+                yield from _unknown_in(item, member_keys, f"[[{key}]] {label} in {where}")
         elif kind == "tables" and isinstance(value, Mapping):
             for sub_key, item in value.items():
                 if isinstance(item, Mapping):
                     yield from unknown_keys(item, sub, f'[{key}."{sub_key}"] in {where}')
+
+
+def _keys_of_all(models: Mapping[str, type[BaseModel]]) -> set[str]:
+    return set().union(*(keys_of(m) for m in models.values())) if models else set()
+
+
+def _unknown_in(data: Mapping[str, Any], known: set[str], where: str) -> Iterator[Unknown]:
+    """The keys of a flat table that are not `known` (a tagged-union member's table)."""
+    for key in data:
+        if key not in known:
+            yield Unknown(key, where, closest(key, known))
 
 
 def _field_of_alias(model: type[BaseModel], alias: str) -> str | None:

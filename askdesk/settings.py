@@ -12,9 +12,17 @@ import os
 import re
 import secrets
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,14 +31,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from askdesk.setting_names import unknown_keys, unknown_variables
+from askdesk.setting_names import UnknownSetting, unknown_keys, unknown_variables
 from bots.slack.guard import MAX_REQUEST_BYTES
 from core.citations import URL_PLACEHOLDER
 from core.types import MAX_STORED_QUESTION_CHARS
 from dashboard.decision import Thresholds
 from dashboard.hosts import split_host
-from retrieval.crawl_limits import CrawlLimits
 from retrieval.fusion import FusionConfig
+from retrieval.source_registry import SourceTypeError, registered, with_type
+from retrieval.source_types import SourceSettings
 
 
 def config_file() -> Path:
@@ -52,65 +61,21 @@ class ChannelSettings(BaseModel):
     )
 
 
-_CRAWL = CrawlLimits()  # the crawler's defaults live there
+SOURCE_TYPES: dict[str, type[SourceSettings]] = registered()
+"""The source types of this process (built-in and installed), read once at import."""
 
 
-class SourceSettings(BaseModel):
-    """A `[[sources]]` table: one place the desk's docs live (a folder, a site, a repo)."""
+def _typed_source(table: Any) -> Any:
+    """A `[[sources]]` table gets its `type` (implied for tables written before it)."""
+    return with_type(table, SOURCE_TYPES)
 
-    model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        description="Unique; the doc_id prefix (`name/...`) and a channel `paths` prefix.",
-    )
-    path: Path | None = Field(None, description="A docs folder.")
-    url: str | None = Field(None, description="A website: crawled within this URL's prefix.")
-    git: str | None = Field(None, description="A git repository URL (https, ssh or file).")
-    branch: str | None = Field(None, description="git: the branch (default: the remote's).")
-    subdir: str | None = Field(None, description="git: only this folder of the repository.")
-    token_env: str | None = Field(
-        None, description="git/web: the environment variable holding an access token."
-    )
-    web_url: str | None = Field(
-        None,
-        description="Link for answers, with {path} (and {commit} for git), e.g. "
-        "https://github.com/org/repo/blob/{commit}/{path}.",
-    )
-    every_minutes: float | None = Field(None, gt=0, description="Own sync schedule.")
-    max_pages: int = Field(2000, ge=1, description="web: pages fetched per sync at most.")
-    max_mb: float = Field(200.0, gt=0, description="web: megabytes downloaded per sync at most.")
-    delay_s: float = Field(0.0, ge=0, description="web: pause between requests per worker.")
-    concurrency: int = Field(4, ge=1, le=16, description="web: requests in flight at most.")
-    page_deadline_s: float = Field(
-        _CRAWL.page_deadline_s,
-        gt=0,
-        description="web: wall-clock seconds one page may take (a slow page is kept as it was).",
-    )
-    sync_deadline_s: float = Field(
-        _CRAWL.sync_deadline_s,
-        gt=0,
-        description="web: wall-clock seconds one crawl may take; pages not reached are kept.",
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, v: str | None) -> str | None:
-        if v is not None and not v.lower().startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return v
-
-    def model_post_init(self, _context: Any) -> None:
-        given = [k for k in ("path", "url", "git") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"source {self.name!r} needs exactly one of path, url or git"
-                + (f" (got {', '.join(given)})" if given else "")
-            )
-
-    @property
-    def kind(self) -> str:
-        return "folder" if self.path is not None else "web" if self.url is not None else "git"
+AnySource = Annotated[
+    Union[tuple(SOURCE_TYPES.values())],  # noqa: UP007 (built at run time from the registry)
+    Field(discriminator="type"),
+    BeforeValidator(_typed_source),
+]
+"""A `[[sources]]` table: one of the registered source types, chosen by its `type`."""
 
 
 class LanceDBSettings(BaseModel):
@@ -212,7 +177,7 @@ class Settings(BaseSettings):
         "OpenAI-compatible model, checked against the passages), or a composer installed "
         "through the `askdesk.composers` entry points.",
     )
-    sources: list[SourceSettings] = Field(
+    sources: list[AnySource] = Field(
         default_factory=list,
         description="`[[sources]]` tables: every place the docs live; `askdesk index` syncs all.",
     )
@@ -516,6 +481,12 @@ class CheckedTomlSource(TomlConfigSettingsSource):
         super().__init__(settings_cls, toml_file=toml_file)
         for unknown in unknown_keys(self.toml_data, settings_cls, str(toml_file)):
             raise unknown.error()
+        tables = self.toml_data.get("sources")
+        for table in tables if isinstance(tables, list) else []:
+            try:
+                with_type(table, SOURCE_TYPES)
+            except SourceTypeError as exc:
+                raise UnknownSetting(f"{exc.what} in {toml_file}", exc.hint) from exc
 
 
 def dotenv_file(settings_cls: type[BaseSettings] = Settings) -> Path | None:

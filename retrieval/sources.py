@@ -68,7 +68,7 @@ class Source(Protocol):
     """Where it is, for run rows and messages (a folder, a URL, a git URL without secrets)."""
 
     kind: str
-    """"folder", "web" or "git"."""
+    """The source type: "folder", "web", "git" or a registered one (retrieval.source_registry)."""
 
     def list_items(self) -> Listing:
         """Everything the source holds now; raises only when nothing can be listed at all
@@ -76,11 +76,14 @@ class Source(Protocol):
         ...
 
     def read(self, item: Item, max_bytes: int) -> bytes:
-        """One item's bytes; LoadError with a one-line reason when it cannot be read.
-
-        A source may also have `finish()`, called after its sync was written, to remember
-        what it synced (a website its validators, a repository its commit)."""
+        """One item's bytes; LoadError with a one-line reason when it cannot be read."""
         ...
+
+    def finish(self) -> None:
+        """Called after the sync was written, to remember what was synced (a website its
+        validators, a repository its commit). Nothing to remember by default: a source
+        class that subclasses Source inherits this."""
+        return None
 
 
 def owns(source_name: str, doc_id: str) -> bool:
@@ -97,7 +100,7 @@ def content_validator(data: bytes) -> str:
     return f"{PIPELINE_VERSION}:{hashlib.sha256(data).hexdigest()[:32]}"
 
 
-class FolderSource:
+class FolderSource(Source):
     """A docs folder on disk: what `askdesk index ./docs` has always indexed."""
 
     kind = "folder"

@@ -52,7 +52,7 @@ from retrieval.crawl_limits import CrawlLimits
 from retrieval.documents import LoadError
 from retrieval.loaders import format_for_type
 from retrieval.netguard import AddressPolicy, deadline, guarded_session, refusal_of
-from retrieval.sources import PIPELINE_VERSION, Item, Listing, prefixed
+from retrieval.sources import PIPELINE_VERSION, Item, Listing, Source, prefixed
 from retrieval.urls import host_port, normalize, origin, split_credentials
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _sitemap_ok(saved: dict[str, Any]) -> bool:
     )
 
 
-class WebSource:
+class WebSource(Source):
     kind = "web"
 
     def __init__(

@@ -188,7 +188,8 @@ def _sources_freshness(app: App, last: dict[str, Any] | None) -> dict[str, Any]:
         app.index,
         lambda name: app.store.last_index_run(source=name),
     )
-    with_pending(rows, {c.name: c.path for c in unique.values() if c.path is not None}, app.index)
+    folders = {c.name: c.local_folder for c in unique.values() if c.local_folder is not None}
+    with_pending(rows, folders, app.index)
     info["sources"] = rows
     known = [r["pending"] for r in rows if r["pending"] is not None]
     info["docs_changed"] = sum(known) if known else None

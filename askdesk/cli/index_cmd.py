@@ -227,11 +227,7 @@ def sources(
 
 def where_of(conf: Any) -> str:
     """Where a configured source is, as it may be shown (no credentials)."""
-    from retrieval.gitsource import redact
-
-    if conf.path is not None:
-        return str(conf.path)
-    return redact(str(conf.url or conf.git))
+    return str(conf.where)
 
 
 def watch_folder(
