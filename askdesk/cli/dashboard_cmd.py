@@ -113,10 +113,10 @@ def _listen(host: str, port: int, wsgi_app: Any) -> Any:
 
 def build_services(app: App, auth: AuthConfig | None) -> Services:
     """Wire the dashboard's plain dependencies from the settings-backed App."""
+    from askdesk.settings import RulesSettings
     from askdesk.upkeep import reindex_job, retrain_job
     from core.freshness import index_freshness
     from core.gaps import cluster_questions
-    from dashboard.decision import Thresholds
     from dashboard.jobs import JobRunner
     from dashboard.services import Services
     from feedback.analytics import Analytics
@@ -159,7 +159,7 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
     return Services(
         store=store,
         analytics=Analytics(store.engine),
-        thresholds=Thresholds.from_settings(s),
+        thresholds=s.block(RulesSettings).thresholds(),
         jobs=jobs,
         desk=app.desk(),
         freshness=freshness,

@@ -213,8 +213,9 @@ def _llm_server(app: Any) -> dict[str, Any]:
     s = app.settings
     from core.compose import ExtractiveComposer
     from core.llm_compose import build_llm_composer
+    from core.llm_settings import LLMSettings
 
-    composer = build_llm_composer(s, fallback=ExtractiveComposer())
+    composer = build_llm_composer(s.block(LLMSettings), fallback=ExtractiveComposer())
     reachable, detail = composer.ping(timeout_s=3.0)
     return {
         "base_url": _safe_url(s.llm_base_url),
