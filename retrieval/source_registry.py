@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -28,7 +29,13 @@ ENTRY_POINT_GROUP = "askdesk.sources"
 
 
 def registered() -> dict[str, type[SourceSettings]]:
-    """Every source type by name: the built-ins, then those installed through the
+    """Every source type by name (see `_scan`); the entry points are read once a process."""
+    return dict(_scan())
+
+
+@cache
+def _scan() -> dict[str, type[SourceSettings]]:
+    """The built-ins, then the source types installed through the
     `askdesk.sources` entry points. One that fails to load, is no SourceSettings, or takes
     a name already taken is skipped with a warning, so one broken plugin never stops the
     desk."""

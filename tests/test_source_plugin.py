@@ -205,3 +205,29 @@ def test_a_third_party_type_takes_a_one_off_argument_by_its_prefix(
     top = hits["hits"][0]
     assert top["doc_id"] == "shipping.md"  # the unnamed source owns the whole index
     assert "Rotterdam" in top["text"]
+
+
+def test_a_broken_or_shadowing_plugin_never_stops_the_desk(work: Path, tmp_path: Path) -> None:
+    """An entry point that cannot load is skipped (logged); one claiming a built-in's name
+    does not replace it: the folder source below is still the built-in folder."""
+    site = tmp_path / "site"
+    dist = site / "askdesk_source_broken-0.1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: askdesk-source-broken\n")
+    (dist / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\n"
+        "broken = askdesk_source_missing:Nothing\n"
+        "folder = askdesk_source_example:JsonLinesSettings\n"
+    )
+    (work / "docs").mkdir()
+    (work / "askdesk.toml").write_text('[[sources]]\nname = "h"\npath = "docs"\n')
+    run = askdesk(work, "config", "check", "--json", site=site)
+    assert run.returncode == 0, run.stderr
+    rows = {r["name"]: r for r in json.loads(run.stdout)["settings"]}
+    assert rows["sources"]["value"] == [
+        {"type": "folder", "name": "h", "every_minutes": None, "path": "docs", "web_url": None}
+    ]
+    (work / "askdesk.toml").write_text('[[sources]]\nname = "b"\ntype = "broken"\n')
+    typo = askdesk(work, "status", site=site)
+    assert typo.returncode == 2
+    assert typo.stderr.strip().splitlines()[-1].endswith("(known types: folder, git, web)")
