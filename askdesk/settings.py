@@ -122,9 +122,6 @@ class DeskSettings(BaseModel):
     )
     log_level: str = "INFO"
 
-    # -- answer backend: bring your own LLM (README "Bring your own LLM") ---------------------
-    # -- style model -------------------------------------------------------------------------
-    # -- dashboard -----------------------------------------------------------------------------
     # -- upkeep: scheduled reindex and retention ---------------------------------------------
     index_lock_lease_s: float = Field(
         60.0,
@@ -142,10 +139,6 @@ class DeskSettings(BaseModel):
         "`askdesk privacy purge`).",
     )
 
-    # -- the reindex / retrain rules (see DESIGN.md); defaults live with the rules ---------------
-    # -- chat --------------------------------------------------------------------------------
-
-    # -- the HTTP API (`askdesk serve`) ------------------------------------------------------
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, v: Path) -> Path:

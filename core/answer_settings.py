@@ -43,7 +43,7 @@ class AnswerSettings(BaseModel):
     docs_url_template: str | None = Field(
         None, description="e.g. https://docs.example.com/{path} — makes sources links."
     )
-    # -- who writes answers; `llm` also reads the llm_* block below (README "Bring your own LLM")
+    # -- who writes answers; `llm` also reads the llm_* block (core.llm_settings)
     answer_backend: str = Field(
         "extractive",
         description="Who writes answers: `extractive` (quotes the docs), `llm` (an "
