@@ -18,11 +18,11 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pydantic import AliasChoices, AliasPath, BaseModel
+from pydantic import AliasChoices, AliasPath, BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
 ENV_PREFIX = "ASKDESK_"
@@ -51,12 +51,13 @@ class Unknown:
     key: str  # as written, e.g. "pth"
     where: str  # e.g. "askdesk.toml", "[[sources]] 'handbook' in askdesk.toml"
     suggestion: str | None
+    takes: str = ""  # e.g. "type = 'folder' takes: name, path, …" (a tagged table's keys)
 
     def error(self) -> UnknownSetting:
         hint = (
             f"did you mean {self.suggestion!r}?"
             if self.suggestion
-            else "`askdesk config check` lists every setting"
+            else self.takes or "`askdesk config check` lists every setting"
         )
         return UnknownSetting(f"unknown setting {self.key!r} in {self.where}", hint)
 
@@ -89,9 +90,32 @@ def keys_of(model: type[BaseModel]) -> set[str]:
     return out
 
 
-def _members(annotation: Any) -> tuple[str, dict[str, type[BaseModel]]] | None:
-    """A tagged union of settings models (`Annotated[A | B, Field(discriminator="type")]`):
-    its discriminator key and each member by its tag; None for anything else."""
+@dataclass(frozen=True)
+class Tagged:
+    """A tagged union of settings models: its discriminator key, each member by its tag,
+    and the union's before-validators (they may fill in the tag: `[[sources]]` tables
+    written before `type` existed)."""
+
+    key: str
+    by_tag: dict[str, type[BaseModel]]
+    before: tuple[Callable[[Any], Any], ...] = ()
+
+    def tag_of(self, item: Mapping[str, Any]) -> Any:
+        """The item's tag as written, else as the before-validators imply it (None when
+        they cannot: the settings then report that, in their own words)."""
+        if item.get(self.key) is not None:
+            return item.get(self.key)
+        for fill in self.before:
+            try:
+                item = fill(item)
+            except ValueError:
+                return None
+        return item.get(self.key) if isinstance(item, Mapping) else None
+
+
+def _members(annotation: Any) -> Tagged | None:
+    """A tagged union of settings models (`Annotated[A | B, Field(discriminator="type")]`);
+    None for anything else."""
     if typing.get_origin(annotation) is not typing.Annotated:
         return None
     inner, *extras = typing.get_args(annotation)
@@ -109,17 +133,19 @@ def _members(annotation: Any) -> tuple[str, dict[str, type[BaseModel]]] | None:
         ):
             for tag in typing.get_args(member.model_fields[key].annotation):
                 out[str(tag)] = member
-    return key, out
+    before = tuple(x.func for x in extras if isinstance(x, BeforeValidator))
+    return Tagged(key, out, before)
 
 
 def _nested(annotation: Any) -> tuple[str, Any] | None:
     """How a field holds a nested settings model: ("table", M), ("array", M) for
-    list[M], ("tables", M) for dict[str, M], ("tagged", (key, {tag: M})) for a list of a
-    tagged union (`[[sources]]`); None for plain values."""
+    list[M], ("tables", M) for dict[str, M], ("tagged", Tagged) for a list of a tagged
+    union (`[[sources]]`); None for plain values."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin is list and args and _members(args[0]) is not None:
-        return ("tagged", _members(args[0]))
+    tagged = _members(args[0]) if origin is list and args else None
+    if tagged is not None:
+        return ("tagged", tagged)
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
             found = _nested(arg)
@@ -162,17 +188,19 @@ def unknown_keys(data: Mapping[str, Any], model: type[BaseModel], where: str) ->
                     label = repr(item["name"]) if isinstance(item.get("name"), str) else f"#{i + 1}"
                     yield from unknown_keys(item, sub, f"[[{key}]] {label} in {where}")
         elif kind == "tagged" and isinstance(value, list):
-            tag_key, by_tag = sub
             for i, item in enumerate(value):
                 if not isinstance(item, Mapping):
                     continue
                 label = repr(item["name"]) if isinstance(item.get("name"), str) else f"#{i + 1}"
-                tag = item.get(tag_key)
-                if tag is not None and tag not in by_tag:
+                tag = sub.tag_of(item)
+                if tag is not None and tag not in sub.by_tag:
                     continue  # an unknown type: the settings say so, listing the known ones
-                # without a tag, any member's key may be meant (the model is chosen later)
+                # no tag to be had: any member's key may be meant (the settings say the rest)
+                by_tag = sub.by_tag
                 member_keys = keys_of(by_tag[tag]) if tag is not None else _keys_of_all(by_tag)
-                yield from _unknown_in(item, member_keys, f"[[{key}]] {label} in {where}")
+                takes = f"{sub.key} = {tag!r} takes: {', '.join(sorted(member_keys))}"
+                for unknown in _unknown_in(item, member_keys, f"[[{key}]] {label} in {where}"):
+                    yield replace(unknown, takes=takes if tag is not None else "")
         elif kind == "tables" and isinstance(value, Mapping):
             for sub_key, item in value.items():
                 if isinstance(item, Mapping):

@@ -96,9 +96,14 @@ def test_every_field_of_the_nested_models_is_known_without_a_second_list():
     assert list(unknown_keys(data, Settings, "askdesk.toml")) == []
     assert keys_of(WebSourceSettings) >= {"type", "name", "url", "max_pages"}
     assert [u.key for u in unknown_keys({"sources": [{"pth": 1}]}, Settings, "f")] == ["pth"]
-    # a table that names its type is checked against that type's keys only
-    folder = {"type": "folder", "name": "a", "path": "d", "max_pages": 3}
-    assert [u.key for u in unknown_keys({"sources": [folder]}, Settings, "f")] == ["max_pages"]
+    # a table is checked against its type's keys only, the type as written or implied
+    for folder in ({"type": "folder", "name": "a", "path": "d", "max_pages": 3},
+                   {"name": "a", "path": "d", "max_pages": 3}):  # fmt: skip
+        found = list(unknown_keys({"sources": [folder]}, Settings, "f"))
+        assert [(u.key, u.where) for u in found] == [("max_pages", "[[sources]] 'a' in f")]
+        assert found[0].error().hint == (
+            "type = 'folder' takes: every_minutes, name, path, type, web_url"
+        )
 
 
 def test_status_fails_on_an_unknown_answer_backend_after_showing_the_rest(env, capsys, monkeypatch):
