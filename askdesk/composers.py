@@ -19,7 +19,7 @@ from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 
 from askdesk.setting_names import closest
-from askdesk.settings import Settings
+from askdesk.settings import LLMSettings, Settings
 from core.compose import ExtractiveComposer
 from core.ports import Composer
 
@@ -48,7 +48,7 @@ def _llm(settings: Settings, fallback: Composer) -> Composer:
         raise ComposerError(
             f"the llm backend needs the {exc.name!r} package: pip install {exc.name}"
         ) from exc
-    return module.build_llm_composer(settings, fallback=fallback)
+    return module.build_llm_composer(settings.block(LLMSettings), fallback=fallback)
 
 
 BUILTINS: dict[str, Factory] = {"extractive": _extractive, "llm": _llm}

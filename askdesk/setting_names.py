@@ -18,11 +18,12 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pydantic import AliasChoices, AliasPath, BaseModel
+from pydantic import AliasChoices, AliasPath, BaseModel, BeforeValidator
+from pydantic.fields import FieldInfo
 
 ENV_PREFIX = "ASKDESK_"
 
@@ -50,12 +51,13 @@ class Unknown:
     key: str  # as written, e.g. "pth"
     where: str  # e.g. "askdesk.toml", "[[sources]] 'handbook' in askdesk.toml"
     suggestion: str | None
+    takes: str = ""  # e.g. "type = 'folder' takes: name, path, …" (a tagged table's keys)
 
     def error(self) -> UnknownSetting:
         hint = (
             f"did you mean {self.suggestion!r}?"
             if self.suggestion
-            else "`askdesk config check` lists every setting"
+            else self.takes or "`askdesk config check` lists every setting"
         )
         return UnknownSetting(f"unknown setting {self.key!r} in {self.where}", hint)
 
@@ -88,10 +90,62 @@ def keys_of(model: type[BaseModel]) -> set[str]:
     return out
 
 
-def _nested(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+@dataclass(frozen=True)
+class Tagged:
+    """A tagged union of settings models: its discriminator key, each member by its tag,
+    and the union's before-validators (they may fill in the tag: `[[sources]]` tables
+    written before `type` existed)."""
+
+    key: str
+    by_tag: dict[str, type[BaseModel]]
+    before: tuple[Callable[[Any], Any], ...] = ()
+
+    def tag_of(self, item: Mapping[str, Any]) -> Any:
+        """The item's tag as written, else as the before-validators imply it (None when
+        they cannot: the settings then report that, in their own words)."""
+        if item.get(self.key) is not None:
+            return item.get(self.key)
+        for fill in self.before:
+            try:
+                item = fill(item)
+            except ValueError:
+                return None
+        return item.get(self.key) if isinstance(item, Mapping) else None
+
+
+def _members(annotation: Any) -> Tagged | None:
+    """A tagged union of settings models (`Annotated[A | B, Field(discriminator="type")]`);
+    None for anything else."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    inner, *extras = typing.get_args(annotation)
+    key = next(
+        (getattr(x, "discriminator", None) for x in extras if isinstance(x, FieldInfo)), None
+    )
+    if not isinstance(key, str) or typing.get_origin(inner) not in (typing.Union, types.UnionType):
+        return None
+    out: dict[str, type[BaseModel]] = {}
+    for member in typing.get_args(inner):
+        if (
+            isinstance(member, type)
+            and issubclass(member, BaseModel)
+            and key in member.model_fields
+        ):
+            for tag in typing.get_args(member.model_fields[key].annotation):
+                out[str(tag)] = member
+    before = tuple(x.func for x in extras if isinstance(x, BeforeValidator))
+    return Tagged(key, out, before)
+
+
+def _nested(annotation: Any) -> tuple[str, Any] | None:
     """How a field holds a nested settings model: ("table", M), ("array", M) for
-    list[M], ("tables", M) for dict[str, M]; None for plain values."""
+    list[M], ("tables", M) for dict[str, M], ("tagged", Tagged) for a list of a tagged
+    union (`[[sources]]`); None for plain values."""
     origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    tagged = _members(args[0]) if origin is list and args else None
+    if tagged is not None:
+        return ("tagged", tagged)
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
             found = _nested(arg)
@@ -133,10 +187,35 @@ def unknown_keys(data: Mapping[str, Any], model: type[BaseModel], where: str) ->
                 if isinstance(item, Mapping):
                     label = repr(item["name"]) if isinstance(item.get("name"), str) else f"#{i + 1}"
                     yield from unknown_keys(item, sub, f"[[{key}]] {label} in {where}")
+        elif kind == "tagged" and isinstance(value, list):
+            for i, item in enumerate(value):
+                if not isinstance(item, Mapping):
+                    continue
+                label = repr(item["name"]) if isinstance(item.get("name"), str) else f"#{i + 1}"
+                tag = sub.tag_of(item)
+                if tag is not None and tag not in sub.by_tag:
+                    continue  # an unknown type: the settings say so, listing the known ones
+                # no tag to be had: any member's key may be meant (the settings say the rest)
+                by_tag = sub.by_tag
+                member_keys = keys_of(by_tag[tag]) if tag is not None else _keys_of_all(by_tag)
+                takes = f"{sub.key} = {tag!r} takes: {', '.join(sorted(member_keys))}"
+                for unknown in _unknown_in(item, member_keys, f"[[{key}]] {label} in {where}"):
+                    yield replace(unknown, takes=takes if tag is not None else "")
         elif kind == "tables" and isinstance(value, Mapping):
             for sub_key, item in value.items():
                 if isinstance(item, Mapping):
                     yield from unknown_keys(item, sub, f'[{key}."{sub_key}"] in {where}')
+
+
+def _keys_of_all(models: Mapping[str, type[BaseModel]]) -> set[str]:
+    return set().union(*(keys_of(m) for m in models.values())) if models else set()
+
+
+def _unknown_in(data: Mapping[str, Any], known: set[str], where: str) -> Iterator[Unknown]:
+    """The keys of a flat table that are not `known` (a tagged-union member's table)."""
+    for key in data:
+        if key not in known:
+            yield Unknown(key, where, closest(key, known))
 
 
 def _field_of_alias(model: type[BaseModel], alias: str) -> str | None:

@@ -1,5 +1,11 @@
 """One settings object for every command and bot: env vars `ASKDESK_*`, then `askdesk.toml`.
 
+Assembled from the blocks each component declares beside its code (search, answering, the
+LLM backend, style, dashboard and rules, chat surfaces; source types through their
+registry): `Settings` inherits every block, so each setting is declared once, in its
+block, and keeps its flat name in the file, the environment and `askdesk config check`.
+A layer gets its own block, `settings.block(SearchSettings)`, never the whole object.
+
 Precedence, highest first: constructor arguments (CLI flags), environment variables, a
 `.env` file, the TOML file (`./askdesk.toml`, or the path in `ASKDESK_CONFIG`), defaults.
 Everything lives under one data dir by default; the LanceDB URI and the database URL can
@@ -9,109 +15,75 @@ point elsewhere (object storage, PostgreSQL) to scale out.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, TypeVar, Union
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
-from askdesk.setting_names import unknown_keys, unknown_variables
-from bots.slack.guard import MAX_REQUEST_BYTES
-from core.citations import URL_PLACEHOLDER
-from core.types import MAX_STORED_QUESTION_CHARS
-from dashboard.decision import Thresholds
-from dashboard.hosts import split_host
-from retrieval.crawl_limits import CrawlLimits
-from retrieval.fusion import FusionConfig
+from askdesk.setting_names import UnknownSetting, unknown_keys, unknown_variables
+from bots.chat_settings import (
+    ChannelSettings,
+    ChatSettings,
+    DiscordSettings,
+    HttpApiSettings,
+    SlackSettings,
+)
+from core.answer_settings import AnswerSettings
+from core.llm_settings import LLMSettings
+from dashboard.dashboard_settings import DashboardSettings, RulesSettings
+from retrieval.search_settings import SearchSettings
+from retrieval.source_registry import SourceTypeError, registered, with_type
+from retrieval.source_types import SourceSettings
+from styling.style_settings import StyleSettings
+
+__all__ = [
+    "BLOCKS",
+    "AnswerSettings",
+    "ChannelSettings",
+    "ChatSettings",
+    "DashboardSettings",
+    "DeskSettings",
+    "DiscordSettings",
+    "HttpApiSettings",
+    "LLMSettings",
+    "RulesSettings",
+    "SearchSettings",
+    "Settings",
+    "SlackSettings",
+    "SourceSettings",
+    "StyleSettings",
+]
+
+Block = TypeVar("Block", bound=BaseModel)
 
 
 def config_file() -> Path:
     return Path(os.environ.get("ASKDESK_CONFIG", "askdesk.toml"))
 
 
-class ChannelSettings(BaseModel):
-    """A `[channels.<id>]` table: how the bot behaves in one Slack or Discord channel."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    paths: list[str] = Field(default_factory=list, description="Only search these path prefixes.")
-    respond_to: Literal["mentions", "all"] = "mentions"
-    escalate_to: list[str] | None = Field(None, description="Overrides the global escalate_to.")
-    follow_ups: Literal["thread", "mention"] | None = Field(
-        None,
-        description="Overrides the global follow_ups: `thread` answers replies in a thread "
-        "askdesk answered without a mention; `mention` needs the mention every time.",
-    )
+SOURCE_TYPES: dict[str, type[SourceSettings]] = registered()
+"""The source types of this process (built-in and installed), read once at import."""
 
 
-_CRAWL = CrawlLimits()  # the crawler's defaults live there
+def _typed_source(table: Any) -> Any:
+    """A `[[sources]]` table gets its `type` (implied for tables written before it)."""
+    return with_type(table, SOURCE_TYPES)
 
 
-class SourceSettings(BaseModel):
-    """A `[[sources]]` table: one place the desk's docs live (a folder, a site, a repo)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        description="Unique; the doc_id prefix (`name/...`) and a channel `paths` prefix.",
-    )
-    path: Path | None = Field(None, description="A docs folder.")
-    url: str | None = Field(None, description="A website: crawled within this URL's prefix.")
-    git: str | None = Field(None, description="A git repository URL (https, ssh or file).")
-    branch: str | None = Field(None, description="git: the branch (default: the remote's).")
-    subdir: str | None = Field(None, description="git: only this folder of the repository.")
-    token_env: str | None = Field(
-        None, description="git/web: the environment variable holding an access token."
-    )
-    web_url: str | None = Field(
-        None,
-        description="Link for answers, with {path} (and {commit} for git), e.g. "
-        "https://github.com/org/repo/blob/{commit}/{path}.",
-    )
-    every_minutes: float | None = Field(None, gt=0, description="Own sync schedule.")
-    max_pages: int = Field(2000, ge=1, description="web: pages fetched per sync at most.")
-    max_mb: float = Field(200.0, gt=0, description="web: megabytes downloaded per sync at most.")
-    delay_s: float = Field(0.0, ge=0, description="web: pause between requests per worker.")
-    concurrency: int = Field(4, ge=1, le=16, description="web: requests in flight at most.")
-    page_deadline_s: float = Field(
-        _CRAWL.page_deadline_s,
-        gt=0,
-        description="web: wall-clock seconds one page may take (a slow page is kept as it was).",
-    )
-    sync_deadline_s: float = Field(
-        _CRAWL.sync_deadline_s,
-        gt=0,
-        description="web: wall-clock seconds one crawl may take; pages not reached are kept.",
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, v: str | None) -> str | None:
-        if v is not None and not v.lower().startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return v
-
-    def model_post_init(self, _context: Any) -> None:
-        given = [k for k in ("path", "url", "git") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"source {self.name!r} needs exactly one of path, url or git"
-                + (f" (got {', '.join(given)})" if given else "")
-            )
-
-    @property
-    def kind(self) -> str:
-        return "folder" if self.path is not None else "web" if self.url is not None else "git"
+AnySource = Annotated[
+    Union[tuple(SOURCE_TYPES.values())],  # noqa: UP007 (built at run time from the registry)
+    Field(discriminator="type"),
+    BeforeValidator(_typed_source),
+]
+"""A `[[sources]]` table: one of the registered source types, chosen by its `type`."""
 
 
 class LanceDBSettings(BaseModel):
@@ -126,23 +98,10 @@ class LanceDBSettings(BaseModel):
     )
 
 
-def _env(*names: str) -> AliasChoices:
-    """Accept the platform's conventional variable (SLACK_BOT_TOKEN) and the ASKDESK_ one."""
-    return AliasChoices(*names, *(f"ASKDESK_{n}" for n in names))
+class DeskSettings(BaseModel):
+    """The desk's own settings: where things are kept, the sources, upkeep and logging."""
 
-
-_RULES = Thresholds()
-_FUSION = FusionConfig()  # the search defaults live there, measured in BENCHMARKS.md
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ASKDESK_",
-        populate_by_name=True,
-        env_file=".env",
-        extra="forbid",  # a misspelt name is an error (askdesk.setting_names), never ignored
-        validate_default=True,
-    )
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     data_dir: Path = Field(
         Path(".askdesk"), description="Holds the LanceDB folder and SQLite file."
@@ -154,66 +113,7 @@ class Settings(BaseSettings):
     lancedb: LanceDBSettings = Field(default_factory=LanceDBSettings)
     database_url: str | None = Field(None, description="Default: sqlite:///DATA_DIR/askdesk.db.")
 
-    embed_model: str = "all-MiniLM-L6-v2"
-    embed_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 4)))
-    embed_batch_size: int = 32
-    embed_backend: Literal["auto", "onnx", "torch"] = Field(
-        "auto",
-        description="auto: onnxruntime on an ONNX export cached in DATA_DIR/models/embed-onnx, "
-        "else sentence-transformers (needs askdesk[torch]); onnx or torch: only that one.",
-    )
-    reranker_model: str | None = None
-
-    search_mode: Literal["hybrid", "vector", "fts"] = _FUSION.mode
-    fusion_method: Literal["score", "rrf"] = Field(
-        _FUSION.method, description="Hybrid fusion: `score` (cosine + weighted BM25) or `rrf`."
-    )
-    vector_weight: float = _FUSION.vector_weight
-    text_weight: float = _FUSION.text_weight
-    rrf_k: int = _FUSION.rrf_k
-    search_candidates: int = _FUSION.candidates
-    doc_weight: float = _FUSION.doc_weight
-    passage_weight: float = Field(
-        _FUSION.passage_weight,
-        ge=0.0,
-        description="Hybrid score fusion: weight of a chunk's best stored passage's cosine "
-        "(0 ranks by whole chunks only).",
-    )
-
-    top_k: int = Field(5, ge=1, le=50)
-    min_confidence: float = Field(0.15, ge=0.0, le=1.0)
-    max_question_chars: int = 4000
-    max_stored_question_chars: int = Field(
-        MAX_STORED_QUESTION_CHARS,
-        ge=100,
-        description="A longer question is cut to this many characters (the reply says so).",
-    )
-    answer_max_words: int = 110
-    answer_calibration: bool = Field(
-        False,
-        description="After each index run, calibrate when to decline on this knowledge base "
-        "(probes with a page held out; stored in DATA_DIR/answerability.json). Off by default: "
-        "on the sample KB it made the decision more lenient (BENCHMARKS.md).",
-    )
-    answer_hedge_shift: float | None = Field(
-        None,
-        ge=-10.0,
-        le=0.0,
-        description="The hedged zone: an answer the decision would decline at a bias this many "
-        'logits stricter starts with "I\'m not sure the docs cover this". None: the built-in '
-        "value (core/answerability.py HEDGE_BIAS_SHIFT); 0: never hedge.",
-    )
-    docs_url_template: str | None = Field(
-        None, description="e.g. https://docs.example.com/{path} — makes sources links."
-    )
-    # -- who writes answers; `llm` also reads the llm_* block below (README "Bring your own LLM")
-    answer_backend: str = Field(
-        "extractive",
-        description="Who writes answers: `extractive` (quotes the docs), `llm` (an "
-        "OpenAI-compatible model, checked against the passages), or a composer installed "
-        "through the `askdesk.composers` entry points.",
-    )
-    sources: list[SourceSettings] = Field(
+    sources: list[AnySource] = Field(
         default_factory=list,
         description="`[[sources]]` tables: every place the docs live; `askdesk index` syncs all.",
     )
@@ -222,78 +122,6 @@ class Settings(BaseSettings):
         None, description="Secret for hashing user ids; generated into the data dir if unset."
     )
     log_level: str = "INFO"
-
-    # -- answer backend: bring your own LLM (README "Bring your own LLM") ---------------------
-    llm_base_url: str = Field(
-        "http://127.0.0.1:11434/v1",
-        description="OpenAI-compatible API root, e.g. Ollama's http://127.0.0.1:11434/v1.",
-    )
-    llm_model: str = Field("llama3.2", description="Model name as the server knows it.")
-    llm_api_key: SecretStr | None = Field(
-        None, description="Bearer key (ASKDESK_LLM_API_KEY); never logged or shown."
-    )
-    llm_timeout_s: float = Field(
-        12.0,
-        gt=0,
-        description="The answer deadline: connecting, the first token, the whole reply however "
-        "slowly it arrives, and retries; past it the extractive answer is sent.",
-    )
-    llm_first_token_s: float = Field(
-        5.0,
-        gt=0,
-        description="Connecting, and (streaming) the reply's first token, must take less; "
-        "else the extractive answer is sent.",
-    )
-    llm_max_reply_bytes: int = Field(
-        262_144, ge=4096, description="A larger reply is cut off and the extractive answer sent."
-    )
-    llm_max_tokens: int = Field(400, ge=16, description="Longest reply asked of the model.")
-    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
-    llm_stream: bool = Field(
-        True,
-        description="Ask the server to stream its reply (SSE): needed for the first-token "
-        "budget (a whole reply has no first token to wait for).",
-    )
-
-    # -- style model -------------------------------------------------------------------------
-    style_enabled: bool = Field(
-        False, description="Rewrite answers in the brand voice by default (`ask --style`)."
-    )
-    style_model: str | None = Field(
-        None,
-        description="Style model version under DATA_DIR/style, or a folder; overrides the "
-        "version chosen with `askdesk style use`.",
-    )
-    style_base_model: str = Field(
-        "smollm2-135m-instruct",
-        description="Model to fine-tune: the packaged SmolLM2-135M-Instruct, or a folder/name.",
-    )
-    style_time_budget_s: float = Field(
-        20.0,
-        gt=0,
-        description="A rewrite (with its retries) slower than this falls back to the draft.",
-    )
-    style_threads: int | None = Field(None, description="torch threads for the style model.")
-    style_delivery: Literal["edit", "wait"] = Field(
-        "edit",
-        description="Chat with style on: `edit` posts the grounded answer at once and edits "
-        "the styled one into the same message; `wait` posts only the final text.",
-    )
-
-    # -- dashboard -----------------------------------------------------------------------------
-    dashboard_host: str = Field(
-        "127.0.0.1", description="Any other address requires dashboard_password."
-    )
-    dashboard_port: int = Field(8050, ge=0, le=65535)
-    dashboard_user: str = "admin"
-    dashboard_password: SecretStr | None = Field(
-        None, description="HTTP basic auth password; required to bind beyond loopback."
-    )
-    dashboard_allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Host names (`name` or `name:port`, `*` for any) the dashboard answers "
-        "besides its bound address; comma-separated in the environment.",
-    )
 
     # -- upkeep: scheduled reindex and retention ---------------------------------------------
     index_lock_lease_s: float = Field(
@@ -312,104 +140,6 @@ class Settings(BaseSettings):
         "`askdesk privacy purge`).",
     )
 
-    # -- the reindex / retrain rules (see DESIGN.md); defaults live with the rules ---------------
-    rules_window_days: int = Field(
-        _RULES.rules_window_days, ge=1, description="Recent answers the rules look at."
-    )
-    rules_min_answers: int = Field(
-        _RULES.rules_min_answers,
-        ge=1,
-        description="Fewer answers in the window: the rules say 'not enough data'.",
-    )
-    facts_downvote_max: float = Field(
-        _RULES.facts_downvote_max,
-        ge=0,
-        le=1,
-        description="Share of answers 👎 'wrong facts' or 'not in docs'.",
-    )
-    unanswered_max: float = Field(
-        _RULES.unanswered_max, ge=0, le=1, description="Share of questions unanswered."
-    )
-    unanswered_rise_max: float = Field(
-        _RULES.unanswered_rise_max,
-        ge=0,
-        le=1,
-        description="Rise of the unanswered share over the previous window.",
-    )
-    eval_drop_max: float = Field(
-        _RULES.eval_drop_max,
-        ge=0,
-        le=1,
-        description="Drop of eval hit rate or answer F1 against the last run.",
-    )
-    tone_target: float = Field(
-        _RULES.tone_target, ge=0, le=1, description="Mean tone score of recent answers."
-    )
-    tone_downvote_max: float = Field(
-        _RULES.tone_downvote_max, ge=0, le=1, description="Share of answers 👎 'tone/format'."
-    )
-    retrain_min_examples: int = Field(
-        _RULES.retrain_min_examples,
-        ge=1,
-        description="New approved examples since the last training run.",
-    )
-
-    # -- chat --------------------------------------------------------------------------------
-    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
-    escalate_to: list[str] = Field(
-        default_factory=list, description="Slack user/group or Discord user/role ids to tag."
-    )
-    follow_ups: Literal["thread", "mention"] = Field(
-        "thread",
-        description="In a thread askdesk answered, `thread`: a reply without a mention is a "
-        "follow-up (unless it names someone else or only says thanks); `mention`: only "
-        "messages that mention askdesk are answered. Per channel: [channels.<id>].",
-    )
-    dm_window_minutes: float = Field(
-        30.0,
-        ge=0,
-        description="A direct message within this many minutes of the last answer continues "
-        "that conversation (0: every DM starts a new one).",
-    )
-    thread_answer_limit: int = Field(
-        8, ge=1, description="Answers per thread within thread_limit_minutes; then one notice."
-    )
-    thread_limit_minutes: float = Field(5.0, gt=0, description="The window of that limit.")
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(
-        None, validation_alias=_env("SLACK_SIGNING_SECRET")
-    )
-    slack_api_url: str | None = Field(
-        None, validation_alias=_env("SLACK_API_URL"), description="Web API base URL override."
-    )
-    slack_max_request_bytes: int = Field(
-        MAX_REQUEST_BYTES,
-        ge=1024,
-        description="HTTP mode: a larger request is refused with 413 before it is read.",
-    )
-    discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
-
-    # -- the HTTP API (`askdesk serve`) ------------------------------------------------------
-    http_api_keys: SecretStr | None = Field(
-        None,
-        description="Comma-separated `name=secret` or `name=sha256:<hex>` entries "
-        "(`askdesk serve --hash-key SECRET` prints the digest). Each key owns its conversations.",
-    )
-    http_cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Origins (scheme://host[:port]) whose pages may call the API, e.g. the "
-        "docs site embedding the chat widget; comma-separated in the environment.",
-    )
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(8080, ge=0, le=65535)
-    http_max_body_bytes: int = Field(
-        16 * 1024, ge=1024, description="A larger request body is refused with 413."
-    )
-    http_asks_per_minute: float = Field(
-        30.0, ge=0, description="Questions per API key per minute (0: no limit); then 429."
-    )
-
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, v: Path) -> Path:
@@ -418,50 +148,34 @@ class Settings(BaseSettings):
         command, job or bot process runs in."""
         return v.expanduser().absolute()
 
-    @field_validator("docs_url_template")
-    @classmethod
-    def _has_path(cls, v: str | None) -> str | None:
-        if v and URL_PLACEHOLDER not in v:
-            raise ValueError(f"docs_url_template must contain {URL_PLACEHOLDER}")
-        return v
 
-    @field_validator("answer_backend")
-    @classmethod
-    def _backend_name(cls, v: str) -> str:
-        """Names are compared as written in lower case; whether one exists is checked when
-        the engine is built (installed composers are only known then)."""
-        v = v.strip().lower()
-        if not v:
-            raise ValueError("answer_backend must name a composer, e.g. extractive")
-        return v
+BLOCKS: tuple[type[BaseModel], ...] = (
+    DeskSettings,
+    SearchSettings,
+    AnswerSettings,
+    LLMSettings,
+    StyleSettings,
+    DashboardSettings,
+    RulesSettings,
+    ChatSettings,
+    SlackSettings,
+    DiscordSettings,
+    HttpApiSettings,
+)
+"""The components' settings blocks, in the order `askdesk config check` lists them."""
 
-    @field_validator("http_cors_origins", mode="before")
-    @classmethod
-    def _origin_list(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            v = [part.strip() for part in v.split(",") if part.strip()]
-        if isinstance(v, list):
-            for entry in v:
-                if not isinstance(entry, str) or not re.fullmatch(
-                    r"https?://[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9a-fA-F:]+\](:\d{1,5})?",
-                    entry,
-                ):
-                    raise ValueError(f"not an origin (scheme://host[:port]): {entry!r}")
-        return v
 
-    @field_validator("dashboard_allowed_hosts", mode="before")
-    @classmethod
-    def _host_list(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            v = [part for part in v.split(",") if part.strip()]
-        if isinstance(v, list):
-            for entry in v:
-                if not isinstance(entry, str):
-                    continue
-                if entry.strip() != "*" and split_host(entry) is None:
-                    raise ValueError(f"not a host or host:port: {entry!r}")
-            return [e.strip() if isinstance(e, str) else e for e in v]
-        return v
+class Settings(BaseSettings, *reversed(BLOCKS)):  # type: ignore[misc]
+    """Every setting, each declared once in its block: the last base's fields come first,
+    hence `reversed` (data_dir leads `askdesk config check`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASKDESK_",
+        populate_by_name=True,
+        env_file=".env",
+        extra="forbid",  # a misspelt name is an error (askdesk.setting_names), never ignored
+        validate_default=True,
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -475,6 +189,13 @@ class Settings(BaseSettings):
         toml = CheckedTomlSource(settings_cls, toml_file=config_file())
         check_variables(settings_cls)
         return init_settings, env_settings, dotenv_settings, toml, file_secret_settings
+
+    def block(self, kind: type[Block]) -> Block:
+        """A validated copy of one component's block (`settings.block(SearchSettings)`):
+        what a layer receives instead of the whole settings object."""
+        if kind not in BLOCKS:
+            raise TypeError(f"{kind.__name__} is not a settings block (askdesk.settings.BLOCKS)")
+        return kind.model_validate({name: getattr(self, name) for name in kind.model_fields})
 
     # -- derived locations -----------------------------------------------------------------
     @property
@@ -517,6 +238,12 @@ class CheckedTomlSource(TomlConfigSettingsSource):
         super().__init__(settings_cls, toml_file=toml_file)
         for unknown in unknown_keys(self.toml_data, settings_cls, str(toml_file)):
             raise unknown.error()
+        tables = self.toml_data.get("sources")
+        for table in tables if isinstance(tables, list) else []:
+            try:
+                with_type(table, SOURCE_TYPES)
+            except SourceTypeError as exc:
+                raise UnknownSetting(f"{exc.what} in {toml_file}", exc.hint) from exc
 
 
 def dotenv_file(settings_cls: type[BaseSettings] = Settings) -> Path | None:

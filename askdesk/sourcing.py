@@ -1,25 +1,25 @@
 """Settings and command-line arguments → source objects (retrieval.sources).
 
-The one place that knows how a `[[sources]]` table or an `askdesk index SOURCE` argument
-becomes a folder, website or git source, and where each keeps its state in the data dir
-(DATA_DIR/sources/<name>/: a repository's clone, a website's validators).
+Which type a `[[sources]]` table or an `askdesk index SOURCE` argument is comes from the
+registered source types (retrieval.source_registry); this module only decides where each
+keeps its state in the data dir (DATA_DIR/sources/<name>/: a repository's clone, a
+website's validators) and which configured entries can sync.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrieval.gitsource import GitSource
-from retrieval.sources import FolderSource, Source
-from retrieval.urls import redact
+from retrieval.source_registry import registered
+from retrieval.source_settings import FolderSourceSettings, state_key
+from retrieval.source_types import SourceSettings
+from retrieval.sources import Source
 
 if TYPE_CHECKING:
-    from askdesk.settings import Settings, SourceSettings
+    from askdesk.settings import Settings
     from askdesk.wiring import App
 
 log = logging.getLogger(__name__)
@@ -43,38 +43,9 @@ def state_dir(settings: Settings, key: str) -> Path:
     return settings.data_dir / "sources" / key
 
 
-def _token(env_name: str | None) -> str | None:
-    return os.environ.get(env_name) if env_name else None
-
-
 def build(settings: Settings, conf: SourceSettings) -> Source:
-    """One configured source."""
-    where = state_dir(settings, conf.name)
-    if conf.path is not None:
-        return FolderSource(conf.path, conf.name, conf.web_url)
-    if conf.git is not None:
-        return GitSource(
-            conf.git,
-            where,
-            name=conf.name,
-            branch=conf.branch,
-            subdir=conf.subdir,
-            token=_token(conf.token_env),
-            web_url=conf.web_url,
-        )
-    # lean: requests and lxml (~0.4 s) load only for a website source
-    from retrieval.web import CrawlLimits, WebSource
-
-    assert conf.url is not None
-    limits = CrawlLimits(
-        max_pages=conf.max_pages,
-        max_bytes=int(conf.max_mb * 1_000_000),
-        delay_s=conf.delay_s,
-        concurrency=conf.concurrency,
-        page_deadline_s=conf.page_deadline_s,
-        sync_deadline_s=conf.sync_deadline_s,
-    )
-    return WebSource(conf.url, where, name=conf.name, limits=limits, token=_token(conf.token_env))
+    """One configured source, built by its type."""
+    return conf.build(state_dir(settings, conf.name))
 
 
 def plan(settings: Settings, only: str | None = None) -> Plan:
@@ -99,24 +70,26 @@ def plan(settings: Settings, only: str | None = None) -> Plan:
     return out
 
 
-def one_off(settings: Settings, spec: str) -> Source:
-    """`askdesk index SPEC`: a folder, an http(s) URL or a git+ URL, as the unnamed source
-    (it owns the whole index, as a docs folder always has)."""
-    low = spec.lower()
-    # named after the URL without credentials: not even a hash of a password on disk
-    key = "_" + hashlib.sha256(redact(spec).encode()).hexdigest()[:12]
-    if low.startswith(("http://", "https://")):
-        # lean: requests and lxml (~0.4 s) load only for a website source
-        from retrieval.web import WebSource
+def type_taking(spec: str) -> type[SourceSettings] | None:
+    """The registered type that claims a one-off argument by its prefix (a URL scheme, …),
+    None for a plain folder path."""
+    for model in registered().values():
+        if model is not FolderSourceSettings and model.prefixes and model.takes(spec):
+            return model
+    return None
 
-        return WebSource(spec, state_dir(settings, key))
-    if low.startswith("git+"):
-        return GitSource(spec, state_dir(settings, key))
-    return FolderSource(Path(spec))
+
+def one_off(settings: Settings, spec: str) -> Source:
+    """`askdesk index SPEC`: a folder, or an argument a source type claims (an http(s) URL,
+    a git+ URL, a registered type's prefix), as the unnamed source (it owns the whole
+    index, as a docs folder always has)."""
+    model = type_taking(spec) or FolderSourceSettings
+    return model.one_off(spec, state_dir(settings, state_key(spec)))
 
 
 def is_remote(spec: str) -> bool:
-    return spec.lower().startswith(("http://", "https://", "git+"))
+    """Whether a one-off argument is something other than a folder path."""
+    return type_taking(spec) is not None
 
 
 UNKNOWN_ORIGIN = "an earlier index run"

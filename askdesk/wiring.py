@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from askdesk.asker_salt import shared_salt
 from askdesk.composers import build_composer
-from askdesk.settings import Settings
+from askdesk.settings import SearchSettings, Settings
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.delivery import FollowUpPolicy
 from core.answerability import Calibration, DecisionModel
@@ -28,7 +28,7 @@ from feedback.store import FeedbackStore
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
-from retrieval.search import CrossEncoderReranker, FusionConfig, Searcher
+from retrieval.search import CrossEncoderReranker, Searcher
 
 if TYPE_CHECKING:
     from styling.generation.rewrite import StyleRewriter
@@ -55,13 +55,13 @@ class App:
 
     @cached_property
     def embedder(self) -> Embedder:
-        s = self.settings
+        search = self.settings.block(SearchSettings)
         return Embedder.for_data_dir(
-            s.data_dir,
-            s.embed_model,
-            threads=s.embed_threads,
-            batch_size=s.embed_batch_size,
-            backend=s.embed_backend,
+            self.settings.data_dir,
+            search.embed_model,
+            threads=search.embed_threads,
+            batch_size=search.embed_batch_size,
+            backend=search.embed_backend,
         )
 
     @cached_property
@@ -93,19 +93,10 @@ class App:
 
     @cached_property
     def searcher(self) -> Searcher:
-        s = self.settings
-        fusion = FusionConfig(
-            mode=s.search_mode,
-            method=s.fusion_method,
-            vector_weight=s.vector_weight,
-            text_weight=s.text_weight,
-            rrf_k=s.rrf_k,
-            candidates=s.search_candidates,
-            doc_weight=s.doc_weight,
-            passage_weight=s.passage_weight,
-        )
-        reranker = CrossEncoderReranker(s.reranker_model) if s.reranker_model else None
-        return Searcher(self.index, self.embedder, fusion, reranker)
+        search = self.settings.block(SearchSettings)
+        model = search.reranker_model
+        reranker = CrossEncoderReranker(model) if model else None
+        return Searcher(self.index, self.embedder, search.fusion(), reranker)
 
     def composer(self) -> Composer:
         """The composer `answer_backend` names, with the extractive one to fall back to.

@@ -37,6 +37,7 @@ from core.citations import source_for
 from core.claim_check import CheckResult, check_reply, renumber
 from core.compose import ExtractiveComposer
 from core.llm_deadline import TIMEOUT, BoundedTransport, Budget, spending
+from core.llm_settings import LLMSettings
 from core.types import Composition, Question
 from retrieval.search import SearchHit
 
@@ -420,20 +421,19 @@ def build_messages(question: Question, passages: Sequence[Passage]) -> list[dict
     return messages
 
 
-def build_llm_composer(settings: Any, fallback: ExtractiveComposer) -> LLMComposer:
-    """The composer for `answer_backend = "llm"`, from the `llm_*` settings (duck-typed: the
-    core never imports the shell's settings module)."""
-    key = getattr(settings, "llm_api_key", None)
-    secret = key.get_secret_value() if hasattr(key, "get_secret_value") else key
+def build_llm_composer(settings: LLMSettings, fallback: ExtractiveComposer) -> LLMComposer:
+    """The composer for `answer_backend = "llm"`, from its settings block (core.llm_settings;
+    the caller passes `settings.block(LLMSettings)`, never the whole settings)."""
+    key = settings.llm_api_key
     config = LLMConfig(
-        base_url=str(settings.llm_base_url),
-        model=str(settings.llm_model),
-        api_key=secret or None,
-        timeout_s=float(settings.llm_timeout_s),
-        max_tokens=int(settings.llm_max_tokens),
-        temperature=float(settings.llm_temperature),
-        stream=bool(getattr(settings, "llm_stream", False)),
-        first_token_s=float(getattr(settings, "llm_first_token_s", LLMConfig.first_token_s)),
-        max_reply_bytes=int(getattr(settings, "llm_max_reply_bytes", LLMConfig.max_reply_bytes)),
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=(key.get_secret_value() if key is not None else None) or None,
+        timeout_s=settings.llm_timeout_s,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        stream=settings.llm_stream,
+        first_token_s=settings.llm_first_token_s,
+        max_reply_bytes=settings.llm_max_reply_bytes,
     )
     return LLMComposer(config, fallback)

@@ -8,7 +8,7 @@ A share exactly at its threshold does not fire: thresholds are the largest accep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dashboard.labels import VOTE_DOWN
@@ -26,8 +26,8 @@ form; `core.evaluation` writes hit@1/3/5)."""
 
 @dataclass
 class Thresholds:
-    """The rules' thresholds; the settings of the same names (askdesk/settings.py) take
-    their defaults from here."""
+    """The rules' thresholds; the settings block of the same names
+    (dashboard.dashboard_settings.RulesSettings) takes its defaults from here."""
 
     rules_window_days: int = 7
     rules_min_answers: int = 20
@@ -38,11 +38,6 @@ class Thresholds:
     tone_target: float = 0.8
     tone_downvote_max: float = 0.05
     retrain_min_examples: int = 20
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> Thresholds:
-        """Copy the like-named attributes of any settings object (no import of askdesk here)."""
-        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
 
 @dataclass

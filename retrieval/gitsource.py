@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from retrieval.documents import PIPELINE_VERSION, LoadError, printable_path
 from retrieval.loaders import format_for_name
-from retrieval.sources import Item, Listing, prefixed
+from retrieval.sources import Item, Listing, Source, prefixed
 from retrieval.urls import redact, split_credentials
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ host, from variables in its own environment: the secret is in no argument of any
 __all__ = ["GitError", "GitSource", "redact"]
 
 
-class GitSource:
+class GitSource(Source):
     kind = "git"
 
     def __init__(

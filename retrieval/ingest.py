@@ -286,9 +286,7 @@ class Ingester:
         t0 = time.perf_counter()
         try:
             self._sync(src, report, index, progress)
-            finish = getattr(src, "finish", None)  # optional: remember what was synced
-            if finish is not None:
-                finish()
+            src.finish()  # remember what was synced (a no-op for a folder)
         except KeyboardInterrupt:
             report.status = "interrupted"
             report.error = "interrupted; the next run completes the remaining documents"

@@ -12,10 +12,12 @@ owns the whole index, exactly as a single docs folder always did.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from retrieval.documents import PIPELINE_VERSION
 from retrieval.folder_scan import scan
 from retrieval.loaders import format_for_name
 from retrieval.loaders._source import read_bytes
@@ -66,7 +68,7 @@ class Source(Protocol):
     """Where it is, for run rows and messages (a folder, a URL, a git URL without secrets)."""
 
     kind: str
-    """"folder", "web" or "git"."""
+    """The source type: "folder", "web", "git" or a registered one (retrieval.source_registry)."""
 
     def list_items(self) -> Listing:
         """Everything the source holds now; raises only when nothing can be listed at all
@@ -74,11 +76,14 @@ class Source(Protocol):
         ...
 
     def read(self, item: Item, max_bytes: int) -> bytes:
-        """One item's bytes; LoadError with a one-line reason when it cannot be read.
-
-        A source may also have `finish()`, called after its sync was written, to remember
-        what it synced (a website its validators, a repository its commit)."""
+        """One item's bytes; LoadError with a one-line reason when it cannot be read."""
         ...
+
+    def finish(self) -> None:
+        """Called after the sync was written, to remember what was synced (a website its
+        validators, a repository its commit). Nothing to remember by default: a source
+        class that subclasses Source inherits this."""
+        return None
 
 
 def owns(source_name: str, doc_id: str) -> bool:
@@ -90,7 +95,13 @@ def prefixed(source_name: str, rel: str) -> str:
     return f"{source_name}/{rel}" if source_name else rel
 
 
-class FolderSource:
+def content_validator(data: bytes) -> str:
+    """The validator of content known only by its bytes (a file, a page without ETag): what a
+    source type returns so an unchanged document is not re-embedded (askdesk.plugins)."""
+    return f"{PIPELINE_VERSION}:{hashlib.sha256(data).hexdigest()[:32]}"
+
+
+class FolderSource(Source):
     """A docs folder on disk: what `askdesk index ./docs` has always indexed."""
 
     kind = "folder"

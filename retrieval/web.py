@@ -53,7 +53,7 @@ from retrieval.crawl_limits import CrawlLimits
 from retrieval.documents import PIPELINE_VERSION, LoadError
 from retrieval.loaders import format_for_type
 from retrieval.netguard import AddressPolicy, deadline, guarded_session, refusal_of
-from retrieval.sources import Item, Listing, prefixed
+from retrieval.sources import Item, Listing, Source, prefixed
 from retrieval.urls import host_port, normalize, origin, split_credentials
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def _sitemap_ok(saved: dict[str, Any]) -> bool:
     )
 
 
-class WebSource:
+class WebSource(Source):
     kind = "web"
 
     def __init__(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from types import SimpleNamespace
 
 import pytest
 
-from askdesk.settings import Settings
+from askdesk.settings import RulesSettings, Settings
 from dashboard.decision import History, RuleResult, Thresholds, decide
 
 T = Thresholds()  # min answers 20, facts 10%, unanswered 20% / +5 pts, eval 0.05, tone 0.8/5%
@@ -39,8 +38,10 @@ def rule(h: History, name: str, t: Thresholds = T) -> RuleResult:
 def test_thresholds_default_to_the_settings_defaults() -> None:
     for f in fields(Thresholds):
         assert getattr(Thresholds(), f.name) == Settings.model_fields[f.name].default
-    custom = {f.name: getattr(T, f.name) for f in fields(Thresholds)} | {"tone_target": 0.5}
-    assert Thresholds.from_settings(SimpleNamespace(**custom, other=1)).tone_target == 0.5
+    # the rules get their typed block, never the whole settings object
+    rules = Settings(tone_target=0.5, top_k=9).block(RulesSettings)
+    assert type(rules) is RulesSettings and not hasattr(rules, "top_k")
+    assert rules.thresholds() == replace(Thresholds(), tone_target=0.5)
 
 
 def test_healthy_history_is_healthy_with_every_rule_judged() -> None:

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from askdesk.settings import ChannelSettings, Settings, SourceSettings
+from askdesk.settings import ChannelSettings, Settings
+from retrieval.source_settings import BUILTIN_TYPES, WebSourceSettings
 from tests.clirun import run_main
 
 ERROR = re.compile(r"^error: .+ \(.+\)$")
@@ -89,12 +90,20 @@ def test_every_field_of_the_nested_models_is_known_without_a_second_list():
     from askdesk.setting_names import NOT_SETTINGS, keys_of, unknown_keys
 
     assert set(NOT_SETTINGS) == {"ASKDESK_CONFIG", "ASKDESK_EVAL_DIR"}  # README says so
-    source = {name: "x" for name in SourceSettings.model_fields}
+    sources = [{name: "x" for name in model.model_fields} for model in BUILTIN_TYPES.values()]
     channel = {name: "x" for name in ChannelSettings.model_fields}
-    data = {"sources": [source], "channels": {"C1": channel}, "top_k": 3}
+    data = {"sources": sources, "channels": {"C1": channel}, "top_k": 3}
     assert list(unknown_keys(data, Settings, "askdesk.toml")) == []
-    assert keys_of(SourceSettings) >= {"path", "url", "git", "max_pages"}
+    assert keys_of(WebSourceSettings) >= {"type", "name", "url", "max_pages"}
     assert [u.key for u in unknown_keys({"sources": [{"pth": 1}]}, Settings, "f")] == ["pth"]
+    # a table is checked against its type's keys only, the type as written or implied
+    for folder in ({"type": "folder", "name": "a", "path": "d", "max_pages": 3},
+                   {"name": "a", "path": "d", "max_pages": 3}):  # fmt: skip
+        found = list(unknown_keys({"sources": [folder]}, Settings, "f"))
+        assert [(u.key, u.where) for u in found] == [("max_pages", "[[sources]] 'a' in f")]
+        assert found[0].error().hint == (
+            "type = 'folder' takes: every_minutes, name, path, type, web_url"
+        )
 
 
 def test_status_fails_on_an_unknown_answer_backend_after_showing_the_rest(env, capsys, monkeypatch):

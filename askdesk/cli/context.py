@@ -69,6 +69,9 @@ class State:
             raise UserError(exc.what, exc.hint) from exc
         except ValidationError as exc:
             err = exc.errors()[0]
+            said = (err.get("ctx") or {}).get("error")
+            if hasattr(said, "what") and hasattr(said, "hint"):  # one line of its own
+                raise UserError(said.what, said.hint) from exc
             where = ".".join(str(p) for p in err["loc"]) or "settings"
             if err["type"] == "extra_forbidden":
                 raise UserError(

@@ -20,12 +20,12 @@ from werkzeug.serving import make_server
 from askdesk.cli.context import State, UserError
 from askdesk.cli.index_cmd import where_of
 from askdesk.health import Readiness, with_health
+from askdesk.settings import RulesSettings
 from askdesk.upkeep import reindex_job, retrain_job, start_upkeep, sync_configured
 from core.freshness import index_freshness, sources_overview, with_pending
 from core.gaps import cluster_questions
 from dashboard.app import create_app
 from dashboard.auth import AuthConfig
-from dashboard.decision import Thresholds
 from dashboard.jobs import JobRunner
 from dashboard.services import Services
 from feedback.analytics import Analytics
@@ -152,7 +152,7 @@ def build_services(app: App, auth: AuthConfig | None) -> Services:
     return Services(
         store=store,
         analytics=Analytics(store.engine),
-        thresholds=Thresholds.from_settings(s),
+        thresholds=s.block(RulesSettings).thresholds(),
         jobs=jobs,
         desk=app.desk(),
         freshness=freshness,
@@ -178,7 +178,8 @@ def _sources_freshness(app: App, last: dict[str, Any] | None) -> dict[str, Any]:
         app.index,
         lambda name: app.store.index_runs.last_finished(source=name),
     )
-    with_pending(rows, {c.name: c.path for c in unique.values() if c.path is not None}, app.index)
+    folders = {c.name: c.local_folder for c in unique.values() if c.local_folder is not None}
+    with_pending(rows, folders, app.index)
     info["sources"] = rows
     known = [r["pending"] for r in rows if r["pending"] is not None]
     info["docs_changed"] = sum(known) if known else None

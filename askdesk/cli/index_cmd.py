@@ -17,7 +17,6 @@ from askdesk.cli.render import IndexProgress, print_index_report, print_json
 from askdesk.sourcing import describe, documents_elsewhere, is_remote, one_off
 from askdesk.upkeep import UpkeepError, index_folder, index_source, reindex_job, sync_configured
 from core.freshness import sources_overview
-from retrieval.gitsource import redact
 from retrieval.sources import FolderSource
 
 if TYPE_CHECKING:
@@ -219,9 +218,7 @@ def sources(
 
 def where_of(conf: Any) -> str:
     """Where a configured source is, as it may be shown (no credentials)."""
-    if conf.path is not None:
-        return str(conf.path)
-    return redact(str(conf.url or conf.git))
+    return str(conf.where)
 
 
 def watch_folder(

@@ -15,6 +15,7 @@ from askdesk.upkeep.reindex import run_state
 from askdesk.wiring import App
 from core.compose import ExtractiveComposer
 from core.llm_compose import build_llm_composer
+from core.llm_settings import LLMSettings
 from retrieval.ingest import diff_folder
 
 
@@ -223,7 +224,7 @@ def _llm_server(app: App) -> dict[str, Any]:
     """For `answer_backend = "llm"`: whether its server answers `GET /models` (3 s). Never
     the API key."""
     s = app.settings
-    composer = build_llm_composer(s, fallback=ExtractiveComposer())
+    composer = build_llm_composer(s.block(LLMSettings), fallback=ExtractiveComposer())
     reachable, detail = composer.ping(timeout_s=3.0)
     return {
         "base_url": _safe_url(s.llm_base_url),
