@@ -16,7 +16,7 @@ Pass 1 restarts process B part-way (SIGTERM, start again), so some events arrive
 is down or starting. Pass 2 kills process A with SIGKILL part-way. Pass 3 restarts the
 PostgreSQL server itself part-way (`pg_ctl restart -m fast`: every session and every session
 advisory lock ends) while answers are under way: a private cluster started for it (initdb in a
-temporary folder, as the postgres user, a free port; see tests/pg_private.py), never the
+temporary folder, as the postgres user, a free port; see askdesk/testing/pg_private.py), never the
 shared server, with the LLM backend on a scripted server that takes --llm-delay-s per reply
 so questions are held when the restart comes. Per pass: answered exactly
 once, lost (no answer within --answer-timeout s), answered twice or more, deliveries acked
@@ -50,7 +50,7 @@ from typing import Any
 from _common import emit, log, parser, pct
 from _corpus import REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
 
-sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack, signing, S3 and PG helpers
+from askdesk.testing.slack_payloads import SECRET as SIGNING_SECRET
 
 ACK_LIMIT_S = 3.0
 LOGS = Path(tempfile.gettempdir()) / "askdesk-fleet-bench"  # each process's stderr
@@ -193,7 +193,7 @@ class Pass:
         self._lock = threading.Lock()
 
     def deliver(self, raw: str, headers: dict[str, str], port: int | None) -> tuple[bool, int]:
-        from slack_payloads import sign
+        from askdesk.testing.slack_payloads import sign
 
         headers = {**sign(raw, "application/json"), **headers}
         t = time.perf_counter()
@@ -225,7 +225,7 @@ class Pass:
             return e.code, int(e.headers.get("x-backend", -1))
 
     def ask(self, asker: int, question: str, retry: bool) -> None:
-        from slack_payloads import event_body, mention
+        from askdesk.testing.slack_payloads import event_body, mention
 
         event = mention(question, channel=f"C{asker:03d}", user=f"U{asker:03d}")
         raw = json.dumps(event_body(event, f"Ev{uuid.uuid4().hex[:12]}"))
@@ -349,7 +349,7 @@ def base_env(work: Path, s3: Any, bucket: str, api: Any) -> dict[str, str]:
         ASKDESK_LANCEDB_URI=f"s3://{bucket}/askdesk",
         ASKDESK_SLACK_API_URL=api.base_url,
         SLACK_BOT_TOKEN=TOKEN,
-        SLACK_SIGNING_SECRET=__import__("slack_payloads").SECRET,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
         PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
         ASKDESK_EMBED_THREADS="1",
     )
@@ -394,8 +394,8 @@ def run_pass(
 
 def pg_restart_pass(env: dict[str, str], work: Path, api: Any, args: Any) -> dict[str, Any]:
     """Two bots on a private PostgreSQL that is restarted part-way, answers taking a while."""
-    from fake_openai import FakeOpenAI, Reply
-    from pg_private import remove_private_postgres, start_private_postgres
+    from askdesk.testing.fake_openai import FakeOpenAI, Reply
+    from askdesk.testing.pg_private import remove_private_postgres, start_private_postgres
 
     cluster = start_private_postgres()
     try:
@@ -435,9 +435,9 @@ def main() -> None:
     if not args.pg_url:
         sys.exit("needs PostgreSQL: set ASKDESK_TEST_PG_URL (bash .ci/postgres.sh prints one)")
     os.environ["ASKDESK_TEST_PG_URL"] = args.pg_url
-    from fake_slack import FakeSlackAPI
-    from pg_fleet import fresh_database
-    from s3_loopback import start_moto, stop_moto
+    from askdesk.testing.fake_slack import FakeSlackAPI
+    from askdesk.testing.pg_fleet import fresh_database
+    from askdesk.testing.s3_loopback import start_moto, stop_moto
 
     figures: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "date": time.strftime("%F")}
     s3 = start_moto()

@@ -4,7 +4,7 @@ The bot is the production code path (`build_slack_app` served by `bots.slack.run
 real packaged model, the sample docs indexed into a temporary LanceDB folder, SQLite store).
 Each of `--askers` threads sends a correctly signed `app_mention` over HTTP, waits for the
 answer, then asks the next question, until `--questions` are answered (closed loop). The
-Web API is the tests' fake (tests/fake_slack.py), which timestamps each call on arrival.
+Web API is the tests' fake (askdesk/testing/fake_slack.py), which timestamps each call on arrival.
 
 Figures: the share of events acked within Slack's 3 s (goal 100%), ack time, and answer
 latency (event sent → the answer's chat.postMessage reaching the fake), against an in-run
@@ -20,7 +20,6 @@ import json
 import logging
 import queue
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import THREADS, embedder, emit, log, parser, pct
-from _corpus import REPO, SAMPLE_GOLDEN, sample_corpus
+from _corpus import SAMPLE_GOLDEN, sample_corpus
 
 from bots.common import ChannelDirectory
 from bots.slack.app import build_slack_app
@@ -48,7 +47,6 @@ from retrieval.search import Searcher
 
 ACK_LIMIT_S = 3.0
 WARMUP = 10
-sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack and request signing
 
 
 def questions(n: int) -> list[str]:
@@ -94,7 +92,7 @@ class SlackPass:
     """Sends mentions and waits for each answer, timed by the fake's arrival stamp."""
 
     def __init__(self, api: Any, url: str) -> None:
-        from slack_payloads import SlackSender
+        from askdesk.testing.slack_payloads import SlackSender
 
         self.sender = SlackSender(url)
         self.answers: dict[str, float] = {}
@@ -112,7 +110,7 @@ class SlackPass:
                 self.arrived.notify_all()
 
     def ask(self, n: int, q: str) -> None:
-        from slack_payloads import mention
+        from askdesk.testing.slack_payloads import mention
 
         event = mention(q, channel=f"C{n:03d}", user=f"U{n:03d}")
         t = time.perf_counter()
@@ -153,8 +151,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     items = questions(args.questions)
     emb = embedder(Embedder)
-    from fake_slack import FakeSlackAPI
-    from slack_payloads import SECRET
+    from askdesk.testing.fake_slack import FakeSlackAPI
+    from askdesk.testing.slack_payloads import SECRET
 
     with tempfile.TemporaryDirectory(prefix="slack-bench-") as tmp, FakeSlackAPI() as api:
         desk = build_desk(Path(tmp), emb)

@@ -14,9 +14,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from pg_private import needs_private_pg, remove_private_postgres, start_private_postgres
 
 from askdesk.fleet import WorkJournal
+from askdesk.testing.pg_private import (
+    needs_private_pg,
+    remove_private_postgres,
+    start_private_postgres,
+)
 from feedback.locks import lock_holder
 from feedback.store import FeedbackStore
 
