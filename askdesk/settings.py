@@ -212,6 +212,12 @@ class Settings(BaseSettings):
         "OpenAI-compatible model, checked against the passages), or a composer installed "
         "through the `askdesk.composers` entry points.",
     )
+    tone_scorer: str = Field(
+        "logistic",
+        description="What scores each answer's voice for the dashboard: `logistic` (the "
+        "scorer `askdesk style train` fits) or one installed through the "
+        "`askdesk.tone_scorers` entry points.",
+    )
     sources: list[SourceSettings] = Field(
         default_factory=list,
         description="`[[sources]]` tables: every place the docs live; `askdesk index` syncs all.",

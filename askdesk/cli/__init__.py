@@ -14,6 +14,7 @@ import typer
 
 from askdesk.cli import (
     ask_cmd,
+    chat_cmd,
     config_cmd,
     dashboard_cmd,
     demo_cmd,
@@ -65,6 +66,7 @@ for module in (
     slack_cmd,
     discord_cmd,
     serve_cmd,
+    chat_cmd,
     style_cmd,
     dashboard_cmd,
     privacy_cmd,

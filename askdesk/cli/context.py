@@ -76,8 +76,8 @@ class State:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from askdesk.composers import ComposerError
     from askdesk.locking import Busy
+    from askdesk.registry import PluginError
     from askdesk.setting_names import UnknownSetting
     from askdesk.wiring import DataDirError
     from core.evaluation import GoldenError
@@ -90,7 +90,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         UserError,
         BaseModelError,
         UnknownSetting,
-        ComposerError,
+        PluginError,  # a composer, chat surface or tone scorer that cannot start
         Busy,
         DataDirError,
         GoldenError,

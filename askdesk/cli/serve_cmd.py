@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from askdesk.cli.context import State, UserError
+
+if TYPE_CHECKING:
+    from askdesk.surfaces import SurfaceHost
+    from askdesk.wiring import App
 
 NO_KEYS = "no HTTP API keys"
 NO_KEYS_HINT = (
@@ -36,13 +40,24 @@ def serve_command(
 ) -> None:
     """Serve the HTTP API (POST /v1/ask, votes, OpenAPI at /v1/openapi.json) and the chat
     widget a docs site includes: <script src="http://HOST:PORT/v1/chat.js" data-key="…">."""
-    from bots.http.keys import KeyConfigError, digest, parse_keys
+    from bots.http.keys import digest
 
     if hash_key is not None:
         typer.echo(f"sha256:{digest(hash_key).hex()}")
         return
     state: State = ctx.obj
-    app = state.app()
+    run_http(state.app(), host, port)
+
+
+def serve_surface(host: SurfaceHost) -> None:
+    """The built-in `http` chat surface: `askdesk chat http [-o host=ADDR] [-o port=N]`."""
+    run_http(host.app, host.option("host"), host.int_option("port"))
+
+
+def run_http(app: App, host: str | None, port: int | None) -> None:
+    """Serve the API and the widget until SIGTERM or Ctrl-C, then finish what is in flight."""
+    from bots.http.keys import KeyConfigError, parse_keys
+
     s = app.settings
     secret = s.http_api_keys.get_secret_value() if s.http_api_keys is not None else ""
     try:
