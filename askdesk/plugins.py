@@ -58,6 +58,7 @@ from bots.surface import (
 from core.citations import cite, source_for
 from core.ports import Composer, Tone
 from core.types import Answer, Composition, Question, Source, Turn
+from feedback.reasons import Reason
 from retrieval.search import SearchHit
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "PluginError",
     "Prompt",
     "Question",
+    "Reason",
     "ReasonChoice",
     "Responder",
     "SearchHit",

@@ -33,7 +33,9 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
 
 def chat_command(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The surface: slack, discord, http, or installed.")],
+    name: Annotated[
+        str | None, typer.Argument(help="The surface: slack, discord, http, or installed.")
+    ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option("--option", "-o", help="A setting of the surface, key=value (repeatable)."),
@@ -49,6 +51,8 @@ def chat_command(
     if list_only:
         typer.echo("\n".join(known(SURFACES)))
         return
+    if not name or not name.strip():
+        raise UserError("name the chat surface to run", "askdesk chat --list shows them")
     serve = runner(name.strip().lower())  # an unknown name is one line before anything loads
     state: State = ctx.obj
     app = state.app()
