@@ -317,7 +317,7 @@ class Settings(BaseSettings):
         "`askdesk privacy purge`).",
     )
 
-    # -- the reindex / retrain rules (see DESIGN.md); defaults live with the rules ---------------
+    # -- the reindex / retrain rules (README "Dashboard"); defaults live with the rules ----
     rules_window_days: int = Field(
         _RULES.rules_window_days, ge=1, description="Recent answers the rules look at."
     )

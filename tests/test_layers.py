@@ -1,4 +1,5 @@
-"""Imports run only downward (DESIGN.md): a static check over every module's import lines.
+"""Imports run only downward (ARCHITECTURE.md, "Layers and import direction"): a static check
+over every module's import lines.
 
 `askdesk` → `bots`, `dashboard` → `core` → `retrieval`, `styling`, `feedback`. A lower layer
 that imports a higher one (even lazily, inside a function) fails here with the offending line.
