@@ -430,14 +430,16 @@ class Settings(BaseSettings):
             raise ValueError(f"docs_url_template must contain {URL_PLACEHOLDER}")
         return v
 
-    @field_validator("answer_backend")
+    @field_validator("answer_backend", "tone_scorer")
     @classmethod
-    def _backend_name(cls, v: str) -> str:
+    def _plugin_name(cls, v: str, info: Any) -> str:
         """Names are compared as written in lower case; whether one exists is checked when
-        the engine is built (installed composers are only known then)."""
+        the engine is built (installed plugins are only known then)."""
         v = v.strip().lower()
         if not v:
-            raise ValueError("answer_backend must name a composer, e.g. extractive")
+            composer = info.field_name == "answer_backend"
+            kind, example = ("composer", "extractive") if composer else ("tone scorer", "logistic")
+            raise ValueError(f"{info.field_name} must name a {kind}, e.g. {example}")
         return v
 
     @field_validator("http_cors_origins", mode="before")

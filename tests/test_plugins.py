@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -239,3 +240,54 @@ def test_the_cli_lists_and_names_surfaces(site, tmp_path):
         "error: unknown chat surface 'linechat2' (did you mean 'linechat'? "
         "known: slack, discord, http, linechat)"
     )
+
+
+def test_the_built_in_surfaces_run_through_the_same_registry(site, tmp_path):
+    """`askdesk chat discord|http` reach the built-ins' own start checks (one line each)."""
+    discord = _cli("chat", "discord", site=site, cwd=tmp_path)
+    assert discord.returncode == 2
+    assert discord.stderr.startswith("error: DISCORD_BOT_TOKEN is not set"), discord.stderr
+    http = _cli("chat", "http", "-o", "port=notanumber", site=site, cwd=tmp_path)
+    assert http.returncode == 2
+    assert http.stderr.strip() == "error: chat surface 'http': port must be a number"
+    keys = _cli("chat", "http", "-o", "port=0", site=site, cwd=tmp_path)
+    assert keys.returncode == 2 and keys.stderr.startswith("error: no HTTP API keys")
+
+
+def test_config_check_names_an_unknown_tone_scorer(site, tmp_path):
+    (tmp_path / "askdesk.toml").write_text('tone_scorer = "brevty"\n')
+    r = _cli("config", "check", site=site, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "error: unknown tone_scorer 'brevty' (did you mean 'brevity'? known: logistic, brevity)"
+    )
+
+
+@pytest.mark.slow
+def test_askdesk_chat_runs_an_installed_surface_end_to_end(site, tmp_path, sample_index):
+    """The command a team runs: `askdesk chat linechat`, a question over TCP, SIGTERM."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(site), str(REPO)]),
+        ASKDESK_DATA_DIR=str(tmp_path / "data"),
+        ASKDESK_LANCEDB_URI=str(sample_index[0].uri),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "askdesk", "chat", "linechat", "-o", "port=0"],
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        line = ""
+        while "linechat on" not in line:
+            line = proc.stderr.readline()
+            assert line or proc.poll() is None, "askdesk chat exited before listening"
+        client = Client(int(line.strip().rsplit(":", 1)[1]))
+        client.send(type="message", id="q1", user="U9", channel="help", text=QUESTION)
+        post, _ = client.until("post")
+        assert post["answer_id"] and post["sources"] and "[1]" in post["text"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
