@@ -71,7 +71,7 @@ def test_the_public_module_names_every_extension_point():
 
 def test_plugin_packages_import_nothing_of_askdesk_but_askdesk_plugins():
     names = [p.name for p in PACKAGES]
-    assert names == ["askdesk-brevity", "askdesk-firstline", "askdesk-linechat"]
+    assert {"askdesk-brevity", "askdesk-firstline", "askdesk-linechat"} <= set(names)
     for package in PACKAGES:
         files = list(package.rglob("*.py"))
         assert files
