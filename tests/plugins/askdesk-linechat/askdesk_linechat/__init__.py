@@ -3,14 +3,16 @@
 The platform protocol, one JSON object per line on one connection per client:
 
   client → askdesk  {"type": "message", "id", "user", "channel", "text", "mention": bool,
-                     "thread": optional}
+                     "thread": optional, "to_other", "from_bot", "edited": optional bools}
                     {"type": "vote", "user", "answer": id, "value": "up" | "down"}
                     {"type": "reason", "user", "answer": id, "reason": code}
+                    {"type": "comment", "user", "answer": id, "reason": code, "text"}
                     {"type": "human", "user", "answer": id}
   askdesk → client  {"type": "post", "id", "thread", "text", "sources": [...],
                      "answer_id", "votes": bool}
                     {"type": "edit", "id", "text"}  {"type": "react", "message", "emoji", "on"}
                     {"type": "text", "id", "text"}  {"type": "notice", "text", "choices": [...]}
+                    {"type": "form", "answer", "reason"} (a comment form: answer with "comment")
 
 This module only translates: events become `Incoming` / `Click`, answers become "post"
 lines; the rules, answering, votes and the 👎 dialogue are askdesk's delivery core.
@@ -117,7 +119,8 @@ class LineResponder:
         self.notice(text, prompt)
 
     def open_dialogue(self, dialogue: CommentDialogue) -> None:
-        raise SurfaceError("linechat: no forms")
+        reason = str(dialogue.reason)
+        self.wire.send({"type": "form", "answer": dialogue.interaction_id, "reason": reason})
 
 
 def _handler(delivery: Delivery, workers: ThreadPoolExecutor) -> type:
@@ -151,17 +154,22 @@ def on_event(delivery: Delivery, workers: ThreadPoolExecutor, wire: Wire, e: dic
             message=str(e["id"]),
             mentioned=bool(e.get("mention", True)),
             in_thread=bool(e.get("thread")),
+            others_mentioned=bool(e.get("to_other")),
+            from_bot=bool(e.get("from_bot")),
+            edited=bool(e.get("edited")),
         )
         ask = delivery.accept(incoming)
         if ask is not None:
             workers.submit(delivery.answer, ask)
         return
-    click = Click(str(e.get("user", "")), int(e["answer"]), Place(channel, handle=wire),
-                  LineResponder(wire))
+    place = Place(channel, thread=e.get("thread"), handle=wire)  # where the answer is
+    click = Click(str(e.get("user", "")), int(e["answer"]), place, LineResponder(wire))
     if kind == "vote":
         (delivery.up if e.get("value") == "up" else delivery.down)(click)
     elif kind == "reason":
         delivery.reason(click, str(e.get("reason", "")))
+    elif kind == "comment":
+        delivery.submit_comment(click, e.get("reason"), e.get("text"))
     elif kind == "human":
         delivery.escalate(click)
 
