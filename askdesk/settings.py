@@ -113,6 +113,23 @@ class DeskSettings(BaseModel):
     lancedb: LanceDBSettings = Field(default_factory=LanceDBSettings)
     database_url: str | None = Field(None, description="Default: sqlite:///DATA_DIR/askdesk.db.")
 
+    tone_scorer: str = Field(
+        "logistic",
+        description="What scores each answer's voice for the dashboard: `logistic` (the "
+        "scorer `askdesk style train` fits) or one installed through the "
+        "`askdesk.tone_scorers` entry points.",
+    )
+
+    @field_validator("tone_scorer")
+    @classmethod
+    def _tone_scorer_name(cls, v: str) -> str:
+        """Compared as written in lower case; whether one exists is checked when the engine
+        is built (installed plugins are only known then)."""
+        v = v.strip().lower()
+        if not v:
+            raise ValueError("tone_scorer must name a tone scorer, e.g. logistic")
+        return v
+
     sources: list[AnySource] = Field(
         default_factory=list,
         description="`[[sources]]` tables: every place the docs live; `askdesk index` syncs all.",

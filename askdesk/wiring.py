@@ -17,13 +17,14 @@ from sqlalchemy.engine import make_url
 from askdesk.asker_salt import shared_salt
 from askdesk.composers import build_composer
 from askdesk.settings import SearchSettings, Settings
+from askdesk.tones import ToneContext, build_tone
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.delivery import FollowUpPolicy
 from core.answerability import Calibration, DecisionModel
 from core.compose import ExtractiveComposer
 from core.desk import SupportDesk
 from core.engine import AnswerEngine, EngineConfig
-from core.ports import Composer
+from core.ports import Composer, Tone
 from feedback.store import FeedbackStore
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
@@ -32,7 +33,6 @@ from retrieval.search import CrossEncoderReranker, Searcher
 
 if TYPE_CHECKING:
     from styling.generation.rewrite import StyleRewriter
-    from styling.tone.scorer import BoundToneScorer
 
 log = logging.getLogger(__name__)
 
@@ -210,28 +210,16 @@ class App:
         candidates.append(style / "tone")
         return next((c for c in candidates if c.is_dir()), None)
 
-    def tone_scorer(self) -> BoundToneScorer | None:
-        """The tone hook for the engine, bound to this App's embedder, or None (answers are
-        then recorded without a tone score). A broken scorer is logged, never fatal."""
-        folder = self.tone_folder()
-        if folder is None:
-            return None
-        # lean: the tone scorer's code loads only when a tone model is installed (issue 23)
-        from styling.tone.scorer import ToneScorer, ToneScorerError
-
-        try:
-            scorer = ToneScorer.load(folder)
-        except ToneScorerError as exc:
-            log.warning("tone scorer not loaded", extra={"error": str(exc)[:200]})
-            return None
-        trained_with = scorer.meta.get("embedder")
-        if trained_with and trained_with != self.settings.embed_model:
-            log.warning(
-                "tone scorer skipped: trained with another embedding model",
-                extra={"scorer_embedder": trained_with, "embed_model": self.settings.embed_model},
-            )
-            return None
-        return scorer.bind(self.embedder.encode)
+    def tone_scorer(self) -> Tone | None:
+        """The tone hook for the engine: the `tone_scorer` plugin (built-in: the trained
+        `logistic` scorer, bound to this App's embedder), or None (answers are then recorded
+        without a tone score). A missing or broken scorer is logged, never fatal."""
+        context = ToneContext(
+            folder=self.tone_folder(),
+            embed=lambda texts: self.embedder.encode(texts),  # the model loads on first use
+            embed_model=self.settings.embed_model,
+        )
+        return build_tone(self.settings.tone_scorer, context)
 
     def desk(self) -> SupportDesk:
         """What the chat adapters talk to: answering, votes, escalations, thread context."""

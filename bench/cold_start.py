@@ -13,8 +13,8 @@ two alternate within each measurement so a busy machine weighs on both alike.
    fresh install) — and the answers (text and cited sources) compared.
 3. Cold `askdesk ask`: a fresh interpreter per question on the sample index: wall time and
    peak RSS (wait4), medians over --reps runs of each backend.
-4. Slack bot: `askdesk slack --http` against tests/fake_slack.py: seconds from start until the
-   port accepts connections, then from there until the first answer is posted.
+4. Slack bot: `askdesk slack --http` against askdesk/testing/fake_slack.py: seconds from start
+   until the port accepts connections, then from there until the first answer is posted.
 
     python bench/cold_start.py [--json] [--reps 3] [--sets tidewire,construction_faq_en,...]
     python bench/cold_start.py --answers-only [--sets ...]   # parts 1-2 only
@@ -41,11 +41,9 @@ from _common import THREADS, emit, log, parser
 from _corpus import DATA, REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, build
 
-sys.path.insert(0, str(REPO / "tests"))
-from fake_slack import FakeSlackAPI
-from lean_runs import free_port, run_cli, start_slack_http, wait_for_port
-from slack_payloads import SlackSender, mention
-
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.lean_runs import free_port, run_cli, start_slack_http, wait_for_port
+from askdesk.testing.slack_payloads import SlackSender, mention
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine
 from core.evaluation import load_golden

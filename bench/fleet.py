@@ -16,7 +16,7 @@ Pass 1 restarts process B part-way (SIGTERM, start again), so some events arrive
 is down or starting. Pass 2 kills process A with SIGKILL part-way. Pass 3 restarts the
 PostgreSQL server itself part-way (`pg_ctl restart -m fast`: every session and every session
 advisory lock ends) while answers are under way: a private cluster started for it (initdb in a
-temporary folder, as the postgres user, a free port; see tests/pg_private.py), never the
+temporary folder, as the postgres user, a free port; see askdesk/testing/pg_private.py), never the
 shared server, with the LLM backend on a scripted server that takes --llm-delay-s per reply
 so questions are held when the restart comes. Per pass: answered exactly
 once, lost (no answer within --answer-timeout s), answered twice or more, deliveries acked
@@ -50,13 +50,13 @@ from typing import Any
 from _common import emit, log, parser, pct
 from _corpus import REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
 
-sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack, signing, S3 and PG helpers
-from fake_openai import FakeOpenAI, Reply
-from fake_slack import FakeSlackAPI
-from pg_fleet import fresh_database
-from pg_private import remove_private_postgres, start_private_postgres
-from s3_loopback import start_moto, stop_moto
-from slack_payloads import event_body, mention, sign
+from askdesk.testing.fake_openai import FakeOpenAI, Reply
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.pg_fleet import fresh_database
+from askdesk.testing.pg_private import remove_private_postgres, start_private_postgres
+from askdesk.testing.s3_loopback import start_moto, stop_moto
+from askdesk.testing.slack_payloads import SECRET as SIGNING_SECRET
+from askdesk.testing.slack_payloads import event_body, mention, sign
 
 ACK_LIMIT_S = 3.0
 LOGS = Path(tempfile.gettempdir()) / "askdesk-fleet-bench"  # each process's stderr
@@ -351,7 +351,7 @@ def base_env(work: Path, s3: Any, bucket: str, api: Any) -> dict[str, str]:
         ASKDESK_LANCEDB_URI=f"s3://{bucket}/askdesk",
         ASKDESK_SLACK_API_URL=api.base_url,
         SLACK_BOT_TOKEN=TOKEN,
-        SLACK_SIGNING_SECRET=__import__("slack_payloads").SECRET,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
         PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
         ASKDESK_EMBED_THREADS="1",
     )

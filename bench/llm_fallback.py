@@ -1,7 +1,7 @@
 """How long the asker waits when the LLM server misbehaves (issue 20 D8/D9, issue 22 part 3).
 
 One run, one engine over the indexed sample docs (real LanceDB, real search, the real `openai`
-client unmodified), one OpenAI-compatible server on 127.0.0.1 (tests/fake_openai.py) per
+client unmodified), one OpenAI-compatible server on 127.0.0.1 (askdesk/testing/fake_openai.py) per
 fault. For each fault the figure is the wall time of `AnswerEngine.answer` from the question
 to the posted (extractive) answer, with the reason recorded:
 
@@ -18,7 +18,8 @@ to the posted (extractive) answer, with the reason recorded:
 Beside them, the baseline: the extractive engine alone on the same question (what answering
 costs without a model). The settings are the defaults (`askdesk/settings.py`) unless given.
 Each case is run `--runs` times (median reported); the whole run is bounded by the deadlines
-it measures. Run it against an older checkout with the same `tests/fake_openai.py` to compare:
+it measures. Run it against an older checkout with the same `askdesk/testing/fake_openai.py` to
+compare:
 settings a checkout does not know are simply not passed.
 
     python bench/llm_fallback.py [--json] [--runs 1] [--cap-s 150]
@@ -30,7 +31,6 @@ import dataclasses
 import shutil
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -38,12 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from _common import embedder, emit, log, parser
-from _corpus import REPO, SAMPLE_DOCS
-
-sys.path.insert(0, str(REPO / "tests"))
-from fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
+from _corpus import SAMPLE_DOCS
 
 from askdesk.settings import Settings
+from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine
 from core.llm_compose import LLMComposer, LLMConfig

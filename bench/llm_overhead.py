@@ -1,6 +1,6 @@
 """The LLM answer backend: askdesk's overhead around the model, and what the claim check keeps.
 
-A scripted OpenAI-compatible server on 127.0.0.1 (tests/fake_openai.py, the real `openai`
+A scripted OpenAI-compatible server on 127.0.0.1 (askdesk/testing/fake_openai.py, the real `openai`
 client unmodified) plays the model. For every question of the dev answer-level sets
 (bench/_faq_sets.py: construction, sqlite3 and git FAQs as pages, no question text) it reads
 the prompt it was sent and answers with the *reference answer*, each sentence cited with the
@@ -34,18 +34,15 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from _common import MemoEmbedder, embedder, emit, log, parser, pct
-from _corpus import DATA, REPO
+from _corpus import DATA
 from _faq_sets import DEV_FAQS, FaqItem, FaqSet, build
 
-sys.path.insert(0, str(REPO / "tests"))
-from fake_openai import FakeOpenAI, Reply, prompt_passages, prompt_question
-
+from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, prompt_question
 from core.claim_check import exact_tokens
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine

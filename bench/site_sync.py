@@ -1,6 +1,6 @@
 """Website source: an unchanged 300-page site resynced, and crawl speed against embedding.
 
-A loopback HTTP server (tests/docsite.py: ETags, 304s) serves 300 pages built from the
+A loopback HTTP server (askdesk/testing/docsite.py: ETags, 304s) serves 300 pages built from the
 SQLite documentation slice in tests/data/sqlite-doc (each page a distinct selection of its
 paragraphs, with a sitemap). Steps, in one run:
 1. first sync (crawl + parse + embed + write): time, bytes the server sent, chunks embedded;
@@ -14,23 +14,20 @@ paragraphs, with a sitemap). Steps, in one run:
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from _common import THREADS, embedder, emit, log, parser
 
+from askdesk.testing.docsite import DATA, DocSite
 from retrieval.chunking import chunk_document
 from retrieval.embedding import Embedder
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
 from retrieval.loaders import parse
 from retrieval.web import CrawlLimits, WebSource
-from tests.docsite import DATA, DocSite
 
 PAGES = 300
 GOAL = 0.05

@@ -4,7 +4,7 @@ The bot is the production code path (`build_slack_app` served by `bots.slack.run
 real packaged model, the sample docs indexed into a temporary LanceDB folder, SQLite store).
 Each of `--askers` threads sends a correctly signed `app_mention` over HTTP, waits for the
 answer, then asks the next question, until `--questions` are answered (closed loop). The
-Web API is the tests' fake (tests/fake_slack.py), which timestamps each call on arrival.
+Web API is the tests' fake (askdesk/testing/fake_slack.py), which timestamps each call on arrival.
 
 Figures: the share of events acked within Slack's 3 s (goal 100%), ack time, and answer
 latency (event sent → the answer's chat.postMessage reaching the fake), against an in-run
@@ -20,7 +20,6 @@ import json
 import logging
 import queue
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -30,12 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from _common import THREADS, embedder, emit, log, parser, pct
-from _corpus import REPO, SAMPLE_GOLDEN, sample_corpus
+from _corpus import SAMPLE_GOLDEN, sample_corpus
 
-sys.path.insert(0, str(REPO / "tests"))  # the tests' fake Slack and request signing
-from fake_slack import FakeSlackAPI
-from slack_payloads import SECRET, SlackSender, mention
-
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.slack_payloads import SECRET, SlackSender, mention
 from bots.common import ChannelDirectory
 from bots.slack.app import build_slack_app
 from bots.slack.config import web_client

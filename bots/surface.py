@@ -13,7 +13,8 @@ once, in `bots.delivery.Delivery`. A platform is plugged in by two small transla
    prompt in place, open a dialogue). Calls are synchronous: an asyncio platform bridges
    them to its loop (see `bots.discord.surface`).
 
-How to add a surface (an HTTP API, Teams, Matrix…):
+How to add a surface (an HTTP API, Teams, Matrix…; ARCHITECTURE.md, "Adding a chat surface"
+— a surface registered in the `askdesk.surfaces` entry points runs with `askdesk chat NAME`):
 
 - Implement `ChatSurface` (below): `platform` is the name stored with each interaction;
   `render` cuts an answer into the platform's messages (the last carries the vote buttons);

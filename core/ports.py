@@ -7,7 +7,8 @@ through one object into another's (no `searcher.index.table`). The built-ins are
 `styling.generation.rewrite.StyleRewriter` (Rewriter),
 `styling.tone.scorer.BoundToneScorer` (Tone) and
 `feedback.interactions.Interactions` (Recorder); `askdesk.wiring` chooses them from settings, and
-third-party composers plug in through the `askdesk.composers` entry-point group.
+third-party composers and tone scorers plug in through entry points (`askdesk.plugins`;
+ARCHITECTURE.md, "The ports" and "Extending askdesk").
 """
 
 from __future__ import annotations

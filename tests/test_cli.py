@@ -98,7 +98,8 @@ def test_index_reuses_the_last_folder_and_reports_no_changes(env, tiny_docs):
 
 def test_help_lists_every_command(env):
     r = invoke("--help")
-    for cmd in ("index", "ask", "search", "eval", "status", "demo", "vote", "slack", "discord"):
+    commands = ("index", "ask", "search", "eval", "status", "demo", "vote", "slack", "discord")
+    for cmd in (*commands, "chat"):
         assert cmd in r.stdout
 
 

@@ -24,13 +24,13 @@ from askdesk.demo_history import (
     previous_version_name,
     write_history,
 )
+from askdesk.testing.pg_fleet import fresh_database, needs_pg
 from dashboard.decision import Thresholds, decide
 from dashboard.panels import accuracy, freshness, history, overview, recommendation, tone
 from dashboard.panels.common import DAY_MS, mark_simulated, simulated_note, time_axis
 from feedback.analytics import Analytics, Filters
 from feedback.records import InteractionRecord
 from feedback.store import FeedbackStore
-from tests.pg_fleet import fresh_database, needs_pg
 
 NOW = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
 

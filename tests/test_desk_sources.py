@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app as cli
+from askdesk.testing.docsite import DocSite, sqlite_site
 from core.types import Question
 from feedback.records import IndexRunRecord
-from tests.docsite import DocSite, sqlite_site
 from tests.test_git_source import make_repo
 
 

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import discord
-import fake_discord as fd
 import pytest
 import pytest_asyncio
 import yarl
 
+from askdesk.testing import fake_discord as fd
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.discord import StartupError, build_bot, serve
 from bots.discord.bot import AskdeskBot

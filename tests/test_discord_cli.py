@@ -15,8 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-import fake_discord as fd
 import pytest
+
+from askdesk.testing import fake_discord as fd
 
 TOKEN = "MTE5OTk5OTk5OTk5OTk5OTk5OQ.Gabcde.real-looking-token-0123456789abcdefghij"
 BOOT = (

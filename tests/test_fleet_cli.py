@@ -17,10 +17,10 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from fake_slack import FakeSlackAPI
-from slack_payloads import SECRET, SlackSender, mention
 
 from askdesk.health import Readiness, probe
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.slack_payloads import SECRET, SlackSender, mention
 
 TOKEN = "xoxb-111-222-secretbottoken"
 

@@ -12,11 +12,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import discord
-import fake_discord as fd
 import pytest
 import pytest_asyncio
 import yarl
 
+from askdesk.testing import fake_discord as fd
 from bots.common import ChannelDirectory
 from bots.discord.bot import build_bot
 from bots.discord.run import serve

@@ -14,8 +14,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from pg_private import needs_private_pg, remove_private_postgres, start_private_postgres
 
+from askdesk.testing.pg_private import (
+    needs_private_pg,
+    remove_private_postgres,
+    start_private_postgres,
+)
 from feedback.fleet import WorkJournal, lock_holder
 from feedback.store import FeedbackStore
 

@@ -16,12 +16,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pg_fleet import fresh_database, needs_pg
 
 from askdesk.asker_salt import shared_salt
 from askdesk.fleet import fleet_lock, lock_held
 from askdesk.locking import Busy
 from askdesk.settings import Settings
+from askdesk.testing.pg_fleet import fresh_database, needs_pg
 from askdesk.upkeep.scheduler import Scheduler
 from askdesk.wiring import App
 from feedback.migrate import current_revision, head_revision

@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlackAPI
-from pg_fleet import fresh_database, needs_pg
-from slack_payloads import SECRET, SlackSender, block_actions, mention
 from sqlalchemy.engine import make_url
 from tcp_cut import CuttableRelay
 
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.pg_fleet import fresh_database, needs_pg
+from askdesk.testing.slack_payloads import SECRET, SlackSender, block_actions, mention
 from bots.claims import SharedKeys
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.slack.app import build_slack_app

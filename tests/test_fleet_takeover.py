@@ -21,12 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlackAPI
-from pg_fleet import fresh_database, needs_pg
-from slack_payloads import SECRET, mention, new_ts
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.pg_fleet import fresh_database, needs_pg
+from askdesk.testing.slack_payloads import SECRET, mention, new_ts
 from bots.claims import SharedKeys
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.slack.app import build_slack_app
@@ -182,7 +182,7 @@ def test_a_claim_left_by_a_dead_owner_is_taken_over_and_a_live_ones_is_not(
 def test_a_question_answered_by_its_own_process_is_not_taken_over(pg_url, sample_searcher, api):
     """The normal path: the receiving process answers and marks it done, so when that
     process later stops, nobody answers the question again."""
-    from slack_payloads import SlackSender
+    from askdesk.testing.slack_payloads import SlackSender
 
     first = Survivor(pg_url, sample_searcher, api)
     event = mention(ROTATE, user="U9")

@@ -11,8 +11,8 @@ reaches the LLM backend's answer too. The hedge point is set explicitly here (th
 from __future__ import annotations
 
 import pytest
-from fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 
+from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 from core.answerability import HEDGE_BIAS_SHIFT, Calibration, DecisionModel
 from core.compose import ExtractiveComposer
 from core.engine import HEDGE_LINE, NOT_FOUND, AnswerEngine, EngineConfig, finish_style, hedge

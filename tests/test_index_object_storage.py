@@ -13,9 +13,9 @@ from datetime import timedelta
 
 import pytest
 from conftest import write
-from s3_loopback import S3, needs_moto, start_moto, stop_moto
 from tcp_cut import CuttableRelay
 
+from askdesk.testing.s3_loopback import S3, needs_moto, start_moto, stop_moto
 from core.freshness import index_freshness
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_DOCS
-from s3_loopback import S3, needs_moto, start_moto, stop_moto
 
+from askdesk.testing.s3_loopback import S3, needs_moto, start_moto, stop_moto
 from retrieval.index import ChunkIndex
 from retrieval.writer_lock import LOCK_NAME, Tables, WriterBusy, index_writer
 

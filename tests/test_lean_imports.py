@@ -1,7 +1,7 @@
 """Answering never imports torch: real `askdesk` processes, fresh interpreters, checked by
 the modules they actually imported (PYTHONPROFILEIMPORTTIME), not by reading code.
 
-The rule (tests/lean_runs.py, README "Installs"): ask, search, status, the bots, the
+The rule (askdesk/testing/lean_runs.py, README "Installs"): ask, search, status, the bots, the
 dashboard and the HTTP surfaces leave torch, transformers, sentence-transformers, peft and
 accelerate out unless the style model is enabled for them. New code is caught here at merge:
 `test_no_module_imports_heavy_packages_at_import_time` imports every module of every layer.
@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_DOCS, write
-from fake_slack import FakeSlackAPI
-from lean_runs import (
+
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.lean_runs import (
     HEAVY,
     MIGRATION_ONLY,
     ROOT,
@@ -31,8 +32,7 @@ from lean_runs import (
     start_slack_http,
     wait_for_port,
 )
-from slack_payloads import SlackSender, mention
-
+from askdesk.testing.slack_payloads import SlackSender, mention
 from tests.waiting import wait_until
 
 LAYERS = ("askdesk", "bots", "core", "dashboard", "feedback", "retrieval", "styling")
@@ -197,7 +197,7 @@ def test_discord_bot_starts_and_answers_without_torch(indexed: Path) -> None:
     import signal
     import time
 
-    import fake_discord as fd
+    from askdesk.testing import fake_discord as fd
 
     log = indexed.parent / "discord-stderr.log"
     with fd.fake_in_thread(token=DISCORD_TOKEN) as fake, log.open("w") as sink:

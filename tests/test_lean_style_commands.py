@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from lean_runs import clean_env
+
+from askdesk.testing.lean_runs import clean_env
 
 LEAN = (
     "import sys; sys.modules.update(torch=None, transformers=None, peft=None);"

@@ -7,11 +7,11 @@ import json
 import socket
 
 import pytest
-from fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 from typer.testing import CliRunner
 
 from askdesk.cli import app
 from askdesk.settings import Settings
+from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 from askdesk.wiring import App
 from core.llm_compose import LLMComposer
 

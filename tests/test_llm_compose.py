@@ -10,8 +10,8 @@ import socket
 import time
 
 import pytest
-from fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 
+from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 from core.compose import ExtractiveComposer
 from core.engine import NOT_FOUND, AnswerEngine, EngineConfig
 from core.llm_compose import LLMComposer, LLMConfig

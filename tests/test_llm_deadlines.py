@@ -1,6 +1,6 @@
 """Issue 20 D8/D9 and issue 22 part 3: an LLM server can't hold an answer.
 
-A real OpenAI-compatible server on 127.0.0.1 (tests/fake_openai.py) misbehaves the ways a
+A real OpenAI-compatible server on 127.0.0.1 (askdesk/testing/fake_openai.py) misbehaves the ways a
 real one can — dribbling its JSON body a byte at a time, keeping a stream open with SSE
 comments or endless chunks, sending 20 MB — and the real `openai` client, unmodified, talks to
 it through the real engine over the indexed sample docs. Every time, the asker gets the
@@ -16,8 +16,8 @@ import sys
 import time
 
 import pytest
-from fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 
+from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 from core.claim_check import check_reply
 from core.compose import ExtractiveComposer
 from core.engine import AnswerEngine

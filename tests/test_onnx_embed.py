@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import TINY_DOCS, write
-from lean_runs import clean_env, run_cli
 
+from askdesk.testing.lean_runs import clean_env, run_cli
 from retrieval.embedding import Embedder, EmbeddingError, resolve_model
 from retrieval.onnx_embed import CACHE_SUBDIR, OnnxCache, Recipe
 from retrieval.onnx_export import NotExportable

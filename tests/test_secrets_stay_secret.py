@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app as cli
+from askdesk.testing.docsite import DocSite
 from retrieval.gitsource import GitError, GitSource
-from tests.docsite import DocSite
 from tests.git_http import GitHTTP
 from tests.test_git_source import git, make_repo
 from tests.test_web_reliability import small_site

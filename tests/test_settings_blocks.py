@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-from lean_runs import ROOT, clean_env
 from pydantic import SecretStr, ValidationError
 
 from askdesk.settings import (
@@ -25,6 +24,7 @@ from askdesk.settings import (
     Settings,
     SlackSettings,
 )
+from askdesk.testing.lean_runs import ROOT, clean_env
 from core.compose import ExtractiveComposer
 from core.llm_compose import build_llm_composer
 from dashboard.decision import Thresholds

@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlackAPI
-from slack_payloads import (
+
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.slack_payloads import (
     BOT_USER,
     SECRET,
     SlackSender,
@@ -32,7 +33,6 @@ from slack_payloads import (
     slash,
     view_submission,
 )
-
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.slack.app import build_slack_app
 from bots.slack.blocks import COMMENT, DOWN, HUMAN, REASON_PREFIX, UP

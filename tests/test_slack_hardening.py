@@ -23,8 +23,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from fake_slack import FakeSlackAPI
-from slack_payloads import (
+
+from askdesk.logs import JsonFormatter
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.slack_payloads import (
     BOT_USER,
     SECRET,
     SlackSender,
@@ -34,8 +36,6 @@ from slack_payloads import (
     sign,
     slash,
 )
-
-from askdesk.logs import JsonFormatter
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.slack.app import build_slack_app
 from bots.slack.blocks import UP

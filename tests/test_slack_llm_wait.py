@@ -11,10 +11,9 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from fake_openai import FakeOpenAI, Reply
-from fake_slack import FakeSlackAPI
-from slack_payloads import SECRET, SlackSender, mention
-
+from askdesk.testing.fake_openai import FakeOpenAI, Reply
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.slack_payloads import SECRET, SlackSender, mention
 from bots.common import ChannelConfig, ChannelDirectory
 from bots.slack.app import build_slack_app
 from bots.slack.config import web_client

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from fake_slack import FakeSlackAPI, FakeSocketMode
-from slack_payloads import block_actions, event_body, mention
 
+from askdesk.testing.fake_slack import FakeSlackAPI, FakeSocketMode
+from askdesk.testing.slack_payloads import block_actions, event_body, mention
 from bots.common import ChannelDirectory
 from bots.slack.app import build_slack_app
 from bots.slack.blocks import UP

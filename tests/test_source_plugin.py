@@ -19,9 +19,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from lean_runs import ROOT, clean_env
 
 from askdesk.settings import Settings
+from askdesk.testing.lean_runs import ROOT, clean_env
 from retrieval.source_registry import ENTRY_POINT_GROUP, registered
 from retrieval.source_settings import BUILTIN_TYPES, FolderSourceSettings, WebSourceSettings
 from retrieval.sources import FolderSource

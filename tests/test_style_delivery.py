@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import discord
-import fake_discord as fd
 import pytest
 import pytest_asyncio
 import yarl
-from fake_slack import FakeSlackAPI
-from slack_payloads import SECRET, SlackSender, block_actions, mention
 
+from askdesk.testing import fake_discord as fd
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.slack_payloads import SECRET, SlackSender, block_actions, mention
 from bots.common import ChannelDirectory
 from bots.discord import build_bot, serve
 from bots.slack.app import build_slack_app

@@ -450,8 +450,7 @@ def test_style_train_command_shares_the_training_and_records_it(
 
 @pytest.mark.slow
 def test_the_discord_bot_runs_the_schedule_and_stops_it_on_sigterm(tmp_path, sample_index):
-    import fake_discord as fd
-
+    from askdesk.testing import fake_discord as fd
     from feedback.store import FeedbackStore
     from tests.test_discord_cli import TOKEN, _Lines, _start
 
@@ -512,9 +511,8 @@ def test_a_broken_progress_display_never_fails_the_job(app):
 
 @pytest.mark.slow
 def test_the_slack_bot_reindexes_on_schedule_and_stops_it_on_exit(env, embedder, tiny_docs):
-    from fake_slack import FakeSlackAPI
-
-    from tests.slack_payloads import SECRET
+    from askdesk.testing.fake_slack import FakeSlackAPI
+    from askdesk.testing.slack_payloads import SECRET
     from tests.test_discord_cli import _Lines
 
     app = make_app(env, embedder, docs_dir=tiny_docs)

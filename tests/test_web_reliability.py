@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import urllib3.util.connection
 
+from askdesk.testing.docsite import DocSite
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
 from retrieval.web import CrawlLimits, WebSource
-from tests.docsite import DocSite
 
 TOPICS = {
     "index.html": ("Help centre", ["guide.html", "faq.html", "billing.html"]),

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from askdesk.testing.docsite import DocSite, sqlite_site
 from retrieval.index import ChunkIndex
 from retrieval.ingest import Ingester
 from retrieval.search import Searcher
 from retrieval.web import CrawlLimits, WebError, WebSource
-from tests.docsite import DocSite, sqlite_site
 
 
 @pytest.fixture

@@ -64,6 +64,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Serve the HTTP API (POST /v1/ask, votes, OpenAPI at /v1/openapi.json) and the chat "
         'widget a docs site includes: <script src="http://HOST:PORT/v1/chat.js" data-key="…">.',
     ),
+    "chat": (
+        "chat_cmd",
+        "Run a chat surface: answer its questions with sources, record votes, escalate.",
+    ),
     "dashboard": (
         "dashboard_cmd",
         "Charts, the reindex/retrain recommendation, query history and a playground, in a browser.",

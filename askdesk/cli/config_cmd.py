@@ -9,6 +9,7 @@ import typer
 
 from askdesk.cli.context import State, UserError
 from askdesk.composers import known_backends, unknown_backend
+from askdesk.registry import TONE_SCORERS, known, unknown
 from askdesk.settings import config_file
 from askdesk.settings_report import effective
 
@@ -27,8 +28,9 @@ def check(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Validate the settings (unknown names, bad values, an unknown answer_backend), then
-    print each setting's effective value and where it came from; secrets masked."""
+    """Validate the settings (unknown names, bad values, an unknown answer_backend or
+    tone_scorer), then print each setting's effective value and where it came from; secrets
+    masked."""
     state: State = ctx.obj
     settings = state.settings()  # an unknown or invalid setting is one error line, exit 2
 
@@ -39,6 +41,8 @@ def check(
         if settings.answer_backend in known_backends()
         else unknown_backend(settings.answer_backend)
     )
+    if problem is None and settings.tone_scorer not in known(TONE_SCORERS):
+        problem = unknown(TONE_SCORERS, settings.tone_scorer)
     if as_json:
         typer.echo(
             json.dumps(

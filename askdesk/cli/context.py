@@ -85,8 +85,8 @@ class State:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     # lean: these errors' modules load once a command has failed, not for --help (issue 23)
-    from askdesk.composers import ComposerError
     from askdesk.locking import Busy
+    from askdesk.registry import PluginError
     from askdesk.setting_names import UnknownSetting
     from askdesk.wiring import DataDirError
     from core.evaluation import GoldenError
@@ -99,7 +99,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         UserError,
         BaseModelError,
         UnknownSetting,
-        ComposerError,
+        PluginError,  # a composer, chat surface or tone scorer that cannot start
         Busy,
         DataDirError,
         GoldenError,

@@ -8,7 +8,7 @@ Starting and stopping (probes, warm-up, draining on SIGTERM) are the adapter's o
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,10 @@ from askdesk.fleet import delivery_keys
 from askdesk.health import Readiness, serve_probes
 from askdesk.upkeep import start_upkeep
 from bots.discord.run import NO_TOKEN, StartupError, run
+
+if TYPE_CHECKING:
+    from askdesk.surfaces import SurfaceHost
+    from askdesk.wiring import App
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +41,17 @@ def discord_command(
     Per-channel settings come from [channels."<channel id>"] in askdesk.toml.
     """
     state: State = ctx.obj
-    app = state.app()
+    run_discord(state.app(), health_port, health_host)
+
+
+def serve_surface(host: SurfaceHost) -> None:
+    """The built-in `discord` chat surface: `askdesk chat discord [-o health_port=N]`."""
+    port = host.int_option("health_port")
+    run_discord(host.app, port, host.option("health_host") or "0.0.0.0")
+
+
+def run_discord(app: App, health_port: int | None, health_host: str) -> None:
+    """Check the token, connect, warm up, answer until stopped (`bots.discord.run.run`)."""
     secret = app.settings.discord_bot_token
     token = secret.get_secret_value().strip() if secret is not None else ""
 

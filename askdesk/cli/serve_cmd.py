@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,10 @@ from askdesk.upkeep import start_upkeep
 from bots.http.app import HttpConfig
 from bots.http.build import http_server
 from bots.http.keys import KeyConfigError, digest, parse_keys
+
+if TYPE_CHECKING:
+    from askdesk.surfaces import SurfaceHost
+    from askdesk.wiring import App
 
 NO_KEYS = "no HTTP API keys"
 NO_KEYS_HINT = (
@@ -45,7 +49,17 @@ def serve_command(
         typer.echo(f"sha256:{digest(hash_key).hex()}")
         return
     state: State = ctx.obj
-    app = state.app()
+    run_http(state.app(), host, port)
+
+
+def serve_surface(host: SurfaceHost) -> None:
+    """The built-in `http` chat surface: `askdesk chat http [-o host=ADDR] [-o port=N]`."""
+    run_http(host.app, host.option("host"), host.int_option("port"))
+
+
+def run_http(app: App, host: str | None, port: int | None) -> None:
+    """Serve the API and the widget until SIGTERM or Ctrl-C, then finish what is in flight."""
+
     s = app.settings
     secret = s.http_api_keys.get_secret_value() if s.http_api_keys is not None else ""
     try:

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
     from slack_sdk import WebClient
 
+    from askdesk.surfaces import SurfaceHost
+    from askdesk.wiring import App
+
 
 def register(app: typer.Typer) -> None:
     app.command("slack")(slack)
@@ -52,7 +55,23 @@ def slack(
     SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
     """
     state: State = ctx.obj
-    app = state.app()
+    run_slack(state.app(), http=http, port=port, host=host, workers=workers)
+
+
+def serve_surface(surface: SurfaceHost) -> None:
+    """The built-in `slack` chat surface: `askdesk chat slack [-o http=true -o port=3000
+    -o host=0.0.0.0] [-o workers=4]` (Socket Mode without `http`)."""
+    run_slack(
+        surface.app,
+        http=surface.flag_option("http"),
+        port=surface.int_option("port", 3000) or 0,
+        host=surface.option("host") or "0.0.0.0",
+        workers=max(1, surface.int_option("workers", 4) or 1),
+    )
+
+
+def run_slack(app: App, *, http: bool, port: int, host: str, workers: int) -> None:
+    """Check the credentials, connect or bind, warm up, answer until stopped."""
     s = app.settings
 
     def secret(value: SecretStr | None) -> str | None:

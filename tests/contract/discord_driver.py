@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import discord
-import fake_discord as fd
 import yarl
 
+from askdesk.testing import fake_discord as fd
 from bots.common import ChannelDirectory
 from bots.delivery import FollowUpPolicy
 from bots.discord import build_bot, serve

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from fake_slack import FakeSlackAPI
-from slack_payloads import (
+from askdesk.testing.fake_slack import FakeSlackAPI
+from askdesk.testing.slack_payloads import (
     BOT_USER,
     SECRET,
     SlackSender,
@@ -22,7 +22,6 @@ from slack_payloads import (
     reaction,
     view_submission,
 )
-
 from bots.common import ChannelDirectory
 from bots.delivery import FollowUpPolicy
 from bots.slack.app import build_slack_app

@@ -29,6 +29,7 @@ def _can_run() -> str | None:
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         return "needs root and runuser to run PostgreSQL as the postgres user"
     try:
+        # optional: pwd (POSIX only; this private cluster needs a postgres user anyway)
         import pwd
 
         pwd.getpwnam("postgres")

@@ -15,8 +15,8 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data" / "sqlite-doc"
-PDF = Path(__file__).resolve().parent.parent / "askdesk" / "sample" / "docs" / "billing"
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "sqlite-doc"  # in a checkout
+PDF = Path(__file__).resolve().parents[1] / "sample" / "docs" / "billing"
 PDF = PDF / "invoice-guide.pdf"
 
 

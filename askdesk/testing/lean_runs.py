@@ -23,13 +23,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the source checkout (its PYTHONPATH root)
 # torch and everything that drags it in: the optional `askdesk[style]` / `askdesk[torch]` extras
 HEAVY = ("torch", "transformers", "sentence_transformers", "peft", "accelerate")
 # imported only when the database has a migration pending (feedback/migrate.py): a cold
 # `askdesk ask` on a current database skips their ~8 MB and ~0.15 s (issue 23)
 MIGRATION_ONLY = ("alembic", "mako")
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # tests/slack_payloads.SECRET
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # askdesk.testing.slack_payloads.SECRET
 
 
 def clean_env(data_dir: Path, *, root: Path = ROOT, **extra: str) -> dict[str, str]:
