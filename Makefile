@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 
 .PHONY: setup demo test lint
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	# torch pinned in this form takes the CPU build; a plain `torch` pulls a multi-GB CUDA build

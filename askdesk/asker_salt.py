@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from feedback.store import FeedbackStore
+    from askdesk.feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
 

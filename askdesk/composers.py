@@ -5,7 +5,8 @@ built-ins too: askdesk's own pyproject.toml declares
 
     [project.entry-points."askdesk.composers"]
     extractive = "askdesk.composers:extractive"   # the quote composer, always there
-    llm = "askdesk.composers:llm"                 # an OpenAI-compatible model (core.llm_compose)
+    llm = "askdesk.composers:llm"                 # an OpenAI-compatible model
+    (askdesk.core.llm_compose)
 
 and a package adds one the same way, without touching askdesk:
 
@@ -22,13 +23,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.ports import Composer
 from askdesk.registry import COMPOSERS, PluginError, first_line, known, load, unknown
 from askdesk.settings import LLMSettings, Settings
-from core.compose import ExtractiveComposer
-from core.ports import Composer
 
 ENTRY_POINT_GROUP = COMPOSERS.group
-LLM_MODULE = "core.llm_compose"
+LLM_MODULE = "askdesk.core.llm_compose"
 
 Factory = Callable[[Settings, Composer], Composer]
 
@@ -45,7 +46,7 @@ def extractive(settings: Settings, fallback: Composer) -> Composer:
 def llm(settings: Settings, fallback: Composer) -> Composer:
     """The built-in `llm`: an OpenAI-compatible model, every sentence checked."""
     try:
-        # optional: core.llm_compose needs the `openai` client (a dependency, but a lean
+        # optional: askdesk.core.llm_compose needs the `openai` client (a dependency, but a lean
         # install may drop it): imported when this backend is chosen, never before
         module = importlib.import_module(LLM_MODULE)
     except ModuleNotFoundError as exc:

@@ -22,17 +22,17 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askdesk.core.types import Question
 from askdesk.demo_history import write_history
+from askdesk.feedback.reasons import Reason
+from askdesk.styling.model.base import resolve_base_model
 from askdesk.upkeep.retrain import activate_version, fit_tone, split_examples
-from core.types import Question
-from feedback.reasons import Reason
-from styling.model.base import resolve_base_model
 
 if TYPE_CHECKING:
+    from askdesk.core.desk import SupportDesk
     from askdesk.demo_history import Story
+    from askdesk.feedback.store import FeedbackStore
     from askdesk.wiring import App
-    from core.desk import SupportDesk
-    from feedback.store import FeedbackStore
 
 DEMO_VOTE_SOURCE = "demo"
 

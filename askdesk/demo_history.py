@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from feedback.records import IndexRunRecord
-from feedback.store import FeedbackStore
+from askdesk.feedback.records import IndexRunRecord
+from askdesk.feedback.store import FeedbackStore
 
 DAYS = 28
 """How many days before today the history covers (the dashboard's default range is 30)."""

@@ -1,12 +1,12 @@
 """Which fleet coordination a process uses: per data dir on SQLite, shared on PostgreSQL.
 
 The coordination itself (claims, advisory locks, the work journal; every line of PostgreSQL
-lock SQL) is `feedback.fleet`; this module picks it or the per-data-dir fallback from the
+lock SQL) is `askdesk.feedback.fleet`; this module picks it or the per-data-dir fallback from the
 settings. With SQLite (the zero-config default) everything stays per data dir: the file lock,
 the salt file, each process's own memory of Slack deliveries. With a database server
 (`database_url` = PostgreSQL) the fleet's state moves into it:
 
-- deliveries are claimed with a unique row (`feedback.fleet.Fleet.claim`), so exactly one
+- deliveries are claimed with a unique row (`askdesk.feedback.fleet.Fleet.claim`), so exactly one
   process answers a Slack event or a Discord message, whichever receives it;
 - index runs and scheduled jobs take a PostgreSQL advisory lock instead of a file lock;
 - the asker salt is one row, created once, so user hashes agree on every machine.
@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from askdesk.bots.claims import SeenKeys, SharedKeys
+from askdesk.feedback.fleet import WorkJournal, instance_name
 from askdesk.locking import Busy, exclusive, live_holder
-from bots.claims import SeenKeys, SharedKeys
-from feedback.fleet import WorkJournal, instance_name
 
 if TYPE_CHECKING:
     from askdesk.wiring import App

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from feedback.jobs import pid_alive
+from askdesk.feedback.jobs import pid_alive
 
 
 class Busy(Exception):

@@ -43,21 +43,8 @@ Test doubles for plugins (fake Slack, Discord, OpenAI-compatible and S3 servers)
 
 from __future__ import annotations
 
-from askdesk.registry import (
-    COMPOSERS,
-    EXTENSION_POINTS,
-    SOURCES,
-    SURFACES,
-    TONE_SCORERS,
-    ExtensionPoint,
-    PluginError,
-    known,
-    registered,
-)
-from askdesk.surfaces import SurfaceHost
-from askdesk.tones import ToneContext
-from bots.delivery import Delivery
-from bots.surface import (
+from askdesk.bots.delivery import Delivery
+from askdesk.bots.surface import (
     ChatSurface,
     Click,
     CommentDialogue,
@@ -69,17 +56,30 @@ from bots.surface import (
     Responder,
     SurfaceError,
 )
-from core.citations import cite, source_for
-from core.ports import Composer, Tone
-from core.types import Answer, Composition, Question, Turn
-from core.types import Source as CitedSource
-from feedback.reasons import Reason
-from retrieval.documents import LoadError
-from retrieval.search import SearchHit
-from retrieval.source_registry import ENTRY_POINT_GROUP as SOURCES_GROUP
-from retrieval.source_registry import registered as source_types
-from retrieval.source_types import SourceSettings, token_from
-from retrieval.sources import Item, Listing, Source, content_validator, prefixed
+from askdesk.core.citations import cite, source_for
+from askdesk.core.ports import Composer, Tone
+from askdesk.core.types import Answer, Composition, Question, Turn
+from askdesk.core.types import Source as CitedSource
+from askdesk.feedback.reasons import Reason
+from askdesk.registry import (
+    COMPOSERS,
+    EXTENSION_POINTS,
+    SOURCES,
+    SURFACES,
+    TONE_SCORERS,
+    ExtensionPoint,
+    PluginError,
+    known,
+    registered,
+)
+from askdesk.retrieval.documents import LoadError
+from askdesk.retrieval.search import SearchHit
+from askdesk.retrieval.source_registry import ENTRY_POINT_GROUP as SOURCES_GROUP
+from askdesk.retrieval.source_registry import registered as source_types
+from askdesk.retrieval.source_types import SourceSettings, token_from
+from askdesk.retrieval.sources import Item, Listing, Source, content_validator, prefixed
+from askdesk.surfaces import SurfaceHost
+from askdesk.tones import ToneContext
 
 __all__ = [
     "COMPOSERS",

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from askdesk.retrieval.source_registry import ENTRY_POINT_GROUP as SOURCE_GROUP
+from askdesk.retrieval.source_settings import BUILTIN_TYPES
 from askdesk.setting_names import closest
-from retrieval.source_registry import ENTRY_POINT_GROUP as SOURCE_GROUP
-from retrieval.source_settings import BUILTIN_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,9 @@ TONE_SCORERS = ExtensionPoint(
     "build(context: ToneContext) -> Tone | None",
     (("logistic", "askdesk.tones:logistic"),),
 )
-# Source types are loaded and validated by retrieval.source_registry (askdesk.settings builds
-# the `[[sources]]` union from it); listed here with the same built-ins so the table is whole.
+# Source types are loaded and validated by askdesk.retrieval.source_registry (askdesk.settings
+# builds the `[[sources]]` union from it); listed here with the same built-ins so the table is
+# whole.
 SOURCES = ExtensionPoint(
     "source type",
     SOURCE_GROUP,

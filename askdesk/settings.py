@@ -28,21 +28,21 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from askdesk.setting_names import UnknownSetting, unknown_keys, unknown_variables
-from bots.chat_settings import (
+from askdesk.bots.chat_settings import (
     ChannelSettings,
     ChatSettings,
     DiscordSettings,
     HttpApiSettings,
     SlackSettings,
 )
-from core.answer_settings import AnswerSettings
-from core.llm_settings import LLMSettings
-from dashboard.dashboard_settings import DashboardSettings, RulesSettings
-from retrieval.search_settings import SearchSettings
-from retrieval.source_registry import SourceTypeError, registered, with_type
-from retrieval.source_types import SourceSettings
-from styling.style_settings import StyleSettings
+from askdesk.core.answer_settings import AnswerSettings
+from askdesk.core.llm_settings import LLMSettings
+from askdesk.dashboard.dashboard_settings import DashboardSettings, RulesSettings
+from askdesk.retrieval.search_settings import SearchSettings
+from askdesk.retrieval.source_registry import SourceTypeError, registered, with_type
+from askdesk.retrieval.source_types import SourceSettings
+from askdesk.setting_names import UnknownSetting, unknown_keys, unknown_variables
+from askdesk.styling.style_settings import StyleSettings
 
 __all__ = [
     "BLOCKS",

@@ -1,7 +1,7 @@
-"""Settings and command-line arguments → source objects (retrieval.sources).
+"""Settings and command-line arguments → source objects (askdesk.retrieval.sources).
 
 Which type a `[[sources]]` table or an `askdesk index SOURCE` argument is comes from the
-registered source types (retrieval.source_registry); this module only decides where each
+registered source types (askdesk.retrieval.source_registry); this module only decides where each
 keeps its state in the data dir (DATA_DIR/sources/<name>/: a repository's clone, a
 website's validators) and which configured entries can sync.
 """
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrieval.source_registry import registered
-from retrieval.source_settings import FolderSourceSettings, state_key
-from retrieval.source_types import SourceSettings
-from retrieval.sources import Source
+from askdesk.retrieval.source_registry import registered
+from askdesk.retrieval.source_settings import FolderSourceSettings, state_key
+from askdesk.retrieval.source_types import SourceSettings
+from askdesk.retrieval.sources import Source
 
 if TYPE_CHECKING:
     from askdesk.settings import Settings

@@ -5,7 +5,7 @@ as `serve(host: SurfaceHost) -> None`. askdesk builds the host (the desk, the ch
 the follow-up policy, the fleet's delivery claims and work journal), stops it on SIGTERM or
 Ctrl-C, and the surface does only its two translations (platform event → `Incoming` /
 `Click`, `Answer` → platform message), handing everything else to `host.delivery(surface)`:
-the one delivery core (`bots.delivery.Delivery`) that Slack, Discord and the HTTP API use.
+the one delivery core (`askdesk.bots.delivery.Delivery`) that Slack, Discord and the HTTP API use.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from concurrent.futures import Executor
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.delivery import Delivery, FollowUpPolicy
+from askdesk.bots.surface import ChatSurface
+from askdesk.core.desk import SupportDesk
 from askdesk.fleet import delivery_keys, work_journal
 from askdesk.registry import SURFACES, PluginError, load
-from bots.common import ChannelDirectory
-from bots.delivery import Delivery, FollowUpPolicy
-from bots.surface import ChatSurface
-from core.desk import SupportDesk
 
 if TYPE_CHECKING:
     from askdesk.wiring import App

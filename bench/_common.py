@@ -21,8 +21,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 
-from core.evaluation import percentile
-from retrieval.embedding import Embedder
+from askdesk.core.evaluation import percentile
+from askdesk.retrieval.embedding import Embedder
 
 THREADS = 2
 E = TypeVar("E", bound=Embedder)

@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.text_units import Unit, row_cells, split_units, terms
-from core.types import Composition, Question, Source
-from retrieval.search import SearchHit
+from askdesk.core.text_units import Unit, row_cells, split_units, terms
+from askdesk.core.types import Composition, Question, Source
+from askdesk.retrieval.search import SearchHit
 
 _CONNECTIVES = (
     "it ",
@@ -59,7 +59,7 @@ class ComposerBefore:
         return Source(n, hit.doc_id, hit.title, hit.heading, round(hit.similarity, 4), url, snippet)
 
     def compose(self, question: Question, hits: Sequence[SearchHit], *_: object) -> Composition:
-        """The engine's port (core.ports.Composer): the draft as before, always answered."""
+        """The engine's port (askdesk.core.ports.Composer): the draft as before, always answered."""
         text, sources = self.quote(question, hits)
         return Composition(text, sources, composer=self.name)
 

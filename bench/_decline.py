@@ -1,7 +1,7 @@
 """Issue 19 part 5: when to decline, fitted and judged across dev sets, beside plain baselines.
 
 Each question is searched once (the caches of bench/_answer_eval) and composed with every
-question answered, which gives the decision's features (core.answerability.FEATURES) for the
+question answered, which gives the decision's features (askdesk.core.answerability.FEATURES) for the
 block the composer would quote. Out of those:
 - `loso`: the logistic decision fitted on all dev scope sets but one and judged on the one left
   out (its curve, and the share answered / declined at the operating point chosen on the
@@ -13,7 +13,7 @@ block the composer would quote. Out of those:
   scope sets' in-scope questions and the whole answer-level sets, is answered at ≥ 0.95;
 - `hedge` (the shipped subset): a stricter point, where the pooled in-scope questions are
   answered at HEDGE_ANSWERED, and per set the shares answered plainly / hedged / declined
-  (core.answerability.HEDGE_BIAS_SHIFT is the difference of the two biases).
+  (askdesk.core.answerability.HEDGE_BIAS_SHIFT is the difference of the two biases).
 
 A curve point is the share of out-of-scope questions declined when the threshold answers the
 given share of in-scope ones; "unreachable" (None) when the engine's `min_confidence` gate alone
@@ -34,7 +34,7 @@ SHARES = (0.80, 0.85, 0.90, 0.95)
 TARGET_ANSWERED = 0.95
 HEDGE_ANSWERED = 0.90  # the stricter point: pooled dev in-scope questions answered without a hedge
 SHIPPED = "retrieval+question+block cosine"  # the subset core/answerability.py ships
-GATE = 0.25  # the engine's min_confidence (set by the caller: core.engine.EngineConfig)
+GATE = 0.25  # the engine's min_confidence (set by the caller: askdesk.core.engine.EngineConfig)
 RETRIEVAL_ONLY = ("top_similarity", "agreement", "unmatched")
 SUBSETS: dict[str, tuple[str, ...]] = {
     "retrieval+question": RETRIEVAL_ONLY,

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex, ChunkRow
-from retrieval.ingest import IndexReport, Ingester
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex, ChunkRow
+from askdesk.retrieval.ingest import IndexReport, Ingester
 
 Clock = defaultdict[str, float]
 

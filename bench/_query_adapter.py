@@ -1,7 +1,7 @@
 """A per-KB query adapter learned from the docs alone (inverse cloze task), for the
 `--adapter` experiment of bench/answer_quality.py.
 
-Pseudo-queries are sentences of the KB's own passages (retrieval.passages blocks); the
+Pseudo-queries are sentences of the KB's own passages (askdesk.retrieval.passages blocks); the
 positive is the block they came from with that sentence removed, the negatives every other
 stored block of the KB (the same page's blocks included: the hard ones). A 384x384 linear map
 on the frozen MiniLM query vector, initialised to identity and pulled back toward it, is
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.passages import passages
-from retrieval.text_units import Unit, split_units
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.passages import passages
+from askdesk.retrieval.text_units import Unit, split_units
 
 
 @dataclass

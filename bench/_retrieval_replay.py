@@ -19,8 +19,8 @@ from _common import DiskCacheEmbedder, embedder, log
 from _faq_sets import DEV_FAQS
 from faq_retrieval import FAQ_DATA, SHORT, dev_set, sample_set
 
-from retrieval.index import ChunkIndex
-from retrieval.search import fts_query
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.search import fts_query
 
 
 def dump(out: Path) -> None:

@@ -38,18 +38,18 @@ from _common import THREADS, embedder, emit, log, parser, pct, progress_printer
 from _corpus import DATA, EVAL, SAMPLE_GOLDEN, kb_corpus, sample_corpus
 from faq_retrieval import parse_fusion
 
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.types import Question
-from retrieval.chunking import chunk_document
-from retrieval.documents import stable_hash
-from retrieval.embedding import Embedder
-from retrieval.folder_scan import scan_folder
-from retrieval.index import ChunkIndex, ChunkRow
-from retrieval.ingest import Ingester
-from retrieval.loaders import load_document
-from retrieval.passages import chunk_passages
-from retrieval.search import Searcher, fts_query
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question
+from askdesk.retrieval.chunking import chunk_document
+from askdesk.retrieval.documents import stable_hash
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.folder_scan import scan_folder
+from askdesk.retrieval.index import ChunkIndex, ChunkRow
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.loaders import load_document
+from askdesk.retrieval.passages import chunk_passages
+from askdesk.retrieval.search import Searcher, fts_query
 
 GOAL_RATIO = 1.5
 GOAL_P50_MS = 80.0

@@ -26,7 +26,7 @@ set, generously, on the very questions scored (to answer 0.95 of the in-scope on
 `--decline` (bench/_decline.py) fits the decision on the pooled construction, Perl and Z shell
 scope sets, leaving one set out, beside plain top-cosine / top-score baselines, and prints the
 weights and bias core/answerability.py ships (the "+ block cosine" subset at the gate of
-core.engine.EngineConfig).
+askdesk.core.engine.EngineConfig).
 
 `--fusion` (fields of `FusionConfig` over the defaults, as in faq_retrieval.py) searches with
 that setting instead of the default; its searches are cached apart (`retrieved-<setting>/`), so
@@ -55,16 +55,16 @@ from _faq_sets import DEV_FAQS, FOREIGN, FaqSet, build, scope_sets
 from faq_retrieval import parse_fusion
 from sklearn.linear_model import LogisticRegression
 
+from askdesk.core.answerability import FEATURES, PROBES, DecisionModel, calibrate
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine, EngineConfig
+from askdesk.core.evaluation import load_golden
+from askdesk.core.types import Question
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import FusionConfig, Searcher
 from askdesk.upkeep.calibrate import probe_features
-from core.answerability import FEATURES, PROBES, DecisionModel, calibrate
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine, EngineConfig
-from core.evaluation import load_golden
-from core.types import Question
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import FusionConfig, Searcher
 
 ROOT = DATA / "answers"
 SEARCH = {"fusion": FusionConfig(), "cache": ROOT / "retrieved"}  # --fusion sets both
@@ -274,7 +274,8 @@ def fit(emb: Embedder, *, adapted: bool = False) -> dict[str, Any]:
     if by_features:  # the decision on each feature set, the selection plain or adapted
         out["declined_at_95_by_features"] = by_features
     # the share of "page held out" probes this model accepts on the dev KB: the target every
-    # other KB's calibration brings its own probes to (core.answerability.PROBE_ACCEPT_TARGET)
+    # other KB's calibration brings its own probes to
+    # (askdesk.core.answerability.PROBE_ACCEPT_TARGET)
 
     model = DecisionModel(weights, round(b - thr, 3))
     composer = (

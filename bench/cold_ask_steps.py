@@ -57,7 +57,7 @@ import onnxruntime, tokenizers
 step("import onnxruntime, tokenizers")
 _ = app.embedder.model
 step("embedding model (session, probe)")
-from core.types import Question
+from askdesk.core.types import Question
 answer = engine.answer(Question(sys.argv[1], platform="cli", asker_id="bench"))
 step("first answer (search, compose, record)")
 from askdesk.cli.render import print_answer

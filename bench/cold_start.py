@@ -41,17 +41,17 @@ from _common import THREADS, emit, log, parser
 from _corpus import DATA, REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, build
 
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.evaluation import load_golden
+from askdesk.core.types import Question
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.lean_runs import free_port, run_cli, start_slack_http, wait_for_port
 from askdesk.testing.slack_payloads import SlackSender, mention
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.evaluation import load_golden
-from core.types import Question
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
 
 WORK = DATA / "cold_start"
 BACKENDS = ("torch", "onnx")

@@ -23,9 +23,9 @@ from _common import embedder, pct
 from _corpus import DATA
 from answer_latency import WARMUP, questions
 
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex, sql_str
-from retrieval.search import Searcher, SearchHit
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex, sql_str
+from askdesk.retrieval.search import Searcher, SearchHit
 
 
 def previous_context(searcher: Searcher, hits: list[SearchHit]) -> list[SearchHit]:

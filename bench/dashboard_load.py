@@ -22,10 +22,10 @@ from typing import Any
 from _common import emit, log, parser
 from sqlalchemy import insert
 
-from feedback.analytics import Analytics, Filters
-from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vote
-from feedback.reasons import Reason
-from feedback.store import FeedbackStore
+from askdesk.feedback.analytics import Analytics, Filters
+from askdesk.feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, Vote
+from askdesk.feedback.reasons import Reason
+from askdesk.feedback.store import FeedbackStore
 
 GOAL_S = 2.0
 DB = Path(__file__).resolve().parent / "_data" / "dashboard" / "feedback.db"

@@ -25,11 +25,11 @@ from _corpus import SAMPLE_GOLDEN
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from askdesk.cli.eval_cmd import run_and_store
+from askdesk.core.types import Question
 from askdesk.demo import sample_dir
 from askdesk.settings import Settings
 from askdesk.upkeep import index_folder
 from askdesk.wiring import App
-from core.types import Question
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ into titled pages, no question text anywhere) and for the packaged sample golden
 are indexed with the real `Ingester` into a LanceDB folder under `bench/_data/faq/`
 (incremental: a rerun embeds nothing), every question is asked with
 `Searcher.search(question, k)`, the hits' doc ids are de-duplicated in rank order, and the rank
-of the reference page gives hit@1, hit@5 and MRR (`core.evaluation.hit_rank`; a sample question
-counts as a hit when any of its `sources` is found). The three modes run side by side in one
-run, on the same index and the same query vectors (memoised: speed only, not rankings).
+of the reference page gives hit@1, hit@5 and MRR (`askdesk.core.evaluation.hit_rank`; a sample
+question counts as a hit when any of its `sources` is found). The three modes run side by side in
+one run, on the same index and the same query vectors (memoised: speed only, not rankings).
 
     python bench/faq_retrieval.py [--json] [--k 10] [--fusion text_weight=0.5,doc_weight=0.1]
 
@@ -26,10 +26,10 @@ from _common import THREADS, DiskCacheEmbedder, Embedder, embedder, emit, log, p
 from _corpus import DATA, SAMPLE_DOCS, SAMPLE_GOLDEN
 from _faq_sets import DEV_FAQS, build
 
-from core.evaluation import hit_rank
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import FusionConfig, Searcher
+from askdesk.core.evaluation import hit_rank
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import FusionConfig, Searcher
 
 METRICS = ("hit@1", "hit@5", "mrr")
 FAQ_DATA = DATA / "faq"

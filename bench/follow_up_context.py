@@ -3,12 +3,12 @@
 The set is bench/follow_ups.jsonl (built by bench/_follow_ups.py: the Tidewire sample docs and
 the construction, sqlite3 and git FAQ pages; a first question, then an elliptical second one
 whose answer is on the same page). Each second turn is answered, in the same run, by the same
-search and composer given different text (core.conversation builds the askdesk one):
+search and composer given different text (askdesk.core.conversation builds the askdesk one):
 - `alone`: the follow-up as typed, no context (the naive baseline);
 - `glued`: the last question and the follow-up glued together for the search, the composer
   scoring blocks against the follow-up (what askdesk did before issue 21);
 - `glued_both`: the glued text for the search and the composer;
-- `askdesk`: the engine given the first turn as history (core.conversation): an elliptical
+- `askdesk`: the engine given the first turn as history (askdesk.core.conversation): an elliptical
   follow-up fused into one standalone question (searched and composed, the composer's vector
   leaning away from the first question), a self-contained one as typed;
 - `full` (FAQ sets only): the FAQ's own wording of the second question, alone: the ceiling a
@@ -31,12 +31,12 @@ from _faq_sets import DEV_FAQS, build
 from _follow_ups import load
 from answer_quality import ROOT, index_folder
 
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.evaluation import hit_rank, useful_at_05
-from core.types import AnswerTrace, Question, Turn
-from retrieval.index import ChunkIndex
-from retrieval.search import Searcher
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.evaluation import hit_rank, useful_at_05
+from askdesk.core.types import AnswerTrace, Question, Turn
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.search import Searcher
 
 Strategy = Callable[[str, str], tuple[str, str]]  # (first, follow-up) → (searched, composed)
 STRATEGIES: dict[str, Strategy] = {

@@ -20,8 +20,8 @@ import numpy as np
 from _common import DiskCacheEmbedder, embedder, emit, log, parser
 from answer_quality import BEFORE_BIAS, BEFORE_WEIGHTS, OLD_MIN_CONFIDENCE, decision_rows
 
-from core.answerability import DEFAULT_BIAS, DEFAULT_WEIGHTS, HEDGE_BIAS_SHIFT
-from core.engine import EngineConfig
+from askdesk.core.answerability import DEFAULT_BIAS, DEFAULT_WEIGHTS, HEDGE_BIAS_SHIFT
+from askdesk.core.engine import EngineConfig
 
 SHIFTS = (0.0, -0.5, -1.0, -1.5, -2.0, -2.5, -3.0)
 

@@ -21,9 +21,9 @@ from _common import THREADS, embedder, emit, log, parser, progress_printer
 from _corpus import DATA, mixed_corpus
 from _instrument import TimedEmbedder, TimedIndex, timed_run
 
-from retrieval.chunking import chunk_document
-from retrieval.folder_scan import scan_folder
-from retrieval.loaders import load_document
+from askdesk.retrieval.chunking import chunk_document
+from askdesk.retrieval.folder_scan import scan_folder
+from askdesk.retrieval.loaders import load_document
 
 GOAL = 0.9
 

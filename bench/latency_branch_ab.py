@@ -38,12 +38,12 @@ def worker(folder: str, prepare: bool) -> None:
     # checkout: the worker runs the code under measurement (its PYTHONPATH), imported here
     from _common import embedder
 
-    from core.compose import ExtractiveComposer
-    from core.engine import AnswerEngine
-    from core.types import Question
-    from retrieval.embedding import Embedder
-    from retrieval.index import ChunkIndex
-    from retrieval.search import Searcher
+    from askdesk.core.compose import ExtractiveComposer
+    from askdesk.core.engine import AnswerEngine
+    from askdesk.core.types import Question
+    from askdesk.retrieval.embedding import Embedder
+    from askdesk.retrieval.index import ChunkIndex
+    from askdesk.retrieval.search import Searcher
 
     emb = embedder(Embedder)
     index = ChunkIndex(folder)

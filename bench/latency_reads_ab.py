@@ -23,14 +23,14 @@ from _common import embedder, pct
 from _corpus import DATA
 from answer_latency import WARMUP, questions
 
-import retrieval.text_units as text_units
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.types import Question
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.passages import VERSION, key
-from retrieval.search import Searcher
+import askdesk.retrieval.text_units as text_units
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.passages import VERSION, key
+from askdesk.retrieval.search import Searcher
 
 
 def before_reads(index: ChunkIndex) -> None:

@@ -40,16 +40,16 @@ from typing import Any
 from _common import embedder, emit, log, parser
 from _corpus import SAMPLE_DOCS
 
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.llm_compose import LLMComposer, LLMConfig
+from askdesk.core.types import Question
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
 from askdesk.settings import Settings
 from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.llm_compose import LLMComposer, LLMConfig
-from core.types import Question
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
 
 QUESTION = "How do I rotate my API key?"
 

@@ -42,18 +42,18 @@ from _common import MemoEmbedder, embedder, emit, log, parser, pct
 from _corpus import DATA
 from _faq_sets import DEV_FAQS, FaqItem, FaqSet, build
 
+from askdesk.core.claim_check import exact_tokens
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.llm_compose import LLMComposer, LLMConfig
+from askdesk.core.text_units import split_units, terms
+from askdesk.core.types import Question
+from askdesk.feedback.analytics import fallback_reason
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
 from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, prompt_question
-from core.claim_check import exact_tokens
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.llm_compose import LLMComposer, LLMConfig
-from core.text_units import split_units, terms
-from core.types import Question
-from feedback.analytics import fallback_reason
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
 
 ROOT = DATA / "answers"  # shared with bench/answer_quality.py: the same pages and indexes
 KINDS = ("number", "name", "borrowed")

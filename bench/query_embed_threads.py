@@ -19,7 +19,7 @@ import torch
 from _common import embedder, emit, log, parser, pct
 from _corpus import SAMPLE_GOLDEN
 
-from retrieval.embedding import Embedder
+from askdesk.retrieval.embedding import Embedder
 
 
 def main() -> None:

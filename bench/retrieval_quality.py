@@ -3,12 +3,13 @@
 Indexes sqlite3-doc (.html) and git-doc (.txt) into two LanceDB folders under bench/_data
 (incremental: a rerun with unchanged corpora embeds nothing), then ranks *documents* for each
 FAQ question with `Searcher.search(question, k)` (doc ids deduplicated in rank order, top 10)
-and scores them with core.evaluation's hit_rank/ndcg. Every configuration is scored twice:
+and scores them with askdesk.core.evaluation's hit_rank/ndcg. Every configuration is scored twice:
 on the FAQ questions as written (they appear verbatim on the FAQ page) and on hand-written
 paraphrases (bench/faq_paraphrases.jsonl, same reference pages). The sweep is the briefed grid
 (vector_weight 1, text_weight 0.25–1, candidates, rrf_k, doc_weight) plus text_weight 1.5–5.
 Query vectors are memoised across configurations; this changes speed only, not rankings.
-Finally runs `core.evaluation.evaluate` on the whole engine (default fusion, and `--fusion`).
+Finally runs `askdesk.core.evaluation.evaluate` on the whole engine (default fusion, and
+`--fusion`).
 
     python bench/retrieval_quality.py [--json] [--build-only] [--ks 50,10] [--fusion k=v,...]
 """
@@ -25,12 +26,12 @@ from typing import Any
 from _common import THREADS, Embedder, MemoEmbedder, embedder, emit, log, parser, progress_printer
 from _corpus import DATA, KBS, kb_corpus
 
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.evaluation import GoldenItem, evaluate, hit_rank, ndcg
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import FusionConfig, Searcher
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.evaluation import GoldenItem, evaluate, hit_rank, ndcg
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import FusionConfig, Searcher
 
 TEXT_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 CANDIDATES = (20, 40, 100)

@@ -21,13 +21,13 @@ from typing import Any
 
 from _common import THREADS, embedder, emit, log, parser
 
+from askdesk.retrieval.chunking import chunk_document
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.loaders import parse
+from askdesk.retrieval.web import CrawlLimits, WebSource
 from askdesk.testing.docsite import DATA, DocSite
-from retrieval.chunking import chunk_document
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.loaders import parse
-from retrieval.web import CrawlLimits, WebSource
 
 PAGES = 300
 GOAL = 0.05

@@ -1,10 +1,11 @@
 """Slack HTTP mode under load: concurrent askers against the real bot and a fake Web API.
 
-The bot is the production code path (`build_slack_app` served by `bots.slack.run.serve_http`,
-real packaged model, the sample docs indexed into a temporary LanceDB folder, SQLite store).
-Each of `--askers` threads sends a correctly signed `app_mention` over HTTP, waits for the
-answer, then asks the next question, until `--questions` are answered (closed loop). The
-Web API is the tests' fake (askdesk/testing/fake_slack.py), which timestamps each call on arrival.
+The bot is the production code path (`build_slack_app` served by
+`askdesk.bots.slack.run.serve_http`, real packaged model, the sample docs indexed into a temporary
+LanceDB folder, SQLite store). Each of `--askers` threads sends a correctly signed `app_mention`
+over HTTP, waits for the answer, then asks the next question, until `--questions` are answered
+(closed loop). The Web API is the tests' fake (askdesk/testing/fake_slack.py), which timestamps each
+call on arrival.
 
 Figures: the share of events acked within Slack's 3 s (goal 100%), ack time, and answer
 latency (event sent → the answer's chat.postMessage reaching the fake), against an in-run
@@ -31,21 +32,21 @@ from typing import Any
 from _common import THREADS, embedder, emit, log, parser, pct
 from _corpus import SAMPLE_GOLDEN, sample_corpus
 
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import serve_http
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question
+from askdesk.feedback.store import FeedbackStore
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.slack_payloads import SECRET, SlackSender, mention
-from bots.common import ChannelDirectory
-from bots.slack.app import build_slack_app
-from bots.slack.config import web_client
-from bots.slack.run import serve_http
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from core.types import Question
-from feedback.store import FeedbackStore
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
 
 ACK_LIMIT_S = 3.0
 WARMUP = 10

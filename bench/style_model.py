@@ -23,18 +23,18 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before styling loads transformers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from retrieval.embedding import Embedder
-from styling.generation.rewrite import StyleRewriter
-from styling.model.base import load_model, resolve_base_model
-from styling.tone.fitting import fit_tone_scorer
-from styling.training.evaluate import evaluate
-from styling.training.examples import (
+from askdesk.retrieval.embedding import Embedder
+from askdesk.styling.generation.rewrite import StyleRewriter
+from askdesk.styling.model.base import load_model, resolve_base_model
+from askdesk.styling.tone.fitting import fit_tone_scorer
+from askdesk.styling.training.evaluate import evaluate
+from askdesk.styling.training.examples import (
     check_examples,
     load_examples,
     load_product_terms,
     load_topics,
 )
-from styling.training.fine_tune import (
+from askdesk.styling.training.fine_tune import (
     ALL_LINEAR,
     ATTENTION_ONLY,
     TrainConfig,

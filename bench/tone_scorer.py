@@ -30,17 +30,17 @@ import numpy as np
 from _common import embedder, emit, log, parser
 from _corpus import DATA, REPO, SAMPLE_DOCS, SAMPLE_GOLDEN
 
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.types import Question
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
-from styling.tone.fitting import fit_tone_scorer
-from styling.tone.scorer import ToneScorer, auroc, spread_by_group
-from styling.tone.sentiment import sentiment, sentiment_shifts
-from styling.training.examples import check_examples, load_examples
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
+from askdesk.styling.tone.fitting import fit_tone_scorer
+from askdesk.styling.tone.scorer import ToneScorer, auroc, spread_by_group
+from askdesk.styling.tone.sentiment import sentiment, sentiment_shifts
+from askdesk.styling.training.examples import check_examples, load_examples
 
 EXAMPLES = REPO / "askdesk" / "sample" / "style" / "examples.jsonl"
 VADER_SETS = ("tweets", "amazonReviewSnippets", "movieReviewSnippets", "nytEditorialSnippets")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from bots.slack.guard import MAX_REQUEST_BYTES
+from askdesk.bots.slack.guard import MAX_REQUEST_BYTES
 
 
 def _env(*names: str) -> AliasChoices:

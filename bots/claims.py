@@ -5,10 +5,10 @@ A bounded, thread-safe TTL set. Slack redelivers an event (same `event_id`,
 as `app_mention` and as `message`. Answering twice is the visible bug, so the first delivery
 claims a key and every later one is dropped.
 Discord gives each message to every process of a fleet on one token: the same claim decides
-which of them answers. `bots.delivery.Delivery` claims each message through it.
+which of them answers. `askdesk.bots.delivery.Delivery` claims each message through it.
 
 `SeenKeys` lives in one process. `SharedKeys` adds the fleet: each first claim is also a
-unique row in the shared database (`feedback.fleet.Fleet.claim`), so of several processes
+unique row in the shared database (`askdesk.feedback.fleet.Fleet.claim`), so of several processes
 behind one request URL exactly one takes a delivery, whichever of them receives it. When the
 database cannot be reached, the claim is retried for a few seconds (a PostgreSQL restart
 takes about one; deciding alone then would let two processes answer the same redelivered

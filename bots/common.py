@@ -1,7 +1,7 @@
 """What every chat surface shares: per-channel behaviour, message splitting, thumbs reactions.
 
 Nothing here knows Slack or Discord; each adapter imports these and does its own rendering.
-The 👎 reasons are `feedback.reasons.Reason` (one vocabulary for every layer).
+The 👎 reasons are `askdesk.feedback.reasons.Reason` (one vocabulary for every layer).
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The delivery core: every step of answering in chat, written once for every surface.
 
 A surface adapter (Slack, Discord, the HTTP API) translates events into `Incoming` / `Click`
-and implements `bots.surface.ChatSurface`; this module does the rest, in this order:
+and implements `askdesk.bots.surface.ChatSurface`; this module does the rest, in this order:
 
 1. `accept(incoming)` — fast, on the event's thread: the rules (bot or edit: never; a
    mention or a command: always; a DM unless it asks nothing; an unmentioned message in a
    thread askdesk answered, unless `follow_ups = "mention"`, it names someone else or asks
    nothing; top level in a `respond_to = "all"` channel), then the one duplicate-delivery
-   guard (`bots.claims`), the DM continuation window and the per-thread flood limit. Returns
+   guard (`askdesk.bots.claims`), the DM continuation window and the per-thread flood limit. Returns
    an `Ask`, or None (silence).
 2. `answer(ask)` — slow, on a worker: 👀 on the question, `SupportDesk.ask` with the
    conversation id (the desk adds the earlier turns), post the rendered answer, link its last
@@ -31,10 +31,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bots.claims import SeenKeys
-from bots.common import ChannelConfig, ChannelDirectory, reaction_value
-from bots.conversations import Conversations, ThreadLimit, asks_nothing
-from bots.surface import (
+from askdesk.bots.claims import SeenKeys
+from askdesk.bots.common import ChannelConfig, ChannelDirectory, reaction_value
+from askdesk.bots.conversations import Conversations, ThreadLimit, asks_nothing
+from askdesk.bots.surface import (
     WORKING,
     ChatSurface,
     Click,
@@ -45,9 +45,9 @@ from bots.surface import (
     ReasonChoice,
     SurfaceError,
 )
-from core.desk import SupportDesk
-from core.types import Answer, Question
-from feedback.reasons import Reason, parse_reason
+from askdesk.core.desk import SupportDesk
+from askdesk.core.types import Answer, Question
+from askdesk.feedback.reasons import Reason, parse_reason
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
-"""The chat-surface port: what the delivery core (`bots.delivery`) needs from a chat platform.
+"""The chat-surface port: what the delivery core (`askdesk.bots.delivery`) needs from a chat
+platform.
 
 Every step of answering in chat — the duplicate guard, 👀, the answer, the styled edit, what
 was shown, votes, the 👎 → reason → comment dialogue, escalation, the apology — is written
-once, in `bots.delivery.Delivery`. A platform is plugged in by two small translations:
+once, in `askdesk.bots.delivery.Delivery`. A platform is plugged in by two small translations:
 
 1. **Events in.** The adapter turns a platform event into an `Incoming` (a human message,
    with the facts the core's rules need: was the bot mentioned, is it a DM, is it in a thread,
@@ -11,7 +12,7 @@ once, in `bots.delivery.Delivery`. A platform is plugged in by two small transla
 2. **Actions out.** The adapter implements `ChatSurface` (post, edit, react, plain text,
    render an `Answer`) and, for each click, a `Responder` (ephemeral notice, replace the
    prompt in place, open a dialogue). Calls are synchronous: an asyncio platform bridges
-   them to its loop (see `bots.discord.surface`).
+   them to its loop (see `askdesk.bots.discord.surface`).
 
 How to add a surface (an HTTP API, Teams, Matrix…; ARCHITECTURE.md, "Adding a chat surface"
 — a surface registered in the `askdesk.surfaces` entry points runs with `askdesk chat NAME`):
@@ -35,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from core.types import Answer
+from askdesk.core.types import Answer
 
 WORKING = "eyes"
 """The reaction shown on a question while its answer is being looked up (👀)."""
@@ -104,7 +105,7 @@ class Incoming:
 # -- what a click's reply shows (each surface renders these its own way) ---------------------
 @dataclass(frozen=True)
 class ReasonChoice:
-    """ "What was wrong?" with one choice per `feedback.reasons.Reason`."""
+    """ "What was wrong?" with one choice per `askdesk.feedback.reasons.Reason`."""
 
     interaction_id: int
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.citations import URL_PLACEHOLDER
-from core.types import MAX_STORED_QUESTION_CHARS
+from askdesk.core.citations import URL_PLACEHOLDER
+from askdesk.core.types import MAX_STORED_QUESTION_CHARS
 
 
 class AnswerSettings(BaseModel):
@@ -43,7 +43,7 @@ class AnswerSettings(BaseModel):
     docs_url_template: str | None = Field(
         None, description="e.g. https://docs.example.com/{path} — makes sources links."
     )
-    # -- who writes answers; `llm` also reads the llm_* block (core.llm_settings)
+    # -- who writes answers; `llm` also reads the llm_* block (askdesk.core.llm_settings)
     answer_backend: str = Field(
         "extractive",
         description="Who writes answers: `extractive` (quotes the docs), `llm` (an "

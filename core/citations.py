@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from core.types import Source
+from askdesk.core.types import Source
 
 if TYPE_CHECKING:  # the settings import this module: it must stay light
-    from retrieval.search import SearchHit
+    from askdesk.retrieval.search import SearchHit
 
 URL_PLACEHOLDER = "{path}"
 """What the `docs_url_template` setting must contain: replaced by the document's path."""

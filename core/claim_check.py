@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.grounding import groundedness
-from core.text_units import Unit, split_units, terms
+from askdesk.core.grounding import groundedness
+from askdesk.core.text_units import Unit, split_units, terms
 
 MIN_KEPT_SHARE = 0.5
 """The checked reply stands when at least this share of its claims survived..."""

@@ -5,13 +5,13 @@ beyond a short framing, so it cannot state what no source says. What it quotes i
 block by block (a paragraph, a list or table with its intro, a code block with the sentence
 before it) among the top documents' hits *and the chunks around them*: each block is scored
 by its cosine to the question (block vectors are embedded at index time, see
-retrieval.passages) plus lexical evidence (rare question terms, numbers, identifiers), and
+askdesk.retrieval.passages) plus lexical evidence (rare question terms, numbers, identifiers), and
 the best one is quoted as a readable window: in order, code and steps intact, table rows
 read against their header. A second source is quoted only when it covers part of the
 question the first does not.
 
 The composition also says whether the docs answer at all (`Composition.answerable`), from
-features of the chosen block (see core.answerability): a question whose best block is not
+features of the chosen block (see askdesk.core.answerability): a question whose best block is not
 close enough in meaning and wording is declined rather than answered with the nearest text.
 """
 
@@ -25,12 +25,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core.answerability import DecisionModel
-from core.citations import Numbering, cite, marker
-from core.text_units import Unit, row_cells, split_units, terms
-from core.types import Composition, Question
-from retrieval.passages import passages
-from retrieval.search import SearchHit
+from askdesk.core.answerability import DecisionModel
+from askdesk.core.citations import Numbering, cite, marker
+from askdesk.core.text_units import Unit, row_cells, split_units, terms
+from askdesk.core.types import Composition, Question
+from askdesk.retrieval.passages import passages
+from askdesk.retrieval.search import SearchHit
 
 _CONNECTIVES = (
     "it ",
@@ -119,12 +119,12 @@ class _Doc:
 
 EXTRACTIVE_VERSION = "extractive-2"  # recorded with every answer it writes
 
-# Composition lives in core.types; re-exported for composers that build one
+# Composition lives in askdesk.core.types; re-exported for composers that build one
 __all__ = ["EXTRACTIVE_VERSION", "Composition", "ExtractiveComposer"]
 
 
 class ExtractiveComposer:
-    """The built-in composer (core.ports.Composer), `answer_backend = "extractive"`."""
+    """The built-in composer (askdesk.core.ports.Composer), `answer_backend = "extractive"`."""
 
     name = "extractive"
     version = EXTRACTIVE_VERSION
@@ -661,11 +661,11 @@ def _answer_cosines(
     blocks: list[_Block], query_vector: np.ndarray, units: Sequence[Unit] = ()
 ) -> None:
     """Each block's cosine to the question; a part of a longer answer (a block inside a
-    whole-block passage, see retrieval.passages) is judged with its answer as a whole,
+    whole-block passage, see askdesk.retrieval.passages) is judged with its answer as a whole,
     by WHOLE_WEIGHT: a list item or a code line close to the question's words says less
     of whether its answer answers than the answer does (issue 19: the emacs tools list
     outscored the perl-mode answer it stood beside). Only an answer of at most WHOLE_MAX_WORDS
-    words: a longer one's vector read only its first 200 words (retrieval.passages), and
+    words: a longer one's vector read only its first 200 words (askdesk.retrieval.passages), and
     blending it in cost the zsh FAQ 0.05 useful@0.5."""
     for b in blocks:
         if b.vector is not None:
@@ -687,7 +687,7 @@ def _answer_cosines(
 
 def sibling_heading(path: str, heading: str) -> str:
     """The heading path of a section whose heading line appears inside a chunk of `path`:
-    chunking merges a tiny section only with its next sibling (retrieval.chunking), so the
+    chunking merges a tiny section only with its next sibling (askdesk.retrieval.chunking), so the
     new heading replaces the path's last part ("Keys > Listing keys" -> "Keys > Rotating")."""
     parts = path.split(" > ") if path else []
     return " > ".join([*parts[:-1], heading]) if parts else heading

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.text_units import terms
-from core.types import Turn
+from askdesk.core.text_units import terms
+from askdesk.core.types import Turn
 
 # A follow-up opening with one of these continues the previous question.
 _LEAD = re.compile(

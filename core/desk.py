@@ -12,11 +12,11 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from core.engine import AnswerEngine, finish_style
-from core.types import Answer, Question, Turn
-from feedback.hashing import hash_user
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.core.engine import AnswerEngine, finish_style
+from askdesk.core.types import Answer, Question, Turn
+from askdesk.feedback.hashing import hash_user
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
 

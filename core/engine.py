@@ -5,7 +5,7 @@ answer carries its own latency breakdown and the versions of everything that pro
 which is what the dashboard later needs to tell a stale index from a drifting style model.
 
 Everything the engine uses of the retriever, composer, rewriter, tone scorer and recorder is
-in their ports (core.ports); the answer carries its trace (the search result, what the
+in their ports (askdesk.core.ports); the answer carries its trace (the search result, what the
 composer was given and returned) so evaluation scores exactly what the answer was made from.
 """
 
@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from core.citations import closest_pages
-from core.conversation import Contextual, composer_vector, standalone
-from core.ports import Composer, NoRewrite, Recorder, Retriever, Rewriter, Tone
-from core.types import (
+from askdesk.core.citations import closest_pages
+from askdesk.core.conversation import Contextual, composer_vector, standalone
+from askdesk.core.ports import Composer, NoRewrite, Recorder, Retriever, Rewriter, Tone
+from askdesk.core.types import (
     MAX_STORED_QUESTION_CHARS,
     Answer,
     AnswerTrace,
@@ -32,10 +32,10 @@ from core.types import (
     clip_question,
     clipped_marker,
 )
-from feedback.hashing import hash_user
-from feedback.records import InteractionRecord, StyleOutcome
-from feedback.style_notes import StyleNote
-from retrieval.search import SearchHit, SearchResult
+from askdesk.feedback.hashing import hash_user
+from askdesk.feedback.records import InteractionRecord, StyleOutcome
+from askdesk.feedback.style_notes import StyleNote
+from askdesk.retrieval.search import SearchHit, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ _GREETING = re.compile(
 )
 _THANKS = re.compile(r"^(thanks|thank you|thx|ty|cheers)\b[\s\w!.,]{0,20}$", re.I)
 NOT_FOUND_WITH_SOURCES = NOT_FOUND + " These pages came closest:"
-# Leads an answer in the hedged zone (core.answerability.HEDGE_BIAS_SHIFT): the docs came close
-# but the decision is not sure they answer; the quote and its citation follow as usual.
+# Leads an answer in the hedged zone (askdesk.core.answerability.HEDGE_BIAS_SHIFT): the docs came
+# close but the decision is not sure they answer; the quote and its citation follow as usual.
 HEDGE_LINE = "I'm not sure the docs cover this — here is the closest I found:"
 STYLE_PENDING = StyleNote.PENDING.value  # a draft posted first, its styled edit on the way
 
@@ -212,7 +212,7 @@ class AnswerEngine:
         return trace.composition
 
     def _aim(self, turn: Contextual, result: SearchResult) -> np.ndarray | None:
-        """The composer's vector for a fused follow-up (core.conversation.composer_vector):
+        """The composer's vector for a fused follow-up (askdesk.core.conversation.composer_vector):
         the topic question's vector comes from a one-hit search of it. None: the search's."""
         if turn.anchor is None or result.query_vector is None:
             return None

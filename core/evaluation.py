@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.citations import strip_citations
-from core.engine import AnswerEngine, split_hedge
-from core.grounding import cited_texts, groundedness
-from core.text_units import content_words
-from core.types import Answer, Question
-from feedback.analytics import fallback_reason
+from askdesk.core.citations import strip_citations
+from askdesk.core.engine import AnswerEngine, split_hedge
+from askdesk.core.grounding import cited_texts, groundedness
+from askdesk.core.text_units import content_words
+from askdesk.core.types import Answer, Question
+from askdesk.feedback.analytics import fallback_reason
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 USEFUL_SHARE = 0.5
@@ -252,7 +252,8 @@ class EvalReport:
         index_version: str | int | None,
         label: str | None = None,
     ) -> dict[str, Any]:
-        """The EvalRun columns for the feedback store (`feedback.styles.Styles.record_eval_run`)."""
+        """The EvalRun columns for the feedback store
+        (`askdesk.feedback.styles.Styles.record_eval_run`)."""
         return {
             "golden_path": str(golden_path),
             "golden_hash": golden_hash(golden_path),

@@ -12,11 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.ingest import diff_folder, diff_source
-from retrieval.sources import FolderSource
+from askdesk.retrieval.ingest import diff_folder, diff_source
+from askdesk.retrieval.sources import FolderSource
 
 if TYPE_CHECKING:
-    from retrieval.index import ChunkIndex
+    from askdesk.retrieval.index import ChunkIndex
 
 log = logging.getLogger(__name__)
 

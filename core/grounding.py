@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from core.citations import CITATION, strip_citations
-from core.text_units import split_units, terms
-from core.types import Answer, Source
-from retrieval.search import SearchHit
-from styling.guards.fact_patterns import Fact, find_facts
+from askdesk.core.citations import CITATION, strip_citations
+from askdesk.core.text_units import split_units, terms
+from askdesk.core.types import Answer, Source
+from askdesk.retrieval.search import SearchHit
+from askdesk.styling.guards.fact_patterns import Fact, find_facts
 
 SUPPORTED_SHARE = 0.5
 """A sentence is supported when more than this share of its content words is in its sources."""

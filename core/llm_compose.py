@@ -4,7 +4,7 @@ Any server that speaks OpenAI's Chat Completions protocol works (Ollama, vLLM, l
 server, LM Studio, LiteLLM, OpenAI, Azure OpenAI) through the official `openai` client with a
 `base_url`. The model gets the numbered passages of the hits the extractive composer would
 quote from (title, heading, text), the thread's earlier turns, and one rule: answer only from
-the passages and cite each claim as [n]. Its reply then goes through `core.claim_check`;
+the passages and cite each claim as [n]. Its reply then goes through `askdesk.core.claim_check`;
 what no cited passage supports is dropped.
 
 Whatever goes wrong — no first token in time, the answer deadline passed, 429 or 5xx past the
@@ -13,7 +13,7 @@ check leaves too little of — the asker gets the extractive answer, and the com
 (`note`), so the engine records it per interaction and the dashboard counts fallbacks by reason.
 The API key is never logged.
 
-The deadlines are wall-clock and cover the whole exchange (`core.llm_deadline`): connecting,
+The deadlines are wall-clock and cover the whole exchange (`askdesk.core.llm_deadline`): connecting,
 waiting for the first token, reading a body or a stream however slowly it arrives, and the
 retries, so a server that dribbles bytes or sends SSE comments forever cannot hold an answer.
 """
@@ -33,13 +33,13 @@ import numpy as np
 import openai
 from openai.types.chat import ChatCompletion
 
-from core.citations import source_for
-from core.claim_check import CheckResult, check_reply, renumber
-from core.compose import ExtractiveComposer
-from core.llm_deadline import TIMEOUT, BoundedTransport, Budget, spending
-from core.llm_settings import LLMSettings
-from core.types import Composition, Question
-from retrieval.search import SearchHit
+from askdesk.core.citations import source_for
+from askdesk.core.claim_check import CheckResult, check_reply, renumber
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.llm_deadline import TIMEOUT, BoundedTransport, Budget, spending
+from askdesk.core.llm_settings import LLMSettings
+from askdesk.core.types import Composition, Question
+from askdesk.retrieval.search import SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +116,14 @@ class LLMComposer:
             api_key=config.api_key or "unused",
             timeout=config.timeout_s,
             max_retries=0,  # retries are ours, bounded by the deadline (see _complete)
-            # sockets that obey the answer's wall-clock budget (core.llm_deadline)
+            # sockets that obey the answer's wall-clock budget (askdesk.core.llm_deadline)
             http_client=openai.DefaultHttpxClient(transport=BoundedTransport()),
         )
 
     def __repr__(self) -> str:
         return f"LLMComposer({self.config!r})"
 
-    # -- the composer interface (core.ports.Composer) ----------------------------------------
+    # -- the composer interface (askdesk.core.ports.Composer) --------------------------------------
     def compose(
         self,
         question: Question,
@@ -422,8 +422,9 @@ def build_messages(question: Question, passages: Sequence[Passage]) -> list[dict
 
 
 def build_llm_composer(settings: LLMSettings, fallback: ExtractiveComposer) -> LLMComposer:
-    """The composer for `answer_backend = "llm"`, from its settings block (core.llm_settings;
-    the caller passes `settings.block(LLMSettings)`, never the whole settings)."""
+    """The composer for `answer_backend = "llm"`, from its settings block
+    (askdesk.core.llm_settings; the caller passes `settings.block(LLMSettings)`, never the whole
+    settings)."""
     key = settings.llm_api_key
     config = LLMConfig(
         base_url=settings.llm_base_url,

@@ -1,6 +1,6 @@
 """The settings block of the `llm` answer backend (README "Bring your own LLM").
 
-Declared beside `core.llm_compose`, which receives this block (never the whole settings);
+Declared beside `askdesk.core.llm_compose`, which receives this block (never the whole settings);
 `askdesk.settings` assembles it with the others (flat names: `ASKDESK_LLM_MODEL`, …).
 Light on purpose: pydantic only (the OpenAI client loads with the composer).
 """

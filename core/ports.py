@@ -3,12 +3,12 @@
 Each port is a Protocol, complete for what the engine calls, so an implementation is any
 object with these methods and attributes: the engine never probes with `getattr` nor reaches
 through one object into another's (no `searcher.index.table`). The built-ins are
-`retrieval.search.Searcher` (Retriever), `core.compose.ExtractiveComposer` (Composer),
-`styling.generation.rewrite.StyleRewriter` (Rewriter),
-`styling.tone.scorer.BoundToneScorer` (Tone) and
-`feedback.interactions.Interactions` (Recorder); `askdesk.wiring` chooses them from settings, and
-third-party composers and tone scorers plug in through entry points (`askdesk.plugins`;
-ARCHITECTURE.md, "The ports" and "Extending askdesk").
+`askdesk.retrieval.search.Searcher` (Retriever), `askdesk.core.compose.ExtractiveComposer`
+(Composer), `askdesk.styling.generation.rewrite.StyleRewriter` (Rewriter),
+`askdesk.styling.tone.scorer.BoundToneScorer` (Tone) and
+`askdesk.feedback.interactions.Interactions` (Recorder); `askdesk.wiring` chooses them from
+settings, and third-party composers and tone scorers plug in through entry points
+(`askdesk.plugins`; ARCHITECTURE.md, "The ports" and "Extending askdesk").
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from core.types import Composition, Question
-from feedback.records import InteractionRecord, StyleOutcome
-from retrieval.search import SearchHit, SearchResult
+from askdesk.core.types import Composition, Question
+from askdesk.feedback.records import InteractionRecord, StyleOutcome
+from askdesk.retrieval.search import SearchHit, SearchResult
 
 __all__ = [
     "Composer",
@@ -61,7 +61,7 @@ class Retriever(Protocol):
 
 class Composer(Protocol):
     """Turns the question and the retrieved chunks into a draft that cites its sources as
-    [n], numbered as `core.citations` numbers them, and says whether the docs answer.
+    [n], numbered as `askdesk.core.citations` numbers them, and says whether the docs answer.
 
     `question` is the whole question: its thread history (`question.history`) included.
     `hits` are the top hits with their context (neighbours have `neighbour=True`).

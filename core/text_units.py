@@ -1,7 +1,7 @@
-"""Quotable units of text: defined in `retrieval.text_units`, because the indexer cuts the same
-passages the composer quotes (and embeds them); re-exported for the answer core's callers."""
+"""Quotable units of text: defined in `askdesk.retrieval.text_units`, because the indexer cuts the
+same passages the composer quotes (and embeds them); re-exported for the answer core's callers."""
 
-from retrieval.text_units import (
+from askdesk.retrieval.text_units import (
     Kind,
     Unit,
     content_words,

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.answerability import Decision
-    from retrieval.search import SearchHit, SearchResult
+    from askdesk.core.answerability import Decision
+    from askdesk.retrieval.search import SearchHit, SearchResult
 
 REPLACEMENT = "\ufffd"
 # How much of a question is kept (stored, shown back, echoed); the rest is cut with a marker.
@@ -97,8 +97,8 @@ class Source:
 
 @dataclass
 class Composition:
-    """What a composer returns (core.ports.Composer): the draft with its sources, whether the
-    docs answer the question (and why), and which composer wrote the text.
+    """What a composer returns (askdesk.core.ports.Composer): the draft with its sources, whether
+    the docs answer the question (and why), and which composer wrote the text.
 
     A composer that falls back to another (a generator to the extractive quote) returns the
     fallback's composition with `composer` naming the one that wrote the text and `note`
@@ -121,7 +121,7 @@ class AnswerTrace:
     returned. Kept on the `Answer` for evaluation and diagnostics, never serialised or sent
     to chat (it holds every retrieved chunk's text and vectors)."""
 
-    query: str  # the text searched (a follow-up: its standalone form, core.conversation)
+    query: str  # the text searched (a follow-up: its standalone form, askdesk.core.conversation)
     result: SearchResult
     passages: list[SearchHit] = field(default_factory=list)  # the composer's input
     composition: Composition | None = None  # None: not composed (off-topic, too far)
@@ -140,7 +140,8 @@ class Answer:
     unanswered: bool
     question: str = ""
     # answered, but the decision is unsure the docs cover it: `text` starts with the engine's
-    # HEDGE_LINE (core.answerability.HEDGE_BIAS_SHIFT sets the zone); never set with unanswered
+    # HEDGE_LINE (askdesk.core.answerability.HEDGE_BIAS_SHIFT sets the zone); never set with
+    # unanswered
     hedged: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs
 import dash
 from dash import Dash, Input, Output, dcc, html, set_props
 
-from dashboard.auth import install_basic_auth
-from dashboard.guard import install_request_guard
-from dashboard.panels import (
+from askdesk.dashboard.auth import install_basic_auth
+from askdesk.dashboard.guard import install_request_guard
+from askdesk.dashboard.panels import (
     accuracy,
     freshness,
     gaps,
@@ -27,8 +27,8 @@ from dashboard.panels import (
     recommendation,
     tone,
 )
-from dashboard.panels.common import simulated_note
-from dashboard.services import Services
+from askdesk.dashboard.panels.common import simulated_note
+from askdesk.dashboard.services import Services
 
 log = logging.getLogger(__name__)
 

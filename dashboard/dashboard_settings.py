@@ -2,7 +2,7 @@
 
 Declared beside the dashboard; `askdesk.settings` assembles them with the others (flat
 names: `ASKDESK_DASHBOARD_PORT`, `tone_target = ...`). The rules' defaults live with the
-rules (`dashboard.decision.Thresholds`); `RulesSettings.thresholds()` hands them over.
+rules (`askdesk.dashboard.decision.Thresholds`); `RulesSettings.thresholds()` hands them over.
 Light on purpose: pydantic and the host parser, no Dash.
 """
 
@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from dashboard.decision import Thresholds
-from dashboard.hosts import split_host
+from askdesk.dashboard.decision import Thresholds
+from askdesk.dashboard.hosts import split_host
 
 _RULES = Thresholds()
 

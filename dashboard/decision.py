@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dashboard.labels import VOTE_DOWN
-from feedback.history import History
+from askdesk.dashboard.labels import VOTE_DOWN
+from askdesk.feedback.history import History
 
 __all__ = ["History", "Recommendation", "RuleResult", "Thresholds", "decide"]
 
@@ -21,13 +21,13 @@ Verdict = Literal["REINDEX", "RETRAIN", "BOTH", "HEALTHY", "NOT_ENOUGH_DATA"]
 
 HIT_RATE_KEYS: tuple[str, ...] = ("hit_at_k", "hit@5", "hit@3", "hit@1")
 """Eval metric names that mean "retrieval hit rate", preferred first (EvalRun.metrics is free
-form; `core.evaluation` writes hit@1/3/5)."""
+form; `askdesk.core.evaluation` writes hit@1/3/5)."""
 
 
 @dataclass
 class Thresholds:
     """The rules' thresholds; the settings block of the same names
-    (dashboard.dashboard_settings.RulesSettings) takes its defaults from here."""
+    (askdesk.dashboard.dashboard_settings.RulesSettings) takes its defaults from here."""
 
     rules_window_days: int = 7
     rules_min_answers: int = 20

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from flask import Flask, Response, request
 
-from dashboard.hosts import HostPolicy, cross_site
+from askdesk.dashboard.hosts import HostPolicy, cross_site
 
 log = logging.getLogger(__name__)
 

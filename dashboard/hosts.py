@@ -1,6 +1,6 @@
 """Which Host, Origin and Referer values belong to the dashboard: pure parsing, no Flask.
 
-Kept apart from the request hook (dashboard.guard) so the settings can validate
+Kept apart from the request hook (askdesk.dashboard.guard) so the settings can validate
 `dashboard_allowed_hosts` with the same parser without importing a web framework.
 """
 

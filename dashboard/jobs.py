@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from feedback.jobs import JobJournal
+from askdesk.feedback.jobs import JobJournal
 
 log = logging.getLogger(__name__)
 

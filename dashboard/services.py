@@ -12,21 +12,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from dashboard.auth import AuthConfig
+from askdesk.dashboard.auth import AuthConfig
 
 if TYPE_CHECKING:
-    from core.desk import SupportDesk
-    from dashboard.decision import Thresholds
-    from dashboard.jobs import JobRunner
-    from feedback.analytics import Analytics
-    from feedback.store import FeedbackStore
+    from askdesk.core.desk import SupportDesk
+    from askdesk.dashboard.decision import Thresholds
+    from askdesk.dashboard.jobs import JobRunner
+    from askdesk.feedback.analytics import Analytics
+    from askdesk.feedback.store import FeedbackStore
 
 Freshness = Callable[[], dict[str, Any]]
 """Docs changed/added/removed on disk since the last index run, plus index size."""
 
 ClusterQuestions = Callable[[Sequence[dict[str, Any]]], list[dict[str, Any]]]
 """Groups gap questions ({id, question}) into [{representative, count, interaction_ids,
-examples}] (core.gaps.cluster_questions with the encoder bound)."""
+examples}] (askdesk.core.gaps.cluster_questions with the encoder bound)."""
 
 
 def _now() -> datetime:
@@ -43,7 +43,7 @@ class Services:
     freshness: Freshness | None = None
     cluster_questions: ClusterQuestions | None = None
     auth: AuthConfig | None = None
-    # Host names besides the bound address that may reach the dashboard (dashboard.guard)
+    # Host names besides the bound address that may reach the dashboard (askdesk.dashboard.guard)
     allowed_hosts: tuple[str, ...] = ()
     tone_target: float = 0.8
     window_days: int = 7

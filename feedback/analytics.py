@@ -30,9 +30,9 @@ from sqlalchemy import (
     select,
 )
 
-from feedback import reasons as reason_codes
-from feedback.history import History
-from feedback.models import (
+from askdesk.feedback import reasons as reason_codes
+from askdesk.feedback.history import History
+from askdesk.feedback.models import (
     CuratedExample,
     EvalResult,
     EvalRun,
@@ -41,8 +41,8 @@ from feedback.models import (
     TrainRun,
     Vote,
 )
-from feedback.reasons import Reason
-from feedback.style_notes import KeptGroup, kept_group
+from askdesk.feedback.reasons import Reason
+from askdesk.feedback.style_notes import KeptGroup, kept_group
 
 FACT_REASONS: tuple[str, ...] = tuple(r.value for r in reason_codes.FACT_REASONS)
 TONE_REASONS: tuple[str, ...] = (Reason.TONE_FORMAT.value,)
@@ -656,7 +656,7 @@ class Analytics:
     def gap_candidates(self, f: Filters, limit: int = 2000) -> list[dict[str, Any]]:
         """Questions the docs did not cover, newest first: unanswered ones, those answered
         hedged (the decision was unsure, migration 0013) and those 👎 "not in the docs" —
-        the input of `core.gaps.cluster_questions`."""
+        the input of `askdesk.core.gaps.cluster_questions`."""
         not_in_docs = select(Vote.interaction_id).where(
             Vote.value == -1, Vote.reason == Reason.NOT_IN_DOCS.value
         )
@@ -698,10 +698,10 @@ class Analytics:
     # -- the rules' input ------------------------------------------------------------------
 
     def history(self, now: datetime, window_days: int, docs_changed: int | None = None) -> History:
-        """Counts over [now - window, now) and the window before, for `dashboard.decision`.
+        """Counts over [now - window, now) and the window before, for `askdesk.dashboard.decision`.
 
-        `docs_changed` comes from the docs folder (core.freshness), which the database cannot
-        know; None means unknown.
+        `docs_changed` comes from the docs folder (askdesk.core.freshness), which the database
+        cannot know; None means unknown.
         """
         window = timedelta(days=window_days)
         cur = _window(now - window, now)

@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, null, select, text, update
 
-from feedback.models import DeliveryClaim, InstanceSetting, utcnow
-from feedback.sql import Database
+from askdesk.feedback.models import DeliveryClaim, InstanceSetting, utcnow
+from askdesk.feedback.sql import Database
 
 log = logging.getLogger(__name__)
 

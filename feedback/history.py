@@ -1,7 +1,8 @@
 """The counted history the reindex/retrain rules read: plain data, no I/O.
 
-It lives here, below `dashboard.decision`, because `feedback.analytics` fills it from SQL and
-imports only run downward; the rules themselves stay pure functions in the dashboard layer.
+It lives here, below `askdesk.dashboard.decision`, because `askdesk.feedback.analytics` fills it
+from SQL and imports only run downward; the rules themselves stay pure functions in the dashboard
+layer.
 """
 
 from __future__ import annotations

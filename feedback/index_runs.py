@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from feedback.models import INDEX_RUN_STATUSES, IndexRun, utcnow
-from feedback.records import IndexRunRecord
-from feedback.sql import Database, as_dict
+from askdesk.feedback.models import INDEX_RUN_STATUSES, IndexRun, utcnow
+from askdesk.feedback.records import IndexRunRecord
+from askdesk.feedback.sql import Database, as_dict
 
 ABANDONED_RUN = "the run ended before it finished (process killed or machine stopped)"
 """The error an interrupted-by-death index run shows; the index keeps what it had committed."""

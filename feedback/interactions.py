@@ -2,7 +2,7 @@
 
 Every method is one short transaction on the shared `Database`; rows come back as plain
 dicts. Style examples, index runs, privacy requests and fleet coordination have their own
-repositories (see `feedback.store`).
+repositories (see `askdesk.feedback.store`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import exc, func, select, update
 
-from feedback.models import VOTE_REASONS, VOTE_VALUES, Interaction, Vote, utcnow
-from feedback.records import InteractionRecord, StyleOutcome
-from feedback.sql import Database, as_dict, keep_if_same
+from askdesk.feedback.models import VOTE_REASONS, VOTE_VALUES, Interaction, Vote, utcnow
+from askdesk.feedback.records import InteractionRecord, StyleOutcome
+from askdesk.feedback.sql import Database, as_dict, keep_if_same
 
 
 def check_vote(value: int, reason: str | None) -> None:
@@ -61,7 +61,7 @@ def interaction_row(record: InteractionRecord) -> Interaction:
 
 
 class Interactions:
-    """Interactions and the votes cast on them (the `Recorder` port of `core.ports`)."""
+    """Interactions and the votes cast on them (the `Recorder` port of `askdesk.core.ports`)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from feedback.models import JOB_KINDS, JOB_STATUSES, JobRun, utcnow
-from feedback.sql import Database, as_dict
+from askdesk.feedback.models import JOB_KINDS, JOB_STATUSES, JobRun, utcnow
+from askdesk.feedback.sql import Database, as_dict
 
 log = logging.getLogger(__name__)
 

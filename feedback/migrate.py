@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, exc
 
-from feedback.fleet import migration_lock
+from askdesk.feedback.fleet import migration_lock
 
 if TYPE_CHECKING:
     from alembic.config import Config

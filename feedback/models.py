@@ -27,10 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from feedback.reasons import CODES
+from askdesk.feedback.reasons import CODES
 
 VOTE_REASONS: tuple[str, ...] = CODES
-"""Why a 👎 was given (`feedback.reasons.Reason`): the fact reasons point at the index
+"""Why a 👎 was given (`askdesk.feedback.reasons.Reason`): the fact reasons point at the index
 (reindex), "tone_format" at the style model (retrain)."""
 
 VOTE_VALUES: tuple[int, ...] = (1, -1)
@@ -324,8 +324,8 @@ class JobRun(Base):
 
 
 class DeliveryClaim(Base):
-    """A chat delivery one process has taken (see `feedback.fleet.Fleet.claim`): the primary key is
-    what makes "exactly one process answers" hold across a fleet."""
+    """A chat delivery one process has taken (see `askdesk.feedback.fleet.Fleet.claim`): the primary
+    key is what makes "exactly one process answers" hold across a fleet."""
 
     __tablename__ = "delivery_claim"
 
@@ -333,7 +333,7 @@ class DeliveryClaim(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     owner: Mapped[str | None] = mapped_column(String(128), index=True)
-    # a question still being answered (see `feedback.fleet.Fleet.hold`); NULL once answered
+    # a question still being answered (see `askdesk.feedback.fleet.Fleet.hold`); NULL once answered
     work: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 

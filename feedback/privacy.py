@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from feedback.models import CuratedExample, Interaction, PrivacyAction, Vote, utcnow
-from feedback.sql import Database, as_dict, json_ready
+from askdesk.feedback.models import CuratedExample, Interaction, PrivacyAction, Vote, utcnow
+from askdesk.feedback.sql import Database, as_dict, json_ready
 
 
 class Privacy:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from feedback.interactions import check_vote
-from feedback.models import (
+from askdesk.feedback.interactions import check_vote
+from askdesk.feedback.models import (
     CuratedExample,
     EvalResult,
     EvalRun,
@@ -18,7 +18,7 @@ from feedback.models import (
     TrainRun,
     Vote,
 )
-from feedback.sql import Database, columns
+from askdesk.feedback.sql import Database, columns
 
 
 class SimulatedHistory:

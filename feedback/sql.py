@@ -2,7 +2,7 @@
 
 `Database` holds the URL, the lazily opened engine and the short transaction each repository
 method runs in. Opening (building the engine and migrating the schema) is given by the
-caller (`feedback.store` passes "migrate to head"), so this module imports nothing above
+caller (`askdesk.feedback.store` passes "migrate to head"), so this module imports nothing above
 `feedback.db` and every repository module can import it without a cycle.
 """
 
@@ -18,8 +18,8 @@ from sqlalchemy import Engine, case, func, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from feedback.db import StoreError, user_facing_errors
-from feedback.models import Base
+from askdesk.feedback.db import StoreError, user_facing_errors
+from askdesk.feedback.models import Base
 
 UPSERT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 """INSERT … ON CONFLICT builders of the two supported backends."""

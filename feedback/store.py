@@ -5,14 +5,14 @@ lazily (engine built and schema migrated to head on first use, so constructing o
 `askdesk --help` costs nothing) and holds one repository per kind of row, all over the same
 engine:
 
-- `interactions`: questions, answers and the votes on them (`feedback.interactions`);
-- `index_runs`: ingestion passes (`feedback.index_runs`);
-- `styles`: style training runs, curated examples, evaluation runs (`feedback.styles`);
-- `fleet`: claims, named locks, fleet-wide settings (`feedback.fleet`, the only module with
+- `interactions`: questions, answers and the votes on them (`askdesk.feedback.interactions`);
+- `index_runs`: ingestion passes (`askdesk.feedback.index_runs`);
+- `styles`: style training runs, curated examples, evaluation runs (`askdesk.feedback.styles`);
+- `fleet`: claims, named locks, fleet-wide settings (`askdesk.feedback.fleet`, the only module with
   PostgreSQL lock SQL);
-- `jobs`: the background job journal (`feedback.jobs`);
-- `privacy`: retention, erasure and export requests (`feedback.privacy`);
-- `simulated`: the demo's made-up history (`feedback.simulated`).
+- `jobs`: the background job journal (`askdesk.feedback.jobs`);
+- `privacy`: retention, erasure and export requests (`askdesk.feedback.privacy`);
+- `simulated`: the demo's made-up history (`askdesk.feedback.simulated`).
 
 Callers get plain dicts back, never ORM objects, so nothing outside this package depends on
 SQLAlchemy sessions being open. Each repository method is one short transaction.
@@ -25,17 +25,17 @@ from typing import Self
 
 from sqlalchemy import Engine, func, select
 
-from feedback.db import make_engine, user_facing_errors
-from feedback.fleet import Fleet
-from feedback.index_runs import IndexRuns
-from feedback.interactions import Interactions
-from feedback.jobs import JobJournal
-from feedback.migrate import is_at_head, upgrade
-from feedback.models import IndexRun, Interaction, Vote
-from feedback.privacy import Privacy
-from feedback.simulated import SimulatedHistory
-from feedback.sql import Database
-from feedback.styles import Styles
+from askdesk.feedback.db import make_engine, user_facing_errors
+from askdesk.feedback.fleet import Fleet
+from askdesk.feedback.index_runs import IndexRuns
+from askdesk.feedback.interactions import Interactions
+from askdesk.feedback.jobs import JobJournal
+from askdesk.feedback.migrate import is_at_head, upgrade
+from askdesk.feedback.models import IndexRun, Interaction, Vote
+from askdesk.feedback.privacy import Privacy
+from askdesk.feedback.simulated import SimulatedHistory
+from askdesk.feedback.sql import Database
+from askdesk.feedback.styles import Styles
 
 
 def open_migrated(url: str) -> Engine:

@@ -2,8 +2,8 @@
 `Interaction.style_note` and grouped by the dashboard's Tone tab.
 
 A note is one kind, alone ("timeout") or followed by its detail ("guard: missing '24h'").
-This enum is the one list of kinds: `core.engine` writes its notes with it, the reports in
-`feedback.analytics` read notes with `StyleNote.of`, and `tests/test_style_notes.py` checks
+This enum is the one list of kinds: `askdesk.core.engine` writes its notes with it, the reports in
+`askdesk.feedback.analytics` read notes with `StyleNote.of`, and `tests/test_style_notes.py` checks
 that every note the style model (`styling`, which may not import this layer) writes is one
 of these kinds.
 """

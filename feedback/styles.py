@@ -10,8 +10,15 @@ from typing import Any
 from sqlalchemy import exc, select, update
 from sqlalchemy.orm import Session
 
-from feedback.models import CuratedExample, EvalResult, EvalRun, Interaction, TrainRun, utcnow
-from feedback.sql import Database, as_dict, columns
+from askdesk.feedback.models import (
+    CuratedExample,
+    EvalResult,
+    EvalRun,
+    Interaction,
+    TrainRun,
+    utcnow,
+)
+from askdesk.feedback.sql import Database, as_dict, columns
 
 
 class Styles:
@@ -25,7 +32,7 @@ class Styles:
     def record_train_run(
         self, report: Mapping[str, Any], folder: str, *, created_at: datetime | None = None
     ) -> int:
-        """Store a finished `style train` run from its report.json (see styling.training);
+        """Store a finished `style train` run from its report.json (see askdesk.styling.training);
         `report["simulated"]` marks the demo history's made-up run."""
         row = TrainRun(
             created_at=created_at or utcnow(),

@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from retrieval.documents import Chunk, LoadedDocument, Section, make_chunk
+from askdesk.retrieval.documents import Chunk, LoadedDocument, Section, make_chunk
 
 __all__ = ["chunk_document"]
 

@@ -1,6 +1,6 @@
 """How far and how long one website sync may go: the crawler's limits and their defaults.
 
-Kept apart from retrieval.web so the settings can take their defaults from here without
+Kept apart from askdesk.retrieval.web so the settings can take their defaults from here without
 importing an HTTP client.
 """
 

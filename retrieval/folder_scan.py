@@ -1,6 +1,6 @@
 """What is in a docs folder on disk: the supported files, each with its content validator.
 
-Below both the folder source (`retrieval.sources.FolderSource` lists a folder with `scan`)
+Below both the folder source (`askdesk.retrieval.sources.FolderSource` lists a folder with `scan`)
 and the ingester, so neither has to import the other.
 """
 
@@ -13,8 +13,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.documents import PIPELINE_VERSION, printable_path
-from retrieval.loaders import SUPPORTED_SUFFIXES
+from askdesk.retrieval.documents import PIPELINE_VERSION, printable_path
+from askdesk.retrieval.loaders import SUPPORTED_SUFFIXES
 
 
 @dataclass

@@ -26,10 +26,10 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from retrieval.documents import PIPELINE_VERSION, LoadError, printable_path
-from retrieval.loaders import format_for_name
-from retrieval.sources import Item, Listing, Source, prefixed
-from retrieval.urls import redact, split_credentials
+from askdesk.retrieval.documents import PIPELINE_VERSION, LoadError, printable_path
+from askdesk.retrieval.loaders import format_for_name
+from askdesk.retrieval.sources import Item, Listing, Source, prefixed
+from askdesk.retrieval.urls import redact, split_credentials
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.passages import TABLE as PASSAGES_TABLE
-from retrieval.passages import PassageStore
+from askdesk.retrieval.passages import TABLE as PASSAGES_TABLE
+from askdesk.retrieval.passages import PassageStore
 
 if TYPE_CHECKING:
     import lancedb
@@ -205,7 +205,7 @@ class ChunkIndex:
             self.db.drop_table(self.name)
         self._table = None
 
-    # -- undoing an interrupted run (retrieval.writer_lock) ----------------------------------
+    # -- undoing an interrupted run (askdesk.retrieval.writer_lock) --------------------------------
     def table_versions(self) -> dict[str, int]:
         """The version of each table an index run writes (0: it does not exist yet)."""
         out: dict[str, int] = {}
@@ -346,7 +346,7 @@ class ChunkIndex:
 
     @property
     def passages(self) -> PassageStore:
-        """The per-block vectors of the chunk texts (see retrieval.passages)."""
+        """The per-block vectors of the chunk texts (see askdesk.retrieval.passages)."""
         if self._passages is None:
             self._passages = PassageStore(lambda: self.db)
         return self._passages

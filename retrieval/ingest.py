@@ -1,7 +1,7 @@
 """Incremental indexing of sources: list → read what changed → chunk → embed new text → write.
 
 Work is decided per document by its validator (a hash of its bytes, an ETag, a blob id; see
-retrieval.sources), and per
+askdesk.retrieval.sources), and per
 chunk by the hash of its embedding text: a changed document is re-chunked, but each of its
 chunks whose text was seen before reuses the stored vector, so only new text is embedded.
 Documents are written in batches, each batch one atomic commit; an interrupted run leaves
@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.chunking import chunk_document
-from retrieval.documents import Chunk, LoadError
-from retrieval.embedding import Embedder
-from retrieval.index import STAGING, ChunkIndex, ChunkRow, IndexUnavailable
-from retrieval.loaders import parse
-from retrieval.passages import embed_missing
-from retrieval.sources import FolderSource, Item, Listing, Source, owns
+from askdesk.retrieval.chunking import chunk_document
+from askdesk.retrieval.documents import Chunk, LoadError
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import STAGING, ChunkIndex, ChunkRow, IndexUnavailable
+from askdesk.retrieval.loaders import parse
+from askdesk.retrieval.passages import embed_missing
+from askdesk.retrieval.sources import FolderSource, Item, Listing, Source, owns
 
 log = logging.getLogger(__name__)
 

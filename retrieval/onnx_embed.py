@@ -1,7 +1,7 @@
 """Sentence embeddings on onnxruntime + tokenizers: the same vectors as sentence-transformers
 without importing torch (0.2 s and ~50 MB instead of ~7 s and ~460 MB).
 
-The ONNX graph is written once per model by `retrieval.onnx_export` and cached in
+The ONNX graph is written once per model by `askdesk.retrieval.onnx_export` and cached in
 DATA_DIR/models/embed-onnx/<model checksum>/ next to a manifest. Tokenising, pooling and
 normalising follow the model's own `modules.json`, `sentence_bert_config.json` and pooling
 config, so an index built with sentence-transformers stays valid (tests check cosine ≥ 0.9999).
@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.mapped_pages import page_out
-from retrieval.onnx_export import (
+from askdesk.retrieval.mapped_pages import page_out
+from askdesk.retrieval.onnx_export import (
     GRAPH_FILE,
     INPUTS,
     KNOWN_MODULES,

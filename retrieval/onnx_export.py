@@ -5,7 +5,7 @@ install has no torch. A BERT encoder is a short, fixed list of ONNX operators, s
 written here from the model's `config.json` and `model.safetensors` with the `onnx` package
 alone. It reproduces transformers' `BertModel` (absolute positions, post-LayerNorm, erf GELU,
 additive attention mask of float32's minimum); pooling and normalisation stay outside the
-graph, in `retrieval.onnx_embed`, as the model's `modules.json` says. Anything else (another
+graph, in `askdesk.retrieval.onnx_embed`, as the model's `modules.json` says. Anything else (another
 architecture, pickled `.bin` weights, a Dense head) raises `NotExportable` with the reason,
 and the caller falls back to sentence-transformers.
 """

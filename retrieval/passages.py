@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.text_units import Unit, split_units
+from askdesk.retrieval.text_units import Unit, split_units
 
 if TYPE_CHECKING:
     import lancedb

@@ -29,14 +29,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from retrieval.embedding import Embedder
-from retrieval.fusion import MODES, FusionConfig, Mode
-from retrieval.index import ChunkIndex, in_filter, prefix_filter
-from retrieval.text_units import terms
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.fusion import MODES, FusionConfig, Mode
+from askdesk.retrieval.index import ChunkIndex, in_filter, prefix_filter
+from askdesk.retrieval.text_units import terms
 
 log = logging.getLogger(__name__)
 
-# MODES and FusionConfig live in retrieval.fusion (light enough for the settings) and are
+# MODES and FusionConfig live in askdesk.retrieval.fusion (light enough for the settings) and are
 # re-exported here, where callers have always found them.
 __all__ = [
     "MODES",
@@ -161,7 +161,7 @@ class Searcher:
         self._executor: ThreadPoolExecutor | None = None  # context lookups, made on first use
 
     def versions(self) -> dict[str, Any]:
-        """What produces the hits, recorded with every answer (core.ports.Retriever)."""
+        """What produces the hits, recorded with every answer (askdesk.core.ports.Retriever)."""
         return {
             "index_version": self.index.version if self.index.exists() else None,
             "embed_model": self.embedder.model_name,

@@ -2,7 +2,7 @@
 
 Declared here, beside the search it configures; `askdesk.settings` assembles it with the
 other blocks (the names stay flat: `ASKDESK_SEARCH_MODE`, `search_mode = ...`). The fusion
-defaults live in `retrieval.fusion.FusionConfig`, measured in BENCHMARKS.md. Light on
+defaults live in `askdesk.retrieval.fusion.FusionConfig`, measured in BENCHMARKS.md. Light on
 purpose: pydantic only, for every command imports it.
 """
 
@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.fusion import FusionConfig
+from askdesk.retrieval.fusion import FusionConfig
 
 _FUSION = FusionConfig()  # the search defaults live there, measured in BENCHMARKS.md
 

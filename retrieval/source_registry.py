@@ -2,7 +2,7 @@
 
 `askdesk.settings` builds the `sources` tagged union from `registered()`, and
 `askdesk.sourcing` finds the type a one-off argument means there. Entry points of the
-`askdesk.sources` group name a SourceSettings subclass (retrieval.source_types):
+`askdesk.sources` group name a SourceSettings subclass (askdesk.retrieval.source_types):
 
     [project.entry-points."askdesk.sources"]
     mytype = "my_package.source:MySourceSettings"
@@ -20,8 +20,8 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from retrieval.source_settings import BUILTIN_TYPES
-from retrieval.source_types import SourceSettings
+from askdesk.retrieval.source_settings import BUILTIN_TYPES
+from askdesk.retrieval.source_types import SourceSettings
 
 log = logging.getLogger(__name__)
 

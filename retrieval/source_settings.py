@@ -1,7 +1,7 @@
 """The built-in source types: a docs folder, a website, a git repository.
 
-Each is a SourceSettings model (retrieval.source_types) registered under the
-`askdesk.sources` entry points (pyproject.toml; retrieval.source_registry). The tables keep
+Each is a SourceSettings model (askdesk.retrieval.source_types) registered under the
+`askdesk.sources` entry points (pyproject.toml; askdesk.retrieval.source_registry). The tables keep
 the keys they had before `type` existed: a table with `path`, `url` or `git` and no `type`
 is that type.
 
@@ -19,15 +19,15 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from retrieval.crawl_limits import CrawlLimits
-from retrieval.source_types import SourceSettings, token_from
-from retrieval.sources import FolderSource, Source
-from retrieval.urls import redact
+from askdesk.retrieval.crawl_limits import CrawlLimits
+from askdesk.retrieval.source_types import SourceSettings, token_from
+from askdesk.retrieval.sources import FolderSource, Source
+from askdesk.retrieval.urls import redact
 
 _CRAWL = CrawlLimits()  # the crawler's defaults live there
 
-WEB_MODULE = "retrieval.web"  # requests, BeautifulSoup: loaded when a website is synced
-GIT_MODULE = "retrieval.gitsource"  # git: loaded when a repository is synced
+WEB_MODULE = "askdesk.retrieval.web"  # requests, BeautifulSoup: loaded when a website is synced
+GIT_MODULE = "askdesk.retrieval.gitsource"  # git: loaded when a repository is synced
 
 
 def state_key(argument: str) -> str:

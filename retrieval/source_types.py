@@ -4,7 +4,7 @@ A source type is one pydantic model (a subclass of `SourceSettings`) whose `type
 `Literal` naming it. The model declares the table's keys, how the type recognises a one-off
 `askdesk index ARGUMENT` (`prefixes`), and builds its Source (`build`, `one_off`). Types are
 registered through the `askdesk.sources` entry-point group, the built-ins too
-(pyproject.toml, retrieval.source_registry), so adding a type never means editing the
+(pyproject.toml, askdesk.retrieval.source_registry), so adding a type never means editing the
 settings or the indexing code.
 
 Kept light (pydantic and the standard library): the settings import this module on every
@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.sources import Source
+from askdesk.retrieval.sources import Source
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from retrieval.documents import PIPELINE_VERSION
-from retrieval.folder_scan import scan
-from retrieval.loaders import format_for_name
-from retrieval.loaders._source import read_bytes
+from askdesk.retrieval.documents import PIPELINE_VERSION
+from askdesk.retrieval.folder_scan import scan
+from askdesk.retrieval.loaders import format_for_name
+from askdesk.retrieval.loaders._source import read_bytes
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ class Source(Protocol):
     """Where it is, for run rows and messages (a folder, a URL, a git URL without secrets)."""
 
     kind: str
-    """The source type: "folder", "web", "git" or a registered one (retrieval.source_registry)."""
+    """The source type: "folder", "web", "git" or a registered one
+    (askdesk.retrieval.source_registry)."""
 
     def list_items(self) -> Listing:
         """Everything the source holds now; raises only when nothing can be listed at all

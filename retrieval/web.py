@@ -16,10 +16,10 @@ last-known links of a failed page are still followed. A sync that hits the page 
 limit keeps the pages it did not reach too. robots.txt that answers 5xx (or cannot be
 reached) disallows everything for that sync (RFC 9309 2.3.1.4); a 4xx allows everything.
 
-The crawler stays where it was sent: every URL is normalised (retrieval.urls) before the
+The crawler stays where it was sent: every URL is normalised (askdesk.retrieval.urls) before the
 prefix check; pages must be under the prefix, robots.txt and sitemaps on the same origin
 (a sitemap under the prefix or at the site's root); connections obey the source's address
-policy (retrieval.netguard: no private, loopback, link-local or metadata address unless
+policy (askdesk.retrieval.netguard: no private, loopback, link-local or metadata address unless
 the source itself is on one); a token, or the `user:password@` of the start URL (taken out
 of the URL and kept in memory only), is sent to the configured origin and nowhere else.
 Each request has a wall-clock deadline, and so has the whole sync.
@@ -49,12 +49,12 @@ from urllib.robotparser import RobotFileParser
 import lxml.html
 import requests
 
-from retrieval.crawl_limits import CrawlLimits
-from retrieval.documents import PIPELINE_VERSION, LoadError
-from retrieval.loaders import format_for_type
-from retrieval.netguard import AddressPolicy, deadline, guarded_session, refusal_of
-from retrieval.sources import Item, Listing, Source, prefixed
-from retrieval.urls import host_port, normalize, origin, split_credentials
+from askdesk.retrieval.crawl_limits import CrawlLimits
+from askdesk.retrieval.documents import PIPELINE_VERSION, LoadError
+from askdesk.retrieval.loaders import format_for_type
+from askdesk.retrieval.netguard import AddressPolicy, deadline, guarded_session, refusal_of
+from askdesk.retrieval.sources import Item, Listing, Source, prefixed
+from askdesk.retrieval.urls import host_port, normalize, origin, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class _Page:
 
 
 def _canonical(url: str) -> str:
-    """One page, one URL (retrieval.urls.normalize)."""
+    """One page, one URL (askdesk.retrieval.urls.normalize)."""
     return normalize(url)
 
 
@@ -155,7 +155,7 @@ class WebSource(Source):
     # -- HTTP --------------------------------------------------------------------------------
     def policy(self) -> AddressPolicy:
         """Where this source may connect: decided once per sync from the configured host's
-        own addresses (retrieval.netguard)."""
+        own addresses (askdesk.retrieval.netguard)."""
         if self._policy is None:
             host, port = host_port(self.start)
             try:

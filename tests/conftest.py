@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from feedback.store import FeedbackStore
+from askdesk.feedback.store import FeedbackStore
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download at test time
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -21,7 +21,7 @@ SAMPLE = ROOT / "askdesk" / "sample"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from retrieval.embedding import Embedder
+    from askdesk.retrieval.embedding import Embedder
 
     e = Embedder(threads=2)
     _ = e.dimension  # load now, once
@@ -94,8 +94,8 @@ def tiny_docs(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, embedder):
     """The bundled sample docs indexed once into a real LanceDB folder for the session."""
-    from retrieval.index import ChunkIndex
-    from retrieval.ingest import Ingester
+    from askdesk.retrieval.index import ChunkIndex
+    from askdesk.retrieval.ingest import Ingester
 
     base = tmp_path_factory.mktemp("sample")
     docs = base / "docs"
@@ -107,7 +107,7 @@ def sample_index(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="session")
 def sample_searcher(sample_index, embedder):
-    from retrieval.search import Searcher
+    from askdesk.retrieval.search import Searcher
 
     return Searcher(sample_index[0], embedder)
 

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from dashboard.decision import Thresholds, decide
-from feedback.analytics import Analytics, Filters
-from feedback.models import CuratedExample, EvalResult, EvalRun
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.dashboard.decision import Thresholds, decide
+from askdesk.feedback.analytics import Analytics, Filters
+from askdesk.feedback.models import CuratedExample, EvalResult, EvalRun
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 DAY1 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)

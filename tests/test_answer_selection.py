@@ -11,14 +11,14 @@ import json
 
 import pytest
 
-from core.answerability import DecisionModel
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.types import Question
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.passages import chunk_passages
-from retrieval.search import Searcher
+from askdesk.core.answerability import DecisionModel
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.passages import chunk_passages
+from askdesk.retrieval.search import Searcher
 from tests.conftest import write
 
 FAQ_PAGE = """# Heating and insulation
@@ -171,7 +171,7 @@ def test_passages_are_the_blocks_of_a_chunk():
 
 
 def test_calibration_moves_the_decision_to_the_kbs_own_operating_point(sample_searcher):
-    from core.answerability import PROBE_ACCEPT_TARGET, calibrate
+    from askdesk.core.answerability import PROBE_ACCEPT_TARGET, calibrate
 
     base = DecisionModel()
     composer = ExtractiveComposer(decision=base)
@@ -200,7 +200,7 @@ def test_calibration_moves_the_decision_to_the_kbs_own_operating_point(sample_se
 
 
 def test_calibration_is_skipped_on_a_tiny_kb():
-    from core.answerability import calibrate
+    from askdesk.core.answerability import calibrate
 
     rows = [
         {"doc_id": f"d{i}.md", "text": "A sentence long enough to probe with. " * 3}
@@ -215,9 +215,9 @@ def test_calibration_is_skipped_on_a_tiny_kb():
 
 
 def test_calibration_file_round_trip_and_wiring(tmp_path, monkeypatch):
+    from askdesk.core.answerability import Calibration
     from askdesk.settings import Settings
     from askdesk.wiring import App
-    from core.answerability import Calibration
 
     monkeypatch.setenv("ASKDESK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ASKDESK_ANSWER_CALIBRATION", "true")
@@ -273,7 +273,7 @@ def test_an_index_run_calibrates_the_kb_when_asked(tmp_path, monkeypatch, embedd
 
 
 def test_passages_are_backfilled_pruned_and_recut_by_version(tmp_path, embedder, monkeypatch):
-    import retrieval.passages as passages_mod
+    import askdesk.retrieval.passages as passages_mod
     from tests.conftest import TINY_DOCS
 
     for rel, text in TINY_DOCS.items():
@@ -304,7 +304,7 @@ def test_passages_are_backfilled_pruned_and_recut_by_version(tmp_path, embedder,
 
 
 def test_unmatched_terms_are_the_question_terms_no_candidate_holds():
-    from retrieval.search import unmatched_terms
+    from askdesk.retrieval.search import unmatched_terms
 
     texts = ["Rotate the API key in Settings.", "Webhooks are retried five times."]
     assert unmatched_terms("how do I rotate my bitcoin wallet key?", texts) == ("bitcoin", "wallet")
@@ -344,9 +344,9 @@ def _hit_with_cosines(text: str, cosines: dict[str, float]):
     named by the start of its first unit), so selection is tested on exact margins."""
     import numpy as np
 
-    from core.text_units import split_units
-    from retrieval.passages import passages
-    from retrieval.search import SearchHit
+    from askdesk.core.text_units import split_units
+    from askdesk.retrieval.passages import passages
+    from askdesk.retrieval.search import SearchHit
 
     units = split_units(text)
     blocks = passages(units)
@@ -386,7 +386,7 @@ def test_a_question_about_the_api_call_still_gets_the_command(keys_engine):
 
 def test_the_cited_heading_is_the_quoted_chunks_not_the_best_hits():
     """A quote taken from a neighbouring chunk names that chunk's section."""
-    from retrieval.search import SearchHit
+    from askdesk.retrieval.search import SearchHit
 
     def hit(ordinal: int, heading: str, text: str, *, neighbour: bool) -> SearchHit:
         return SearchHit(

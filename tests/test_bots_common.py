@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bots.common import ChannelConfig, ChannelDirectory, reaction_value, split_text
+from askdesk.bots.common import ChannelConfig, ChannelDirectory, reaction_value, split_text
 
 
 def test_short_text_is_one_piece():

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.chunking import chunk_document
-from retrieval.documents import Chunk, LoadedDocument, Section
-from retrieval.loaders import load_document
+from askdesk.retrieval.chunking import chunk_document
+from askdesk.retrieval.documents import Chunk, LoadedDocument, Section
+from askdesk.retrieval.loaders import load_document
 
 VOCAB = [
     *("router", "reset", "button", "cable", "light", "power", "network", "signal"),
@@ -233,7 +233,7 @@ def test_code_written_under_its_sentence_stays_in_the_answers_block(tmp_path: Pa
     """Issue 19: an FAQ answer with commands (no blank line around its fences) must stay one
     blank-line block in the chunk text, or the composer cannot tell where the answer ends
     (it quoted the previous answer's command before the next answer's first sentence)."""
-    from retrieval.text_units import split_units
+    from askdesk.retrieval.text_units import split_units
 
     (text,) = [c.text for c in chunks_for(tmp_path, FAQ_WITH_CODE, "strings.md")]
     assert "perlfunc reverse.\n```" in text and "```\nOr you can just use" in text, text

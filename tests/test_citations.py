@@ -1,8 +1,8 @@
-"""core.citations: one marker syntax, one numbering, one way to show a source."""
+"""askdesk.core.citations: one marker syntax, one numbering, one way to show a source."""
 
 from __future__ import annotations
 
-from core.citations import (
+from askdesk.core.citations import (
     Numbering,
     cite,
     cited_numbers,
@@ -12,9 +12,9 @@ from core.citations import (
     source_for,
     strip_citations,
 )
-from core.compose import ExtractiveComposer
-from core.types import Question, Source
-from retrieval.search import SearchHit
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.types import Question, Source
+from askdesk.retrieval.search import SearchHit
 
 
 def hit(doc: str, text: str = "Keys rotate.", ordinal: int = 0, sim: float = 0.71234) -> SearchHit:

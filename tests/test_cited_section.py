@@ -10,12 +10,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from askdesk.bots.discord.render import sources_embed
+from askdesk.bots.slack.blocks import answer_messages
 from askdesk.cli import render as cli_render
-from bots.discord.render import sources_embed
-from bots.slack.blocks import answer_messages
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.types import Question
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question
 
 SAMPLE = Path(__file__).resolve().parent.parent / "askdesk" / "sample" / "docs"
 

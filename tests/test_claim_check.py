@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.claim_check import check_reply, exact_tokens, normalize_citations, renumber
+from askdesk.core.claim_check import check_reply, exact_tokens, normalize_citations, renumber
 
 PASSAGES = {
     1: "Rotate keys every 90 days. Rotation keeps the old key working for a grace period of "

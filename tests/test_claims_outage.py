@@ -5,7 +5,7 @@ event; the claim waits a few seconds for the database to return and takes its wo
 
 from __future__ import annotations
 
-from bots.claims import SharedKeys
+from askdesk.bots.claims import SharedKeys
 
 
 class FlakyDatabase:

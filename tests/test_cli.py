@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app
-from feedback.records import InteractionRecord
+from askdesk.feedback.records import InteractionRecord
 
 runner = CliRunner()
 
@@ -170,7 +170,7 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, setup, message):
 
 def test_a_reason_on_an_up_vote_is_refused_and_nothing_is_stored(tmp_path):
     """`askdesk vote 6 up --reason facts` used to store a 👍 with reason wrong_facts."""
-    from feedback.store import FeedbackStore
+    from askdesk.feedback.store import FeedbackStore
 
     data = tmp_path / "data"
     with FeedbackStore(f"sqlite:///{data / 'askdesk.db'}") as store:
@@ -228,11 +228,11 @@ def test_demo_runs_end_to_end_and_ends_serving_the_dashboard(tmp_path):
     assert "couldn't find this in the docs" in out  # the off-topic sample question
     assert "eval run #1" in out and "demo votes" in out
 
-    from feedback.store import FeedbackStore
+    from askdesk.feedback.store import FeedbackStore
 
     data = tmp_path / ".askdesk" / "demo"
     assert "SIMULATED history" in out and "a reindex on" in out
-    from feedback.analytics import Analytics
+    from askdesk.feedback.analytics import Analytics
 
     def real(rows: list) -> list:
         return [r for r in rows if not r["simulated"]]
@@ -280,7 +280,7 @@ def test_ask_with_invalid_utf8_in_argv_or_random_bytes_on_stdin_is_answered_and_
     "TextEncodeInput must be…" (rc 1, nothing stored); a 100 kB question was stored whole."""
     import random
 
-    from feedback.store import FeedbackStore
+    from askdesk.feedback.store import FeedbackStore
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
     env["ASKDESK_DATA_DIR"] = str(tmp_path / "data")
@@ -318,7 +318,7 @@ def test_ask_shows_a_hedged_answer_with_its_line_and_the_setting_sets_the_zone(
 ):
     """`answer_hedge_shift` is the hedged zone's width: at its widest (-10) an answer the
     decision accepts is given hedged, at 0 never; the CLI prints the line first and says why."""
-    from core.engine import HEDGE_LINE
+    from askdesk.core.engine import HEDGE_LINE
 
     assert invoke("index", str(tiny_docs), "--json").exit_code == 0
     monkeypatch.setenv("ASKDESK_ANSWER_HEDGE_SHIFT", "-10")

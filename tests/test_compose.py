@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.compose import ExtractiveComposer
-from core.text_units import split_sentences, split_units, stem, terms
-from core.types import Question
-from retrieval.search import SearchHit
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.text_units import split_sentences, split_units, stem, terms
+from askdesk.core.types import Question
+from askdesk.retrieval.search import SearchHit
 
 
 def hit(doc: str, text: str, sim: float = 0.7, heading: str = "") -> SearchHit:

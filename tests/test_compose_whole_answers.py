@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.compose import LIST_STRETCH, ExtractiveComposer
-from core.engine import NOT_FOUND, AnswerEngine, split_hedge
-from core.types import Question
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
+from askdesk.core.compose import LIST_STRETCH, ExtractiveComposer
+from askdesk.core.engine import NOT_FOUND, AnswerEngine, split_hedge
+from askdesk.core.types import Question
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
 from tests.conftest import write
 
 MOVING = """# Workspaces

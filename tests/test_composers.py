@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from askdesk.composers import BUILTINS, ComposerError, build_composer, known_backends
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question, Turn
 from askdesk.settings import Settings
 from askdesk.wiring import App
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.types import Question, Turn
 
 PLUGIN = '''
 """A third-party composer: upper-cases the extractive quote; quotes follow-ups as they are."""
@@ -102,7 +102,8 @@ def test_an_unknown_name_is_one_line_listing_the_known_ones(tmp_path):
 
 
 def test_llm_without_its_module_says_it_is_not_installed(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "core.llm_compose", None)  # as if the module were absent
+    # as if the module were absent
+    monkeypatch.setitem(sys.modules, "askdesk.core.llm_compose", None)
     with pytest.raises(ComposerError, match=r"^the llm backend is not installed$"):
         App(settings(tmp_path, answer_backend="llm")).engine()
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.compose import ExtractiveComposer
-from core.conversation import composer_vector, fuse, is_elliptical, standalone
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from core.types import Question, Turn
-from feedback.store import FeedbackStore
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.conversation import composer_vector, fuse, is_elliptical, standalone
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question, Turn
+from askdesk.feedback.store import FeedbackStore
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feedback.records import InteractionRecord
+from askdesk.feedback.records import InteractionRecord
 
 
 def test_curate_pairs_the_draft_with_the_answer_and_is_idempotent(store):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from dashboard.panels.accuracy import trend_figure, worst_rows
-from feedback.analytics import Analytics
-from feedback.store import FeedbackStore
+from askdesk.dashboard.panels.accuracy import trend_figure, worst_rows
+from askdesk.feedback.analytics import Analytics
+from askdesk.feedback.store import FeedbackStore
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

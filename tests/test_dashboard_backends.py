@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dashboard.panels.accuracy import backend_rows
-from feedback.analytics import Analytics, Filters, fallback_reason
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.dashboard.panels.accuracy import backend_rows
+from askdesk.feedback.analytics import Analytics, Filters, fallback_reason
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

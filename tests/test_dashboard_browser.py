@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from dashboard.app import create_app
-from dashboard.auth import AuthConfig
-from dashboard.decision import Thresholds
-from dashboard.jobs import JobRunner
-from dashboard.services import Services
-from feedback.analytics import Analytics
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.dashboard.app import create_app
+from askdesk.dashboard.auth import AuthConfig
+from askdesk.dashboard.decision import Thresholds
+from askdesk.dashboard.jobs import JobRunner
+from askdesk.dashboard.services import Services
+from askdesk.feedback.analytics import Analytics
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 pytestmark = pytest.mark.slow
 
@@ -162,7 +162,7 @@ def dashboard(tmp_path_factory, sample_searcher, embedder) -> Iterator[dict[str,
     freshness = Toggle()
 
     def clusters(items: Any) -> list[dict[str, Any]]:
-        from core.gaps import cluster_questions
+        from askdesk.core.gaps import cluster_questions
 
         return cluster_questions(items, embedder.encode)
 

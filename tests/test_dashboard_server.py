@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from askdesk.cli.dashboard_cmd import is_loopback
-from dashboard.auth import AuthConfig
-from dashboard.decision import Thresholds
-from dashboard.jobs import JobRunner
-from dashboard.services import Services
-from feedback.analytics import Analytics
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.dashboard.auth import AuthConfig
+from askdesk.dashboard.decision import Thresholds
+from askdesk.dashboard.jobs import JobRunner
+from askdesk.dashboard.services import Services
+from askdesk.feedback.analytics import Analytics
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +43,7 @@ def _services(store: FeedbackStore, **kwargs: Any) -> Services:
 def served(store) -> Iterator[str]:
     from werkzeug.serving import make_server
 
-    from dashboard.app import create_app
+    from askdesk.dashboard.app import create_app
 
     app = create_app(_services(store, auth=AuthConfig("alice", "s3cret")))
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
@@ -126,7 +126,7 @@ def test_an_unknown_job_kind_is_refused_without_a_row(store):
 
 
 def test_the_recommendation_counts_docs_changed_on_disk(store):
-    from dashboard.panels.recommendation import recommend
+    from askdesk.dashboard.panels.recommendation import recommend
 
     now = datetime.now(UTC)
     for i in range(25):
@@ -144,8 +144,8 @@ def test_history_rows_by_id_match_the_analytics_rows_and_export_as_csv(store):
     import csv
     import io
 
-    from dashboard.panels.common import to_filters
-    from dashboard.panels.history import fetch, to_csv
+    from askdesk.dashboard.panels.common import to_filters
+    from askdesk.dashboard.panels.history import fetch, to_csv
 
     a = store.interactions.record(
         InteractionRecord(platform="slack", channel="C1", question="Q a", answer="A a")
@@ -236,7 +236,7 @@ def test_cli_serves_the_dashboard_on_loopback_with_basic_auth(tmp_path):
 
 
 def test_a_running_row_from_another_process_is_shown_as_not_ours(store):
-    from dashboard.panels.recommendation import _job_line
+    from askdesk.dashboard.panels.recommendation import _job_line
 
     journal = store.jobs
     stale = journal.start("reindex", "bob")
@@ -260,7 +260,7 @@ def test_a_job_with_nothing_to_do_is_journalled_as_skipped_not_ok(store):
 
 
 def test_the_tone_tab_names_the_active_style_version_not_just_the_latest(store):
-    from dashboard.panels.tone import _model_in_use
+    from askdesk.dashboard.panels.tone import _model_in_use
 
     for version in ("v1", "v2"):
         store.styles.record_train_run(
@@ -454,8 +454,8 @@ def test_a_same_origin_click_still_starts_its_job(loopback_dashboard):
 
 _HOLD_A_JOB = """
 import sys, time
-from feedback.jobs import JobJournal
-from feedback.store import FeedbackStore
+from askdesk.feedback.jobs import JobJournal
+from askdesk.feedback.store import FeedbackStore
 job = FeedbackStore(sys.argv[1]).jobs.start("reindex", "bob")
 print(job, flush=True)
 time.sleep(120)
@@ -476,7 +476,7 @@ def _running_job_in_a_process(url: str) -> tuple[subprocess.Popen, int]:
 def _owned(store: FeedbackStore, job_id: int, host: str | None, pid: int | None, age: timedelta):
     from sqlalchemy import update
 
-    from feedback.models import JobRun, utcnow
+    from askdesk.feedback.models import JobRun, utcnow
 
     with store.db.transaction() as session:
         values = {"host": host, "pid": pid, "started_at": utcnow() - age}
@@ -486,7 +486,7 @@ def _owned(store: FeedbackStore, job_id: int, host: str | None, pid: int | None,
 def test_a_job_left_running_by_a_killed_process_is_interrupted_at_the_next_start(tmp_path):
     import signal
 
-    from feedback.jobs import this_host
+    from askdesk.feedback.jobs import this_host
 
     url = f"sqlite:///{tmp_path / 'data' / 'askdesk.db'}"
     killed, killed_job = _running_job_in_a_process(url)
@@ -537,7 +537,7 @@ def test_a_row_with_our_pid_from_before_this_process_started_is_abandoned():
     """A restarted container's server often has the same pid (1) as the one that died."""
     import os
 
-    from feedback.jobs import PROCESS_STARTED, abandoned, this_host
+    from askdesk.feedback.jobs import PROCESS_STARTED, abandoned, this_host
 
     now = PROCESS_STARTED + timedelta(minutes=5)
     mine = {"host": this_host(), "pid": os.getpid()}
@@ -548,7 +548,7 @@ def test_a_row_with_our_pid_from_before_this_process_started_is_abandoned():
 
 
 def test_the_job_line_shows_an_interrupted_job(store):
-    from dashboard.panels.recommendation import _job_line
+    from askdesk.dashboard.panels.recommendation import _job_line
 
     journal = store.jobs
     job = journal.start("reindex", "bob")

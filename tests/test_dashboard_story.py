@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from askdesk.dashboard.decision import Thresholds, decide
+from askdesk.dashboard.panels import accuracy, freshness, history, overview, recommendation, tone
+from askdesk.dashboard.panels.common import DAY_MS, mark_simulated, simulated_note, time_axis
 from askdesk.demo_history import (
     DAYS,
     DRIFT_START,
@@ -24,13 +27,10 @@ from askdesk.demo_history import (
     previous_version_name,
     write_history,
 )
+from askdesk.feedback.analytics import Analytics, Filters
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing.pg_fleet import fresh_database, needs_pg
-from dashboard.decision import Thresholds, decide
-from dashboard.panels import accuracy, freshness, history, overview, recommendation, tone
-from dashboard.panels.common import DAY_MS, mark_simulated, simulated_note, time_axis
-from feedback.analytics import Analytics, Filters
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
 
 NOW = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
 

@@ -23,20 +23,20 @@ from typing import Any
 
 import pytest
 
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.evaluation import evaluate, load_golden
+from askdesk.core.freshness import index_freshness
+from askdesk.dashboard.app import create_app
+from askdesk.dashboard.auth import AuthConfig
+from askdesk.dashboard.decision import Thresholds
+from askdesk.dashboard.jobs import JobRunner
+from askdesk.dashboard.services import Services
 from askdesk.demo import sample_dir, seed_history, seed_traffic
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from core.evaluation import evaluate, load_golden
-from core.freshness import index_freshness
-from dashboard.app import create_app
-from dashboard.auth import AuthConfig
-from dashboard.decision import Thresholds
-from dashboard.jobs import JobRunner
-from dashboard.services import Services
-from feedback.analytics import Analytics
-from feedback.records import IndexRunRecord
-from feedback.store import FeedbackStore
+from askdesk.feedback.analytics import Analytics
+from askdesk.feedback.records import IndexRunRecord
+from askdesk.feedback.store import FeedbackStore
 from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, TIMEOUT_MS, USER
 
 # the module fixture answers ~90 questions for real: on a loaded 2-core machine that outlasts

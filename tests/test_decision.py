@@ -6,8 +6,8 @@ from dataclasses import fields, replace
 
 import pytest
 
+from askdesk.dashboard.decision import History, RuleResult, Thresholds, decide
 from askdesk.settings import RulesSettings, Settings
-from dashboard.decision import History, RuleResult, Thresholds, decide
 
 T = Thresholds()  # min answers 20, facts 10%, unanswered 20% / +5 pts, eval 0.05, tone 0.8/5%
 

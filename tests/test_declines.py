@@ -12,8 +12,7 @@ import math
 
 import pytest
 
-from askdesk.settings import Settings
-from core.answerability import (
+from askdesk.core.answerability import (
     DEFAULT_BIAS,
     DEFAULT_WEIGHTS,
     FEATURES,
@@ -21,12 +20,13 @@ from core.answerability import (
     TYPICAL,
     DecisionModel,
 )
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine, EngineConfig
-from core.types import Question
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine, EngineConfig
+from askdesk.core.types import Question
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
+from askdesk.settings import Settings
 from tests.conftest import write
 from tests.test_answer_selection import CLI_PAGE, FAQ_PAGE
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.conversations import Conversations, ThreadLimit, asks_nothing
-from bots.delivery import (
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.conversations import Conversations, ThreadLimit, asks_nothing
+from askdesk.bots.delivery import (
     ALREADY_ESCALATED,
     NOBODY,
     NOT_POSTED,
@@ -25,11 +25,11 @@ from bots.delivery import (
     Delivery,
     FollowUpPolicy,
 )
-from bots.surface import Click, CommentDialogue, Incoming, Place, Prompt, SurfaceError
-from core.desk import SupportDesk
-from core.types import Answer, Question, Source
-from feedback.reasons import Reason, parse_reason
-from feedback.records import InteractionRecord
+from askdesk.bots.surface import Click, CommentDialogue, Incoming, Place, Prompt, SurfaceError
+from askdesk.core.desk import SupportDesk
+from askdesk.core.types import Answer, Question, Source
+from askdesk.feedback.reasons import Reason, parse_reason
+from askdesk.feedback.records import InteractionRecord
 
 
 class Engine:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from core.types import Question
-from feedback.store import FeedbackStore
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question
+from askdesk.feedback.store import FeedbackStore
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app as cli
+from askdesk.core.types import Question
+from askdesk.feedback.records import IndexRunRecord
 from askdesk.testing.docsite import DocSite, sqlite_site
-from core.types import Question
-from feedback.records import IndexRunRecord
 from tests.test_git_source import make_repo
 
 
@@ -83,7 +83,7 @@ def test_a_desk_with_a_folder_a_site_and_a_repository(env, tiny_docs, site: DocS
 
     # the dashboard's freshness tab: a row per source, and "Sync now" runs one source's sync
     from askdesk.cli.dashboard_cmd import build_services
-    from dashboard.panels.freshness import render
+    from askdesk.dashboard.panels.freshness import render
 
     services = build_services(App(Settings()), None)
     info = services.freshness()

@@ -17,16 +17,16 @@ import pytest
 import pytest_asyncio
 import yarl
 
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.discord import StartupError, build_bot, serve
+from askdesk.bots.discord.bot import AskdeskBot
+from askdesk.bots.discord.run import BAD_TOKEN, NO_INTENT, NO_TOKEN
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.feedback.reasons import Reason
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing import fake_discord as fd
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.discord import StartupError, build_bot, serve
-from bots.discord.bot import AskdeskBot
-from bots.discord.run import BAD_TOKEN, NO_INTENT, NO_TOKEN
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from feedback.reasons import Reason
-from feedback.store import FeedbackStore
 
 pytestmark = pytest.mark.timeout(120)
 

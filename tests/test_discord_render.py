@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bots.discord.render import (
+from askdesk.bots.discord.render import (
     EMBED_DESCRIPTION_LIMIT,
     MESSAGE_LIMIT,
     escalation_targets,
     render_answer,
 )
-from core.types import Answer, Source
+from askdesk.core.types import Answer, Source
 
 
 def source(n: int, **kw) -> Source:

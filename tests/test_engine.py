@@ -6,9 +6,15 @@ import re
 
 import pytest
 
-from core.compose import ExtractiveComposer
-from core.engine import EMPTY_REPLY, GREETING_REPLY, THANKS_REPLY, AnswerEngine, EngineConfig
-from core.types import Question, Turn
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import (
+    EMPTY_REPLY,
+    GREETING_REPLY,
+    THANKS_REPLY,
+    AnswerEngine,
+    EngineConfig,
+)
+from askdesk.core.types import Question, Turn
 
 _CITE = re.compile(r"\s*\[\d+\]")
 

@@ -9,18 +9,18 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.evaluation import (
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.evaluation import (
     compare_metrics,
     evaluate,
     golden_from_corrections,
     golden_hash,
     load_golden,
 )
-from core.grounding import groundedness
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.core.grounding import groundedness
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 from tests.conftest import SAMPLE
 
 KEYS = (

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.evaluation import (
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.evaluation import (
     GoldenError,
     evaluate,
     hit_rank,

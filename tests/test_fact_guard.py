@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
-from styling.guards.facts import check_rewrite, extract_facts, guard, protect
-from styling.guards.placeholders import PLACEHOLDER, PlaceholderError
-from styling.training.examples import load_product_terms
-from styling.training.fine_tune import TrainConfig
+from askdesk.styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
+from askdesk.styling.guards.facts import check_rewrite, extract_facts, guard, protect
+from askdesk.styling.guards.placeholders import PLACEHOLDER, PlaceholderError
+from askdesk.styling.training.examples import load_product_terms
+from askdesk.styling.training.fine_tune import TrainConfig
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "askdesk/sample/style/examples.jsonl"
 #: The sample product's vocabulary, kept beside its examples (product_terms.txt).

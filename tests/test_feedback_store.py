@@ -15,9 +15,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from feedback.db import StoreError, make_engine
-from feedback.hashing import hash_user
-from feedback.migrate import (
+from askdesk.feedback.db import StoreError, make_engine
+from askdesk.feedback.hashing import hash_user
+from askdesk.feedback.migrate import (
     alembic_config,
     current_revision,
     head_revision,
@@ -25,9 +25,9 @@ from feedback.migrate import (
     scripted_head,
     upgrade,
 )
-from feedback.models import VOTE_REASONS, Base
-from feedback.records import IndexRunRecord, InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.feedback.models import VOTE_REASONS, Base
+from askdesk.feedback.records import IndexRunRecord, InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 
 def sqlite_url(path: Path) -> str:
@@ -113,7 +113,7 @@ def test_an_unclear_head_leaves_the_decision_to_alembic(tmp_path: Path, monkeypa
     Alembic's upgrade, which knows what to do or says what is wrong."""
     import shutil
 
-    import feedback.migrate as migrate
+    import askdesk.feedback.migrate as migrate
 
     versions = tmp_path / "versions"
     shutil.copytree(migrate.VERSIONS_DIR, versions, ignore=shutil.ignore_patterns("__pycache__"))
@@ -306,7 +306,7 @@ def test_the_vote_written_last_carries_the_latest_time(tmp_path: Path) -> None:
     """
     from sqlalchemy import event, insert
 
-    from feedback.models import Vote, utcnow
+    from askdesk.feedback.models import Vote, utcnow
 
     url = sqlite_url(tmp_path / "data" / "feedback.db")
     with FeedbackStore(url) as store, FeedbackStore(url) as other:

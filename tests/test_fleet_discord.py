@@ -1,7 +1,7 @@
 """The Discord bot in a fleet: a message another process already claimed is not answered.
 
 Every process on one bot token receives each message; the shared claim
-(`feedback.fleet.Fleet.claim`, here on a real SQLite file standing in for the shared
+(`askdesk.feedback.fleet.Fleet.claim`, here on a real SQLite file standing in for the shared
 database) lets one of them answer.
 """
 
@@ -16,14 +16,14 @@ import pytest
 import pytest_asyncio
 import yarl
 
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.discord.bot import build_bot
+from askdesk.bots.discord.run import serve
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing import fake_discord as fd
-from bots.common import ChannelDirectory
-from bots.discord.bot import build_bot
-from bots.discord.run import serve
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from feedback.store import FeedbackStore
 
 
 @pytest_asyncio.fixture

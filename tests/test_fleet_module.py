@@ -1,6 +1,6 @@
 """Fleet coordination lives in one module, and its claim counter is safe between threads.
 
-`feedback.fleet` is the only place with PostgreSQL lock SQL (advisory locks, pg_locks,
+`askdesk.feedback.fleet` is the only place with PostgreSQL lock SQL (advisory locks, pg_locks,
 row-claiming FOR UPDATE / SKIP LOCKED): a grep over the source tree fails on any other file
 that has some. The sweep counter (every SWEEP_EVERY-th claim also deletes every expired
 claim) was one plain int shared by every store of the process and updated without a lock;
@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
 
-from feedback.fleet import EveryNth
-from feedback.store import FeedbackStore
+from askdesk.feedback.fleet import EveryNth
+from askdesk.feedback.store import FeedbackStore
 
 ROOT = Path(__file__).resolve().parents[1]
 COORDINATION = ROOT / "feedback" / "fleet.py"

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from askdesk.feedback.fleet import WorkJournal, lock_holder
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing.pg_private import (
     needs_private_pg,
     remove_private_postgres,
     start_private_postgres,
 )
-from feedback.fleet import WorkJournal, lock_holder
-from feedback.store import FeedbackStore
 
 pytestmark = [needs_private_pg, pytest.mark.timeout(300)]
 

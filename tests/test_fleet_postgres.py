@@ -18,15 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from askdesk.asker_salt import shared_salt
+from askdesk.feedback.migrate import current_revision, head_revision
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 from askdesk.fleet import fleet_lock, lock_held
 from askdesk.locking import Busy
 from askdesk.settings import Settings
 from askdesk.testing.pg_fleet import fresh_database, needs_pg
 from askdesk.upkeep.scheduler import Scheduler
 from askdesk.wiring import App
-from feedback.migrate import current_revision, head_revision
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
 
 pytestmark = needs_pg
 
@@ -143,8 +143,8 @@ def test_the_index_lock_is_fleet_wide_and_dies_with_its_holder(pg_url, tmp_path,
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from feedback.fleet import advisory_lock\n"
-            "from feedback.db import make_engine\n"
+            "from askdesk.feedback.fleet import advisory_lock\n"
+            "from askdesk.feedback.db import make_engine\n"
             "with advisory_lock(make_engine(sys.argv[1]), 'index') as taken:\n"
             "    print(taken, flush=True)\n"
             "    time.sleep(60)\n",
@@ -195,8 +195,8 @@ def test_a_scheduled_tick_runs_in_one_process_of_the_fleet(pg_url, tmp_path, mon
 def test_two_processes_migrating_at_once_one_migrates_the_other_waits(pg_url):
     code = (
         "import sys\n"
-        "from feedback.db import make_engine\n"
-        "from feedback.migrate import upgrade\n"
+        "from askdesk.feedback.db import make_engine\n"
+        "from askdesk.feedback.migrate import upgrade\n"
         "upgrade(make_engine(sys.argv[1]))\n"
         "print('ok')\n"
     )

@@ -17,19 +17,19 @@ import pytest
 from sqlalchemy.engine import make_url
 from tcp_cut import CuttableRelay
 
+from askdesk.bots.claims import SharedKeys
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.blocks import HUMAN, UP
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import serve_http
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import APOLOGY, SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.pg_fleet import fresh_database, needs_pg
 from askdesk.testing.slack_payloads import SECRET, SlackSender, block_actions, mention
-from bots.claims import SharedKeys
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.slack.app import build_slack_app
-from bots.slack.blocks import HUMAN, UP
-from bots.slack.config import web_client
-from bots.slack.run import serve_http
-from core.compose import ExtractiveComposer
-from core.desk import APOLOGY, SupportDesk
-from core.engine import AnswerEngine
-from feedback.store import FeedbackStore
 from tests.waiting import wait_until
 
 pytestmark = needs_pg

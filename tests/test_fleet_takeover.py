@@ -24,20 +24,20 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
+from askdesk.bots.claims import SharedKeys
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import serve_http
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.feedback.fleet import WorkJournal, advisory_lock
+from askdesk.feedback.models import DeliveryClaim
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.pg_fleet import fresh_database, needs_pg
 from askdesk.testing.slack_payloads import SECRET, mention, new_ts
-from bots.claims import SharedKeys
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.slack.app import build_slack_app
-from bots.slack.config import web_client
-from bots.slack.run import serve_http
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from feedback.fleet import WorkJournal, advisory_lock
-from feedback.models import DeliveryClaim
-from feedback.store import FeedbackStore
 from tests.waiting import wait_until
 
 pytestmark = needs_pg
@@ -114,8 +114,8 @@ def test_a_question_held_by_a_killed_process_is_answered_once_by_a_survivor(
     script = textwrap.dedent(
         f"""
         import sys, time
-        from feedback.fleet import WorkJournal
-        from feedback.store import FeedbackStore
+        from askdesk.feedback.fleet import WorkJournal
+        from askdesk.feedback.store import FeedbackStore
         store = FeedbackStore({pg_url!r})
         journal = WorkJournal(store.fleet)
         key = "msg:C111:{ts}"

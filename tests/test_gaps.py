@@ -1,5 +1,5 @@
-"""What the docs miss: question clusters (core.gaps) on the real embedding model, and index
-freshness (core.freshness) on a real LanceDB index of a real folder."""
+"""What the docs miss: question clusters (askdesk.core.gaps) on the real embedding model, and index
+freshness (askdesk.core.freshness) on a real LanceDB index of a real folder."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.freshness import index_freshness
-from core.gaps import cluster_questions
+from askdesk.core.freshness import index_freshness
+from askdesk.core.gaps import cluster_questions
 from tests.conftest import write
 
 EXPORT = [
@@ -97,8 +97,8 @@ def test_a_few_thousand_questions_cluster_quickly() -> None:
 
 @pytest.fixture
 def indexed(tmp_path: Path, tiny_docs: Path, embedder) -> tuple[Path, Any]:
-    from retrieval.index import ChunkIndex
-    from retrieval.ingest import Ingester
+    from askdesk.retrieval.index import ChunkIndex
+    from askdesk.retrieval.ingest import Ingester
 
     index = ChunkIndex(tmp_path / "lancedb")
     Ingester(index, embedder).run(tiny_docs)

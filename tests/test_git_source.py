@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.gitsource import GitError, GitSource
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
+from askdesk.retrieval.gitsource import GitError, GitSource
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
 from tests.conftest import write
 
 ENV = {

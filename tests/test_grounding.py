@@ -1,10 +1,10 @@
-"""core.grounding: whether a sentence is supported by passages (content overlap and facts)."""
+"""askdesk.core.grounding: whether a sentence is supported by passages (overlap and facts)."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.grounding import (
+from askdesk.core.grounding import (
     SUPPORTED_SHARE,
     cited_texts,
     facts,
@@ -14,8 +14,8 @@ from core.grounding import (
     sentence_support,
     sentences,
 )
-from core.types import Source
-from retrieval.search import SearchHit
+from askdesk.core.types import Source
+from askdesk.retrieval.search import SearchHit
 
 KEYS = (
     "To rotate an API key, open Settings, choose API keys and click Rotate. The old key keeps "

@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import pytest
 
+from askdesk.core.answerability import HEDGE_BIAS_SHIFT, Calibration, DecisionModel
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import (
+    HEDGE_LINE,
+    NOT_FOUND,
+    AnswerEngine,
+    EngineConfig,
+    finish_style,
+    hedge,
+)
+from askdesk.core.llm_compose import LLMComposer, LLMConfig
+from askdesk.core.types import Question
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
+from askdesk.styling.generation.units import units
 from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
-from core.answerability import HEDGE_BIAS_SHIFT, Calibration, DecisionModel
-from core.compose import ExtractiveComposer
-from core.engine import HEDGE_LINE, NOT_FOUND, AnswerEngine, EngineConfig, finish_style, hedge
-from core.llm_compose import LLMComposer, LLMConfig
-from core.types import Question
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
-from styling.generation.units import units
 
 NEAR_TOPIC = "does the tidewire dashboard have a dark mode?"  # golden: unanswerable, p ~0.75
 CLEAR = "how do i rotate my api key?"  # golden: answerable, p ~0.997
@@ -148,8 +155,8 @@ def test_the_llm_answer_goes_through_the_same_decision(sample_searcher, tmp_path
 
 
 def test_hedged_answers_are_countable_in_the_gap_view(store):
-    from dashboard.panels.gaps import _exact_groups
-    from feedback.analytics import Analytics, Filters
+    from askdesk.dashboard.panels.gaps import _exact_groups
+    from askdesk.feedback.analytics import Analytics, Filters
 
     common = {"platform": "slack", "answer": "…", "sources": []}
     sure = store.interactions.record(InteractionRecord(question="how do I rotate a key?", **common))
@@ -169,7 +176,7 @@ def test_hedged_answers_are_countable_in_the_gap_view(store):
 def test_eval_scores_what_the_docs_said_not_the_hedge_line(sample_searcher):
     """`askdesk eval` judges the quote: the hedge line is the bot's framing, so a hedged
     answer scores the same F1 and groundedness as the same quote given without it."""
-    from core.evaluation import GoldenItem, evaluate
+    from askdesk.core.evaluation import GoldenItem, evaluate
 
     reference = "The dashboard uses browser sessions; servers and CI should use API keys."
     item = GoldenItem(NEAR_TOPIC, reference, ("api/authentication.md",), answerable=True)

@@ -17,15 +17,15 @@ from http_client import ApiClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
-from bots.http.app import HttpConfig
-from bots.http.build import http_server
-from bots.http.keys import KeyConfigError, KeyRing, digest, parse_keys
-from bots.http.openapi import schema
-from bots.http.run import HttpServer
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from feedback.store import FeedbackStore
+from askdesk.bots.http.app import HttpConfig
+from askdesk.bots.http.build import http_server
+from askdesk.bots.http.keys import KeyConfigError, KeyRing, digest, parse_keys
+from askdesk.bots.http.openapi import schema
+from askdesk.bots.http.run import HttpServer
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.feedback.store import FeedbackStore
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -294,7 +294,8 @@ def test_the_http_surface_touches_no_slack_or_discord_code():
                     if isinstance(node, ast.ImportFrom)
                     else [a.name for a in node.names]
                 )
-                assert not any(n.startswith(("bots.slack", "bots.discord")) for n in names), path
+                platform = ("askdesk.bots.slack", "askdesk.bots.discord")
+                assert not any(n.startswith(platform) for n in names), path
 
 
 def test_the_chat_page_in_chromium(served, docs_site):

@@ -19,11 +19,11 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app as cli
-from feedback.records import IndexRunRecord
-from retrieval.embedding import Embedder
-from retrieval.index import STAGING, TEXT_INDEX, ChunkIndex
-from retrieval.ingest import Ingester, diff_folder
-from retrieval.search import Searcher
+from askdesk.feedback.records import IndexRunRecord
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import STAGING, TEXT_INDEX, ChunkIndex
+from askdesk.retrieval.ingest import Ingester, diff_folder
+from askdesk.retrieval.search import Searcher
 from tests.conftest import write
 
 runner = CliRunner()
@@ -149,12 +149,12 @@ def test_search_answers_without_the_full_text_index_and_the_next_run_repairs_it(
     Ingester(index, embedder).run(tiny_docs)
     index.table.drop_index(TEXT_INDEX)  # as left by a crash before the index was built
     searcher = Searcher(_reader(tmp_path / "lancedb"), embedder)  # a bot's own handle
-    with caplog.at_level(logging.WARNING, logger="retrieval.search"):
+    with caplog.at_level(logging.WARNING, logger="askdesk.retrieval.search"):
         for mode in ("hybrid", "fts", "hybrid"):
             result = searcher.search("how do I rotate an API key", 3, mode=mode)
             assert result.hits and result.hits[0].doc_id == "keys.md"
             assert "fts" in result.unavailable
-    warnings = [r for r in caplog.records if r.name == "retrieval.search"]
+    warnings = [r for r in caplog.records if r.name == "askdesk.retrieval.search"]
     assert len(warnings) == 1 and warnings[0].mode == "fts"  # once, not per query
 
     report = Ingester(index, embedder).run(tiny_docs)  # nothing changed on disk
@@ -241,7 +241,7 @@ from pathlib import Path
 from askdesk.settings import Settings
 from askdesk.upkeep import index_folder
 from askdesk.wiring import App
-from retrieval.ingest import Ingester
+from askdesk.retrieval.ingest import Ingester
 from tests.test_index_hardening import _FailingEmbedder
 
 app = App(Settings())
@@ -280,8 +280,8 @@ def test_a_rebuild_killed_midway_keeps_the_old_index_and_shows_as_interrupted(en
     r = invoke("index", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["docs_unchanged"] == 3
     assert not ChunkIndex(lancedb, STAGING).exists()
+    from askdesk.feedback.store import FeedbackStore
     from askdesk.settings import Settings
-    from feedback.store import FeedbackStore
 
     runs = FeedbackStore(Settings().database_location).index_runs.recent()
     assert [r["status"] for r in runs] == ["ok", "interrupted", "ok"]
@@ -320,8 +320,8 @@ def test_diff_folder_without_a_previous_run_lists_unreadable_links_as_skipped(
 
 
 def test_a_running_row_is_completed_or_closed_as_interrupted(tmp_path):
-    from feedback.index_runs import ABANDONED_RUN
-    from feedback.store import FeedbackStore
+    from askdesk.feedback.index_runs import ABANDONED_RUN
+    from askdesk.feedback.store import FeedbackStore
 
     with FeedbackStore(f"sqlite:///{tmp_path / 'store.db'}") as store:
         done = store.index_runs.start(docs_root="/docs", embed_model="m")

@@ -15,11 +15,11 @@ import pytest
 from conftest import write
 from tcp_cut import CuttableRelay
 
+from askdesk.core.freshness import index_freshness
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import FusionConfig, Searcher
 from askdesk.testing.s3_loopback import S3, needs_moto, start_moto, stop_moto
-from core.freshness import index_freshness
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import FusionConfig, Searcher
 
 pytestmark = needs_moto
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 from conftest import TINY_DOCS
 
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.writer_lock import LOCK_NAME, Tables, WriterBusy, index_writer
 from askdesk.testing.s3_loopback import S3, needs_moto, start_moto, stop_moto
-from retrieval.index import ChunkIndex
-from retrieval.writer_lock import LOCK_NAME, Tables, WriterBusy, index_writer
 
 pytestmark = pytest.mark.timeout(600)
 REPO = Path(__file__).resolve().parents[1]
@@ -139,8 +139,8 @@ def test_a_refused_run_says_who_writes_and_changes_nothing(tmp_path, tiny_docs, 
 _WRITER = textwrap.dedent(
     """
     import json, sys, time
-    from retrieval.index import ChunkIndex
-    from retrieval.writer_lock import Tables, index_writer
+    from askdesk.retrieval.index import ChunkIndex
+    from askdesk.retrieval.writer_lock import Tables, index_writer
 
     uri, options = sys.argv[1], json.loads(sys.argv[2])
     index = ChunkIndex(uri, storage_options=options)

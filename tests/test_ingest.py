@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.embedding import Embedder
-from retrieval.index import ChunkIndex, IndexUnavailable
-from retrieval.ingest import Ingester, diff_folder
+from askdesk.retrieval.embedding import Embedder
+from askdesk.retrieval.index import ChunkIndex, IndexUnavailable
+from askdesk.retrieval.ingest import Ingester, diff_folder
 from tests.conftest import write
 
 
@@ -120,7 +120,7 @@ def test_interrupted_run_keeps_index_usable_and_next_run_completes(tmp_path, tin
     assert ing.last_report is not None and ing.last_report.status == "interrupted"
     partial = index.count()
     assert partial > 0  # the first batch was committed and is searchable
-    from retrieval.search import Searcher
+    from askdesk.retrieval.search import Searcher
 
     assert Searcher(index, embedder).search("rotate key", 3).hits
     report = Ingester(index, embedder).run(tiny_docs)

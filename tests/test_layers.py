@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from askdesk._layout import LAYERS as LAYER_FOLDERS
+
 ROOT = Path(__file__).resolve().parents[1]
 ALLOWED: dict[str, set[str]] = {
     "askdesk": {"askdesk", "bots", "dashboard", "core", "retrieval", "styling", "feedback"},
@@ -55,13 +57,22 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(), filename=str(path))
 
 
+def _layer_of(module: str) -> str:
+    """The layer of a dotted name: `askdesk.core.engine` → core, `askdesk.wiring` → askdesk
+    (the layer folders sit beside askdesk/ and import as askdesk.<layer>: askdesk/_layout.py);
+    anything else → its top-level name."""
+    head, _, rest = module.partition(".")
+    second = rest.partition(".")[0]
+    return second if head == "askdesk" and second in LAYER_FOLDERS else head
+
+
 def _imports(path: Path) -> list[tuple[int, str]]:
     found = []
     for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name.split(".")[0]) for a in node.names]
+            found += [(node.lineno, _layer_of(a.name)) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module.split(".")[0]))
+            found.append((node.lineno, _layer_of(node.module)))
     return found
 
 
@@ -86,6 +97,8 @@ def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
+    if parts[0] in LAYER_FOLDERS:  # core/engine.py is askdesk.core.engine
+        parts.insert(0, "askdesk")
     return ".".join(parts)
 
 

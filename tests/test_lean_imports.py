@@ -35,7 +35,16 @@ from askdesk.testing.lean_runs import (
 from askdesk.testing.slack_payloads import SlackSender, mention
 from tests.waiting import wait_until
 
-LAYERS = ("askdesk", "bots", "core", "dashboard", "feedback", "retrieval", "styling")
+# the shell and each layer package (in a checkout the layers are not under askdesk/)
+LAYERS = (
+    "askdesk",
+    "askdesk.bots",
+    "askdesk.core",
+    "askdesk.dashboard",
+    "askdesk.feedback",
+    "askdesk.retrieval",
+    "askdesk.styling",
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +108,7 @@ def test_ask_on_a_current_database_leaves_the_migration_tools_out(indexed: Path)
     never imports Alembic or Mako, yet still records the interaction (issue 23)."""
     import re
 
-    from feedback.store import FeedbackStore
+    from askdesk.feedback.store import FeedbackStore
 
     ask = run_cli(indexed, "ask", "How much does the Team plan cost?")
     assert ask.returncode == 0, ask.said
@@ -119,8 +128,8 @@ def test_ask_on_an_older_schema_migrates_it(indexed: Path, tmp_path: Path) -> No
     imports Alembic, brings the database to head and answers."""
     import shutil
 
-    from feedback.db import make_engine
-    from feedback.migrate import current_revision, head_revision, upgrade
+    from askdesk.feedback.db import make_engine
+    from askdesk.feedback.migrate import current_revision, head_revision, upgrade
 
     data = tmp_path / "data"
     shutil.copytree(indexed / "lancedb", data / "lancedb")

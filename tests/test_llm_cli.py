@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app
+from askdesk.core.llm_compose import LLMComposer
 from askdesk.settings import Settings
 from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
 from askdesk.wiring import App
-from core.llm_compose import LLMComposer
 
 KEY = "sk-test-cli-NEVER-SHOWN"
 runner = CliRunner()

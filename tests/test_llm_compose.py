@@ -11,12 +11,12 @@ import time
 
 import pytest
 
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import NOT_FOUND, AnswerEngine, EngineConfig
+from askdesk.core.llm_compose import LLMComposer, LLMConfig
+from askdesk.core.types import Question, Turn
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
-from core.compose import ExtractiveComposer
-from core.engine import NOT_FOUND, AnswerEngine, EngineConfig
-from core.llm_compose import LLMComposer, LLMConfig
-from core.types import Question, Turn
-from feedback.store import FeedbackStore
 
 QUESTION = "How do I rotate my API key?"
 MODEL = "fake-model"

@@ -17,12 +17,12 @@ import time
 
 import pytest
 
+from askdesk.core.claim_check import check_reply
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.llm_compose import LLMComposer, LLMConfig
+from askdesk.core.types import Question
 from askdesk.testing.fake_openai import FakeOpenAI, Reply, prompt_passages, sentences
-from core.claim_check import check_reply
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.llm_compose import LLMComposer, LLMConfig
-from core.types import Question
 
 QUESTION = "How do I rotate my API key?"
 MODEL = "fake-model"

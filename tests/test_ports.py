@@ -1,4 +1,4 @@
-"""The engine's ports (core.ports): implementations with nothing but the Protocols' members
+"""The engine's ports (askdesk.core.ports): implementations with nothing but the Protocols' members
 work, the composer gets the whole question, and the answer carries the hits it was made from."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.citations import source_for
-from core.compose import ExtractiveComposer
-from core.engine import NOT_FOUND_WITH_SOURCES, AnswerEngine, EngineConfig
-from core.evaluation import GoldenItem, evaluate
-from core.grounding import cited_texts, groundedness
-from core.types import Composition, Question, Turn
-from retrieval.search import SearchHit, SearchResult
+from askdesk.core.citations import source_for
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import NOT_FOUND_WITH_SOURCES, AnswerEngine, EngineConfig
+from askdesk.core.evaluation import GoldenItem, evaluate
+from askdesk.core.grounding import cited_texts, groundedness
+from askdesk.core.types import Composition, Question, Turn
+from askdesk.retrieval.search import SearchHit, SearchResult
 
 ROOT = Path(__file__).resolve().parents[1]
 ASK = "How do I rotate my API key?"
@@ -112,7 +112,7 @@ def test_the_composer_gets_the_whole_question_with_its_thread_history(sample_sea
     got, hits = composer.seen[0]
     assert got.history == history
     assert (got.platform, got.channel, got.thread) == ("slack", "C1", "T1")
-    # as searched: the elliptical follow-up read with its topic (core.conversation)
+    # as searched: the elliptical follow-up read with its topic (askdesk.core.conversation)
     assert got.text == ans.trace.query
     assert got.text == "how long does the old one keep working? How do I rotate my API key?"
     assert hits and hits == ans.trace.passages
@@ -172,7 +172,8 @@ def test_evaluation_scores_the_hits_the_answer_was_made_from(sample_searcher):
 
 def test_a_decline_lists_the_closest_pages_through_the_citations_module(sample_searcher):
     """The closest pages used to come from `composer.source_for`: a composer had to know how
-    the engine shows a page. They come from core.citations with the engine's URL template."""
+    the engine shows a page. They come from askdesk.core.citations with the engine's URL
+    template."""
     template = "https://docs.example.com/{path}"
     engine = AnswerEngine(
         sample_searcher,

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedback.hashing import hash_user
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.feedback.hashing import hash_user
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SALT = "test-salt"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.index import ChunkIndex, prefix_filter
-from retrieval.ingest import Ingester
-from retrieval.search import FusionConfig, Searcher, SearchHit, _fuse, fts_query
+from askdesk.retrieval.index import ChunkIndex, prefix_filter
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import FusionConfig, Searcher, SearchHit, _fuse, fts_query
 
 
 @pytest.fixture
@@ -304,7 +304,7 @@ def test_passage_vectors_read_as_arrow_match_the_stored_rows(sample_index):
     order, as the rows `to_list` returns."""
     import numpy as np
 
-    from retrieval.passages import VERSION, key
+    from askdesk.retrieval.passages import VERSION, key
 
     index = sample_index[0]
     hashes = sorted(index.content_hashes())[:40]
@@ -362,7 +362,7 @@ def test_context_takes_neighbours_passages_from_the_searchs_candidates(
 def test_neighbours_use_the_doc_index_and_keep_table_order(sample_index):
     """The doc_id index exists on an indexed table, and `neighbours` returns exactly the rows
     (and order) of a plain scan with the per-document filter it replaced."""
-    from retrieval.index import DOC_INDEX, sql_str
+    from askdesk.retrieval.index import DOC_INDEX, sql_str
 
     index = sample_index[0]
     assert DOC_INDEX in {i.name for i in index.table.list_indices()}
@@ -382,7 +382,7 @@ def test_neighbours_use_the_doc_index_and_keep_table_order(sample_index):
 
 
 def test_an_index_made_before_the_doc_index_gets_it_on_the_next_run(tmp_path, embedder):
-    from retrieval.index import DOC_INDEX
+    from askdesk.retrieval.index import DOC_INDEX
 
     index = _index_docs(tmp_path, embedder, DECK_DOCS)
     index.table.drop_index(DOC_INDEX)

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app as cli
+from askdesk.retrieval.gitsource import GitError, GitSource
 from askdesk.testing.docsite import DocSite
-from retrieval.gitsource import GitError, GitSource
 from tests.git_http import GitHTTP
 from tests.test_git_source import git, make_repo
 from tests.test_web_reliability import small_site
@@ -135,9 +135,9 @@ def test_a_secret_in_a_source_url_is_nowhere_after_sync_status_ask_and_dashboard
         printed.append(_run("ask", "how do I rotate an API key"))
 
         from askdesk.cli.dashboard_cmd import build_services
+        from askdesk.dashboard.panels.freshness import render
         from askdesk.settings import Settings
         from askdesk.wiring import App
-        from dashboard.panels.freshness import render
 
         info = build_services(App(Settings()), None).freshness()
         printed.append(json.dumps(info, default=str) + str(render(info, can_sync=True)))
@@ -171,7 +171,7 @@ def test_a_site_reached_without_its_password_fails_cleanly(tmp_path):
     site: DocSite = small_site().start()
     site.auth = ("Docs.User", SITE_SECRET)
     try:
-        from retrieval.web import WebError, WebSource
+        from askdesk.retrieval.web import WebError, WebSource
 
         lower = f"http://docs.user:{SITE_SECRET.lower()}@{site.base[7:]}/docs/index.html"
         with pytest.raises(WebError) as err:
@@ -182,9 +182,9 @@ def test_a_site_reached_without_its_password_fails_cleanly(tmp_path):
 
 
 def test_links_stored_with_a_password_by_an_older_version_are_rewritten(tmp_path, embedder):
-    from retrieval.index import ChunkIndex
-    from retrieval.ingest import Ingester
-    from retrieval.web import WebSource
+    from askdesk.retrieval.index import ChunkIndex
+    from askdesk.retrieval.ingest import Ingester
+    from askdesk.retrieval.web import WebSource
 
     site = small_site().start()
     try:
@@ -211,8 +211,8 @@ def test_links_stored_with_a_password_by_an_older_version_are_rewritten(tmp_path
 def test_migration_0011_takes_credentials_out_of_the_stored_run_history(tmp_path):
     from sqlalchemy import text
 
-    from feedback.db import make_engine
-    from feedback.migrate import upgrade
+    from askdesk.feedback.db import make_engine
+    from askdesk.feedback.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 'runs.db'}")
     try:

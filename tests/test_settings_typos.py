@@ -10,8 +10,8 @@ import re
 
 import pytest
 
+from askdesk.retrieval.source_settings import BUILTIN_TYPES, WebSourceSettings
 from askdesk.settings import ChannelSettings, Settings
-from retrieval.source_settings import BUILTIN_TYPES, WebSourceSettings
 from tests.clirun import run_main
 
 ERROR = re.compile(r"^error: .+ \(.+\)$")

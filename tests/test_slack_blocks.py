@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bots.claims import SeenKeys
-from bots.slack.blocks import (
+from askdesk.bots.claims import SeenKeys
+from askdesk.bots.slack.blocks import (
     COMMENT_MODAL,
     DOWN,
     HUMAN,
@@ -20,7 +20,7 @@ from bots.slack.blocks import (
     source_line,
     to_mrkdwn,
 )
-from core.types import Answer, Source
+from askdesk.core.types import Answer, Source
 
 
 def _answer(text: str, *, iid: int | None = 7, error: str | None = None, sources=()) -> Answer:

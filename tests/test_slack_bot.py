@@ -1,7 +1,7 @@
 """The Slack bot in HTTP mode, end to end over real HTTP.
 
 Signed Events API, interactivity and slash-command requests go to the real Bolt app served by
-`bots.slack.run.serve_http` on 127.0.0.1:0; the bot answers through the real SupportDesk
+`askdesk.bots.slack.run.serve_http` on 127.0.0.1:0; the bot answers through the real SupportDesk
 (packaged model, sample index, SQLite) and calls a local fake of the Slack Web API.
 """
 
@@ -19,6 +19,16 @@ from typing import Any
 
 import pytest
 
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.blocks import COMMENT, DOWN, HUMAN, REASON_PREFIX, UP
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import serve_http
+from askdesk.bots.slack.surface import message_ref
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.slack_payloads import (
     BOT_USER,
@@ -33,16 +43,6 @@ from askdesk.testing.slack_payloads import (
     slash,
     view_submission,
 )
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.slack.app import build_slack_app
-from bots.slack.blocks import COMMENT, DOWN, HUMAN, REASON_PREFIX, UP
-from bots.slack.config import web_client
-from bots.slack.run import serve_http
-from bots.slack.surface import message_ref
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from feedback.store import FeedbackStore
 from tests.waiting import wait_until
 
 TOKEN = "xoxb-111-222-secretbottoken"

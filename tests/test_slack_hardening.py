@@ -24,6 +24,15 @@ from urllib.parse import urlencode
 
 import pytest
 
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.blocks import UP
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import serve_http
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.feedback.store import FeedbackStore
 from askdesk.logs import JsonFormatter
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.slack_payloads import (
@@ -36,15 +45,6 @@ from askdesk.testing.slack_payloads import (
     sign,
     slash,
 )
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.slack.app import build_slack_app
-from bots.slack.blocks import UP
-from bots.slack.config import web_client
-from bots.slack.run import serve_http
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from feedback.store import FeedbackStore
 from tests.waiting import wait_until
 
 TOKEN = "xoxb-111-222-secretbottoken"

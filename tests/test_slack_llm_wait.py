@@ -11,19 +11,19 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import serve_http
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.llm_compose import LLMComposer, LLMConfig
+from askdesk.core.types import Question
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing.fake_openai import FakeOpenAI, Reply
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.slack_payloads import SECRET, SlackSender, mention
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.slack.app import build_slack_app
-from bots.slack.config import web_client
-from bots.slack.run import serve_http
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from core.llm_compose import LLMComposer, LLMConfig
-from core.types import Question
-from feedback.store import FeedbackStore
 from tests.waiting import wait_until
 
 TOKEN = "xoxb-111-222-secretbottoken"

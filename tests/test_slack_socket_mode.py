@@ -9,17 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.blocks import UP
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import connect_socket_mode
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine
+from askdesk.feedback.store import FeedbackStore
 from askdesk.testing.fake_slack import FakeSlackAPI, FakeSocketMode
 from askdesk.testing.slack_payloads import block_actions, event_body, mention
-from bots.common import ChannelDirectory
-from bots.slack.app import build_slack_app
-from bots.slack.blocks import UP
-from bots.slack.config import web_client
-from bots.slack.run import connect_socket_mode
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine
-from feedback.store import FeedbackStore
 
 APP_TOKEN = "xapp-1-A000-1-abc"
 

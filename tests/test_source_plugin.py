@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from askdesk.retrieval.source_registry import ENTRY_POINT_GROUP, registered
+from askdesk.retrieval.source_settings import BUILTIN_TYPES, FolderSourceSettings, WebSourceSettings
+from askdesk.retrieval.sources import FolderSource
 from askdesk.settings import Settings
 from askdesk.testing.lean_runs import ROOT, clean_env
-from retrieval.source_registry import ENTRY_POINT_GROUP, registered
-from retrieval.source_settings import BUILTIN_TYPES, FolderSourceSettings, WebSourceSettings
-from retrieval.sources import FolderSource
 from tests.clirun import run_main
 
 PLUGINS = ROOT / "tests" / "plugins"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.citations import source_for
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.loaders import LoadError, format_for_type, parse
-from retrieval.search import Searcher
-from retrieval.sources import FolderSource
+from askdesk.core.citations import source_for
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.loaders import LoadError, format_for_type, parse
+from askdesk.retrieval.search import Searcher
+from askdesk.retrieval.sources import FolderSource
 from tests.conftest import write
 
 

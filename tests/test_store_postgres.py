@@ -12,9 +12,9 @@ import threading
 import pytest
 from sqlalchemy import create_engine, text
 
-from feedback.migrate import current_revision, head_revision
-from feedback.records import IndexRunRecord, InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.feedback.migrate import current_revision, head_revision
+from askdesk.feedback.records import IndexRunRecord, InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 PG_URL = os.environ.get("ASKDESK_TEST_PG_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="ASKDESK_TEST_PG_URL not set (no PostgreSQL)")
@@ -105,7 +105,7 @@ def test_the_vote_written_last_carries_the_latest_time_on_postgres(pg_store):
 
     from sqlalchemy import event, insert, select
 
-    from feedback.models import Interaction, Vote, utcnow
+    from askdesk.feedback.models import Interaction, Vote, utcnow
 
     interaction_id = pg_store.interactions.record(
         InteractionRecord(platform="slack", question="q", answer="a")

@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from feedback.records import IndexRunRecord, InteractionRecord
-from feedback.store import FeedbackStore
+from askdesk.feedback.records import IndexRunRecord, InteractionRecord
+from askdesk.feedback.store import FeedbackStore
 
 REPOSITORIES = {"interactions", "index_runs", "styles", "fleet", "jobs", "privacy", "simulated"}
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from styling.generation.rewrite import StyleRewriter
-from styling.guards.facts import check_rewrite
-from styling.guards.passthrough import passthrough_reason
-from styling.guards.placeholders import protect
-from styling.training.fine_tune import TrainConfig, train_style_model
+from askdesk.styling.generation.rewrite import StyleRewriter
+from askdesk.styling.guards.facts import check_rewrite
+from askdesk.styling.guards.passthrough import passthrough_reason
+from askdesk.styling.guards.placeholders import protect
+from askdesk.styling.training.fine_tune import TrainConfig, train_style_model
 from tests.test_style_model import build_tiny_base
 
 BUDGET = 8.0

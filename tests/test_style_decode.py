@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from styling.generation.decode import Lookup, PrefixCache, continuation_scores, decode
+from askdesk.styling.generation.decode import Lookup, PrefixCache, continuation_scores, decode
 from tests.test_style_model import build_tiny_base
 
 PROMPTS = [

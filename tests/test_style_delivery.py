@@ -22,21 +22,21 @@ import pytest
 import pytest_asyncio
 import yarl
 
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.discord import build_bot, serve
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.blocks import UP
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import serve_http
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import AnswerEngine, EngineConfig
+from askdesk.feedback.store import FeedbackStore
+from askdesk.styling.generation.rewrite import StyleRewriter
+from askdesk.styling.training.fine_tune import TrainConfig, train_style_model
 from askdesk.testing import fake_discord as fd
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.slack_payloads import SECRET, SlackSender, block_actions, mention
-from bots.common import ChannelDirectory
-from bots.discord import build_bot, serve
-from bots.slack.app import build_slack_app
-from bots.slack.blocks import UP
-from bots.slack.config import web_client
-from bots.slack.run import serve_http
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import AnswerEngine, EngineConfig
-from feedback.store import FeedbackStore
-from styling.generation.rewrite import StyleRewriter
-from styling.training.fine_tune import TrainConfig, train_style_model
 from tests.test_style_model import build_tiny_base
 from tests.waiting import wait_until
 

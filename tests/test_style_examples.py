@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from styling.guards.facts import guard
-from styling.tone.voice import check_voice, sentence_lengths
-from styling.training.examples import (
+from askdesk.styling.guards.facts import guard
+from askdesk.styling.tone.voice import check_voice, sentence_lengths
+from askdesk.styling.training.examples import (
     Example,
     ExamplesFileError,
     check_examples,
@@ -24,7 +24,7 @@ from styling.training.examples import (
     load_topics,
     main,
 )
-from styling.training.near_duplicates import jaccard, similar_pairs, token_set
+from askdesk.styling.training.near_duplicates import jaccard, similar_pairs, token_set
 
 STYLE = Path(__file__).resolve().parent.parent / "askdesk/sample/style"
 EXAMPLES = STYLE / "examples.jsonl"

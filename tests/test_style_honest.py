@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from feedback.store import FeedbackStore
-from styling.generation.rewrite import StyleRewriter
-from styling.training.fine_tune import TrainConfig, train_style_model
+from askdesk.feedback.store import FeedbackStore
+from askdesk.styling.generation.rewrite import StyleRewriter
+from askdesk.styling.training.fine_tune import TrainConfig, train_style_model
 from tests.clirun import run_main
 from tests.test_style_model import build_tiny_base
 

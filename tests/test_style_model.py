@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from askdesk.cli import app as cli_app
-from styling.generation.rewrite import TIMEOUT, StyleRewriter
-from styling.training.examples import load_examples, load_product_terms
-from styling.training.fine_tune import (
+from askdesk.styling.generation.rewrite import TIMEOUT, StyleRewriter
+from askdesk.styling.training.examples import load_examples, load_product_terms
+from askdesk.styling.training.fine_tune import (
     REPORT_FILE,
     STYLE_FILE,
     TrainConfig,
@@ -169,7 +169,7 @@ def test_time_limit_stops_training_and_still_saves(tiny_base, pairs, tmp_path):
 
 
 def test_train_run_is_recorded(trained, tmp_path):
-    from feedback.store import FeedbackStore
+    from askdesk.feedback.store import FeedbackStore
 
     result, _ = trained
     store = FeedbackStore(f"sqlite:///{tmp_path / 'a.db'}")
@@ -232,10 +232,10 @@ def test_time_budget_stops_generation_with_timeout(trained):
 
 @pytest.mark.slow
 def test_engine_keeps_the_draft_and_records_why(sample_searcher, tmp_path, trained, monkeypatch):
-    from core.compose import ExtractiveComposer
-    from core.engine import AnswerEngine, EngineConfig
-    from core.types import Question
-    from feedback.store import FeedbackStore
+    from askdesk.core.compose import ExtractiveComposer
+    from askdesk.core.engine import AnswerEngine, EngineConfig
+    from askdesk.core.types import Question
+    from askdesk.feedback.store import FeedbackStore
 
     store = FeedbackStore(f"sqlite:///{tmp_path / 'a.db'}")
     rewriter = StyleRewriter(trained[0].folder, time_budget_s=0.0, threads=2)
@@ -312,14 +312,15 @@ def test_app_wires_the_active_version_into_the_engine(env, trained, monkeypatch)
     assert App(Settings()).active_style_version() == "v-older"
 
 
-# -- decoding that cannot drop, repeat or invent a placeholder (styling.generation.constrained) --
+# -- decoding that cannot drop, repeat or invent a placeholder
+# (askdesk.styling.generation.constrained) --
 
 
 @pytest.fixture(scope="module")
 def tiny_tok(tiny_base):
     from transformers import AutoTokenizer
 
-    from styling.generation.constrained import VocabClasses
+    from askdesk.styling.generation.constrained import VocabClasses
 
     tok = AutoTokenizer.from_pretrained(str(tiny_base))
     return tok, VocabClasses.of(tok)
@@ -329,7 +330,7 @@ def _best_after(tiny_tok, generated: str, counts: dict[str, int], favour: str) -
     """The greedy pick after `generated` when the raw scores strongly favour `favour`."""
     import torch
 
-    from styling.generation.constrained import PlaceholderConstraint
+    from askdesk.styling.generation.constrained import PlaceholderConstraint
 
     tok, vocab = tiny_tok
     prompt = tok("draft", add_special_tokens=False)["input_ids"]
@@ -368,7 +369,7 @@ def test_constraint_blocks_look_alikes_after_a_bracket(tiny_tok):
 def test_constrained_generation_never_breaks_the_placeholder_rules(trained):
     """A random model writes junk, but the junk never holds an unknown or repeated
     placeholder, and if it ended by itself every placeholder is there."""
-    from styling.guards.placeholders import protect
+    from askdesk.styling.guards.placeholders import protect
 
     rewriter = StyleRewriter(trained[0].folder, time_budget_s=30, max_new_tokens=60, threads=2)
     protected = protect("Keys expire after 24h; see https://x.example/keys. [1]")
@@ -378,7 +379,7 @@ def test_constrained_generation_never_breaks_the_placeholder_rules(trained):
 
 
 def test_a_looping_rewrite_falls_back_with_repetition(trained, monkeypatch):
-    from styling.generation.stops import REPETITION, repeated_line
+    from askdesk.styling.generation.stops import REPETITION, repeated_line
 
     looped = (
         "Hey there! 👋\n\nKeys expire after <F1>. <F2>\n\nHappy building! 🌊\n\nHappy building! 🌊"
@@ -454,7 +455,7 @@ def test_sentences_the_draft_does_not_support_are_dropped_or_fail_the_unit(
     of the rewrite stands) unless it holds a fact, in which case the draft stands."""
     import shutil
 
-    from styling.generation.frame import Frame
+    from askdesk.styling.generation.frame import Frame
 
     folder = tmp_path / "v"
     shutil.copytree(trained[0].folder, folder)  # with the sample's frame: 6 pairs are too few
@@ -518,7 +519,7 @@ def test_drafted_words_kept_in_a_styled_answer_get_their_long_sentences_cut(
 ):
     import shutil
 
-    from styling.generation.frame import Frame
+    from askdesk.styling.generation.frame import Frame
 
     folder = tmp_path / "v"
     shutil.copytree(trained[0].folder, folder)
@@ -540,7 +541,8 @@ def test_drafted_words_kept_in_a_styled_answer_get_their_long_sentences_cut(
 
 def test_training_calibrates_the_openers_when_the_voice_has_several(tiny_base, pairs, tmp_path):
     """A voice with a cautious opener beside the usual one: training stores an offset per
-    opener, fitted on the pairs (styling.generation.opener), and the rewriter reads it back."""
+    opener, fitted on the pairs (askdesk.styling.generation.opener), and the rewriter reads it
+    back."""
     cheerful = [p for p in pairs if p[1].startswith("Hey there! 👋")][:4]
     cautious = [p for p in pairs if p[1].startswith("Hey there.\n")][:4]
     assert len(cautious) == 4

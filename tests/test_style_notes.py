@@ -1,4 +1,4 @@
-"""The style-note vocabulary is one list (`feedback.style_notes.StyleNote`).
+"""The style-note vocabulary is one list (`askdesk.feedback.style_notes.StyleNote`).
 
 `styling` writes most notes but may not import the feedback layer, so this test reads its
 source: every "kind: detail" note and every note constant it writes must be a kind the
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core.engine import STYLE_PENDING
-from feedback.style_notes import KeptGroup, StyleNote, kept_group
+from askdesk.core.engine import STYLE_PENDING
+from askdesk.feedback.style_notes import KeptGroup, StyleNote, kept_group
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTE = re.compile(r"^([a-z][a-z ]{2,30}): ")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from styling.generation.rewrite import StyleRewriter
-from styling.model.base import DEFAULT_BASE_MODEL, base_model_for, stored_base_model
-from styling.training.fine_tune import STYLE_FILE, TrainConfig, train_style_model
+from askdesk.styling.generation.rewrite import StyleRewriter
+from askdesk.styling.model.base import DEFAULT_BASE_MODEL, base_model_for, stored_base_model
+from askdesk.styling.training.fine_tune import STYLE_FILE, TrainConfig, train_style_model
 from tests.test_style_model import build_tiny_base
 
 

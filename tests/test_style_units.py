@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from styling.generation.frame import Frame, stem
-from styling.generation.opener import choose, fit_offsets
-from styling.generation.sentence_length import SentenceLengthBias
-from styling.generation.split_sentences import split_long
-from styling.generation.units import Block, blocks, join, sentence_split, units
-from styling.training.examples import check_examples, load_examples, load_topics
+from askdesk.styling.generation.frame import Frame, stem
+from askdesk.styling.generation.opener import choose, fit_offsets
+from askdesk.styling.generation.sentence_length import SentenceLengthBias
+from askdesk.styling.generation.split_sentences import split_long
+from askdesk.styling.generation.units import Block, blocks, join, sentence_split, units
+from askdesk.styling.training.examples import check_examples, load_examples, load_topics
 
 SAMPLE = Path(__file__).resolve().parents[1] / "askdesk" / "sample" / "style" / "examples.jsonl"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dashboard.panels.tone import version_report, versions_table
-from feedback.analytics import Analytics, Filters
-from feedback.records import InteractionRecord
-from feedback.store import FeedbackStore
-from feedback.style_notes import kept_group
+from askdesk.dashboard.panels.tone import version_report, versions_table
+from askdesk.feedback.analytics import Analytics, Filters
+from askdesk.feedback.records import InteractionRecord
+from askdesk.feedback.store import FeedbackStore
+from askdesk.feedback.style_notes import kept_group
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 CAUTION = "Deleting a workspace cannot be undone. All of its data is lost."

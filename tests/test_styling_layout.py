@@ -58,7 +58,9 @@ def test_subpackages_import_only_downward(package: str):
         for node in ast.walk(ast.parse(path.read_text())):
             for name in _imported(node):
                 parts = name.split(".")
-                if parts[0] == "styling" and len(parts) > 1 and parts[1] not in ALLOWED[package]:
+                if parts[:2] == ["askdesk", "styling"] and len(parts) > 2 and (
+                    parts[2] not in ALLOWED[package]
+                ):
                     bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
     assert bad == []
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.compose import ExtractiveComposer
-from core.engine import AnswerEngine
-from core.types import Question
-from styling.tone.fitting import fit_tone_scorer
-from styling.tone.scorer import (
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.engine import AnswerEngine
+from askdesk.core.types import Question
+from askdesk.styling.tone.fitting import fit_tone_scorer
+from askdesk.styling.tone.scorer import (
     TextToneScorer,
     ToneScorer,
     ToneScorerError,
     auroc,
     spread_by_group,
 )
-from styling.tone.sentiment import sentiment, sentiment_shifts
-from styling.training.examples import check_examples, load_examples
+from askdesk.styling.tone.sentiment import sentiment, sentiment_shifts
+from askdesk.styling.training.examples import check_examples, load_examples
 from tests.conftest import SAMPLE
 
 TRAIN_PAIRS = 40  # a slice of the train split: encoding all ~420 texts takes ~30 s here

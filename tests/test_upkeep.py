@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from askdesk.feedback.models import utcnow
+from askdesk.feedback.records import InteractionRecord
 from askdesk.locking import exclusive
 from askdesk.settings import Settings
 from askdesk.upkeep import (
@@ -33,8 +35,6 @@ from askdesk.upkeep import (
 )
 from askdesk.upkeep.reindex import index_lock
 from askdesk.wiring import App
-from feedback.models import utcnow
-from feedback.records import InteractionRecord
 from tests.conftest import SAMPLE, write
 
 NEW_DOC = """# Single sign-on
@@ -127,7 +127,7 @@ def test_a_failing_run_is_recorded_and_the_last_good_index_keeps_serving(
     def broken_loader(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("retrieval.ingest.parse", broken_loader)  # loaders parse bytes
+    monkeypatch.setattr("askdesk.retrieval.ingest.parse", broken_loader)  # loaders parse bytes
     with pytest.raises(UpkeepError, match=r"disk on fire.*last good index keeps serving"):
         reindex_job(app)
     run = app.store.index_runs.last_finished()
@@ -210,7 +210,7 @@ def test_starting_the_schedule_interrupts_jobs_a_dead_process_left_running(env, 
     """The bots run the schedule too: their start marks a stopped process's job, not ours."""
     from sqlalchemy import update
 
-    from feedback.models import JobRun
+    from askdesk.feedback.models import JobRun
 
     app = make_app(env, embedder)
     journal = app.store.jobs
@@ -450,8 +450,8 @@ def test_style_train_command_shares_the_training_and_records_it(
 
 @pytest.mark.slow
 def test_the_discord_bot_runs_the_schedule_and_stops_it_on_sigterm(tmp_path, sample_index):
+    from askdesk.feedback.store import FeedbackStore
     from askdesk.testing import fake_discord as fd
-    from feedback.store import FeedbackStore
     from tests.test_discord_cli import TOKEN, _Lines, _start
 
     store = FeedbackStore(f"sqlite:///{tmp_path / 'data' / 'askdesk.db'}")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import urllib3.util.connection
 
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.web import CrawlLimits, WebSource
 from askdesk.testing.docsite import DocSite
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.web import CrawlLimits, WebSource
 
 TOPICS = {
     "index.html": ("Help centre", ["guide.html", "faq.html", "billing.html"]),
@@ -226,7 +226,7 @@ def test_d3_sitemaps_and_links_cannot_send_the_crawler_elsewhere(site, tmp_path,
 
 
 def test_address_policy_refuses_internal_addresses_unless_the_source_is_on_one():
-    from retrieval.netguard import AddressPolicy, category
+    from askdesk.retrieval.netguard import AddressPolicy, category
 
     ip = ipaddress.ip_address
     kinds = {
@@ -259,7 +259,7 @@ def test_address_policy_refuses_internal_addresses_unless_the_source_is_on_one()
 
 
 def test_the_connected_address_is_checked_before_connecting(site, connects, monkeypatch):
-    from retrieval.netguard import AddressPolicy, guarded_session, refusal_of
+    from askdesk.retrieval.netguard import AddressPolicy, guarded_session, refusal_of
 
     # a public source's policy: the loopback site is refused before any connection
     session = guarded_session(AddressPolicy.for_addresses([ipaddress.ip_address("1.1.1.1")]), "t")
@@ -319,7 +319,7 @@ def test_d4_dot_segments_cannot_leave_the_prefix_and_the_token_stays_home(tmp_pa
 
 
 def test_urls_are_normalised_before_any_prefix_check():
-    from retrieval.urls import normalize
+    from askdesk.retrieval.urls import normalize
 
     assert normalize("HTTP://Example.COM:80/docs/a/../b/./c.html#x") == (
         "http://example.com/docs/b/c.html"
@@ -390,9 +390,9 @@ def test_a_partial_run_is_shown_by_index_status_sources_and_the_freshness_tab(en
 
     from askdesk.cli import app as cli
     from askdesk.cli.dashboard_cmd import build_services
+    from askdesk.dashboard.panels.freshness import render
     from askdesk.settings import Settings
     from askdesk.wiring import App
-    from dashboard.panels.freshness import render
 
     def run(*args: str):
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)

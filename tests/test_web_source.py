@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from askdesk.retrieval.index import ChunkIndex
+from askdesk.retrieval.ingest import Ingester
+from askdesk.retrieval.search import Searcher
+from askdesk.retrieval.web import CrawlLimits, WebError, WebSource
 from askdesk.testing.docsite import DocSite, sqlite_site
-from retrieval.index import ChunkIndex
-from retrieval.ingest import Ingester
-from retrieval.search import Searcher
-from retrieval.web import CrawlLimits, WebError, WebSource
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import typer
 
 from askdesk.cli.context import State
 from askdesk.cli.render import print_answer, print_json
-from core.types import Question, decode_text
+from askdesk.core.types import Question, decode_text
 
 
 def register(app: typer.Typer) -> None:

@@ -85,15 +85,15 @@ class State:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     # lean: these errors' modules load once a command has failed, not for --help (issue 23)
+    from askdesk.core.evaluation import GoldenError
+    from askdesk.feedback.db import StoreError
     from askdesk.locking import Busy
     from askdesk.registry import PluginError
+    from askdesk.retrieval.embedding import EmbeddingError
+    from askdesk.retrieval.index import IndexUnavailable
     from askdesk.setting_names import UnknownSetting
+    from askdesk.styling.model.base import BaseModelError
     from askdesk.wiring import DataDirError
-    from core.evaluation import GoldenError
-    from feedback.db import StoreError
-    from retrieval.embedding import EmbeddingError
-    from retrieval.index import IndexUnavailable
-    from styling.model.base import BaseModelError
 
     return (
         UserError,

@@ -19,16 +19,16 @@ from werkzeug.serving import make_server
 
 from askdesk.cli.context import State, UserError
 from askdesk.cli.index_cmd import where_of
+from askdesk.core.freshness import index_freshness, sources_overview, with_pending
+from askdesk.core.gaps import cluster_questions
+from askdesk.dashboard.app import create_app
+from askdesk.dashboard.auth import AuthConfig
+from askdesk.dashboard.jobs import JobRunner
+from askdesk.dashboard.services import Services
+from askdesk.feedback.analytics import Analytics
 from askdesk.health import Readiness, with_health
 from askdesk.settings import RulesSettings
 from askdesk.upkeep import reindex_job, retrain_job, start_upkeep, sync_configured
-from core.freshness import index_freshness, sources_overview, with_pending
-from core.gaps import cluster_questions
-from dashboard.app import create_app
-from dashboard.auth import AuthConfig
-from dashboard.jobs import JobRunner
-from dashboard.services import Services
-from feedback.analytics import Analytics
 
 if TYPE_CHECKING:
     from askdesk.wiring import App

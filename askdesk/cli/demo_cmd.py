@@ -17,6 +17,7 @@ from askdesk.cli.dashboard_cmd import serve
 from askdesk.cli.eval_cmd import run_and_store
 from askdesk.cli.index_cmd import run_index
 from askdesk.cli.render import IndexProgress, console, print_answer, print_index_report
+from askdesk.core.types import Question
 from askdesk.demo import (
     ensure_tone_scorer,
     install_sample_style,
@@ -25,7 +26,6 @@ from askdesk.demo import (
     seed_traffic,
 )
 from askdesk.wiring import App
-from core.types import Question
 
 DEMO_QUESTIONS = (
     "How do I rotate my API key?",

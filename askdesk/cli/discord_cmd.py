@@ -3,7 +3,7 @@
 The token's presence is checked before anything loads, Discord checks it next (a second),
 and only then does the model load; every way starting can fail is one `error:` line.
 Starting and stopping (probes, warm-up, draining on SIGTERM) are the adapter's own:
-`bots.discord.run.run`.
+`askdesk.bots.discord.run.run`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from askdesk.bots.discord.run import NO_TOKEN, StartupError, run
 from askdesk.cli.context import State, UserError
 from askdesk.fleet import delivery_keys
 from askdesk.health import Readiness, serve_probes
 from askdesk.upkeep import start_upkeep
-from bots.discord.run import NO_TOKEN, StartupError, run
 
 if TYPE_CHECKING:
     from askdesk.surfaces import SurfaceHost
@@ -51,7 +51,7 @@ def serve_surface(host: SurfaceHost) -> None:
 
 
 def run_discord(app: App, health_port: int | None, health_host: str) -> None:
-    """Check the token, connect, warm up, answer until stopped (`bots.discord.run.run`)."""
+    """Check the token, connect, warm up, answer until stopped (`askdesk.bots.discord.run.run`)."""
     secret = app.settings.discord_bot_token
     token = secret.get_secret_value().strip() if secret is not None else ""
 

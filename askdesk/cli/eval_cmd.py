@@ -16,12 +16,17 @@ import typer
 
 from askdesk.cli.context import State, UserError
 from askdesk.cli.render import IndexProgress, console, err_console, print_json
-from core.evaluation import compare_metrics, golden_from_corrections, golden_hash, load_golden
-from core.evaluation import evaluate as run
+from askdesk.core.evaluation import (
+    compare_metrics,
+    golden_from_corrections,
+    golden_hash,
+    load_golden,
+)
+from askdesk.core.evaluation import evaluate as run
 
 if TYPE_CHECKING:
+    from askdesk.core.evaluation import MetricChange
     from askdesk.wiring import App
-    from core.evaluation import MetricChange
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ import typer
 
 from askdesk.cli.context import State, UserError
 from askdesk.cli.render import IndexProgress, print_index_report, print_json
+from askdesk.core.freshness import sources_overview
+from askdesk.retrieval.sources import FolderSource
 from askdesk.sourcing import describe, documents_elsewhere, is_remote, one_off
 from askdesk.upkeep import UpkeepError, index_folder, index_source, reindex_job, sync_configured
-from core.freshness import sources_overview
-from retrieval.sources import FolderSource
 
 if TYPE_CHECKING:
+    from askdesk.retrieval.ingest import IndexReport
     from askdesk.wiring import App
-    from retrieval.ingest import IndexReport
 
 
 DEFAULT_WATCH_MINUTES = 5.0

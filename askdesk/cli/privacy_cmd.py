@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from askdesk.cli.context import State, UserError
-from feedback.hashing import hash_user
+from askdesk.feedback.hashing import hash_user
 
 log = logging.getLogger(__name__)
 

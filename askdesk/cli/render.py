@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from core.types import Answer
-    from retrieval.ingest import IndexReport
-    from retrieval.search import SearchHit
+    from askdesk.core.types import Answer
+    from askdesk.retrieval.ingest import IndexReport
+    from askdesk.retrieval.search import SearchHit
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

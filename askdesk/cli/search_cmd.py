@@ -9,7 +9,7 @@ import typer
 
 from askdesk.cli.context import State, UserError
 from askdesk.cli.render import print_hits, print_json
-from retrieval.search import MODES
+from askdesk.retrieval.search import MODES
 
 
 def register(app: typer.Typer) -> None:

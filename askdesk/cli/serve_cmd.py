@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from askdesk.bots.http.app import HttpConfig
+from askdesk.bots.http.build import http_server
+from askdesk.bots.http.keys import KeyConfigError, digest, parse_keys
 from askdesk.cli.context import State, UserError
 from askdesk.health import Readiness
 from askdesk.upkeep import start_upkeep
-from bots.http.app import HttpConfig
-from bots.http.build import http_server
-from bots.http.keys import KeyConfigError, digest, parse_keys
 
 if TYPE_CHECKING:
     from askdesk.surfaces import SurfaceHost

@@ -5,7 +5,7 @@ the variable and the prefix it needs), then `auth.test`, so a revoked token is a
 then the database (unreachable: one line, exit 2).
 
 Starting, serving and stopping (bind, warm up, drain on SIGTERM) are the adapter's own:
-`bots.slack.service.SlackService`. HTTP mode acks events from the moment the port is bound;
+`askdesk.bots.slack.service.SlackService`. HTTP mode acks events from the moment the port is bound;
 `/readyz` says 503 until the model is loaded.
 """
 
@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from slack_sdk.errors import SlackApiError
 
+from askdesk.bots.slack import config
+from askdesk.bots.slack.service import SlackService, SlackStartError
 from askdesk.cli.context import State, UserError
 from askdesk.fleet import delivery_keys, work_journal
 from askdesk.health import Readiness, with_health
 from askdesk.logs import redact
 from askdesk.upkeep import start_upkeep
-from bots.slack import config
-from bots.slack.service import SlackService, SlackStartError
 
 log = logging.getLogger(__name__)
 

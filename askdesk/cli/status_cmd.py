@@ -10,13 +10,13 @@ import typer
 from askdesk.cli.context import State, UserError
 from askdesk.cli.render import console, print_json
 from askdesk.composers import known_backends, unknown_backend
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.llm_compose import build_llm_composer
+from askdesk.core.llm_settings import LLMSettings
 from askdesk.logs import redact
+from askdesk.retrieval.ingest import diff_folder
 from askdesk.upkeep.reindex import run_state
 from askdesk.wiring import App
-from core.compose import ExtractiveComposer
-from core.llm_compose import build_llm_composer
-from core.llm_settings import LLMSettings
-from retrieval.ingest import diff_folder
 
 
 def register(app: typer.Typer) -> None:

@@ -18,22 +18,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from askdesk.cli.context import UserError
 from askdesk.demo import install_sample_style
+from askdesk.styling.model.base import DEFAULT_BASE_MODEL, require_style_install
+from askdesk.styling.tone.scorer import ToneScorer
+from askdesk.styling.training.evaluate import evaluate as run_eval
+from askdesk.styling.training.examples import ExamplesFileError
+from askdesk.styling.training.fine_tune import TrainConfig
+from askdesk.styling.training.fine_tune import list_versions as versions
 from askdesk.upkeep.retrain import (
     SAMPLE_EXAMPLES,
     activate_version,
     split_examples,
     train_and_record,
 )
-from styling.model.base import DEFAULT_BASE_MODEL, require_style_install
-from styling.tone.scorer import ToneScorer
-from styling.training.evaluate import evaluate as run_eval
-from styling.training.examples import ExamplesFileError
-from styling.training.fine_tune import TrainConfig
-from styling.training.fine_tune import list_versions as versions
 
 if TYPE_CHECKING:
+    from askdesk.styling.training.examples import CheckReport, Example
     from askdesk.wiring import App
-    from styling.training.examples import CheckReport, Example
 
 style_app = typer.Typer(
     help="The style model: brand voice on top of grounded answers, facts guarded.",

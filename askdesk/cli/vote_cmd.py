@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from askdesk.cli.context import State, UserError
-from feedback.hashing import hash_user
-from feedback.reasons import ALIASES, Reason, parse_reason
+from askdesk.feedback.hashing import hash_user
+from askdesk.feedback.reasons import ALIASES, Reason, parse_reason
 
 _VALUES = {"up": 1, "down": -1, "+1": 1, "-1": -1, "yes": 1, "no": -1}
 

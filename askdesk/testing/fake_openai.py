@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from retrieval.text_units import split_units
+from askdesk.retrieval.text_units import split_units
 
 
 @dataclass

@@ -11,14 +11,14 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core.answerability import PROBES, Calibration, DecisionModel, calibrate
-from core.compose import ExtractiveComposer
-from core.types import Question
+from askdesk.core.answerability import PROBES, Calibration, DecisionModel, calibrate
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.types import Question
 
 if TYPE_CHECKING:
+    from askdesk.retrieval.ingest import IndexReport
+    from askdesk.retrieval.search import Searcher
     from askdesk.wiring import App
-    from retrieval.ingest import IndexReport
-    from retrieval.search import Searcher
 
 log = logging.getLogger(__name__)
 

@@ -17,22 +17,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askdesk.feedback.index_runs import ABANDONED_RUN
+from askdesk.feedback.records import IndexRunRecord
 from askdesk.fleet import fleet_lock, lock_held
 from askdesk.locking import Busy
+from askdesk.retrieval.sources import FolderSource
+from askdesk.retrieval.writer_lock import Tables, WriterBusy, index_writer
 from askdesk.sourcing import plan
 from askdesk.upkeep.calibrate import calibrate_answers
 from askdesk.upkeep.errors import UpkeepError
 from askdesk.upkeep.outcome import skipped
 from askdesk.upkeep.progress import IngestProgress, JobProgress, guarded
-from feedback.index_runs import ABANDONED_RUN
-from feedback.records import IndexRunRecord
-from retrieval.sources import FolderSource
-from retrieval.writer_lock import Tables, WriterBusy, index_writer
 
 if TYPE_CHECKING:
+    from askdesk.retrieval.ingest import IndexReport, Progress
+    from askdesk.retrieval.sources import Source
     from askdesk.wiring import App
-    from retrieval.ingest import IndexReport, Progress
-    from retrieval.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def index_sources(
 
 @contextmanager
 def location_lock(app: App) -> Iterator[None]:
-    """The index location's own writer lock (retrieval.writer_lock): other writers of the
+    """The index location's own writer lock (askdesk.retrieval.writer_lock): other writers of the
     same LanceDB location with another data dir or database are refused too, and a run that
     died there is undone first."""
     index = app.index

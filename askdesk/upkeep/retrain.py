@@ -14,11 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from askdesk.locking import Busy, exclusive
-from askdesk.upkeep.errors import UpkeepError
-from askdesk.upkeep.outcome import skipped
-from askdesk.upkeep.progress import JobProgress, TrainProgress, guarded
-from styling.model.base import resolve_base_model
-from styling.training.examples import (
+from askdesk.styling.model.base import resolve_base_model
+from askdesk.styling.training.examples import (
     Example,
     ExamplesFileError,
     check_examples,
@@ -26,11 +23,14 @@ from styling.training.examples import (
     load_product_terms,
     load_topics,
 )
-from styling.training.fine_tune import TrainConfig, train_style_model
+from askdesk.styling.training.fine_tune import TrainConfig, train_style_model
+from askdesk.upkeep.errors import UpkeepError
+from askdesk.upkeep.outcome import skipped
+from askdesk.upkeep.progress import JobProgress, TrainProgress, guarded
 
 if TYPE_CHECKING:
+    from askdesk.styling.training.examples import CheckReport
     from askdesk.wiring import App
-    from styling.training.examples import CheckReport
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def fit_tone(app: App, train_pairs: Pairs, folder: Path, rep: dict[str, Any]) ->
     """Fit the tone scorer on the training pairs (outputs: brand voice, inputs: plain) and
     keep it next to the model, so the version and its tone yardstick travel together."""
     # lean: scikit-learn and scipy load only when a tone scorer is fitted, never to serve
-    from styling.tone.fitting import fit_tone_scorer
+    from askdesk.styling.tone.fitting import fit_tone_scorer
 
     brand = [out for _, out in train_pairs]
     plain = [inp for inp, _ in train_pairs]

@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
+from askdesk.feedback.fleet import instance_name
 from askdesk.upkeep.purge import purge_job
 from askdesk.upkeep.reindex import reindex_job
-from feedback.fleet import instance_name
 
 if TYPE_CHECKING:
     from askdesk.wiring import App

@@ -4,7 +4,7 @@
 package imports discord.py; the answer core sees plain `Question`s through `SupportDesk`.
 """
 
-from bots.discord.bot import AskdeskBot, build_bot
-from bots.discord.run import StartupError, run, serve
+from askdesk.bots.discord.bot import AskdeskBot, build_bot
+from askdesk.bots.discord.run import StartupError, run, serve
 
 __all__ = ["AskdeskBot", "StartupError", "build_bot", "run", "serve"]

@@ -18,19 +18,19 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bots.claims import SeenKeys, SharedKeys
-from bots.common import ChannelConfig, ChannelDirectory, strip_mentions
-from bots.delivery import Delivery, FollowUpPolicy
-from bots.discord.components import (
+from askdesk.bots.claims import SeenKeys, SharedKeys
+from askdesk.bots.common import ChannelConfig, ChannelDirectory, strip_mentions
+from askdesk.bots.delivery import Delivery, FollowUpPolicy
+from askdesk.bots.discord.components import (
     CommentButton,
     EscalateButton,
     FeedbackButton,
     ReasonSelect,
     handle_comment_submit,
 )
-from bots.discord.surface import DiscordResponder, DiscordSurface
-from bots.surface import Click, Incoming, Place
-from core.desk import SupportDesk
+from askdesk.bots.discord.surface import DiscordResponder, DiscordSurface
+from askdesk.bots.surface import Click, Incoming, Place
+from askdesk.core.desk import SupportDesk
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class AskdeskBot(discord.Client):
     """Answers mentions, DMs, replies to its answers, follow-ups in threads it answered in,
     `/ask`, and top-level messages in channels configured with respond_to="all"; counts
     👍/👎 clicks and reactions as votes. Every decision and step is the delivery core's
-    (`bots.delivery`); this class only turns gateway events into its `Incoming`/`Click`."""
+    (`askdesk.bots.delivery`); this class only turns gateway events into its `Incoming`/`Click`."""
 
     def __init__(
         self,
@@ -302,7 +302,7 @@ class AskdeskBot(discord.Client):
         reason: str | None = None,
         comment: str | None = None,
     ) -> None:
-        """A click, a choice or a submitted form (`bots.discord.components`) → the core."""
+        """A click, a choice or a submitted form (`askdesk.bots.discord.components`) → the core."""
         parent, thread = channel_keys(interaction.channel)
         if interaction.channel is None:
             parent = str(interaction.channel_id)

@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from feedback.reasons import Reason, parse_reason
+from askdesk.feedback.reasons import Reason, parse_reason
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class FeedbackButton(
 class ReasonSelect(
     discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"askdesk:reason:(?P<iid>\d+)"
 ):
-    """The 👎 follow-up: the same reasons as every platform (`feedback.reasons.Reason`)."""
+    """The 👎 follow-up: the same reasons as every platform (`askdesk.feedback.reasons.Reason`)."""
 
     def __init__(self, interaction_id: int) -> None:
         super().__init__(

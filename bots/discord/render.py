@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bots.common import split_text
-from core.types import Answer, Source
+from askdesk.bots.common import split_text
+from askdesk.core.types import Answer, Source
 
 MESSAGE_LIMIT = 2000
 EMBED_DESCRIPTION_LIMIT = 4096

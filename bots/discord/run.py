@@ -17,11 +17,11 @@ from typing import Any, Protocol
 import aiohttp
 import discord
 
-from bots.claims import SeenKeys
-from bots.common import ChannelDirectory
-from bots.delivery import FollowUpPolicy
-from bots.discord.bot import AskdeskBot, build_bot
-from core.desk import SupportDesk
+from askdesk.bots.claims import SeenKeys
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.delivery import FollowUpPolicy
+from askdesk.bots.discord.bot import AskdeskBot, build_bot
+from askdesk.core.desk import SupportDesk
 
 log = logging.getLogger(__name__)
 

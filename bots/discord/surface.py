@@ -1,4 +1,4 @@
-"""Discord as a `bots.surface.ChatSurface`: the delivery core's actions as discord.py calls.
+"""Discord as a `askdesk.bots.surface.ChatSurface`: the delivery core's actions as discord.py calls.
 
 The core is synchronous and runs on worker threads (it is CPU-bound: the event loop must keep
 sending gateway heartbeats); every call here hands a coroutine to the bot's event loop and
@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 import discord
 
-from bots.discord.components import CommentButton, CommentModal, ReasonSelect, feedback_view
-from bots.discord.render import escalation_targets, render_answer
-from bots.surface import CommentDialogue, Place, Prompt, ReasonChoice, SurfaceError
-from core.types import Answer
+from askdesk.bots.discord.components import CommentButton, CommentModal, ReasonSelect, feedback_view
+from askdesk.bots.discord.render import escalation_targets, render_answer
+from askdesk.bots.surface import CommentDialogue, Place, Prompt, ReasonChoice, SurfaceError
+from askdesk.core.types import Answer
 
 log = logging.getLogger(__name__)
 

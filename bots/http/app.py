@@ -8,8 +8,8 @@
     GET  /v1/openapi.json           the OpenAPI 3.1 schema (bots/http/openapi.py)
     GET  /v1/chat.js                the embeddable chat widget
 
-The handlers translate; the delivery core (`bots.delivery.Delivery`) does the answering and
-the voting, exactly as for Slack and Discord (the HTTP surface is `bots.http.surface`).
+The handlers translate; the delivery core (`askdesk.bots.delivery.Delivery`) does the answering and
+the voting, exactly as for Slack and Discord (the HTTP surface is `askdesk.bots.http.surface`).
 Every failure is one JSON line `{"error": "..."}` with its status; nothing here raises into
 aiohttp. Conversations and answers belong to the API key that made them: another key gets
 404 for them, as for an id that never existed.
@@ -31,14 +31,14 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from bots.conversations import asks_nothing
-from bots.delivery import COMMENT_SAVED, Delivery, run_guarded
-from bots.http.keys import ApiKey, KeyRing, bearer
-from bots.http.limits import RateLimit
-from bots.http.openapi import schema
-from bots.http.surface import PLATFORM, HttpSurface, Outbox, render_answer
-from bots.surface import Click, CommentDialogue, Incoming, Place, Prompt
-from feedback.reasons import Reason, parse_reason
+from askdesk.bots.conversations import asks_nothing
+from askdesk.bots.delivery import COMMENT_SAVED, Delivery, run_guarded
+from askdesk.bots.http.keys import ApiKey, KeyRing, bearer
+from askdesk.bots.http.limits import RateLimit
+from askdesk.bots.http.openapi import schema
+from askdesk.bots.http.surface import PLATFORM, HttpSurface, Outbox, render_answer
+from askdesk.bots.surface import Click, CommentDialogue, Incoming, Place, Prompt
+from askdesk.feedback.reasons import Reason, parse_reason
 
 log = logging.getLogger(__name__)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bots.claims import SeenKeys
-from bots.common import ChannelDirectory
-from bots.delivery import Delivery, FollowUpPolicy
-from bots.http.app import HttpApi, HttpConfig, Ready
-from bots.http.keys import ApiKey, KeyRing
-from bots.http.run import HttpServer
-from bots.http.surface import HttpSurface
-from core.desk import SupportDesk
+from askdesk.bots.claims import SeenKeys
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.delivery import Delivery, FollowUpPolicy
+from askdesk.bots.http.app import HttpApi, HttpConfig, Ready
+from askdesk.bots.http.keys import ApiKey, KeyRing
+from askdesk.bots.http.run import HttpServer
+from askdesk.bots.http.surface import HttpSurface
+from askdesk.core.desk import SupportDesk
 
 
 def http_server(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from feedback.reasons import Reason
+from askdesk.feedback.reasons import Reason
 
 VERSION = "1.0.0"
 

@@ -9,7 +9,7 @@ import threading
 
 from aiohttp import web
 
-from bots.http.app import HttpApi
+from askdesk.bots.http.app import HttpApi
 
 log = logging.getLogger(__name__)
 

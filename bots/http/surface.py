@@ -1,4 +1,5 @@
-"""The HTTP API as a chat surface (`bots.surface.ChatSurface`): a "message" is a JSON object.
+"""The HTTP API as a chat surface (`askdesk.bots.surface.ChatSurface`): a "message" is a JSON
+object.
 
 The delivery core posts an answer by calling `post`; here that puts the rendered JSON in the
 request's outbox (`Place.handle`), which the handler returns as the response. The same
@@ -15,8 +16,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from bots.surface import Place, SurfaceError
-from core.types import Answer
+from askdesk.bots.surface import Place, SurfaceError
+from askdesk.core.types import Answer
 
 PLATFORM = "http"
 KEEP_MESSAGES = 2000  # answers whose latest text GET /v1/answers/{id} can show

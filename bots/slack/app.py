@@ -2,7 +2,7 @@
 
 Events are acked by Bolt before any listener runs (`process_before_response=False`); clicks,
 the slash command and the modal ack first thing. Each listener only translates a payload into
-an `Incoming` or a `Click` for the delivery core (`bots.delivery`), which decides and acts
+an `Incoming` or a `Click` for the delivery core (`askdesk.bots.delivery`), which decides and acts
 through `SlackSurface`; answers run on the answer pool, so a burst of questions never delays
 a click's ack.
 """
@@ -21,10 +21,10 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
-from bots.claims import SeenKeys
-from bots.common import ChannelDirectory, strip_mentions
-from bots.delivery import COMMENT_SAVED, SORRY, Delivery, FollowUpPolicy, Journal
-from bots.slack.blocks import (
+from askdesk.bots.claims import SeenKeys
+from askdesk.bots.common import ChannelDirectory, strip_mentions
+from askdesk.bots.delivery import COMMENT_SAVED, SORRY, Delivery, FollowUpPolicy, Journal
+from askdesk.bots.slack.blocks import (
     COMMENT,
     COMMENT_BLOCK,
     COMMENT_MODAL,
@@ -35,10 +35,10 @@ from bots.slack.blocks import (
     escape,
     parse_modal,
 )
-from bots.slack.surface import SlackResponder, SlackSurface
-from bots.surface import Click, Incoming, Place, SurfaceError
-from core.desk import SupportDesk
-from core.types import Question
+from askdesk.bots.slack.surface import SlackResponder, SlackSurface
+from askdesk.bots.surface import Click, Incoming, Place, SurfaceError
+from askdesk.core.desk import SupportDesk
+from askdesk.core.types import Question
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ _BOLT_LINE_MAX = 120
 
 def _bolt_logger() -> logging.Logger:
     """The base logger Bolt copies (level, filters) into each of its own loggers."""
-    logger = logging.getLogger("bots.slack.bolt")
+    logger = logging.getLogger("askdesk.bots.slack.bolt")
     for kind in (_TokenFromEnvironment, _NoPayloads):
         if not any(isinstance(f, kind) for f in logger.filters):
             logger.addFilter(kind())

@@ -2,7 +2,7 @@
 
 Pure functions over plain data, so every Slack limit this module respects (3,000 characters
 per section, 50 blocks per message, 75 per button label) is unit-testable without a server.
-Action ids are the contract with `bots.slack.app`, which routes clicks by them.
+Action ids are the contract with `askdesk.bots.slack.app`, which routes clicks by them.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bots.common import split_text
-from bots.surface import Prompt, ReasonChoice
-from core.types import Answer, Source
-from feedback.reasons import Reason, parse_reason
+from askdesk.bots.common import split_text
+from askdesk.bots.surface import Prompt, ReasonChoice
+from askdesk.core.types import Answer, Source
+from askdesk.feedback.reasons import Reason, parse_reason
 
 SECTION_LIMIT = 3000  # characters of mrkdwn in one section block
 MAX_BLOCKS = 50  # blocks in one message

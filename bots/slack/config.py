@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 DEFAULT_API_URL = "https://slack.com/api/"
-WEB_LOG = "bots.slack.web"  # the Web API client's logger
+WEB_LOG = "askdesk.bots.slack.web"  # the Web API client's logger
 
 _PREFIX_NAMES = {
     "xoxb-": "a bot token",

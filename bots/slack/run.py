@@ -1,7 +1,7 @@
 """Running the bot: Socket Mode (an outbound WebSocket, no public URL) or HTTP mode.
 
 HTTP mode serves one URL, `/slack/events`, for events, interactivity and the slash command.
-Slack signs each request; `bots.slack.guard` checks the size, the signature and the 5-minute
+Slack signs each request; `askdesk.bots.slack.guard` checks the size, the signature and the 5-minute
 window on the raw bytes before Bolt's WSGI adapter reads or parses anything. It runs on a
 threading `wsgiref` server, so the tests run exactly this code on port 0; behind a production
 WSGI server, mount `wsgi_app(app, signing_secret=...)` instead. `GET /healthz` answers 200
@@ -22,7 +22,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bots.slack.guard import MAX_REQUEST_BYTES, SignedRequestsOnly
+from askdesk.bots.slack.guard import MAX_REQUEST_BYTES, SignedRequestsOnly
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -134,7 +134,7 @@ def connect_socket_mode(app: App, app_token: str) -> SocketModeHandler:
     """Open the Socket Mode connection (`apps.connections.open` with the xapp- token) and
     return the handler, which keeps receiving (and reconnecting) on its own threads until
     `close()`. A rejected token raises `SlackApiError`."""
-    socket_log = logging.getLogger("bots.slack.socket_mode")
+    socket_log = logging.getLogger("askdesk.bots.slack.socket_mode")
     handler = SocketModeHandler(app, app_token=app_token, logger=socket_log)
     quiet = _FirstConnectError()
     socket_log.addFilter(quiet)

@@ -27,18 +27,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bots.claims import SeenKeys
-from bots.common import ChannelDirectory
-from bots.delivery import FollowUpPolicy, Journal
-from bots.slack.app import build_slack_app
-from bots.slack.guard import MAX_REQUEST_BYTES
-from bots.slack.run import (
+from askdesk.bots.claims import SeenKeys
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.delivery import FollowUpPolicy, Journal
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.guard import MAX_REQUEST_BYTES
+from askdesk.bots.slack.run import (
     WaitingExecutor,
     connect_socket_mode,
     run_http,
     serve_http,
 )
-from core.desk import SupportDesk
+from askdesk.core.desk import SupportDesk
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer

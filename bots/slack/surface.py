@@ -1,7 +1,7 @@
-"""Slack as a `bots.surface.ChatSurface`: Web API calls for the delivery core's actions.
+"""Slack as a `askdesk.bots.surface.ChatSurface`: Web API calls for the delivery core's actions.
 
-Rendering is `bots.slack.blocks`; every `SlackApiError` becomes a `SurfaceError`, so the core
-falls back (draft stands, apology) without knowing the SDK.
+Rendering is `askdesk.bots.slack.blocks`; every `SlackApiError` becomes a `SurfaceError`, so the
+core falls back (draft stands, apology) without knowing the SDK.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bots.slack.blocks import (
+from askdesk.bots.slack.blocks import (
     Message,
     answer_messages,
     comment_modal,
@@ -22,8 +22,8 @@ from bots.slack.blocks import (
     mention,
     prompt_blocks,
 )
-from bots.surface import CommentDialogue, Place, Prompt, SurfaceError
-from core.types import Answer
+from askdesk.bots.surface import CommentDialogue, Place, Prompt, SurfaceError
+from askdesk.core.types import Answer
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from dash import Dash, Input, Output, dash_table, html
 
-from core.evaluation import USEFUL, useful_at_05
-from dashboard.decision import HIT_RATE_KEYS
-from dashboard.labels import VOTE_DOWN
-from dashboard.panels.common import (
+from askdesk.core.evaluation import USEFUL, useful_at_05
+from askdesk.dashboard.decision import HIT_RATE_KEYS
+from askdesk.dashboard.labels import VOTE_DOWN
+from askdesk.dashboard.panels.common import (
     FILTER_INPUTS,
     empty_figure,
     event_marks,
@@ -30,7 +30,7 @@ from dashboard.panels.common import (
     time_axis,
     to_filters,
 )
-from dashboard.services import Services
+from askdesk.dashboard.services import Services
 
 METRICS = (("mrr", "MRR"), ("answer_f1", "answer F1"), ("groundedness", "groundedness"))
 # charted only once some run has them (runs from before these measures lack them)

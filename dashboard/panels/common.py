@@ -10,7 +10,7 @@ from typing import Any
 from dash import ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from feedback.analytics import Filters
+from askdesk.feedback.analytics import Filters
 
 FILTER_INPUTS = (
     ("f-dates", "start_date"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from dash import ALL, Dash, Input, Output, ctx, html, no_update
 
-from dashboard.panels.common import (
+from askdesk.dashboard.panels.common import (
     DAY_MS,
     empty_figure,
     figure,
@@ -18,7 +18,7 @@ from dashboard.panels.common import (
     time_axis,
     when,
 )
-from dashboard.services import Services
+from askdesk.dashboard.services import Services
 
 KINDS = ("added", "changed", "removed")
 RUNS_CHARTED = 200

@@ -9,8 +9,8 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html, no_update
 
-from dashboard.panels.common import FILTER_INPUTS, to_filters
-from dashboard.services import Services
+from askdesk.dashboard.panels.common import FILTER_INPUTS, to_filters
+from askdesk.dashboard.services import Services
 
 
 def layout(services: Services) -> html.Div:

@@ -14,11 +14,11 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
-from dashboard.auth import current_user
-from dashboard.labels import VOTE_DOWN, VOTE_UP
-from dashboard.panels.common import FILTER_INPUTS, clicked, to_filters
-from dashboard.services import Services
-from feedback.analytics import Filters
+from askdesk.dashboard.auth import current_user
+from askdesk.dashboard.labels import VOTE_DOWN, VOTE_UP
+from askdesk.dashboard.panels.common import FILTER_INPUTS, clicked, to_filters
+from askdesk.dashboard.services import Services
+from askdesk.feedback.analytics import Filters
 
 PAGE_SIZE = 20
 EXPORT_MAX = 100_000

@@ -10,9 +10,9 @@ from typing import Any
 
 from dash import Dash, Input, Output, html
 
-from dashboard.labels import VOTE_DOWN, VOTE_UP
-from dashboard.panels import recommendation
-from dashboard.panels.common import (
+from askdesk.dashboard.labels import VOTE_DOWN, VOTE_UP
+from askdesk.dashboard.panels import recommendation
+from askdesk.dashboard.panels.common import (
     FILTER_INPUTS,
     day_axis,
     empty_figure,
@@ -23,8 +23,8 @@ from dashboard.panels.common import (
     stat,
     to_filters,
 )
-from dashboard.services import Services
-from feedback.reasons import Reason
+from askdesk.dashboard.services import Services
+from askdesk.feedback.reasons import Reason
 
 REASONS = tuple((f"down_{r.value}", r.short) for r in Reason)
 UP_TITLE = f"{VOTE_UP} rate (share of votes)"

@@ -12,11 +12,11 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from core.types import Question
-from dashboard.auth import current_user
-from dashboard.panels.common import clicked
-from dashboard.services import Services
-from feedback.reasons import Reason
+from askdesk.core.types import Question
+from askdesk.dashboard.auth import current_user
+from askdesk.dashboard.panels.common import clicked
+from askdesk.dashboard.services import Services
+from askdesk.feedback.reasons import Reason
 
 
 def layout(services: Services) -> html.Div:

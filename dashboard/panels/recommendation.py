@@ -12,11 +12,11 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard.auth import current_user
-from dashboard.decision import Recommendation, RuleResult, decide
-from dashboard.labels import VOTE_DOWN
-from dashboard.panels.common import clicked, when
-from dashboard.services import Services
+from askdesk.dashboard.auth import current_user
+from askdesk.dashboard.decision import Recommendation, RuleResult, decide
+from askdesk.dashboard.labels import VOTE_DOWN
+from askdesk.dashboard.panels.common import clicked, when
+from askdesk.dashboard.services import Services
 
 VERDICT_TEXT = {"NOT_ENOUGH_DATA": "NOT ENOUGH DATA"}
 RULE_TITLES = {

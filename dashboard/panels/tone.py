@@ -13,7 +13,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, html
 
-from dashboard.panels.common import (
+from askdesk.dashboard.panels.common import (
     FILTER_INPUTS,
     day_axis,
     empty_figure,
@@ -24,8 +24,8 @@ from dashboard.panels.common import (
     to_filters,
     when,
 )
-from dashboard.services import Services
-from styling.tone.sentiment import sentiment_shifts
+from askdesk.dashboard.services import Services
+from askdesk.styling.tone.sentiment import sentiment_shifts
 
 #: How many of a version's newest rewrites the sentiment check reads (VADER, ~1 ms each).
 SHIFT_SAMPLE = 500

@@ -10,11 +10,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from feedback.models import Base
+from askdesk.feedback.models import Base
 
 connection: Connection | None = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("feedback migrations run through feedback.migrate, with a connection")
+    raise RuntimeError(
+        "feedback migrations run through askdesk.feedback.migrate, with a connection"
+    )
 
 context.configure(
     connection=connection,

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.documents import LoadedDocument, LoadError, Section, printable_path
-from retrieval.loaders._outline import prettify_stem
-from retrieval.loaders._plaintext import parse_text
-from retrieval.loaders._source import MB, decode_text, read_bytes
+from askdesk.retrieval.documents import LoadedDocument, LoadError, Section, printable_path
+from askdesk.retrieval.loaders._outline import prettify_stem
+from askdesk.retrieval.loaders._plaintext import parse_text
+from askdesk.retrieval.loaders._source import MB, decode_text, read_bytes
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -79,7 +79,7 @@ Parsed = tuple[str | None, tuple[Section, ...]]
 
 def _markdown(data: bytes) -> Parsed:
     # lean: its parser (markdown-it, docutils, bs4, pypdf) loads with its first document
-    from retrieval.loaders._markdown import parse_markdown
+    from askdesk.retrieval.loaders._markdown import parse_markdown
 
     title, outline = parse_markdown(decode_text(data))
     return outline.build(title)
@@ -87,7 +87,7 @@ def _markdown(data: bytes) -> Parsed:
 
 def _rst(data: bytes) -> Parsed:
     # lean: its parser (markdown-it, docutils, bs4, pypdf) loads with its first document
-    from retrieval.loaders._rst import parse_rst
+    from askdesk.retrieval.loaders._rst import parse_rst
 
     return parse_rst(decode_text(data)).build()
 
@@ -95,7 +95,7 @@ def _rst(data: bytes) -> Parsed:
 def _html(data: bytes) -> Parsed:
     """A lone leading <h1> names the page best; else <title>, which often has a site suffix."""
     # lean: its parser (markdown-it, docutils, bs4, pypdf) loads with its first document
-    from retrieval.loaders._html import parse_html
+    from askdesk.retrieval.loaders._html import parse_html
 
     page_title, outline = parse_html(decode_text(data, html=True))
     title, sections = outline.build(None, first_h1_fallback=False)
@@ -109,7 +109,7 @@ def _text(data: bytes) -> Parsed:
 
 def _pdf(data: bytes) -> Parsed:
     # lean: its parser (markdown-it, docutils, bs4, pypdf) loads with its first document
-    from retrieval.loaders._pdf import parse_pdf
+    from askdesk.retrieval.loaders._pdf import parse_pdf
 
     return parse_pdf(data)
 

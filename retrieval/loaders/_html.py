@@ -22,7 +22,7 @@ from bs4 import (
     Tag,
 )
 
-from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
+from askdesk.retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
 
 if TYPE_CHECKING:
     from bs4 import PageElement

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
-from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
+from askdesk.retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
 
 if TYPE_CHECKING:
     from markdown_it.token import Token

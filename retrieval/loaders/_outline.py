@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from retrieval.documents import Section
+from askdesk.retrieval.documents import Section
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BACKTICK_RUN = re.compile(r"`{3,}")

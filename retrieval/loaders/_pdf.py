@@ -18,8 +18,8 @@ from collections import Counter
 from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
-from retrieval.documents import LoadError, Section
-from retrieval.loaders._outline import one_line
+from askdesk.retrieval.documents import LoadError, Section
+from askdesk.retrieval.loaders._outline import one_line
 
 _EDGE_LINES = 2
 _RUNNING_MAX_WORDS = 12  # running heads are short; a long repeated line is body text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from retrieval.loaders._outline import Outline, fence, one_line
+from askdesk.retrieval.loaders._outline import Outline, fence, one_line
 
 _BULLET = re.compile(r"^(\s*)(?:[-*•·▪◦‣+]|(\d{1,3})[.)])\s+(\S.*)$")
 _RULE = re.compile(r"^\s*(?:={3,}|-{3,})\s*$")

@@ -15,7 +15,7 @@ from typing import Any
 from docutils import nodes
 from docutils.core import publish_doctree
 
-from retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
+from askdesk.retrieval.loaders._outline import Outline, clean_inline, code_span, fence, one_line
 
 _ROLE = re.compile(r"^:[\w.:+-]+:`(.*)`$", re.S)
 _EXPLICIT_TARGET = re.compile(r"^(.*?)\s*<[^<>]*>$", re.S)

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from retrieval.documents import LoadError
+from askdesk.retrieval.documents import LoadError
 
 MB = 1_000_000  # decimal, as file managers and the ingest report show sizes
 _BOMS = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from styling.guards.placeholders import PLACEHOLDER
+from askdesk.styling.guards.placeholders import PLACEHOLDER
 
 
 def attach_lone_citations(protected: Any, body: str) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from styling.generation.opener import choose
+from askdesk.styling.generation.opener import choose
 
 #: Scores one position: (generated ids so far, logits row) -> logits row.
 Processor = Callable[[list[int], Any], Any]
@@ -106,7 +106,7 @@ def decode(
     time.perf_counter() value).
 
     With `choices` (the voice's openers), the answer starts with the one whose tokens the
-    model finds likeliest after the prompt, plus its offset (styling.generation.opener
+    model finds likeliest after the prompt, plus its offset (askdesk.styling.generation.opener
     calibrates the offsets on the examples); `extra["choice"]` says which. Greedy decoding
     would decide on the one token where they differ, with no regard for what the examples
     say."""

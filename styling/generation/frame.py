@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from styling.tone.voice import sentence_lengths
+from askdesk.styling.tone.voice import sentence_lengths
 
 #: A line is a frame line if at least this share of the examples start (or end) with it.
 MIN_SHARE = 0.03
@@ -56,7 +56,8 @@ class Frame:
     pairs: Mapping[str, tuple[str, ...]] | None = None  # opener -> sign-offs seen with it
     max_sentence_words: int | None = None
     words: frozenset[str] = frozenset()  # the examples' answers' words, lower case
-    opener_offsets: tuple[float, ...] = ()  # styling.generation.opener, calibrated after training
+    # askdesk.styling.generation.opener, calibrated after training
+    opener_offsets: tuple[float, ...] = ()
 
     @classmethod
     def learn(cls, outputs: Sequence[str]) -> Frame:

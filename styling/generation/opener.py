@@ -7,7 +7,7 @@ warning came out cheerful. Each opener's log-probability after the draft is a be
 than the greedy pick: on the examples it separates the two kinds, once each opener gets an
 offset. `fit_offsets` finds the offsets that pick each training example's own opener most
 often (balanced over openers, so 12 warnings count as much as 201 others); they are stored
-with the frame and added at rewrite time (styling.generation.decode `choices`).
+with the frame and added at rewrite time (askdesk.styling.generation.decode `choices`).
 """
 
 from __future__ import annotations

@@ -3,15 +3,15 @@
 Facts are protected by construction: the model only ever sees the draft with each number,
 URL, code span, citation and product term replaced by `<F1>`, `<F2>`, ... (which also
 shortens the sequence), decoding cannot drop, repeat or invent one
-(styling.generation.constrained), and the output is restored and guarded by `check_rewrite`.
+(askdesk.styling.generation.constrained), and the output is restored and guarded by `check_rewrite`.
 
-Speed and sureness come from rewriting in units (styling.generation.units): prose a paragraph
-or a few sentences at a time, code, lists and tables passed through. Each unit is decoded by
-our own greedy loop (styling.generation.decode): the prompt prefix's key/value cache is
+Speed and sureness come from rewriting in units (askdesk.styling.generation.units): prose a
+paragraph or a few sentences at a time, code, lists and tables passed through. Each unit is decoded
+by our own greedy loop (askdesk.styling.generation.decode): the prompt prefix's key/value cache is
 computed once per rewriter, one forward pass verifies up to `prompt_lookup` tokens guessed
 from the draft and from the voice's frame lines, the opener is chosen by calibrated
-likelihood (styling.generation.opener), and the unit stops at its sign-off. A unit that loops
-or fails the guard is retried sentence by sentence, greedily again (the same draft always
+likelihood (askdesk.styling.generation.opener), and the unit stops at its sign-off. A unit that
+loops or fails the guard is retried sentence by sentence, greedily again (the same draft always
 gets the same answer; the seeded-sampling retries this replaced made the demo differ between
 runs and the p95 latency 12 s); what still fails keeps its drafted words. Running out of the
 time budget or a model error keeps the whole draft: `(None, reason)`, and the answer core
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from styling.generation.citations import attach_lone_citations, misplaced_citations
-from styling.generation.constrained import PlaceholderConstraint, VocabClasses
-from styling.generation.decode import (
+from askdesk.styling.generation.citations import attach_lone_citations, misplaced_citations
+from askdesk.styling.generation.constrained import PlaceholderConstraint, VocabClasses
+from askdesk.styling.generation.decode import (
     Decoded,
     Lookup,
     PrefixCache,
@@ -42,18 +42,18 @@ from styling.generation.decode import (
     decode,
     prefill,
 )
-from styling.generation.frame import Frame
-from styling.generation.opener import choose
-from styling.generation.sentence_length import SentenceLengthBias
-from styling.generation.split_sentences import split_long
-from styling.generation.stops import (
+from askdesk.styling.generation.frame import Frame
+from askdesk.styling.generation.opener import choose
+from askdesk.styling.generation.sentence_length import SentenceLengthBias
+from askdesk.styling.generation.split_sentences import split_long
+from askdesk.styling.generation.stops import (
     REPETITION,
     loop_stop,
     repeated_line,
     repeated_sentence,
     sign_off_stop,
 )
-from styling.generation.units import (
+from askdesk.styling.generation.units import (
     LIST_ITEM,
     MAX_UNIT_WORDS,
     Block,
@@ -63,12 +63,12 @@ from styling.generation.units import (
     trailing_citations,
     units,
 )
-from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
-from styling.guards.facts import check_rewrite, guard
-from styling.guards.passthrough import passthrough_reason
-from styling.guards.placeholders import PLACEHOLDER, protect
-from styling.model.prompt import prompt_text
-from styling.model.version import load_version, read_style
+from askdesk.styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
+from askdesk.styling.guards.facts import check_rewrite, guard
+from askdesk.styling.guards.passthrough import passthrough_reason
+from askdesk.styling.guards.placeholders import PLACEHOLDER, protect
+from askdesk.styling.model.prompt import prompt_text
+from askdesk.styling.model.version import load_version, read_style
 
 REWRITTEN = "rewritten"
 _TAG = re.compile(r"<(?!F\d+>)[^<>\n]{0,12}>")
@@ -108,7 +108,7 @@ class UnitResult:
 
 
 class StyleRewriter:
-    """Implements core.ports.Rewriter for one trained version folder.
+    """Implements askdesk.core.ports.Rewriter for one trained version folder.
 
     The model loads on first use (or `load()`), so building an engine stays cheap. One
     generation at a time per rewriter (a lock): torch already uses every thread it is given.
@@ -182,8 +182,8 @@ class StyleRewriter:
     def rewrite_detail(self, draft: str) -> RewriteResult:
         """The rewrite with what an evaluation needs: raw model output, note, seconds.
 
-        The draft is cut into units (styling.generation.units): prose units are rewritten one
-        at a time, code, lists and tables pass through as written. A unit whose rewrite fails
+        The draft is cut into units (askdesk.styling.generation.units): prose units are rewritten
+        one at a time, code, lists and tables pass through as written. A unit whose rewrite fails
         the guard or loops keeps its drafted words; the answer is a rewrite if at least one unit is,
         framed by one opener and one sign-off. Running out of time keeps the whole draft."""
         t0 = time.perf_counter()
@@ -484,10 +484,10 @@ class StyleRewriter:
         """Greedy generation for one (already protected) unit: (output, ran out of time).
 
         With `counts` (placeholder -> uses in the draft) and `constrain`, decoding cannot
-        drop, repeat or invent a placeholder (styling.generation.constrained), and stops at
+        drop, repeat or invent a placeholder (askdesk.styling.generation.constrained), and stops at
         the first repeated line (a model kept from ending while a fact is missing tends to
         repeat its sign-off). Guesses come from the prompt and the frame lines
-        (styling.generation.decode)."""
+        (askdesk.styling.generation.decode)."""
         self.load()
         tok, model = self._tok, self._model
         prompt = tok(prompt_text(tok, text), add_special_tokens=False)["input_ids"]
@@ -507,7 +507,8 @@ class StyleRewriter:
         processor = _chain(rules) if rules else None
         budget = self.time_budget_s if budget_s is None else budget_s
         # the answer starts with an opener chosen by calibrated likelihood
-        # (styling.generation.opener), or the one given (the first unit's, for the units after it)
+        # (askdesk.styling.generation.opener), or the one given (the first unit's, for the units
+        # after it)
         choices: list[list[int]] = []
         offsets: tuple[float, ...] = ()
         self.last_opener = None

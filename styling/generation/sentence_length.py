@@ -5,8 +5,8 @@ while the voice's examples stay under ~16 words a sentence (`Frame.max_sentence_
 logits processor nudges the model to end a sentence once it runs long, but only at a point
 the model itself already considers: when a full stop is among its top candidates, its score
 gets a bonus that grows with every word past the start of the nudge. Where the model sees
-no natural end, nothing changes (styling.generation.split_sentences then cuts at a joint, or the
-sentence stays long). Never inside bold, code, brackets or a placeholder.
+no natural end, nothing changes (askdesk.styling.generation.split_sentences then cuts at a joint, or
+the sentence stays long). Never inside bold, code, brackets or a placeholder.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _SENTENCE_START = re.compile(r"(?:[.!?][\"”)*]*\s+|\n)(?=[^\n]*\Z)")
 
 
 class SentenceLengthBias:
-    """A scores processor (see styling.generation.decode) for one generation."""
+    """A scores processor (see askdesk.styling.generation.decode) for one generation."""
 
     def __init__(self, tokenizer: Any, max_words: int) -> None:
         self.tokenizer = tokenizer

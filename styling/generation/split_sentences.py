@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from styling.generation.units import LIST_ITEM, SENTENCE_END
+from askdesk.styling.generation.units import LIST_ITEM, SENTENCE_END
 
 MIN_PART_WORDS = 5
 #: Joint -> how the second half starts. The comma forms keep their connective, capitalised.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from styling.generation.units import line_sentences
+from askdesk.styling.generation.units import line_sentences
 
 REPETITION = "repetition"
 

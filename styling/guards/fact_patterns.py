@@ -17,7 +17,7 @@ from dataclasses import dataclass
 #: share (numbers, units, durations, versions, money, code, URLs, identifiers, citations).
 #: A team's own names (product, plans, roles, headers) are its `product_terms`, matched
 #: case-sensitively with an optional plural "s": kept in `product_terms.txt` beside its
-#: examples (styling.training.examples.load_product_terms) and stored with each version.
+#: examples (askdesk.styling.training.examples.load_product_terms) and stored with each version.
 DEFAULT_PRODUCT_TERMS: tuple[str, ...] = ()
 
 #: Every kind of fact `find_facts` reports.

@@ -13,7 +13,7 @@ twice loses nothing).
 
 Known limits: numbers written as words ("two months", "one business day") are not facts,
 and neither are ordinary words, so a rewrite that turns "rotate" into "revoke" passes; the
-placeholders in `styling.guards.placeholders` keep the model from touching the facts at all.
+placeholders in `askdesk.styling.guards.placeholders` keep the model from touching the facts at all.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS, Fact, find_facts
-from styling.guards.placeholders import PlaceholderError, Protected, protect
+from askdesk.styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS, Fact, find_facts
+from askdesk.styling.guards.placeholders import PlaceholderError, Protected, protect
 
 __all__ = [
     "DEFAULT_PRODUCT_TERMS",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from styling.guards.placeholders import PLACEHOLDER
+from askdesk.styling.guards.placeholders import PLACEHOLDER
 
 #: Twice the longest draft in the bundled examples (128 words).
 MAX_WORDS = 250

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS, find_facts
+from askdesk.styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS, find_facts
 
 PLACEHOLDER = re.compile(r"<F(\d+)>")
 #: What a model might make of a placeholder: `< F3 >`, `<f3>`, `<F3`, `F3>`.

@@ -1,8 +1,9 @@
 """The conversation a style version is trained on and prompted with, and its style file.
 
-Training (`styling.training.fine_tune`) and generation (`styling.generation.rewrite`) must
-build exactly the same prompt, or the model sees at rewrite time a turn it never learnt; so
-the format lives here, below both, and neither imports the other for it.
+Training (`askdesk.styling.training.fine_tune`) and generation
+(`askdesk.styling.generation.rewrite`) must build exactly the same prompt, or the model sees at
+rewrite time a turn it never learnt; so the format lives here, below both, and neither imports the
+other for it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A trained version folder: its style file, and its model loaded for generation.
 
 A LoRA version is merged into its base once, here; a full version loads as is. The base is
-found through `styling.model.base.base_model_for`, never relative to the current directory.
+found through `askdesk.styling.model.base.base_model_for`, never relative to the current directory.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from styling.model.base import base_model_for, load_model
-from styling.model.prompt import STYLE_FILE
+from askdesk.styling.model.base import base_model_for, load_model
+from askdesk.styling.model.prompt import STYLE_FILE
 
 
 def read_style(model_dir: Path) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def load_version(
     model_dir: Path, style: dict[str, Any], threads: int | None, base_cache: Path | None = None
 ) -> tuple[Any, Any]:
     """(model, tokenizer) of a version folder: a full model as is, a LoRA adapter merged
-    into its base (styling.model.base.base_model_for: never relative to the current dir)."""
+    into its base (askdesk.styling.model.base.base_model_for: never relative to the current dir)."""
     import torch  # optional: torch, transformers (askdesk[style])
     from transformers import AutoTokenizer
 

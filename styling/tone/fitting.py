@@ -1,5 +1,5 @@
 """Fitting the tone scorer on the team's examples: a logistic regression on the embedding and
-style features, Platt-calibrated on out-of-fold margins (styling.tone.scorer explains why).
+style features, Platt-calibrated on out-of-fold margins (askdesk.styling.tone.scorer explains why).
 
 Kept apart from the scorer so that scoring answers (numpy only) never pays for importing
 scikit-learn and scipy, which only fitting needs.
@@ -12,8 +12,8 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from styling.tone.features import LAYOUT_FEATURES, frame_vocabulary
-from styling.tone.scorer import (
+from askdesk.styling.tone.features import LAYOUT_FEATURES, frame_vocabulary
+from askdesk.styling.tone.scorer import (
     FORMAT_VERSION,
     Embed,
     ToneScorer,

@@ -3,7 +3,7 @@
 Trained on the team's own examples (brand outputs vs plain inputs), because no packaged
 classifier knows a team's voice. Features: the sentence embedding (passed in as `embed`, so
 this layer never imports the retrieval code) plus cheap layout and greeting/sign-off features
-(`styling.tone.features`). A logistic regression separates the two voices; Platt scaling
+(`askdesk.styling.tone.features`). A logistic regression separates the two voices; Platt scaling
 fitted on out-of-fold scores turns its margin into a calibrated probability, so 0.5 means
 undecided and a dashboard can average scores over answers.
 
@@ -23,8 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from styling.tone.features import LAYOUT_FEATURES, style_matrix
-from styling.tone.sentiment import content_sentiment, sentiment, sentiment_shifts
+from askdesk.styling.tone.features import LAYOUT_FEATURES, style_matrix
+from askdesk.styling.tone.sentiment import content_sentiment, sentiment, sentiment_shifts
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -38,7 +38,7 @@ class ToneScorerError(ValueError):
 
 @runtime_checkable
 class TextToneScorer(Protocol):
-    """A tone scorer as the answer core uses it (the shape of core.ports.Tone): one text in,
+    """A tone scorer as the answer core uses it (the shape of askdesk.core.ports.Tone): one text in,
     how close it is to the team's voice out, in [0, 1]; `version` is recorded per answer.
 
     The interface of the tone-scorer extension point (entry-point group
@@ -62,8 +62,8 @@ def data_hash(brand_texts: Sequence[str], plain_texts: Sequence[str]) -> str:
 
 @dataclass
 class ToneScorer:
-    """A fitted scorer; build with `styling.tone.fitting.fit_tone_scorer` or `load`, use with
-    `score` (or `bind` for the core)."""
+    """A fitted scorer; build with `askdesk.styling.tone.fitting.fit_tone_scorer` or `load`, use
+    with `score` (or `bind` for the core)."""
 
     coef: np.ndarray
     intercept: float
@@ -151,7 +151,7 @@ class ToneScorer:
 
 @dataclass
 class BoundToneScorer:
-    """A ToneScorer with its embedder: `score(text) -> float` (core.ports.Tone)."""
+    """A ToneScorer with its embedder: `score(text) -> float` (askdesk.core.ports.Tone)."""
 
     scorer: ToneScorer
     embed: Embed

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from styling.tone.voice import sentences
+from askdesk.styling.tone.voice import sentences
 
 _analyzer: SentimentIntensityAnalyzer | None = None
 _lock = threading.Lock()

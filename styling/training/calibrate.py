@@ -2,7 +2,7 @@
 
 Training runs this after saving a version whose frame has more than one opener: the
 rewriter of that version scores each opener after each training draft, and
-`styling.generation.opener.fit_offsets` finds the offsets that pick each example's own
+`askdesk.styling.generation.opener.fit_offsets` finds the offsets that pick each example's own
 opener. It needs the rewriter, so it lives with training, above generation.
 """
 
@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from styling.generation.opener import fit_offsets
-from styling.generation.rewrite import StyleRewriter
-from styling.model.prompt import STYLE_FILE
+from askdesk.styling.generation.opener import fit_offsets
+from askdesk.styling.generation.rewrite import StyleRewriter
+from askdesk.styling.model.prompt import STYLE_FILE
 
 
 def calibrate_openers(
     folder: Path, pairs: list[tuple[str, str]], base_cache: Path | None = None
 ) -> tuple[float, ...]:
     """Fit the opener offsets of a trained version on its training pairs and store them in
-    its style.json (styling.generation.opener); returns them. A frame with one opener needs none."""
+    its style.json (askdesk.styling.generation.opener); returns them. A frame with one opener needs
+    none."""
     rewriter = StyleRewriter(folder, base_cache=base_cache)
     frame = rewriter.frame
     if len(frame.openers) < 2:

@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from styling.tone.scorer import auroc, spread_by_group
-from styling.tone.sentiment import sentiment_shifts
-from styling.tone.voice import MAX_SENTENCE_WORDS, check_voice
-from styling.training.examples import Example
+from askdesk.styling.tone.scorer import auroc, spread_by_group
+from askdesk.styling.tone.sentiment import sentiment_shifts
+from askdesk.styling.tone.voice import MAX_SENTENCE_WORDS, check_voice
+from askdesk.styling.training.examples import Example
 
 Scorer = Callable[[list[str]], list[float]]
 

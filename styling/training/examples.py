@@ -5,7 +5,7 @@ that adds a number teaches the model to invent numbers. `check_examples` finds s
 before training, with their line numbers, and makes the train/eval split (near-duplicate
 groups kept on one side) that the training and the evaluation must share.
 
-Run `python -m styling.training.examples FILE` to print the report.
+Run `python -m askdesk.styling.training.examples FILE` to print the report.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS, find_facts
-from styling.guards.facts import guard
-from styling.training.near_duplicates import groups, similar_pairs, split_groups
+from askdesk.styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS, find_facts
+from askdesk.styling.guards.facts import guard
+from askdesk.styling.training.near_duplicates import groups, similar_pairs, split_groups
 
 Severity = Literal["error", "warning"]
 #: A file of this name beside the examples lists the team's product terms.
@@ -304,7 +304,7 @@ def _leak_issues(
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m styling.training.examples FILE.jsonl", file=sys.stderr)
+        print("usage: python -m askdesk.styling.training.examples FILE.jsonl", file=sys.stderr)
         return 2
     try:
         examples = load_examples(args[0])

@@ -27,12 +27,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from styling.generation.frame import Frame
-from styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
-from styling.guards.placeholders import protect
-from styling.model.base import load_model, stored_base_model
-from styling.model.prompt import STYLE_FILE, SYSTEM_PROMPT, chat_messages, prompt_text
-from styling.training.calibrate import calibrate_openers
+from askdesk.styling.generation.frame import Frame
+from askdesk.styling.guards.fact_patterns import DEFAULT_PRODUCT_TERMS
+from askdesk.styling.guards.placeholders import protect
+from askdesk.styling.model.base import load_model, stored_base_model
+from askdesk.styling.model.prompt import STYLE_FILE, SYSTEM_PROMPT, chat_messages, prompt_text
+from askdesk.styling.training.calibrate import calibrate_openers
 
 ALL_LINEAR: tuple[str, ...] = (
     "q_proj",

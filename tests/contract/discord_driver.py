@@ -16,11 +16,11 @@ from typing import Any
 import discord
 import yarl
 
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.delivery import FollowUpPolicy
+from askdesk.bots.discord import build_bot, serve
+from askdesk.core.desk import SupportDesk
 from askdesk.testing import fake_discord as fd
-from bots.common import ChannelDirectory
-from bots.delivery import FollowUpPolicy
-from bots.discord import build_bot, serve
-from core.desk import SupportDesk
 from tests.contract.driver import Msg
 from tests.waiting import wait_until
 

@@ -2,7 +2,7 @@
 
 A surface is done when `tests/contract/test_chat_contract.py` passes with its driver. A driver
 plays the people on the platform's fake (a real client library against a local stand-in) and
-reads back what the bot did; it never calls `bots.delivery` directly.
+reads back what the bot did; it never calls `askdesk.bots.delivery` directly.
 
 To add one: create `tests/contract/<name>_driver.py` with
 

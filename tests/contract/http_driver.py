@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from http_client import ApiClient
 
-from bots.common import ChannelDirectory
-from bots.delivery import FollowUpPolicy
-from bots.http.build import http_server
-from bots.http.keys import parse_keys
-from bots.http.run import HttpServer
-from core.desk import SupportDesk
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.delivery import FollowUpPolicy
+from askdesk.bots.http.build import http_server
+from askdesk.bots.http.keys import parse_keys
+from askdesk.bots.http.run import HttpServer
+from askdesk.core.desk import SupportDesk
 from tests.contract.driver import Msg
 
 PLATFORM = "http"

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from bots.common import ChannelDirectory
-from bots.delivery import Delivery, FollowUpPolicy
-from bots.surface import SurfaceError
-from core.desk import SupportDesk
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.delivery import Delivery, FollowUpPolicy
+from askdesk.bots.surface import SurfaceError
+from askdesk.core.desk import SupportDesk
 from tests.contract.driver import Msg
 
 PACKAGE = Path(__file__).resolve().parents[1] / "plugins" / "askdesk-linechat"

@@ -10,6 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from askdesk.bots.common import ChannelDirectory
+from askdesk.bots.delivery import FollowUpPolicy
+from askdesk.bots.slack.app import build_slack_app
+from askdesk.bots.slack.blocks import COMMENT, DOWN, HUMAN, REASON_PREFIX, UP
+from askdesk.bots.slack.config import web_client
+from askdesk.bots.slack.run import serve_http
+from askdesk.core.desk import SupportDesk
 from askdesk.testing.fake_slack import FakeSlackAPI
 from askdesk.testing.slack_payloads import (
     BOT_USER,
@@ -22,13 +29,6 @@ from askdesk.testing.slack_payloads import (
     reaction,
     view_submission,
 )
-from bots.common import ChannelDirectory
-from bots.delivery import FollowUpPolicy
-from bots.slack.app import build_slack_app
-from bots.slack.blocks import COMMENT, DOWN, HUMAN, REASON_PREFIX, UP
-from bots.slack.config import web_client
-from bots.slack.run import serve_http
-from core.desk import SupportDesk
 from tests.contract.driver import Msg
 from tests.waiting import wait_until
 

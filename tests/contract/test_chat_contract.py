@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from bots.common import ChannelConfig, ChannelDirectory
-from bots.delivery import FollowUpPolicy
-from core.answerability import DecisionModel
-from core.compose import ExtractiveComposer
-from core.desk import SupportDesk
-from core.engine import HEDGE_LINE, AnswerEngine
-from core.types import Answer, Question
-from feedback.reasons import Reason
-from feedback.store import FeedbackStore
+from askdesk.bots.common import ChannelConfig, ChannelDirectory
+from askdesk.bots.delivery import FollowUpPolicy
+from askdesk.core.answerability import DecisionModel
+from askdesk.core.compose import ExtractiveComposer
+from askdesk.core.desk import SupportDesk
+from askdesk.core.engine import HEDGE_LINE, AnswerEngine
+from askdesk.core.types import Answer, Question
+from askdesk.feedback.reasons import Reason
+from askdesk.feedback.store import FeedbackStore
 from tests.contract.driver import ChatDriver, Msg
 from tests.waiting import wait_until
 

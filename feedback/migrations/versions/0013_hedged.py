@@ -1,7 +1,7 @@
 """Hedged answers: a `hedged` flag on interactions.
 
-An answer in the decision's hedged zone (core.answerability.HEDGE_BIAS_SHIFT) is given with a
-lead line saying the docs may not cover the question. No existing column can say so honestly:
+An answer in the decision's hedged zone (askdesk.core.answerability.HEDGE_BIAS_SHIFT) is given with
+a lead line saying the docs may not cover the question. No existing column can say so honestly:
 `unanswered` means declined, `confidence` is the top search cosine, not the decision, and
 `composer_note` says why a generator fell back. The dashboard's gap view counts hedged
 questions beside the unanswered ones. Rows written before this revision were not hedged
