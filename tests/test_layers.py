@@ -37,12 +37,6 @@ LAYERS = sorted(ALLOWED)
 NEVER_IMPORTED = {"tests"}
 #: checked for in-function imports and long functions: the layers and the bench
 CODE_DIRS = (*LAYERS, "bench")
-# TODO(merge, issue 24): styling/ and feedback/ are being reworked on their own branches
-# (i24-styling, i24-store), which comment or hoist their in-function imports and split their
-# long functions; drop them from these two sets once those branches are merged.
-LAZY_IMPORT_PENDING: set[str] = set()
-CYCLE_PENDING: set[str] = set()
-LONG_FUNCTION_PENDING: set[str] = set()
 MAX_FUNCTION_LINES = 100
 LAZY_REASONS = ("# optional:", "# lean:", "# checkout:")
 
@@ -164,7 +158,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_no_import_cycles_among_the_project_modules() -> None:
     paths = {_module_name(p): p for layer in LAYERS for p in (ROOT / layer).rglob("*.py")}
     found = cycles(project_graph(paths))
-    assert [c for c in found if {m.split(".")[0] for m in c} - CYCLE_PENDING] == []
+    assert found == []
 
 
 def test_the_cycle_check_sees_lazy_and_type_checking_imports(tmp_path: Path) -> None:
@@ -224,8 +218,6 @@ def lazy_imports_without_reason(path: Path, root: Path = ROOT) -> list[str]:
 
 @pytest.mark.parametrize("top", CODE_DIRS)
 def test_imports_inside_functions_say_why(top: str) -> None:
-    if top in LAZY_IMPORT_PENDING:
-        pytest.skip(f"{top}/: its branch of issue 24 comments or hoists these (see above)")
     bad = [where for path in _code_files(top) for where in lazy_imports_without_reason(path)]
     assert bad == [], "an in-function import needs '# optional: …' or '# lean: …'"
 
@@ -257,6 +249,4 @@ def long_functions(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("top", CODE_DIRS)
 def test_no_function_is_longer_than_100_lines(top: str) -> None:
-    if top in LONG_FUNCTION_PENDING:
-        pytest.skip(f"{top}/: its branch of issue 24 splits these (see above)")
     assert [f for path in _code_files(top) for f in long_functions(path)] == []

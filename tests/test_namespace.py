@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,10 +20,13 @@ import pytest
 from askdesk._layout import LAYERS, checkout_root
 
 ROOT = Path(__file__).resolve().parent.parent
+#: what a source distribution never holds (caches, builds, local data, the venv)
+NOT_SOURCE = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", "_data",
+              ".askdesk", ".pytest_cache", ".ruff_cache", "node_modules")
 
 
 def _python_files() -> list[Path]:
-    skip = {".venv", ".git", "node_modules", "_data"}
+    skip = {".venv", ".git", "node_modules", "_data", "build", "dist"}
     return [p for p in ROOT.rglob("*.py") if not skip & set(p.relative_to(ROOT).parts)]
 
 
@@ -80,10 +84,13 @@ def test_a_checkout_finds_the_layers_in_the_namespace_and_refuses_bare_names(tmp
 def test_the_wheel_installs_only_askdesk_and_runs_from_it(tmp_path) -> None:
     """`pip install` of the wheel puts `askdesk` and its dist-info in site-packages, nothing
     else; the installed copy answers `import askdesk.core…` from itself, not from this checkout."""
+    # built from a copy: setuptools writes build/ and *.egg-info into the tree it builds
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(ROOT)],
+         "-w", str(wheels), str(source)],
         check=True, timeout=600, capture_output=True,
     )
     (wheel,) = wheels.glob("askdesk-*.whl")
