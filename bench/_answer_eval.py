@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _pickles
 import numpy as np
 
 from askdesk.core import compose as c
@@ -108,7 +109,7 @@ def retrieve(
     seconds. `fresh` (`--fresh`) searches anew: after a change to retrieval or the pages."""
     if cache is not None and cache.is_file() and not fresh:
         with cache.open("rb") as f:
-            stored = pickle.load(f)["retrieved"]
+            stored = _pickles.load(f)["retrieved"]
         if [(r.question, r.reference, r.right_doc) for r in stored] == [tuple(i) for i in items]:
             # the passages may have been cut anew since (askdesk.retrieval.passages.VERSION): the
             # search is the same, the blocks' vectors are read from the index as it is now

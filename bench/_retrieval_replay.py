@@ -14,6 +14,7 @@ import pickle
 import sys
 from pathlib import Path
 
+import _pickles
 import numpy as np
 from _common import DiskCacheEmbedder, embedder, log
 from _faq_sets import DEV_FAQS
@@ -122,7 +123,7 @@ LEVERS: dict[str, dict] = {
 
 def levers(path: Path) -> None:
     with path.open("rb") as f:
-        data = pickle.load(f)
+        data = _pickles.load(f)
     for name, kw in LEVERS.items():
         cells = []
         for label, d in data.items():
