@@ -10,11 +10,13 @@ import base64
 import os
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from askdesk.testing.loopback import LoopbackHTTP
 
-class GitHTTP:
+
+class GitHTTP(LoopbackHTTP):
     """Serves the bare repositories under `root` at http://127.0.0.1:PORT/<name>.git."""
 
     def __init__(self, root: Path, user: str, password: str) -> None:
@@ -22,21 +24,7 @@ class GitHTTP:
         self.credentials = (user, password)
         self.requests: list[tuple[str, int, bool]] = []  # path, status, had Authorization
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> GitHTTP:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -92,10 +92,9 @@ def pairs() -> list[tuple[str, str]]:
     return [(ex.input, ex.output) for ex in load_examples(SAMPLE)]
 
 
-@pytest.fixture(scope="module")
-def trained(tiny_base, pairs, tmp_path_factory):
-    out = tmp_path_factory.mktemp("style")
-    cfg = TrainConfig(
+def _tiny_config() -> TrainConfig:
+    """Three steps on six pairs: the fixture's run, and the one that must reproduce it."""
+    return TrainConfig(
         product_terms=TERMS,
         max_steps=3,
         limit=6,
@@ -104,6 +103,12 @@ def trained(tiny_base, pairs, tmp_path_factory):
         warmup_steps=1,
         threads=2,
     )
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base, pairs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("style")
+    cfg = _tiny_config()
     events: list[dict] = []
     result = train_style_model(
         pairs[:6], pairs[-2:], out, str(tiny_base), cfg, progress=events.append
@@ -144,15 +149,7 @@ def test_training_writes_a_version_folder_with_report(trained, tiny_base):
 
 @pytest.mark.slow
 def test_training_is_reproducible(tiny_base, pairs, tmp_path, trained):
-    cfg = TrainConfig(
-        product_terms=TERMS,
-        max_steps=3,
-        limit=6,
-        batch_size=2,
-        eval_every=2,
-        warmup_steps=1,
-        threads=2,
-    )
+    cfg = _tiny_config()
     again = train_style_model(pairs[:6], pairs[-2:], tmp_path, str(tiny_base), cfg)
     first = trained[0].report
     assert again.report["data_hash"] == first["data_hash"]

@@ -12,15 +12,17 @@ import hashlib
 import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from askdesk.testing.loopback import LoopbackHTTP
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "sqlite-doc"  # in a checkout
 PDF = Path(__file__).resolve().parents[1] / "sample" / "docs" / "billing"
 PDF = PDF / "invoice-guide.pdf"
 
 
-class DocSite:
+class DocSite(LoopbackHTTP):
     """Serves `pages` (path → (body, content type)) on 127.0.0.1; start()/stop()."""
 
     def __init__(self) -> None:
@@ -35,21 +37,7 @@ class DocSite:
         self.bytes_sent = 0
         self.robots: str | None = None
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> DocSite:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def count(self, code: int | None = None) -> int:
         with self.lock:
